@@ -1,0 +1,76 @@
+"""``mx.nd``: NDArray, creation functions and one function per registered op.
+
+The op functions are generated from the registry (``mxplug.ops``), so ``mx.nd.<op>`` exists for
+every op and alias, with a real signature and docstring. Names that start with ``_`` live in
+``mx.nd._internal`` as in MXNet.
+"""
+from __future__ import annotations
+
+import sys
+import types
+
+from .. import ops as _ops
+from ..ops.frontend import make_frontend
+from .ndarray import NDArray, array, from_dlpack, from_numpy
+
+__all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall"]
+
+
+def _write_out(out, res):
+    out[...] = res
+
+
+_internal = types.ModuleType(__name__ + "._internal", "Ops whose names start with an underscore.")
+_frontends: dict = {}
+_module = sys.modules[__name__]
+
+
+def _export(name, op):
+    """Make ``op`` callable as ``mx.nd.<name>`` (or ``mx.nd.<group>.<rest>`` for grouped ops)."""
+    fn = make_frontend(op, name, _write_out)
+    _frontends[name] = fn
+    target = _internal if name.startswith("_") else _module
+    if not hasattr(target, name):
+        setattr(target, name, fn)
+
+
+for _name, _op in list(_ops.REGISTRY.items()):
+    _export(_name, _op)
+
+#: NDArray methods that forward to the op of the same name (``x.sum(axis=1)``).
+_METHODS = ("sum", "mean", "prod", "max", "min", "nansum", "nanprod", "argmax", "argmin", "norm",
+            "exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "cbrt", "rcbrt",
+            "square", "reciprocal", "abs", "sign", "round", "rint", "ceil", "floor", "trunc", "fix",
+            "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
+            "arccosh", "arctanh", "degrees", "radians", "relu", "sigmoid", "softmax", "log_softmax",
+            "clip", "transpose", "expand_dims", "squeeze", "flatten", "swapaxes", "flip", "tile",
+            "repeat", "pad", "broadcast_to", "broadcast_like", "broadcast_axes", "slice",
+            "slice_axis", "slice_like", "take", "pick", "one_hot", "sort", "argsort", "topk",
+            "split", "diag", "zeros_like", "ones_like", "dot", "batch_dot", "shape_array",
+            "size_array", "nanmean")
+
+
+def _method(fn):
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+for _name in _METHODS:
+    if _name in _frontends and not hasattr(NDArray, _name):
+        setattr(NDArray, _name, _method(_frontends[_name]))
+
+
+def waitall() -> None:
+    """Wait for all pending work on every loaded backend."""
+    from ..backends import registry
+    for be in registry._loaded.values():
+        if not isinstance(be, str):
+            be.synchronize(None)
+
+
+def empty(shape, ctx=None, dtype=None):
+    """An uninitialised array (zero-filled, so results are reproducible)."""
+    return _frontends["empty"](shape, ctx=ctx, dtype=dtype)

@@ -1,0 +1,101 @@
+"""``apply``: the single entry point of every op, and the hot path.
+
+Tracing (the graph layer) and recording (autograd) plug in through ``state.hook``, a per-thread
+callable ``hook(op, args, attrs)`` that those layers install; this module imports neither. The
+array type that wraps results is registered by ``mxplug.ndarray`` (``set_array_type``).
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ..base import (MXNetError, MXNetIndexError, MXNetNotImplementedError, MXNetTypeError,
+                    MXNetValueError)
+from ..context import current_context
+from .registry import COMPOSE
+
+__all__ = ["apply", "eager", "state", "set_array_type"]
+
+
+class _State(threading.local):
+    hook = None          # tracing/recording interceptor, or None for plain eager execution
+    training = False     # autograd.train_mode(): ops such as Dropout and BatchNorm read it
+
+
+state = _State()
+_Array = None            # mxplug.ndarray.NDArray, registered from above
+
+
+def set_array_type(cls) -> None:
+    global _Array
+    _Array = cls
+
+
+def apply(op, *args, **attrs):
+    """Run ``op`` on ``args`` (NDArrays or Python scalars) with complete, parsed ``attrs``."""
+    hook = state.hook
+    if hook is not None:
+        return hook(op, args, attrs)
+    return eager(op, args, attrs)
+
+
+def eager(op, args, attrs):
+    """Execute ``op`` now on the common backend of its NDArray inputs."""
+    Arr = _Array
+    ctx = None
+    raw = []
+    for a in args:
+        if isinstance(a, Arr):
+            if ctx is None:
+                ctx = a._ctx
+            elif a._ctx is not ctx:
+                _raise_mixed(op, args)
+            raw.append(a._data)
+        else:
+            raw.append(a)
+    if ctx is None:     # creation ops and scalar-only calls: the ctx attribute or the default
+        ctx = attrs.get("ctx") or current_context()
+    be = ctx._backend or ctx.backend
+    fn = op._resolved.get(be) or op.resolve(be)
+    if fn is COMPOSE:
+        return op.composite(*args, **attrs)
+    try:
+        out = fn(*raw, **attrs)
+    except MXNetError:
+        raise
+    except Exception as e:
+        raise op_error(op, args, e) from e
+    if type(out) is tuple:
+        return tuple(Arr._wrap(o, ctx) for o in out)
+    return Arr._wrap(out, ctx)
+
+
+def describe(args) -> str:
+    """``float32(2, 3) @cpu(0), 2.0`` — how errors name their inputs."""
+    parts = []
+    for a in args:
+        if isinstance(a, _Array):
+            parts.append(f"{np.dtype(a._data.dtype).name}{tuple(a.shape)} @{a._ctx}")
+        elif isinstance(a, (list, tuple)):
+            parts.append("[" + describe(a) + "]")
+        else:
+            parts.append(repr(a))
+    return ", ".join(parts)
+
+
+_ERROR_TYPES = ((IndexError, MXNetIndexError), (TypeError, MXNetTypeError),
+                (ValueError, MXNetValueError), (NotImplementedError, MXNetNotImplementedError))
+
+
+def op_error(op, args, exc: Exception) -> MXNetError:
+    """Re-raise a backend's exception as an MXNetError naming the op and its inputs."""
+    cls = next((m for b, m in _ERROR_TYPES if isinstance(exc, b)), MXNetError)
+    return cls(f"{op.name}: {exc} (inputs: {describe(args)})")
+
+
+def _raise_mixed(op, args):
+    ctxs = sorted({str(a._ctx) for a in args if isinstance(a, _Array)})
+    raise MXNetValueError(f"{op.name}: inputs are on different contexts ({' and '.join(ctxs)}); "
+                          f"copy them to one context first with .as_in_context(ctx) "
+                          f"(inputs: {describe(args)})")

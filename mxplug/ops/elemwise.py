@@ -1,0 +1,227 @@
+"""Elementwise ops: unary math, binary arithmetic with NumPy broadcasting, comparisons, logic.
+
+MXNet 1.x semantics: the output keeps the input dtype (``sqrt`` of int32 is int32, ``a > b`` is
+1.0/0.0 in the operands' dtype, int division truncates). Binary ops take NDArrays or Python
+scalars on either side and promote mixed array dtypes as NumPy does (MXNet 1.x raises instead;
+see docs/architecture.md).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import infer as I
+from .registry import Sample, defop
+
+# -- sample inputs --------------------------------------------------------------------------------
+_DOMAINS = {
+    "any": lambda rng: rng.uniform(-2, 2, (3, 4)),
+    "pos": lambda rng: rng.uniform(0.2, 3, (3, 4)),
+    "unit": lambda rng: rng.uniform(-0.9, 0.9, (3, 4)),
+    "ge1": lambda rng: rng.uniform(1.2, 3, (3, 4)),
+    "nonint": lambda rng: rng.integers(-4, 4, (3, 4)) + rng.uniform(0.1, 0.4, (3, 4)),
+}
+
+
+def _keep(r, x):
+    """Cast ``r`` back to ``x``'s dtype (MXNet keeps the input dtype)."""
+    return r if r.dtype == x.dtype else r.astype(x.dtype)
+
+
+def unary(name, f, domain="any", differentiable=True, aliases=(), doc=""):
+    """Declare a same-shape, same-dtype unary op whose generic body is ``f(xp, x)``."""
+    op = defop(name, ("data",), infer=I.same, differentiable=differentiable, aliases=aliases,
+               doc=doc or f"Elementwise ``{name}``.")
+    op.impl(lambda xp, x: _keep(f(xp, x), x))
+    sample = _DOMAINS[domain]
+    op.samples(lambda rng: Sample(sample(rng)), lambda rng: Sample(sample(rng)[:1, :3].reshape(3)))
+    return op
+
+
+negative = unary("negative", lambda xp, x: -x, aliases=("_neg",))
+abs_ = unary("abs", lambda xp, x: xp.abs(x))
+sign = unary("sign", lambda xp, x: xp.sign(x), "nonint")
+floor = unary("floor", lambda xp, x: xp.floor(x), "nonint")
+ceil = unary("ceil", lambda xp, x: xp.ceil(x), "nonint")
+trunc = unary("trunc", lambda xp, x: xp.trunc(x), "nonint")
+fix = unary("fix", lambda xp, x: xp.trunc(x), "nonint", doc="Round toward zero (as ``trunc``).")
+rint = unary("rint", lambda xp, x: xp.round(x), "nonint", doc="Round half to even.")
+round_ = unary("round", lambda xp, x: xp.where(x >= 0, xp.floor(x + 0.5), xp.ceil(x - 0.5)),
+               "nonint", doc="Round half away from zero (MXNet's ``round``).")
+square = unary("square", lambda xp, x: x * x)
+sqrt = unary("sqrt", lambda xp, x: xp.sqrt(x), "pos")
+rsqrt = unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "pos")
+cbrt = unary("cbrt", lambda xp, x: xp.sign(x) * xp.abs(x) ** (1 / 3), "pos")
+rcbrt = unary("rcbrt", lambda xp, x: 1 / (xp.sign(x) * xp.abs(x) ** (1 / 3)), "pos")
+reciprocal = unary("reciprocal", lambda xp, x: 1 / x, "pos")
+exp = unary("exp", lambda xp, x: xp.exp(x))
+expm1 = unary("expm1", lambda xp, x: xp.expm1(x))
+log = unary("log", lambda xp, x: xp.log(x), "pos")
+log2 = unary("log2", lambda xp, x: xp.log2(x), "pos")
+log10 = unary("log10", lambda xp, x: xp.log10(x), "pos")
+log1p = unary("log1p", lambda xp, x: xp.log1p(x), "pos")
+sin = unary("sin", lambda xp, x: xp.sin(x))
+cos = unary("cos", lambda xp, x: xp.cos(x))
+tan = unary("tan", lambda xp, x: xp.tan(x), "unit")
+arcsin = unary("arcsin", lambda xp, x: xp.asin(x), "unit")
+arccos = unary("arccos", lambda xp, x: xp.acos(x), "unit")
+arctan = unary("arctan", lambda xp, x: xp.atan(x))
+sinh = unary("sinh", lambda xp, x: xp.sinh(x))
+cosh = unary("cosh", lambda xp, x: xp.cosh(x))
+tanh = unary("tanh", lambda xp, x: xp.tanh(x))
+arcsinh = unary("arcsinh", lambda xp, x: xp.asinh(x))
+arccosh = unary("arccosh", lambda xp, x: xp.acosh(x), "ge1")
+arctanh = unary("arctanh", lambda xp, x: xp.atanh(x), "unit")
+degrees = unary("degrees", lambda xp, x: x * (180 / math.pi))
+radians = unary("radians", lambda xp, x: x * (math.pi / 180))
+relu = unary("relu", lambda xp, x: xp.maximum(x, 0), "nonint")
+sigmoid = unary("sigmoid", lambda xp, x: 1 / (1 + xp.exp(-x)))
+softsign = unary("softsign", lambda xp, x: x / (1 + xp.abs(x)))
+softrelu = unary("softrelu", lambda xp, x: xp.logaddexp(x, 0 * x), aliases=("softplus",),
+                 doc="``log(1 + exp(x))``, computed stably.")
+
+
+def _erf_generic(xp, x):
+    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): for namespaces without erf.
+    s, a = xp.sign(x), xp.abs(x)
+    t = 1 / (1 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                                                                          + t * 1.061405429))))
+    return s * (1 - poly * xp.exp(-a * a))
+
+
+erf = unary("erf", _erf_generic, doc="The Gauss error function.")
+
+
+@erf.kernel("numpy")
+def _erf_numpy(be, x):
+    try:
+        from scipy.special import erf as sp_erf
+    except ImportError:  # exact but slower: the C library's erf, one element at a time
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return _keep(sp_erf(x), x)
+
+
+def _predicate(name, f):
+    op = defop(name, ("data",), infer=I.same, differentiable=False, doc=f"Elementwise ``{name}``: 1 or 0.")
+    op.impl(lambda xp, x: f(xp, x).astype(x.dtype))
+    op.samples(lambda rng: Sample(np.array([0.0, np.inf, -np.inf, np.nan, 1.5]), fixed_dtype=True))
+    return op
+
+
+isnan = _predicate("isnan", lambda xp, x: xp.isnan(x))
+isinf = _predicate("isinf", lambda xp, x: xp.isinf(x))
+isfinite = _predicate("isfinite", lambda xp, x: xp.isfinite(x))
+logical_not = _predicate("logical_not", lambda xp, x: x == 0)
+
+
+# -- binary ----------------------------------------------------------------------------------------
+def _binary_samples(op, positive_rhs=False):
+    lo = 0.5 if positive_rhs else -2
+    op.samples(
+        lambda rng: Sample(rng.uniform(-2, 2, (3, 4)), rng.uniform(lo, 2, (3, 4))),
+        lambda rng: Sample(rng.uniform(-2, 2, (2, 3, 4)), rng.uniform(lo, 2, (3, 1))),
+        lambda rng: Sample(rng.uniform(-2, 2, (4, 1)), rng.uniform(lo, 2, (1, 5))),
+        lambda rng: Sample(rng.uniform(-2, 2, (3, 4)), 1.5),
+        lambda rng: Sample(1.5, rng.uniform(0.5, 2, (3, 4))),
+    )
+
+
+def _result(r, a, b):
+    """MXNet keeps the operands' dtype; Python scalars never widen it (NEP 50)."""
+    dt = a.dtype if hasattr(a, "dtype") and not isinstance(a, (int, float, bool)) else None
+    if hasattr(b, "dtype") and not isinstance(b, (int, float, bool)):
+        dt = b.dtype if dt is None else np.result_type(dt, b.dtype)
+    return r if dt is None or r.dtype == dt else r.astype(dt)
+
+
+def binary(name, f, aliases=(), differentiable=True, positive_rhs=False, doc=""):
+    """Declare a broadcasting binary op ``f(xp, lhs, rhs)``; either side may be a scalar."""
+    op = defop(name, ("lhs", "rhs"), infer=I.binary(name), differentiable=differentiable,
+               aliases=aliases, doc=doc or f"Elementwise ``{name}`` with broadcasting.")
+    op.impl(f)
+    _binary_samples(op, positive_rhs)
+    return op
+
+
+add = binary("add", lambda xp, a, b: a + b,
+             ("broadcast_add", "broadcast_plus", "elemwise_add", "_plus", "_add"))
+subtract = binary("subtract", lambda xp, a, b: a - b,
+                  ("broadcast_sub", "broadcast_minus", "elemwise_sub", "_minus", "_sub"))
+multiply = binary("multiply", lambda xp, a, b: a * b, ("broadcast_mul", "elemwise_mul", "_mul"))
+
+
+def _divide(xp, a, b):
+    r = a / b
+    if getattr(r, "dtype", None) is not None and _is_int(a) and _is_int(b):
+        return _result(xp.trunc(r), a, b)      # C integer division, as MXNet
+    return _result(r, a, b)
+
+
+def _is_int(v):
+    return isinstance(v, int) or (hasattr(v, "dtype") and np.dtype(v.dtype).kind in "iub")
+
+
+divide = binary("divide", _divide, ("broadcast_div", "elemwise_div", "_div", "true_divide"),
+                positive_rhs=True)
+modulo = binary("modulo", lambda xp, a, b: _result(xp.remainder(a, b), a, b),
+                ("broadcast_mod", "mod", "_mod"), positive_rhs=True,
+                doc="Remainder with the sign of the divisor (Python's ``%``).")
+power = binary("power", lambda xp, a, b: _result(a ** b, a, b), ("broadcast_power", "_power", "pow"),
+               positive_rhs=True)
+power.samples(lambda rng: Sample(rng.uniform(0.5, 2, (3, 4)), rng.uniform(-2, 2, (3, 4))))
+maximum = binary("maximum", lambda xp, a, b: _result(xp.maximum(a, b), a, b),
+                 ("broadcast_maximum", "_maximum"))
+minimum = binary("minimum", lambda xp, a, b: _result(xp.minimum(a, b), a, b),
+                 ("broadcast_minimum", "_minimum"))
+hypot = binary("hypot", lambda xp, a, b: _result(xp.hypot(a, b), a, b), ("broadcast_hypot",))
+arctan2 = binary("arctan2", lambda xp, a, b: _result(xp.atan2(a, b), a, b))
+
+
+def _compare(name, f, aliases):
+    return binary(name, lambda xp, a, b: _result(f(a, b), a, b), aliases, differentiable=False,
+                  doc=f"Elementwise ``{name}``: 1 where true, 0 elsewhere, in the operands' dtype.")
+
+
+equal = _compare("equal", lambda a, b: a == b, ("broadcast_equal", "_equal"))
+not_equal = _compare("not_equal", lambda a, b: a != b, ("broadcast_not_equal", "_not_equal"))
+greater = _compare("greater", lambda a, b: a > b, ("broadcast_greater", "_greater"))
+greater_equal = _compare("greater_equal", lambda a, b: a >= b,
+                         ("broadcast_greater_equal", "_greater_equal"))
+lesser = _compare("lesser", lambda a, b: a < b, ("broadcast_lesser", "_lesser", "less"))
+lesser_equal = _compare("lesser_equal", lambda a, b: a <= b,
+                        ("broadcast_lesser_equal", "_lesser_equal", "less_equal"))
+logical_and = _compare("logical_and", lambda a, b: (a != 0) & (b != 0), ("broadcast_logical_and",))
+logical_or = _compare("logical_or", lambda a, b: (a != 0) | (b != 0), ("broadcast_logical_or",))
+logical_xor = _compare("logical_xor", lambda a, b: (a != 0) ^ (b != 0), ("broadcast_logical_xor",))
+
+
+# -- n-ary and parametrised elementwise -----------------------------------------------------------
+def _add_n_infer(*xs, **attrs):
+    return I.Spec(I.broadcast_shapes("add_n", *(x.shape for x in xs)), I.result_dtype(*xs))
+
+
+add_n = defop("add_n", ("args",), infer=_add_n_infer, variadic=True,
+              aliases=("ElementWiseSum", "elemwise_sum"), doc="Sum of all inputs.")
+
+
+@add_n.impl
+def _(xp, *xs):
+    out = xs[0] + xs[1] if len(xs) > 1 else xp.asarray(xs[0], copy=True)
+    for x in xs[2:]:
+        out += x
+    return out
+
+
+add_n.samples(lambda rng: Sample(*(rng.uniform(-1, 1, (2, 3)) for _ in range(3))))
+
+clip = defop("clip", ("data",), {"a_min": 0.0, "a_max": 1.0}, infer=I.same,
+             doc="Clip values to ``[a_min, a_max]``.")
+clip.impl(lambda xp, x, a_min, a_max: _keep(xp.clip(x, a_min, a_max), x))
+clip.samples(lambda rng: Sample(rng.uniform(-2, 2, (3, 4)), a_min=-0.5, a_max=0.7))
+
+hard_sigmoid = defop("hard_sigmoid", ("data",), {"alpha": 0.2, "beta": 0.5}, infer=I.same,
+                     doc="``clip(alpha * x + beta, 0, 1)``.")
+hard_sigmoid.impl(lambda xp, x, alpha, beta: _keep(xp.clip(alpha * x + beta, 0, 1), x))
+hard_sigmoid.samples(lambda rng: Sample(rng.uniform(-4, 4, (3, 4))))

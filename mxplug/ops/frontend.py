@@ -1,0 +1,99 @@
+"""Python front ends generated from the registry: ``mx.nd.<op>`` (and later ``mx.sym.<op>``).
+
+Each front end is a real function with an ``inspect.Signature`` and a docstring built from the
+op's declaration (no ``exec`` of generated source). The common call — all inputs positional, no
+attributes — goes straight to ``apply`` with the op's defaults.
+"""
+from __future__ import annotations
+
+import inspect
+
+from ..base import MXNetTypeError
+from .dispatch import apply
+
+__all__ = ["make_frontend", "bind_args"]
+
+_P = inspect.Parameter
+
+
+def bind_args(op, args, kwargs):
+    """Split a front-end call into (inputs, parsed attrs, out)."""
+    out = kwargs.pop("out", None)
+    kwargs.pop("name", None)
+    if op.variadic:
+        inputs = list(args)
+        for k in op.inputs:          # MXNet also accepts e.g. concat(data=[a, b])
+            if k in kwargs:
+                v = kwargs.pop(k)
+                inputs.extend(v if isinstance(v, (list, tuple)) else [v])
+        kwargs.pop("num_args", None)
+    else:
+        n = len(op.inputs)
+        if len(args) > n:            # extra positionals are attributes in declaration order
+            extra = args[n:]
+            names = list(op.attrs)
+            if len(extra) > len(names):
+                raise MXNetTypeError(f"{op.name}() takes at most {n + len(names)} positional "
+                                     f"arguments ({len(args)} given)")
+            for k, v in zip(names, extra):
+                if k in kwargs:
+                    raise MXNetTypeError(f"{op.name}() got multiple values for argument {k!r}")
+                kwargs[k] = v
+            args = args[:n]
+        inputs = list(args) + [None] * (n - len(args))
+        for i, k in enumerate(op.inputs):
+            if k in kwargs:
+                if inputs[i] is not None:
+                    raise MXNetTypeError(f"{op.name}() got multiple values for argument {k!r}")
+                inputs[i] = kwargs.pop(k)
+        while inputs and inputs[-1] is None:   # optional trailing inputs (e.g. bias)
+            inputs.pop()
+        if any(x is None for x in inputs):
+            missing = [k for k, x in zip(op.inputs, inputs) if x is None]
+            raise MXNetTypeError(f"{op.name}() missing required input(s): {', '.join(missing)}")
+    return inputs, op.parse_attrs(kwargs), out
+
+
+def _signature(op):
+    if op.variadic:
+        params = [_P(op.inputs[0] if op.inputs else "args", _P.VAR_POSITIONAL)]
+    else:
+        params = [_P(k, _P.POSITIONAL_OR_KEYWORD, default=None if i else _P.empty)
+                  for i, k in enumerate(op.inputs)]
+    kind = _P.KEYWORD_ONLY if op.variadic else _P.POSITIONAL_OR_KEYWORD
+    params += [_P(k, kind, default=a.default) for k, a in op.attrs.items()]
+    params += [_P("out", _P.KEYWORD_ONLY, default=None), _P("name", _P.KEYWORD_ONLY, default=None)]
+    return inspect.Signature(params)
+
+
+def _doc(op):
+    lines = [op.doc.strip() or f"The ``{op.name}`` op.", "", "Parameters", "----------"]
+    for k in op.inputs:
+        lines += [f"{k} : NDArray", "    Input array."]
+    for k, a in op.attrs.items():
+        lines += [f"{k} : {a.kind}, default {a.default!r}"]
+    lines += ["out : NDArray, optional", "    Write the result into this array.",
+              "name : str, optional", "    Ignored in eager mode (kept for MXNet compatibility)."]
+    return "\n".join(lines)
+
+
+def make_frontend(op, name=None, write_out=None):
+    """The ``mx.nd`` function for ``op``; ``write_out(out, result)`` implements ``out=``."""
+    nin, defaults = len(op.inputs), op.defaults
+    variadic = op.variadic
+
+    def frontend(*args, **kwargs):
+        if not kwargs and (variadic or len(args) == nin):
+            return apply(op, *args, **defaults)
+        inputs, attrs, out = bind_args(op, args, kwargs)
+        res = apply(op, *inputs, **attrs)
+        if out is not None:
+            write_out(out, res)
+            return out
+        return res
+
+    frontend.__name__ = frontend.__qualname__ = name or op.name
+    frontend.__signature__ = _signature(op)
+    frontend.__doc__ = _doc(op)
+    frontend.op = op
+    return frontend

@@ -1,0 +1,162 @@
+"""THE op registry: every op is declared once, with its rules next to its forward.
+
+An :class:`Op` bundles, for one op:
+- ``inputs`` (array argument names) and ``attrs`` (named attributes with defaults and parsers);
+- ``infer``: the shape/dtype rule, ``infer(*specs, **attrs) -> Spec | tuple[Spec, ...]``;
+- a generic implementation ``impl(xp, *arrays, **attrs)`` over an array-API namespace ``xp``,
+  or a ``compose(*ndarrays, **attrs)`` body written in other mxplug ops (a composite);
+- per-backend ``kernel`` overrides ``kernel(backend, *arrays, **attrs)``;
+- the ``vjp`` slot ``vjp(g, out, *inputs, **attrs) -> tuple`` (filled by the autograd layer);
+- ``samples``: functions ``rng -> Sample`` that the generic test suite runs.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from ..base import MXNetError, MXNetNotImplementedError
+from .attrs import Attr, as_attr
+
+__all__ = ["Op", "defop", "get_op", "REGISTRY", "Sample", "COMPOSE"]
+
+REGISTRY: dict[str, "Op"] = {}
+#: Resolution marker: run the op's ``compose`` body on NDArrays instead of a kernel.
+COMPOSE = object()
+
+
+@dataclass
+class Sample:
+    """Inputs (NumPy arrays or Python scalars) and attributes for one test case of an op."""
+
+    inputs: list
+    attrs: dict = field(default_factory=dict)
+    #: Keep float inputs at their given dtype instead of sweeping test dtypes (e.g. index arrays).
+    fixed_dtype: bool = False
+    #: False when the op is not differentiable at these inputs (autograd checks skip it).
+    grad: bool = True
+
+    def __init__(self, *inputs, fixed_dtype=False, grad=True, **attrs):
+        self.inputs, self.attrs, self.fixed_dtype, self.grad = list(inputs), attrs, fixed_dtype, grad
+
+
+class Op:
+    """One registered op. Create with :func:`defop`; call through ``apply`` or ``mx.nd.<name>``."""
+
+    def __init__(self, name, inputs=("data",), attrs=None, infer=None, nout=1, variadic=False,
+                 differentiable=True, doc="", aliases=()):
+        self.name = name
+        self.inputs = tuple(inputs)
+        self.variadic = variadic
+        self.attrs: dict[str, Attr] = {k: as_attr(v) for k, v in (attrs or {}).items()}
+        self.defaults = {k: a.default for k, a in self.attrs.items()}
+        self.infer = infer
+        self.nout = nout
+        self.differentiable = differentiable
+        self.doc = doc
+        self.aliases = tuple(aliases)
+        self.generic = None          # impl(xp, *arrays, **attrs)
+        self.composite = None        # body(*ndarrays, **attrs) in mxplug ops
+        self.kernels: dict = {}      # backend name -> kernel(backend, *arrays, **attrs)
+        self.vjp_fn = None
+        self.sample_fns: list = []
+        self._resolved: dict = {}
+
+    # -- declaration decorators ---------------------------------------------------------------
+    def impl(self, fn):
+        """Register the generic implementation ``fn(xp, *arrays, **attrs)``."""
+        self.generic = fn
+        self._resolved.clear()
+        return fn
+
+    def compose(self, fn):
+        """Register a body written in mxplug ops: ``fn(*ndarrays, **attrs)``."""
+        self.composite = fn
+        self._resolved.clear()
+        return fn
+
+    def kernel(self, backend_name: str):
+        """Decorator: a backend-specific kernel ``fn(backend, *arrays, **attrs)``."""
+        def deco(fn):
+            self.kernels[backend_name] = fn
+            self._resolved.clear()
+            return fn
+        return deco
+
+    def vjp(self, fn):
+        """Register ``fn(g, out, *inputs, **attrs) -> tuple of input gradients`` (mxplug ops)."""
+        self.vjp_fn = fn
+        return fn
+
+    def samples(self, *fns):
+        """Register sample-input functions ``rng -> Sample | list`` for the generic test suite."""
+        self.sample_fns.extend(fns)
+        return self
+
+    # -- resolution -----------------------------------------------------------------------------
+    def resolve(self, backend):
+        """The callable for ``backend``: its kernel, else the generic impl over ``backend.xp``.
+
+        Cached per backend, so dispatch costs one dict lookup."""
+        fn = self._resolved.get(backend)
+        if fn is not None:
+            return fn
+        kern = self.kernels.get(backend.name) or backend.kernel(self.name)
+        if kern is not None:
+            fn = functools.partial(kern, backend)
+        elif self.composite is not None:
+            fn = COMPOSE
+        elif self.generic is not None and backend.xp is not None:
+            fn = functools.partial(self.generic, backend.xp)
+        elif self.generic is None:
+            raise MXNetNotImplementedError(f"op {self.name} has no implementation")
+        else:
+            fn = backend.host_fallback(self)
+            if fn is None:
+                raise MXNetNotImplementedError(
+                    f"op {self.name} is not implemented by backend {backend.name!r} (it has no "
+                    f"array namespace and no kernel for it); set MXPLUG_HOST_FALLBACK=1 to run it "
+                    f"on the host")
+        self._resolved[backend] = fn
+        return fn
+
+    def coverage(self, backend) -> str:
+        """How ``backend`` runs this op: native | generic | composite | host-fallback | missing."""
+        if self.kernels.get(backend.name) or backend.kernel(self.name):
+            return "native"
+        if self.composite is not None:
+            return "composite"
+        if self.generic is not None and backend.xp is not None:
+            return "generic"
+        return "host-fallback" if backend.host_fallback(self) is not None else "missing"
+
+    def parse_attrs(self, kwargs: dict) -> dict:
+        """Complete ``kwargs`` with defaults and canonicalise values; reject unknown names."""
+        attrs = dict(self.defaults)
+        for k, v in kwargs.items():
+            spec = self.attrs.get(k)
+            if spec is None:
+                known = ", ".join(self.attrs) or "none"
+                raise MXNetError(f"{self.name}: unknown attribute {k!r} (attributes: {known})")
+            attrs[k] = spec.parse(v, self.name, k)
+        return attrs
+
+    def __repr__(self):
+        return f"<Op {self.name}>"
+
+
+def defop(name, inputs=("data",), attrs=None, infer=None, **kw) -> Op:
+    """Declare and register an op (see :class:`Op`)."""
+    if name in REGISTRY:
+        raise MXNetError(f"op {name!r} is already registered")
+    op = Op(name, inputs, attrs, infer, **kw)
+    REGISTRY[name] = op
+    for alias in op.aliases:
+        REGISTRY.setdefault(alias, op)
+    return op
+
+
+def get_op(name: str) -> Op:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise MXNetError(f"unknown op {name!r}") from None
