@@ -82,6 +82,9 @@ def make_frontend(op, name=None, write_out=None):
     nin, defaults = len(op.inputs), op.defaults
     variadic = op.variadic
 
+    if op.random:
+        return _finish(op, _random_frontend(op, write_out), name)
+
     def frontend(*args, **kwargs):
         if not kwargs and (variadic or len(args) == nin):
             return apply(op, *args, **defaults)
@@ -92,8 +95,28 @@ def make_frontend(op, name=None, write_out=None):
             return out
         return res
 
+    return _finish(op, frontend, name)
+
+
+def _finish(op, frontend, name):
     frontend.__name__ = frontend.__qualname__ = name or op.name
     frontend.__signature__ = _signature(op)
     frontend.__doc__ = _doc(op)
     frontend.op = op
+    return frontend
+
+
+def _random_frontend(op, write_out):
+    """Random ops get a fresh (key, counter) from the global counter-based generator per call."""
+    from .. import random as _random
+
+    def frontend(*args, **kwargs):
+        inputs, attrs, out = bind_args(op, args, dict(kwargs))
+        if "key" not in kwargs:
+            attrs["key"], attrs["counter"] = _random.next_state()
+        res = apply(op, *inputs, **attrs)
+        if out is not None:
+            write_out(out, res)
+            return out
+        return res
     return frontend

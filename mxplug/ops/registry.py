@@ -43,7 +43,7 @@ class Op:
     """One registered op. Create with :func:`defop`; call through ``apply`` or ``mx.nd.<name>``."""
 
     def __init__(self, name, inputs=("data",), attrs=None, infer=None, nout=1, variadic=False,
-                 differentiable=True, doc="", aliases=()):
+                 differentiable=True, doc="", aliases=(), random=False):
         self.name = name
         self.inputs = tuple(inputs)
         self.variadic = variadic
@@ -54,6 +54,8 @@ class Op:
         self.differentiable = differentiable
         self.doc = doc
         self.aliases = tuple(aliases)
+        #: Draws random numbers: front ends fill its ``key``/``counter`` attrs from mxplug.random.
+        self.random = random
         self.generic = None          # impl(xp, *arrays, **attrs)
         self.composite = None        # body(*ndarrays, **attrs) in mxplug ops
         self.kernels: dict = {}      # backend name -> kernel(backend, *arrays, **attrs)
