@@ -3,12 +3,32 @@
 ``import mxplug as mx`` gives ``mx.nd``, ``mx.cpu()``, ``mx.gpu()``, ``mx.opencl()`` and the rest
 of MXNet's names.
 """
-from . import backends, base, context, ops
+
+from . import (
+    backends,
+    base,
+    context,
+    ndarray,  # noqa: E402  (after ops: the namespace is generated from the registry)
+    ops,
+)
+from . import ndarray as nd  # noqa: E402
 from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus, opencl
-from . import ndarray  # noqa: E402  (after ops: the namespace is generated from the registry)
-from . import ndarray as nd  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Context", "MXNetError", "backends", "base", "context", "cpu", "cpu_pinned",
-           "current_context", "gpu", "nd", "ndarray", "num_gpus", "opencl", "ops"]
+__all__ = [
+    "Context",
+    "MXNetError",
+    "backends",
+    "base",
+    "context",
+    "cpu",
+    "cpu_pinned",
+    "current_context",
+    "gpu",
+    "nd",
+    "ndarray",
+    "num_gpus",
+    "opencl",
+    "ops",
+]

@@ -1,10 +1,19 @@
 """Errors and small helpers shared by every layer."""
+
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MXNetError", "MXNetValueError", "MXNetTypeError", "MXNetIndexError",
-           "MXNetNotImplementedError", "dtype_of", "dtype_name", "SUPPORTED_DTYPES"]
+__all__ = [
+    "MXNetError",
+    "MXNetValueError",
+    "MXNetTypeError",
+    "MXNetIndexError",
+    "MXNetNotImplementedError",
+    "dtype_of",
+    "dtype_name",
+    "SUPPORTED_DTYPES",
+]
 
 
 class MXNetError(Exception):
@@ -43,9 +52,13 @@ def dtype_of(dtype, default="float32") -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        raise MXNetTypeError(f"unknown dtype {dtype!r}; supported: {', '.join(SUPPORTED_DTYPES)}") from None
+        raise MXNetTypeError(
+            f"unknown dtype {dtype!r}; supported: {', '.join(SUPPORTED_DTYPES)}"
+        ) from None
     if dt.name not in SUPPORTED_DTYPES:
-        raise MXNetTypeError(f"dtype {dt.name} is not supported; supported: {', '.join(SUPPORTED_DTYPES)}")
+        raise MXNetTypeError(
+            f"dtype {dt.name} is not supported; supported: {', '.join(SUPPORTED_DTYPES)}"
+        )
     try:
         _DTYPE_CACHE[dtype] = dt
     except TypeError:

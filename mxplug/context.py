@@ -1,4 +1,5 @@
 """Device contexts: ``mx.cpu()``, ``mx.gpu(i)``, ``mx.opencl(i)`` and the thread-local default."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,7 @@ _local = threading.local()
 
 
 class _hooks:
-    """Filled in by ``mxplug.backends.registry`` (the floor above), so this module imports nothing."""
+    """Filled in by ``mxplug.backends.registry`` (the floor above): this module imports nothing."""
 
     @staticmethod
     def check_device_type(device_type):
@@ -68,8 +69,11 @@ class Context:
         return (Context, (self.device_type, self.device_id))
 
     def __eq__(self, other):
-        return self is other or (isinstance(other, Context) and self.device_type == other.device_type
-                                 and self.device_id == other.device_id)
+        return self is other or (
+            isinstance(other, Context)
+            and self.device_type == other.device_type
+            and self.device_id == other.device_id
+        )
 
     def __hash__(self):
         return hash((self.device_type, self.device_id))
@@ -106,11 +110,12 @@ _DEFAULT = None
 
 
 def _default_context() -> Context:
-    """The process default: ``MXPLUG_DEFAULT_CONTEXT`` (``opencl:0``, ``gpu(1)``, ``cpu``) or cpu(0)."""
+    """The process default: ``MXPLUG_DEFAULT_CONTEXT`` (``opencl:0``, ``gpu(1)``) or cpu(0)."""
     global _DEFAULT
     if _DEFAULT is None:
-        _DEFAULT = parse(os.environ.get("MXPLUG_DEFAULT_CONTEXT", "cpu:0"),
-                         source="MXPLUG_DEFAULT_CONTEXT")
+        _DEFAULT = parse(
+            os.environ.get("MXPLUG_DEFAULT_CONTEXT", "cpu:0"), source="MXPLUG_DEFAULT_CONTEXT"
+        )
     return _DEFAULT
 
 
@@ -121,8 +126,10 @@ def parse(text: str, source: str = "context") -> Context:
     try:
         return Context(dev, int(idx) if idx else 0)
     except ValueError as e:
-        raise MXNetValueError(f"{source}: cannot parse {text!r} as a context "
-                              f"(expected e.g. 'cpu', 'gpu:0', 'opencl(1)'): {e}") from None
+        raise MXNetValueError(
+            f"{source}: cannot parse {text!r} as a context "
+            f"(expected e.g. 'cpu', 'gpu:0', 'opencl(1)'): {e}"
+        ) from None
 
 
 def current_context() -> Context:

@@ -3,6 +3,7 @@
 ``mx.backends.list()`` returns one :class:`~mxplug.backends.registry.BackendInfo` per backend;
 ``mx.backends.get(name)`` the plugin instance.
 """
+
 from . import registry
 from .protocol import Backend, BackendBase
 from .registry import BackendInfo
@@ -18,6 +19,7 @@ def list():  # noqa: A001 - MXNet-style name
 def get(name: str):
     """The loaded backend plugin ``name`` (raises if it is missing or unavailable)."""
     from ..base import MXNetError
+
     be = registry.load(name)
     why = registry._reason(be)
     if why is not None:

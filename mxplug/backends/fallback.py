@@ -3,6 +3,7 @@
 Enabled by ``MXPLUG_HOST_FALLBACK=1`` or :func:`enable`; every fallback call is counted in
 :data:`COUNTS` so a coverage report can show what did not run natively.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,11 @@ def make(backend, op):
         COUNTS[key] += 1
         if not warned:
             warned.append(True)
-            warnings.warn(f"op {op.name} runs on the host: backend {backend.name!r} has no kernel "
-                          f"for it", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"op {op.name} runs on the host: backend {backend.name!r} has no kernel for it",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         host = [backend.to_numpy(a) if not isinstance(a, (int, float, bool)) else a for a in args]
         out = op.generic(np, *host, **attrs)
         dev = attrs.get("ctx")
@@ -43,4 +47,5 @@ def make(backend, op):
         if isinstance(out, tuple):
             return tuple(backend.asarray(o, o.dtype, did) for o in out)
         return backend.asarray(out, out.dtype, did)
+
     return run

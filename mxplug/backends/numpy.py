@@ -1,4 +1,5 @@
 """The reference backend: NumPy on the CPU. Every generic impl runs here as written."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ class NumpyBackend(BackendBase):
     xp = np
 
     def num_devices(self):
-        return None                      # cpu(i) ids are virtual, as in MXNet
+        return None  # cpu(i) ids are virtual, as in MXNet
 
     def describe(self):
         return {"version": f"numpy {np.__version__}", "devices": ["cpu (host memory)"]}

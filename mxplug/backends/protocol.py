@@ -1,8 +1,10 @@
 """The contract every backend plugin implements (built-in or third party)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -18,10 +20,10 @@ class Backend(Protocol):
     light: import the device library inside :meth:`available` or ``__init__``.
     """
 
-    name: str                 #: "numpy" | "cupy" | "opencl" | ...
-    device_type: str          #: the Context type it serves: "cpu", "gpu", "opencl", ...
-    xp: ModuleType | None     #: array-API namespace for generic impls (None: kernels only)
-    dtypes: tuple             #: dtype names it can hold
+    name: str  #: "numpy" | "cupy" | "opencl" | ...
+    device_type: str  #: the Context type it serves: "cpu", "gpu", "opencl", ...
+    xp: ModuleType | None  #: array-API namespace for generic impls (None: kernels only)
+    dtypes: tuple  #: dtype names it can hold
 
     def available(self) -> str | None:
         """``None`` when usable, else why not (shown by ``mxplug info``). Never raises."""
@@ -38,7 +40,7 @@ class Backend(Protocol):
     def to_numpy(self, a: Any) -> np.ndarray:
         """A NumPy copy of ``a`` that the caller owns."""
 
-    def copy_to(self, a: Any, other: "Backend", device_id: int) -> Any:
+    def copy_to(self, a: Any, other: Backend, device_id: int) -> Any:
         """``a`` as an array of ``other`` (DLPack where both sides speak it, else via the host)."""
 
     def setitem(self, a: Any, key: Any, value: Any) -> None:
@@ -81,4 +83,5 @@ class BackendBase:
     def host_fallback(self, op):
         """Run ``op``'s generic impl with NumPy on host copies, if ``MXPLUG_HOST_FALLBACK=1``."""
         from . import fallback
+
         return fallback.make(self, op)

@@ -3,6 +3,7 @@
 A plugin that fails to import, or whose device is absent, is recorded with the reason and never
 breaks ``import mxplug``.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,15 @@ from dataclasses import dataclass, field
 from .. import context as _context
 from ..base import MXNetError, MXNetValueError
 
-__all__ = ["entry_points", "load", "backend_for", "list_backends", "BackendInfo", "check_device_type",
-           "num_devices"]
+__all__ = [
+    "entry_points",
+    "load",
+    "backend_for",
+    "list_backends",
+    "BackendInfo",
+    "check_device_type",
+    "num_devices",
+]
 
 GROUP = "mxplug.backends"
 #: Used when mxplug runs from a source tree that was never pip-installed (no entry points).
@@ -21,7 +29,7 @@ _BUILTIN = {"numpy": "mxplug.backends.numpy:NumpyBackend"}
 BUILTIN_DEVICE_TYPES = {"cpu": "numpy", "gpu": "cupy", "opencl": "opencl"}
 
 _eps: dict | None = None
-_loaded: dict = {}          # name -> backend instance, or str reason it could not be loaded
+_loaded: dict = {}  # name -> backend instance, or str reason it could not be loaded
 
 
 def entry_points() -> dict:
@@ -29,6 +37,7 @@ def entry_points() -> dict:
     global _eps
     if _eps is None:
         from importlib.metadata import entry_points as _ep
+
         found = {ep.name: ep.value for ep in _ep(group=GROUP)}
         _eps = {**_BUILTIN, **found}
     return _eps
@@ -44,6 +53,7 @@ def load(name: str):
         return _loaded[name]
     try:
         import importlib
+
         mod, _, cls = target.partition(":")
         be = getattr(importlib.import_module(mod), cls)()
     except Exception as e:  # a broken plugin must not break mxplug
@@ -79,15 +89,19 @@ def check_device_type(device_type: str) -> None:
         return
     types = known_device_types()
     if device_type not in types:
-        raise MXNetValueError(f"unknown device type {device_type!r}; known device types: "
-                              f"{', '.join(sorted(types))} (a plugin adds new ones)")
+        raise MXNetValueError(
+            f"unknown device type {device_type!r}; known device types: "
+            f"{', '.join(sorted(types))} (a plugin adds new ones)"
+        )
 
 
 def _candidates(device_type: str):
     env = os.environ.get(f"MXPLUG_BACKEND_{device_type.upper()}")
     if env:
         return [env]
-    names = [n for n, be in _all_loaded() if not isinstance(be, str) and be.device_type == device_type]
+    names = [
+        n for n, be in _all_loaded() if not isinstance(be, str) and be.device_type == device_type
+    ]
     builtin = BUILTIN_DEVICE_TYPES.get(device_type)
     if builtin and builtin not in names:
         names.append(builtin)
@@ -105,8 +119,10 @@ def backend_for(ctx):
         if why is None:
             n = be.num_devices()
             if n is not None and ctx.device_id >= n:
-                raise MXNetValueError(f"{ctx}: no such device; backend {name!r} has {n} "
-                                      f"{ctx.device_type} device(s) (ids 0..{n - 1})")
+                raise MXNetValueError(
+                    f"{ctx}: no such device; backend {name!r} has {n} "
+                    f"{ctx.device_type} device(s) (ids 0..{n - 1})"
+                )
             return be
         reasons.append(f"{name}: {why}")
     detail = "; ".join(reasons) or "no installed backend serves it"
@@ -136,7 +152,11 @@ class BackendInfo:
         return self.reason is None
 
     def line(self) -> str:
-        head = f"{self.name} available" if self.available else f"{self.name} unavailable: {self.reason}"
+        head = (
+            f"{self.name} available"
+            if self.available
+            else f"{self.name} unavailable: {self.reason}"
+        )
         extra = [f"device_type={self.device_type}"]
         if self.version:
             extra.append(self.version)
@@ -159,12 +179,20 @@ def list_backends() -> list[BackendInfo]:
                 info = be.describe()
             except Exception as e:
                 why = f"describe() raised {type(e).__name__}: {e}"
-        rows.append(BackendInfo(name, be.device_type, why, info.get("version", ""),
-                                list(info.get("devices", []))))
+        rows.append(
+            BackendInfo(
+                name, be.device_type, why, info.get("version", ""), list(info.get("devices", []))
+            )
+        )
     for dtype, name in BUILTIN_DEVICE_TYPES.items():
         if dtype not in served and name not in entry_points():
-            rows.append(BackendInfo(name, dtype, f"no plugin for device type {dtype!r} is "
-                                    f"installed in this version of mxplug"))
+            rows.append(
+                BackendInfo(
+                    name,
+                    dtype,
+                    f"no plugin for device type {dtype!r} is installed in this version of mxplug",
+                )
+            )
     return rows
 
 

@@ -4,6 +4,7 @@ The op functions are generated from the registry (``mxplug.ops``), so ``mx.nd.<o
 every op and alias, with a real signature and docstring. Names that start with ``_`` live in
 ``mx.nd._internal`` as in MXNet.
 """
+
 from __future__ import annotations
 
 import sys
@@ -38,21 +39,93 @@ for _name, _op in list(_ops.REGISTRY.items()):
     _export(_name, _op)
 
 #: NDArray methods that forward to the op of the same name (``x.sum(axis=1)``).
-_METHODS = ("sum", "mean", "prod", "max", "min", "nansum", "nanprod", "argmax", "argmin", "norm",
-            "exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "cbrt", "rcbrt",
-            "square", "reciprocal", "abs", "sign", "round", "rint", "ceil", "floor", "trunc", "fix",
-            "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
-            "arccosh", "arctanh", "degrees", "radians", "relu", "sigmoid", "softmax", "log_softmax",
-            "clip", "transpose", "expand_dims", "squeeze", "flatten", "swapaxes", "flip", "tile",
-            "repeat", "pad", "broadcast_to", "broadcast_like", "broadcast_axes", "slice",
-            "slice_axis", "slice_like", "take", "pick", "one_hot", "sort", "argsort", "topk",
-            "split", "diag", "zeros_like", "ones_like", "dot", "batch_dot", "shape_array",
-            "size_array", "nanmean")
+_METHODS = (
+    "sum",
+    "mean",
+    "prod",
+    "max",
+    "min",
+    "nansum",
+    "nanprod",
+    "argmax",
+    "argmin",
+    "norm",
+    "exp",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "cbrt",
+    "rcbrt",
+    "square",
+    "reciprocal",
+    "abs",
+    "sign",
+    "round",
+    "rint",
+    "ceil",
+    "floor",
+    "trunc",
+    "fix",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "degrees",
+    "radians",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "log_softmax",
+    "clip",
+    "transpose",
+    "expand_dims",
+    "squeeze",
+    "flatten",
+    "swapaxes",
+    "flip",
+    "tile",
+    "repeat",
+    "pad",
+    "broadcast_to",
+    "broadcast_like",
+    "broadcast_axes",
+    "slice",
+    "slice_axis",
+    "slice_like",
+    "take",
+    "pick",
+    "one_hot",
+    "sort",
+    "argsort",
+    "topk",
+    "split",
+    "diag",
+    "zeros_like",
+    "ones_like",
+    "dot",
+    "batch_dot",
+    "shape_array",
+    "size_array",
+    "nanmean",
+)
 
 
 def _method(fn):
     def method(self, *args, **kwargs):
         return fn(self, *args, **kwargs)
+
     method.__name__ = fn.__name__
     method.__doc__ = fn.__doc__
     return method
@@ -66,6 +139,7 @@ for _name in _METHODS:
 def waitall() -> None:
     """Wait for all pending work on every loaded backend."""
     from ..backends import registry
+
     for be in registry._loaded.values():
         if not isinstance(be, str):
             be.synchronize(None)

@@ -1,4 +1,5 @@
 """NDArray: a thin handle on a backend array plus its Context (MXNet 1.x semantics)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,18 +28,18 @@ class NDArray:
     comparisons return 1.0/0.0 in the operands' dtype, as MXNet 1.x does.
     """
 
+    # _ag (autograd bookkeeping) stays unset until autograd needs it: read it with getattr.
     __slots__ = ("_data", "_ctx", "_ag", "__weakref__")
-    __array_priority__ = 1000.0          # NumPy operands defer to NDArray's operators
+    __array_priority__ = 1000.0  # NumPy operands defer to NDArray's operators
 
     @classmethod
     def _wrap(cls, data, ctx):
         o = _new(cls)
         o._data = data
         o._ctx = ctx
-        o._ag = None
         return o
 
-    # -- properties -------------------------------------------------------------------------------
+    # -- properties ---------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
         return tuple(self._data.shape)
@@ -67,7 +68,7 @@ class NDArray:
         return "default"
 
     @property
-    def T(self) -> "NDArray":
+    def T(self) -> NDArray:
         return apply(_R["transpose"], self, axes=())
 
     @property
@@ -75,7 +76,7 @@ class NDArray:
         """The backend array (a NumPy array on cpu). Shares memory: treat it as read-only."""
         return self._data
 
-    # -- conversion -------------------------------------------------------------------------------
+    # -- conversion ---------------------------------------------------------------------------
     def asnumpy(self) -> np.ndarray:
         """A NumPy copy (waits for pending work)."""
         return self._ctx.backend.to_numpy(self._data)
@@ -83,15 +84,17 @@ class NDArray:
     def asscalar(self):
         """The value of a size-1 array as a NumPy scalar."""
         if self.shape != (1,):
-            raise MXNetValueError(f"asscalar: the array is not a scalar: shape {self.shape} "
-                                  f"(expected (1,))")
+            raise MXNetValueError(
+                f"asscalar: the array is not a scalar: shape {self.shape} (expected (1,))"
+            )
         return self.asnumpy()[0]
 
     def item(self):
         """The value of a size-1 array as a Python scalar."""
         if self.size != 1:
-            raise MXNetValueError(f"item: only size-1 arrays convert to a Python scalar; shape "
-                                  f"is {self.shape}")
+            raise MXNetValueError(
+                f"item: only size-1 arrays convert to a Python scalar; shape is {self.shape}"
+            )
         return self.asnumpy().reshape(-1)[0].item()
 
     def __array__(self, dtype=None, copy=None):
@@ -106,18 +109,19 @@ class NDArray:
 
     def __array_namespace__(self, api_version=None):
         from .. import ndarray
+
         return ndarray
 
     def tolist(self):
         return self.asnumpy().tolist()
 
-    def astype(self, dtype, copy=True) -> "NDArray":
+    def astype(self, dtype, copy=True) -> NDArray:
         dt = dtype_of(dtype)
         if not copy and np.dtype(self._data.dtype) == dt:
             return self
         return apply(_cast, self, dtype=dt.name)
 
-    def copy(self) -> "NDArray":
+    def copy(self) -> NDArray:
         return apply(_copy, self)
 
     def copyto(self, other):
@@ -128,13 +132,14 @@ class NDArray:
             if other is self:
                 return self
             if other.shape != self.shape:
-                raise MXNetValueError(f"copyto: shape mismatch: source {self.shape}, target "
-                                      f"{other.shape}")
+                raise MXNetValueError(
+                    f"copyto: shape mismatch: source {self.shape}, target {other.shape}"
+                )
             other[...] = self
             return other
         raise MXNetTypeError(f"copyto: expected an NDArray or Context, got {type(other).__name__}")
 
-    def as_in_context(self, context: Context) -> "NDArray":
+    def as_in_context(self, context: Context) -> NDArray:
         """This array on ``context``: itself when already there, else a copy."""
         context = Context(context)
         if context is self._ctx:
@@ -149,8 +154,8 @@ class NDArray:
 
     wait_to_write = wait_to_read
 
-    # -- shape ----------------------------------------------------------------------------------------
-    def reshape(self, *shape, **kwargs) -> "NDArray":
+    # -- shape --------------------------------------------------------------------------------
+    def reshape(self, *shape, **kwargs) -> NDArray:
         """Reshape; accepts MXNet's special values 0, -1, -2, -3, -4 and ``reverse=True``."""
         if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
             shape = shape[0]
@@ -160,7 +165,7 @@ class NDArray:
             raise MXNetTypeError(f"reshape: unknown arguments {sorted(kwargs)}")
         return apply(_reshape, self, shape=tuple(int(s) for s in shape), reverse=bool(reverse))
 
-    def reshape_like(self, other) -> "NDArray":
+    def reshape_like(self, other) -> NDArray:
         return self.reshape(other.shape)
 
     def __len__(self):
@@ -174,23 +179,28 @@ class NDArray:
 
     def __bool__(self):
         if self.size != 1:
-            raise MXNetValueError(f"the truth value of an NDArray with {self.size} elements is "
-                                  f"ambiguous")
+            raise MXNetValueError(
+                f"the truth value of an NDArray with {self.size} elements is ambiguous"
+            )
         return bool(self.item())
 
     __hash__ = object.__hash__
 
-    # -- indexing ---------------------------------------------------------------------------------
-    def __getitem__(self, key) -> "NDArray":
-        if type(key) is int and self._data.ndim > 1 and -self._data.shape[0] <= key < \
-                self._data.shape[0]:
+    # -- indexing -----------------------------------------------------------------------------
+    def __getitem__(self, key) -> NDArray:
+        if (
+            type(key) is int
+            and self._data.ndim > 1
+            and -self._data.shape[0] <= key < self._data.shape[0]
+        ):
             return apply(_getitem, self, key=(key,))
         static, idx = normalize_key(key, _is_nd, self._as_index)
         return apply(_getitem, self, *idx, key=static)
 
     def _as_index(self, np_index):
-        return NDArray._wrap(self._ctx.backend.asarray(np_index, np_index.dtype, self._ctx.device_id),
-                             self._ctx)
+        return NDArray._wrap(
+            self._ctx.backend.asarray(np_index, np_index.dtype, self._ctx.device_id), self._ctx
+        )
 
     def __setitem__(self, key, value):
         static, idx = normalize_key(key, _is_nd, self._as_index)
@@ -200,8 +210,10 @@ class NDArray:
         elif isinstance(value, np.ndarray):
             value = self._ctx.backend.asarray(value, self._data.dtype, self._ctx.device_id)
         elif not isinstance(value, (int, float, bool, np.generic)):
-            raise MXNetTypeError(f"setitem: cannot assign a {type(value).__name__}; use an NDArray, "
-                                 f"a NumPy array or a number")
+            raise MXNetTypeError(
+                f"setitem: cannot assign a {type(value).__name__}; use an NDArray, "
+                f"a NumPy array or a number"
+            )
         try:
             self._ctx.backend.setitem(self._data, raw if len(raw) != 1 else raw[0], value)
         except IndexError as e:
@@ -209,7 +221,7 @@ class NDArray:
         except ValueError as e:
             raise MXNetValueError(f"setitem: {e} (array shape {self.shape}, key {key!r})") from None
 
-    # -- operators ------------------------------------------------------------------------------------
+    # -- operators ----------------------------------------------------------------------------
     def __add__(self, o):
         return apply(_add, self, o)
 
@@ -305,7 +317,7 @@ class NDArray:
     def __ipow__(self, o):
         return self._inplace(_pow, o)
 
-    # -- printing ---------------------------------------------------------------------------------
+    # -- printing -----------------------------------------------------------------------------
     def __repr__(self):
         shape = "x".join(str(s) for s in self.shape)
         return f"\n{self.asnumpy()}\n<NDArray {shape} @{self._ctx}>"
@@ -349,13 +361,15 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
     try:
         host = np.asarray(source_array)
     except (ValueError, TypeError) as e:
-        raise MXNetTypeError(f"array: cannot make an array from {type(source_array).__name__}: "
-                             f"{e}") from None
+        raise MXNetTypeError(
+            f"array: cannot make an array from {type(source_array).__name__}: {e}"
+        ) from None
     if host.dtype == object:
-        raise MXNetTypeError(f"array: source is not a rectangular array of numbers "
-                             f"({type(source_array).__name__})")
+        raise MXNetTypeError(
+            f"array: source is not a rectangular array of numbers ({type(source_array).__name__})"
+        )
     if host.ndim == 0:
-        host = host.reshape(1)         # MXNet 1.x has no 0-d arrays
+        host = host.reshape(1)  # MXNet 1.x has no 0-d arrays
     return NDArray._wrap(ctx.backend.asarray(host, dt, ctx.device_id), ctx)
 
 

@@ -1,9 +1,24 @@
-"""The op registry, ``apply`` (the one dispatch point) and every op family."""
-from . import attrs, infer
+"""The op registry, ``apply`` (the one dispatch point) and every op family.
+
+Importing a family module registers its ops; ``REGISTRY`` maps every op name and alias to its Op.
+"""
+
+from . import (
+    attrs,
+    creation,
+    elemwise,
+    indexing,
+    infer,
+    linalg,
+    movement,
+    nn,
+    random,
+    reduce,
+    shape,
+)
 from .dispatch import apply, state
 from .registry import REGISTRY, Op, Sample, defop, get_op
 
-# Op families: importing a module registers its ops.
-from . import creation, elemwise, indexing, linalg, movement, nn, random, reduce, shape  # noqa: E402,F401,I001
-
-__all__ = ["REGISTRY", "Op", "Sample", "apply", "attrs", "defop", "get_op", "infer", "state"]
+__all__ = ["REGISTRY", "Op", "Sample", "apply", "attrs", "defop", "get_op", "infer", "state",
+           "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random", "reduce",
+           "shape"]

@@ -3,14 +3,27 @@
 MXNet passes attributes as Python values or, in symbol JSON, as strings ("(2, 2)", "True");
 each parser accepts both and returns the canonical Python value the op bodies rely on.
 """
+
 from __future__ import annotations
 
 import ast
 
 from ..base import MXNetTypeError, MXNetValueError, dtype_of
 
-__all__ = ["Attr", "Int", "Float", "Bool", "Str", "Shape", "Axes", "Axis", "Dtype", "Enum", "Any",
-           "as_attr"]
+__all__ = [
+    "Attr",
+    "Int",
+    "Float",
+    "Bool",
+    "Str",
+    "Shape",
+    "Axes",
+    "Axis",
+    "Dtype",
+    "Enum",
+    "Any",
+    "as_attr",
+]
 
 
 class Attr:
@@ -22,13 +35,15 @@ class Attr:
         self.default, self.kind, self.choices = default, kind, choices
 
     def parse(self, value, op="op", name="attr"):
-        if value is None:            # MXNet passes None for "the default"
+        if value is None:  # MXNet passes None for "the default"
             return self.default
         try:
             return _PARSERS[self.kind](self, value)
         except (ValueError, TypeError, SyntaxError) as e:
-            raise MXNetValueError(f"{op}: attribute {name}={value!r} is not a valid {self.kind}"
-                                  f"{f' (one of {self.choices})' if self.choices else ''}: {e}") from None
+            raise MXNetValueError(
+                f"{op}: attribute {name}={value!r} is not a valid {self.kind}"
+                f"{f' (one of {self.choices})' if self.choices else ''}: {e}"
+            ) from None
 
     def __repr__(self):
         return f"{self.kind}({self.default!r})"
@@ -99,23 +114,57 @@ _PARSERS = {
 }
 
 
-def Int(default=0): return Attr(default, "int")            # noqa: E704
-def Float(default=0.0): return Attr(default, "float")      # noqa: E704
-def Bool(default=False): return Attr(default, "bool")      # noqa: E704
-def Str(default=""): return Attr(default, "str")           # noqa: E704
-def Shape(default=()): return Attr(default, "shape")       # noqa: E704
-def Axes(default=None): return Attr(default, "axes")       # noqa: E704
-def Axis(default=0): return Attr(default, "axis")          # noqa: E704
-def Dtype(default=None): return Attr(default, "dtype")     # noqa: E704
-def Any(default=None): return Attr(default, "any")         # noqa: E704
-def Enum(default, *choices): return Attr(default, "enum", (default, *choices))  # noqa: E704
+def Int(default=0):
+    return Attr(default, "int")  # noqa: E704
+
+
+def Float(default=0.0):
+    return Attr(default, "float")  # noqa: E704
+
+
+def Bool(default=False):
+    return Attr(default, "bool")  # noqa: E704
+
+
+def Str(default=""):
+    return Attr(default, "str")  # noqa: E704
+
+
+def Shape(default=()):
+    return Attr(default, "shape")  # noqa: E704
+
+
+def Axes(default=None):
+    return Attr(default, "axes")  # noqa: E704
+
+
+def Axis(default=0):
+    return Attr(default, "axis")  # noqa: E704
+
+
+def Dtype(default=None):
+    return Attr(default, "dtype")  # noqa: E704
+
+
+def Any(default=None):
+    return Attr(default, "any")  # noqa: E704
+
+
+def Enum(default, *choices):
+    return Attr(default, "enum", (default, *choices))  # noqa: E704
 
 
 def as_attr(value) -> Attr:
     """A plain default becomes an Attr of its own type (``False`` -> Bool, ``1`` -> Int, ...)."""
     if isinstance(value, Attr):
         return value
-    for typ, kind in ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"), (tuple, "shape")):
+    for typ, kind in (
+        (bool, "bool"),
+        (int, "int"),
+        (float, "float"),
+        (str, "str"),
+        (tuple, "shape"),
+    ):
         if isinstance(value, typ):
             return Attr(value, kind)
     return Attr(value, "any")

@@ -4,14 +4,20 @@ Tracing (the graph layer) and recording (autograd) plug in through ``state.hook`
 callable ``hook(op, args, attrs)`` that those layers install; this module imports neither. The
 array type that wraps results is registered by ``mxplug.ndarray`` (``set_array_type``).
 """
+
 from __future__ import annotations
 
 import threading
 
 import numpy as np
 
-from ..base import (MXNetError, MXNetIndexError, MXNetNotImplementedError, MXNetTypeError,
-                    MXNetValueError)
+from ..base import (
+    MXNetError,
+    MXNetIndexError,
+    MXNetNotImplementedError,
+    MXNetTypeError,
+    MXNetValueError,
+)
 from ..context import current_context
 from .registry import COMPOSE
 
@@ -19,12 +25,24 @@ __all__ = ["apply", "eager", "state", "set_array_type"]
 
 
 class _State(threading.local):
-    hook = None          # tracing/recording interceptor, or None for plain eager execution
-    training = False     # autograd.train_mode(): ops such as Dropout and BatchNorm read it
+    hook = None  # tracing/recording interceptor, or None for plain eager execution
+    training = False  # autograd.train_mode(): ops such as Dropout and BatchNorm read it
+
+    def set_hook(self, hook):
+        """Install (or with None remove) this thread's hook; returns the previous one."""
+        global _hooks_installed
+        prev, self.hook = self.hook, hook
+        if hook is not None:
+            _hooks_installed = True  # from now on apply reads the thread-local slot
+        return prev
 
 
 state = _State()
-_Array = None            # mxplug.ndarray.NDArray, registered from above
+#: False until any thread installs a hook: lets apply skip the thread-local read (~60 ns).
+_hooks_installed = False
+_SCALARS = (int, float)
+_Array = None  # mxplug.ndarray.NDArray, registered from above
+_new = object.__new__
 
 
 def set_array_type(cls) -> None:
@@ -34,14 +52,51 @@ def set_array_type(cls) -> None:
 
 def apply(op, *args, **attrs):
     """Run ``op`` on ``args`` (NDArrays or Python scalars) with complete, parsed ``attrs``."""
-    hook = state.hook
-    if hook is not None:
-        return hook(op, args, attrs)
-    return eager(op, args, attrs)
+    if _hooks_installed:
+        hook = state.hook
+        if hook is not None:
+            return hook(op, args, attrs)
+    # Fast path (the common case, and the one the per-op overhead target measures): one or two
+    # NDArray inputs on one context. Everything else takes the general path in `eager`.
+    Arr = _Array
+    n = len(args)
+    if n == 2:
+        x, y = args
+        if type(x) is not Arr:
+            return eager(op, args, attrs)
+        ty = type(y)
+        if ty is Arr and y._ctx is x._ctx:
+            raw = (x._data, y._data)
+        elif ty in _SCALARS:
+            raw = (x._data, y)
+        else:
+            return eager(op, args, attrs)
+    elif n == 1 and type(args[0]) is Arr:
+        x = args[0]
+        raw = (x._data,)
+    else:
+        return eager(op, args, attrs)
+    ctx = x._ctx
+    be = ctx._backend or ctx.backend
+    fn = op._resolved.get(be) or op.resolve(be)
+    if fn is COMPOSE:
+        return op.composite(*args, **attrs)
+    try:
+        out = fn(*raw, **attrs)
+    except MXNetError:
+        raise
+    except Exception as e:
+        raise op_error(op, args, e) from e
+    if type(out) is tuple:
+        return tuple(Arr._wrap(o, ctx) for o in out)
+    o = _new(Arr)  # NDArray._wrap, inlined: this is the hottest line
+    o._data = out
+    o._ctx = ctx
+    return o
 
 
 def eager(op, args, attrs):
-    """Execute ``op`` now on the common backend of its NDArray inputs."""
+    """Execute ``op`` now on the common backend of its NDArray inputs (the general path)."""
     Arr = _Array
     ctx = None
     raw = []
@@ -54,7 +109,7 @@ def eager(op, args, attrs):
             raw.append(a._data)
         else:
             raw.append(a)
-    if ctx is None:     # creation ops and scalar-only calls: the ctx attribute or the default
+    if ctx is None:  # creation ops and scalar-only calls: the ctx attribute or the default
         ctx = attrs.get("ctx") or current_context()
     be = ctx._backend or ctx.backend
     fn = op._resolved.get(be) or op.resolve(be)
@@ -84,8 +139,12 @@ def describe(args) -> str:
     return ", ".join(parts)
 
 
-_ERROR_TYPES = ((IndexError, MXNetIndexError), (TypeError, MXNetTypeError),
-                (ValueError, MXNetValueError), (NotImplementedError, MXNetNotImplementedError))
+_ERROR_TYPES = (
+    (IndexError, MXNetIndexError),
+    (TypeError, MXNetTypeError),
+    (ValueError, MXNetValueError),
+    (NotImplementedError, MXNetNotImplementedError),
+)
 
 
 def op_error(op, args, exc: Exception) -> MXNetError:
@@ -96,6 +155,8 @@ def op_error(op, args, exc: Exception) -> MXNetError:
 
 def _raise_mixed(op, args):
     ctxs = sorted({str(a._ctx) for a in args if isinstance(a, _Array)})
-    raise MXNetValueError(f"{op.name}: inputs are on different contexts ({' and '.join(ctxs)}); "
-                          f"copy them to one context first with .as_in_context(ctx) "
-                          f"(inputs: {describe(args)})")
+    raise MXNetValueError(
+        f"{op.name}: inputs are on different contexts ({' and '.join(ctxs)}); "
+        f"copy them to one context first with .as_in_context(ctx) "
+        f"(inputs: {describe(args)})"
+    )

@@ -5,6 +5,7 @@ MXNet 1.x semantics: the output keeps the input dtype (``sqrt`` of int32 is int3
 scalars on either side and promote mixed array dtypes as NumPy does (MXNet 1.x raises instead;
 see docs/architecture.md).
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,14 @@ def _keep(r, x):
 
 def unary(name, f, domain="any", differentiable=True, aliases=(), doc=""):
     """Declare a same-shape, same-dtype unary op whose generic body is ``f(xp, x)``."""
-    op = defop(name, ("data",), infer=I.same, differentiable=differentiable, aliases=aliases,
-               doc=doc or f"Elementwise ``{name}``.")
+    op = defop(
+        name,
+        ("data",),
+        infer=I.same,
+        differentiable=differentiable,
+        aliases=aliases,
+        doc=doc or f"Elementwise ``{name}``.",
+    )
     op.impl(lambda xp, x: _keep(f(xp, x), x))
     sample = _DOMAINS[domain]
     op.samples(lambda rng: Sample(sample(rng)), lambda rng: Sample(sample(rng)[:1, :3].reshape(3)))
@@ -47,8 +54,12 @@ ceil = unary("ceil", lambda xp, x: xp.ceil(x), "nonint")
 trunc = unary("trunc", lambda xp, x: xp.trunc(x), "nonint")
 fix = unary("fix", lambda xp, x: xp.trunc(x), "nonint", doc="Round toward zero (as ``trunc``).")
 rint = unary("rint", lambda xp, x: xp.round(x), "nonint", doc="Round half to even.")
-round_ = unary("round", lambda xp, x: xp.where(x >= 0, xp.floor(x + 0.5), xp.ceil(x - 0.5)),
-               "nonint", doc="Round half away from zero (MXNet's ``round``).")
+round_ = unary(
+    "round",
+    lambda xp, x: xp.where(x >= 0, xp.floor(x + 0.5), xp.ceil(x - 0.5)),
+    "nonint",
+    doc="Round half away from zero (MXNet's ``round``).",
+)
 square = unary("square", lambda xp, x: x * x)
 sqrt = unary("sqrt", lambda xp, x: xp.sqrt(x), "pos")
 rsqrt = unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "pos")
@@ -78,16 +89,21 @@ radians = unary("radians", lambda xp, x: x * (math.pi / 180))
 relu = unary("relu", lambda xp, x: xp.maximum(x, 0), "nonint")
 sigmoid = unary("sigmoid", lambda xp, x: 1 / (1 + xp.exp(-x)))
 softsign = unary("softsign", lambda xp, x: x / (1 + xp.abs(x)))
-softrelu = unary("softrelu", lambda xp, x: xp.logaddexp(x, 0 * x), aliases=("softplus",),
-                 doc="``log(1 + exp(x))``, computed stably.")
+softrelu = unary(
+    "softrelu",
+    lambda xp, x: xp.logaddexp(x, 0 * x),
+    aliases=("softplus",),
+    doc="``log(1 + exp(x))``, computed stably.",
+)
 
 
 def _erf_generic(xp, x):
     # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): for namespaces without erf.
     s, a = xp.sign(x), xp.abs(x)
     t = 1 / (1 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
-                                                                          + t * 1.061405429))))
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
     return s * (1 - poly * xp.exp(-a * a))
 
 
@@ -104,7 +120,9 @@ def _erf_numpy(be, x):
 
 
 def _predicate(name, f):
-    op = defop(name, ("data",), infer=I.same, differentiable=False, doc=f"Elementwise ``{name}``: 1 or 0.")
+    op = defop(
+        name, ("data",), infer=I.same, differentiable=False, doc=f"Elementwise ``{name}``: 1 or 0."
+    )
     op.impl(lambda xp, x: f(xp, x).astype(x.dtype))
     op.samples(lambda rng: Sample(np.array([0.0, np.inf, -np.inf, np.nan, 1.5]), fixed_dtype=True))
     return op
@@ -138,24 +156,36 @@ def _result(r, a, b):
 
 def binary(name, f, aliases=(), differentiable=True, positive_rhs=False, doc=""):
     """Declare a broadcasting binary op ``f(xp, lhs, rhs)``; either side may be a scalar."""
-    op = defop(name, ("lhs", "rhs"), infer=I.binary(name), differentiable=differentiable,
-               aliases=aliases, doc=doc or f"Elementwise ``{name}`` with broadcasting.")
+    op = defop(
+        name,
+        ("lhs", "rhs"),
+        infer=I.binary(name),
+        differentiable=differentiable,
+        aliases=aliases,
+        doc=doc or f"Elementwise ``{name}`` with broadcasting.",
+    )
     op.impl(f)
     _binary_samples(op, positive_rhs)
     return op
 
 
-add = binary("add", lambda xp, a, b: a + b,
-             ("broadcast_add", "broadcast_plus", "elemwise_add", "_plus", "_add"))
-subtract = binary("subtract", lambda xp, a, b: a - b,
-                  ("broadcast_sub", "broadcast_minus", "elemwise_sub", "_minus", "_sub"))
+add = binary(
+    "add",
+    lambda xp, a, b: a + b,
+    ("broadcast_add", "broadcast_plus", "elemwise_add", "_plus", "_add"),
+)
+subtract = binary(
+    "subtract",
+    lambda xp, a, b: a - b,
+    ("broadcast_sub", "broadcast_minus", "elemwise_sub", "_minus", "_sub"),
+)
 multiply = binary("multiply", lambda xp, a, b: a * b, ("broadcast_mul", "elemwise_mul", "_mul"))
 
 
 def _divide(xp, a, b):
     r = a / b
     if getattr(r, "dtype", None) is not None and _is_int(a) and _is_int(b):
-        return _result(xp.trunc(r), a, b)      # C integer division, as MXNet
+        return _result(xp.trunc(r), a, b)  # C integer division, as MXNet
     return _result(r, a, b)
 
 
@@ -163,35 +193,53 @@ def _is_int(v):
     return isinstance(v, int) or (hasattr(v, "dtype") and np.dtype(v.dtype).kind in "iub")
 
 
-divide = binary("divide", _divide, ("broadcast_div", "elemwise_div", "_div", "true_divide"),
-                positive_rhs=True)
-modulo = binary("modulo", lambda xp, a, b: _result(xp.remainder(a, b), a, b),
-                ("broadcast_mod", "mod", "_mod"), positive_rhs=True,
-                doc="Remainder with the sign of the divisor (Python's ``%``).")
-power = binary("power", lambda xp, a, b: _result(a ** b, a, b), ("broadcast_power", "_power", "pow"),
-               positive_rhs=True)
+divide = binary(
+    "divide", _divide, ("broadcast_div", "elemwise_div", "_div", "true_divide"), positive_rhs=True
+)
+modulo = binary(
+    "modulo",
+    lambda xp, a, b: _result(xp.remainder(a, b), a, b),
+    ("broadcast_mod", "mod", "_mod"),
+    positive_rhs=True,
+    doc="Remainder with the sign of the divisor (Python's ``%``).",
+)
+power = binary(
+    "power",
+    lambda xp, a, b: _result(a**b, a, b),
+    ("broadcast_power", "_power", "pow"),
+    positive_rhs=True,
+)
 power.samples(lambda rng: Sample(rng.uniform(0.5, 2, (3, 4)), rng.uniform(-2, 2, (3, 4))))
-maximum = binary("maximum", lambda xp, a, b: _result(xp.maximum(a, b), a, b),
-                 ("broadcast_maximum", "_maximum"))
-minimum = binary("minimum", lambda xp, a, b: _result(xp.minimum(a, b), a, b),
-                 ("broadcast_minimum", "_minimum"))
+maximum = binary(
+    "maximum", lambda xp, a, b: _result(xp.maximum(a, b), a, b), ("broadcast_maximum", "_maximum")
+)
+minimum = binary(
+    "minimum", lambda xp, a, b: _result(xp.minimum(a, b), a, b), ("broadcast_minimum", "_minimum")
+)
 hypot = binary("hypot", lambda xp, a, b: _result(xp.hypot(a, b), a, b), ("broadcast_hypot",))
 arctan2 = binary("arctan2", lambda xp, a, b: _result(xp.atan2(a, b), a, b))
 
 
 def _compare(name, f, aliases):
-    return binary(name, lambda xp, a, b: _result(f(a, b), a, b), aliases, differentiable=False,
-                  doc=f"Elementwise ``{name}``: 1 where true, 0 elsewhere, in the operands' dtype.")
+    return binary(
+        name,
+        lambda xp, a, b: _result(f(a, b), a, b),
+        aliases,
+        differentiable=False,
+        doc=f"Elementwise ``{name}``: 1 where true, 0 elsewhere, in the operands' dtype.",
+    )
 
 
 equal = _compare("equal", lambda a, b: a == b, ("broadcast_equal", "_equal"))
 not_equal = _compare("not_equal", lambda a, b: a != b, ("broadcast_not_equal", "_not_equal"))
 greater = _compare("greater", lambda a, b: a > b, ("broadcast_greater", "_greater"))
-greater_equal = _compare("greater_equal", lambda a, b: a >= b,
-                         ("broadcast_greater_equal", "_greater_equal"))
+greater_equal = _compare(
+    "greater_equal", lambda a, b: a >= b, ("broadcast_greater_equal", "_greater_equal")
+)
 lesser = _compare("lesser", lambda a, b: a < b, ("broadcast_lesser", "_lesser", "less"))
-lesser_equal = _compare("lesser_equal", lambda a, b: a <= b,
-                        ("broadcast_lesser_equal", "_lesser_equal", "less_equal"))
+lesser_equal = _compare(
+    "lesser_equal", lambda a, b: a <= b, ("broadcast_lesser_equal", "_lesser_equal", "less_equal")
+)
 logical_and = _compare("logical_and", lambda a, b: (a != 0) & (b != 0), ("broadcast_logical_and",))
 logical_or = _compare("logical_or", lambda a, b: (a != 0) | (b != 0), ("broadcast_logical_or",))
 logical_xor = _compare("logical_xor", lambda a, b: (a != 0) ^ (b != 0), ("broadcast_logical_xor",))
@@ -202,8 +250,14 @@ def _add_n_infer(*xs, **attrs):
     return I.Spec(I.broadcast_shapes("add_n", *(x.shape for x in xs)), I.result_dtype(*xs))
 
 
-add_n = defop("add_n", ("args",), infer=_add_n_infer, variadic=True,
-              aliases=("ElementWiseSum", "elemwise_sum"), doc="Sum of all inputs.")
+add_n = defop(
+    "add_n",
+    ("args",),
+    infer=_add_n_infer,
+    variadic=True,
+    aliases=("ElementWiseSum", "elemwise_sum"),
+    doc="Sum of all inputs.",
+)
 
 
 @add_n.impl
@@ -216,12 +270,37 @@ def _(xp, *xs):
 
 add_n.samples(lambda rng: Sample(*(rng.uniform(-1, 1, (2, 3)) for _ in range(3))))
 
-clip = defop("clip", ("data",), {"a_min": 0.0, "a_max": 1.0}, infer=I.same,
-             doc="Clip values to ``[a_min, a_max]``.")
+clip = defop(
+    "clip",
+    ("data",),
+    {"a_min": 0.0, "a_max": 1.0},
+    infer=I.same,
+    doc="Clip values to ``[a_min, a_max]``.",
+)
 clip.impl(lambda xp, x, a_min, a_max: _keep(xp.clip(x, a_min, a_max), x))
 clip.samples(lambda rng: Sample(rng.uniform(-2, 2, (3, 4)), a_min=-0.5, a_max=0.7))
 
-hard_sigmoid = defop("hard_sigmoid", ("data",), {"alpha": 0.2, "beta": 0.5}, infer=I.same,
-                     doc="``clip(alpha * x + beta, 0, 1)``.")
+hard_sigmoid = defop(
+    "hard_sigmoid",
+    ("data",),
+    {"alpha": 0.2, "beta": 0.5},
+    infer=I.same,
+    doc="``clip(alpha * x + beta, 0, 1)``.",
+)
 hard_sigmoid.impl(lambda xp, x, alpha, beta: _keep(xp.clip(alpha * x + beta, 0, 1), x))
 hard_sigmoid.samples(lambda rng: Sample(rng.uniform(-4, 4, (3, 4))))
+
+
+# -- NumPy fast paths: a ufunc called directly saves the wrapper frames on the hottest ops --------
+for _op, _fn in (
+    (add, np.add),
+    (subtract, np.subtract),
+    (multiply, np.multiply),
+    (negative, np.negative),
+    (abs_, np.absolute),
+    (maximum, np.maximum),
+    (minimum, np.minimum),
+    (relu, lambda x: np.maximum(x, 0)),
+    (sqrt, lambda x: _keep(np.sqrt(x), x)),
+):
+    _op.kernel("numpy", direct=True)(_fn)

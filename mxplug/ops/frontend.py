@@ -4,6 +4,7 @@ Each front end is a real function with an ``inspect.Signature`` and a docstring 
 op's declaration (no ``exec`` of generated source). The common call — all inputs positional, no
 attributes — goes straight to ``apply`` with the op's defaults.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -22,19 +23,21 @@ def bind_args(op, args, kwargs):
     kwargs.pop("name", None)
     if op.variadic:
         inputs = list(args)
-        for k in op.inputs:          # MXNet also accepts e.g. concat(data=[a, b])
+        for k in op.inputs:  # MXNet also accepts e.g. concat(data=[a, b])
             if k in kwargs:
                 v = kwargs.pop(k)
                 inputs.extend(v if isinstance(v, (list, tuple)) else [v])
         kwargs.pop("num_args", None)
     else:
         n = len(op.inputs)
-        if len(args) > n:            # extra positionals are attributes in declaration order
+        if len(args) > n:  # extra positionals are attributes in declaration order
             extra = args[n:]
             names = list(op.attrs)
             if len(extra) > len(names):
-                raise MXNetTypeError(f"{op.name}() takes at most {n + len(names)} positional "
-                                     f"arguments ({len(args)} given)")
+                raise MXNetTypeError(
+                    f"{op.name}() takes at most {n + len(names)} positional "
+                    f"arguments ({len(args)} given)"
+                )
             for k, v in zip(names, extra):
                 if k in kwargs:
                     raise MXNetTypeError(f"{op.name}() got multiple values for argument {k!r}")
@@ -46,7 +49,7 @@ def bind_args(op, args, kwargs):
                 if inputs[i] is not None:
                     raise MXNetTypeError(f"{op.name}() got multiple values for argument {k!r}")
                 inputs[i] = kwargs.pop(k)
-        while inputs and inputs[-1] is None:   # optional trailing inputs (e.g. bias)
+        while inputs and inputs[-1] is None:  # optional trailing inputs (e.g. bias)
             inputs.pop()
         if any(x is None for x in inputs):
             missing = [k for k, x in zip(op.inputs, inputs) if x is None]
@@ -58,8 +61,10 @@ def _signature(op):
     if op.variadic:
         params = [_P(op.inputs[0] if op.inputs else "args", _P.VAR_POSITIONAL)]
     else:
-        params = [_P(k, _P.POSITIONAL_OR_KEYWORD, default=None if i else _P.empty)
-                  for i, k in enumerate(op.inputs)]
+        params = [
+            _P(k, _P.POSITIONAL_OR_KEYWORD, default=None if i else _P.empty)
+            for i, k in enumerate(op.inputs)
+        ]
     kind = _P.KEYWORD_ONLY if op.variadic else _P.POSITIONAL_OR_KEYWORD
     params += [_P(k, kind, default=a.default) for k, a in op.attrs.items()]
     params += [_P("out", _P.KEYWORD_ONLY, default=None), _P("name", _P.KEYWORD_ONLY, default=None)]
@@ -72,8 +77,12 @@ def _doc(op):
         lines += [f"{k} : NDArray", "    Input array."]
     for k, a in op.attrs.items():
         lines += [f"{k} : {a.kind}, default {a.default!r}"]
-    lines += ["out : NDArray, optional", "    Write the result into this array.",
-              "name : str, optional", "    Ignored in eager mode (kept for MXNet compatibility)."]
+    lines += [
+        "out : NDArray, optional",
+        "    Write the result into this array.",
+        "name : str, optional",
+        "    Ignored in eager mode (kept for MXNet compatibility).",
+    ]
     return "\n".join(lines)
 
 
@@ -119,4 +128,5 @@ def _random_frontend(op, write_out):
             write_out(out, res)
             return out
         return res
+
     return frontend

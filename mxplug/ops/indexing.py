@@ -1,12 +1,14 @@
 """``x[key]`` as an op: basic indexing (ints, slices, None, Ellipsis) and advanced indexing (integer
 arrays, boolean masks). Index arrays travel as op inputs, so tracing and autograd see them; the
 key's static part is the ``key`` attribute, where :class:`IndexArg` marks each array position."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..base import MXNetIndexError
 from . import infer as I
+from .attrs import Any
 from .registry import Sample, defop
 
 
@@ -27,15 +29,18 @@ def is_view_key(key) -> bool:
         return False
     k = key[0]
     return (isinstance(k, int) and not isinstance(k, (bool, IndexArg))) or (
-        isinstance(k, slice) and k.step in (None, 1))
+        isinstance(k, slice) and k.step in (None, 1)
+    )
 
 
 def _getitem_infer(x, *idx, key=()):
     dummy = np.empty(x.shape, dtype=np.bool_)
     arrays = [np.zeros(i.shape, dtype=i.dtype) for i in idx]
     if any(a.dtype == np.bool_ for a in arrays):
-        raise I.MXNetValueError("getitem: a boolean mask gives a data-dependent shape, which "
-                                "static shape inference cannot know")
+        raise I.MXNetValueError(
+            "getitem: a boolean mask gives a data-dependent shape, which "
+            "static shape inference cannot know"
+        )
     try:
         shape = dummy[_rebuild(key, arrays)].shape
     except IndexError as e:
@@ -43,18 +48,26 @@ def _getitem_infer(x, *idx, key=()):
     return I.Spec(shape or (1,), x.dtype)
 
 
-getitem = defop("getitem", ("data", "indices"), {"key": ()}, infer=_getitem_infer, variadic=True,
-                doc="``data[key]``; a scalar result has shape (1,) as in MXNet 1.x.")
+getitem = defop(
+    "getitem",
+    ("data", "indices"),
+    {"key": Any(())},
+    infer=_getitem_infer,
+    variadic=True,
+    doc="``data[key]``; a scalar result has shape (1,) as in MXNet 1.x.",
+)
 
 
 @getitem.impl
 def _(xp, x, *idx, key=()):
-    idx = [i.astype(np.int64) if i.dtype.kind == "f" else i for i in idx]   # MXNet indices are floats
+    idx = [
+        i.astype(np.int64) if i.dtype.kind == "f" else i for i in idx
+    ]  # MXNet indices are floats
     r = x[_rebuild(key, idx)]
     if r.ndim == 0:
         return xp.reshape(r, (1,))
     if not idx and not is_view_key(key):
-        r = xp.asarray(r, copy=True)      # MXNet copies all but first-axis basic slices
+        r = xp.asarray(r, copy=True)  # MXNet copies all but first-axis basic slices
     return r
 
 
@@ -64,8 +77,12 @@ getitem.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (4, 5)), key=(slice(None), slice(0, 5, 2))),
     lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), key=(Ellipsis, None, 1)),
     lambda rng: Sample(rng.uniform(-1, 1, (4, 5)), np.array([3, 0, 0]), key=(IndexArg(0),)),
-    lambda rng: Sample(rng.uniform(-1, 1, (4, 5)), np.array([0, 2]), np.array([1, 4]),
-                       key=(IndexArg(0), IndexArg(1))),
+    lambda rng: Sample(
+        rng.uniform(-1, 1, (4, 5)),
+        np.array([0, 2]),
+        np.array([1, 4]),
+        key=(IndexArg(0), IndexArg(1)),
+    ),
 )
 
 
@@ -89,6 +106,8 @@ def normalize_key(key, is_array, to_raw=lambda a: a):
         elif isinstance(k, (int, np.integer)) and not isinstance(k, bool):
             static.append(int(k))
         else:
-            raise MXNetIndexError(f"getitem: unsupported index {k!r} of type {type(k).__name__} "
-                                  f"(use ints, slices, None, ..., integer arrays or boolean masks)")
+            raise MXNetIndexError(
+                f"getitem: unsupported index {k!r} of type {type(k).__name__} "
+                f"(use ints, slices, None, ..., integer arrays or boolean masks)"
+            )
     return tuple(static), arrays

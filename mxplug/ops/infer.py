@@ -1,6 +1,7 @@
 """Shape/dtype rules shared by many ops. A rule maps input ``Spec``s (or Python scalars) and the
 op's attributes to the output ``Spec`` (or a tuple of them); it raises ``MXNetValueError`` with a
 Chainer-style "Expect / Actual" message when the inputs cannot work."""
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -9,8 +10,18 @@ import numpy as np
 
 from ..base import MXNetValueError, dtype_of
 
-__all__ = ["Spec", "spec", "same", "same_as", "broadcast_shapes", "binary", "compare", "reduce_shape",
-           "normalize_axis", "expect"]
+__all__ = [
+    "Spec",
+    "spec",
+    "same",
+    "same_as",
+    "broadcast_shapes",
+    "binary",
+    "compare",
+    "reduce_shape",
+    "normalize_axis",
+    "expect",
+]
 
 
 class Spec(NamedTuple):
@@ -57,8 +68,10 @@ def broadcast_shapes(op: str, *shapes) -> tuple:
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        raise MXNetValueError(f"{op}: Expect: shapes that broadcast / Actual: "
-                              f"{' vs '.join(str(tuple(s)) for s in shapes)}") from None
+        raise MXNetValueError(
+            f"{op}: Expect: shapes that broadcast / Actual: "
+            f"{' vs '.join(str(tuple(s)) for s in shapes)}"
+        ) from None
 
 
 def result_dtype(*operands) -> np.dtype:
@@ -73,14 +86,17 @@ def result_dtype(*operands) -> np.dtype:
 
 def binary(opname):
     """Rule factory for broadcasting binary ops (either side may be a Python scalar)."""
+
     def rule(a, b, **attrs):
         shapes = [o.shape for o in (a, b) if isinstance(o, Spec)]
-        return Spec(broadcast_shapes(opname, *shapes) if len(shapes) > 1 else shapes[0],
-                    result_dtype(a, b))
+        return Spec(
+            broadcast_shapes(opname, *shapes) if len(shapes) > 1 else shapes[0], result_dtype(a, b)
+        )
+
     return rule
 
 
-compare = binary     # MXNet comparisons return the operands' dtype (1.0 / 0.0), not bool
+compare = binary  # MXNet comparisons return the operands' dtype (1.0 / 0.0), not bool
 
 
 def normalize_axis(axis, ndim, op="op"):
@@ -97,7 +113,7 @@ def normalize_axis(axis, ndim, op="op"):
 
 
 def reduce_shape(shape, axis, keepdims, exclude=False, op="op") -> tuple:
-    """The shape after reducing ``axis``; MXNet 1.x has no 0-d arrays, so a full reduction gives (1,)."""
+    """The shape after reducing ``axis`` (a full reduction gives (1,): MXNet 1.x has no 0-d)."""
     axes = normalize_axis(axis, len(shape), op)
     if exclude:
         axes = tuple(i for i in range(len(shape)) if i not in axes)

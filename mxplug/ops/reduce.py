@@ -1,4 +1,5 @@
 """Reductions over axes. MXNet 1.x has no 0-d arrays: a full reduction returns shape (1,)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,6 @@ import numpy as np
 from . import infer as I
 from .attrs import Attr, Axes, Dtype, Int
 from .registry import Sample, defop
-
 
 
 def _axes(x, axis, exclude):
@@ -26,6 +26,7 @@ def _finish(xp, r, x):
 def _reduce_infer(name):
     def rule(x, axis=None, keepdims=False, exclude=False, **_):
         return I.Spec(I.reduce_shape(x.shape, axis, keepdims, exclude, name), x.dtype)
+
     return rule
 
 
@@ -42,14 +43,21 @@ def _samples(op, positive=False):
 
 def reduction(name, f, ufunc=None, aliases=(), positive=False, doc=""):
     """Declare a reduction ``f(xp, x, axes, keepdims)``; ``ufunc`` gives NumPy a fast kernel."""
-    op = defop(name, ("data",), {"axis": Axes(None), "keepdims": False, "exclude": False},
-               infer=_reduce_infer(name), aliases=aliases, doc=doc or f"``{name}`` over ``axis``.")
+    op = defop(
+        name,
+        ("data",),
+        {"axis": Axes(None), "keepdims": False, "exclude": False},
+        infer=_reduce_infer(name),
+        aliases=aliases,
+        doc=doc or f"``{name}`` over ``axis``.",
+    )
 
     @op.impl
     def _(xp, x, axis=None, keepdims=False, exclude=False):
         return _finish(xp, f(xp, x, _axes(x, axis, exclude), keepdims), x)
 
-    if ufunc is not None:       # ufunc.reduce skips np.sum's Python-level dispatch (~1.5 us)
+    if ufunc is not None:  # ufunc.reduce skips np.sum's Python-level dispatch (~1.5 us)
+
         @op.kernel("numpy")
         def _(be, x, axis=None, keepdims=False, exclude=False):
             if axis is None and not exclude:
@@ -66,50 +74,74 @@ def reduction(name, f, ufunc=None, aliases=(), positive=False, doc=""):
     return op
 
 
-sum_ = reduction("sum", lambda xp, x, a, k: xp.sum(x, axis=a, keepdims=k), np.add,
-                 aliases=("sum_axis",))
-prod = reduction("prod", lambda xp, x, a, k: xp.prod(x, axis=a, keepdims=k), np.multiply,
-                 positive=True)
-max_ = reduction("max", lambda xp, x, a, k: xp.max(x, axis=a, keepdims=k), np.maximum,
-                 aliases=("max_axis",))
-min_ = reduction("min", lambda xp, x, a, k: xp.min(x, axis=a, keepdims=k), np.minimum,
-                 aliases=("min_axis",))
+sum_ = reduction(
+    "sum", lambda xp, x, a, k: xp.sum(x, axis=a, keepdims=k), np.add, aliases=("sum_axis",)
+)
+prod = reduction(
+    "prod", lambda xp, x, a, k: xp.prod(x, axis=a, keepdims=k), np.multiply, positive=True
+)
+max_ = reduction(
+    "max", lambda xp, x, a, k: xp.max(x, axis=a, keepdims=k), np.maximum, aliases=("max_axis",)
+)
+min_ = reduction(
+    "min", lambda xp, x, a, k: xp.min(x, axis=a, keepdims=k), np.minimum, aliases=("min_axis",)
+)
 mean = reduction("mean", lambda xp, x, a, k: xp.mean(x, axis=a, keepdims=k))
-nansum = reduction("nansum", lambda xp, x, a, k: xp.sum(xp.where(xp.isnan(x), 0, x), axis=a,
-                                                          keepdims=k), doc="Sum treating NaN as 0.")
-nanprod = reduction("nanprod", lambda xp, x, a, k: xp.prod(xp.where(xp.isnan(x), 1, x), axis=a,
-                                                             keepdims=k), positive=True,
-                    doc="Product treating NaN as 1.")
+nansum = reduction(
+    "nansum",
+    lambda xp, x, a, k: xp.sum(xp.where(xp.isnan(x), 0, x), axis=a, keepdims=k),
+    doc="Sum treating NaN as 0.",
+)
+nanprod = reduction(
+    "nanprod",
+    lambda xp, x, a, k: xp.prod(xp.where(xp.isnan(x), 1, x), axis=a, keepdims=k),
+    positive=True,
+    doc="Product treating NaN as 1.",
+)
 for _op in (nansum, nanprod):
-    _op.samples(lambda rng: Sample(np.array([[1.0, np.nan, 2.0], [np.nan, 3.0, 0.5]]), axis=1,
-                                   fixed_dtype=True))
+    _op.samples(
+        lambda rng: Sample(
+            np.array([[1.0, np.nan, 2.0], [np.nan, 3.0, 0.5]]), axis=1, fixed_dtype=True
+        )
+    )
 
 
-# -- norm -------------------------------------------------------------------------------------------
+# -- norm -----------------------------------------------------------------------------------------
 def _norm_infer(x, ord=2, axis=None, keepdims=False, out_dtype=None):
     I.expect(ord in (1, 2), "norm", "ord in (1, 2)", f"ord={ord}")
-    return I.Spec(I.reduce_shape(x.shape, axis, keepdims, op="norm"),
-                  np.dtype(out_dtype) if out_dtype else x.dtype)
+    return I.Spec(
+        I.reduce_shape(x.shape, axis, keepdims, op="norm"),
+        np.dtype(out_dtype) if out_dtype else x.dtype,
+    )
 
 
 def _norm_defs():
-    op = defop("norm", ("data",), {"ord": Int(2), "axis": Axes(None), "out_dtype": Dtype(None),
-                                   "keepdims": False}, infer=_norm_infer,
-               doc="The L1 or L2 norm over ``axis`` (all elements by default).")
+    op = defop(
+        "norm",
+        ("data",),
+        {"ord": Int(2), "axis": Axes(None), "out_dtype": Dtype(None), "keepdims": False},
+        infer=_norm_infer,
+        doc="The L1 or L2 norm over ``axis`` (all elements by default).",
+    )
 
     @op.impl
     def _(xp, x, ord=2, axis=None, out_dtype=None, keepdims=False):
         axes = I.normalize_axis(axis, x.ndim, "norm")
         _norm_infer(I.Spec(x.shape, x.dtype), ord)
-        r = (xp.sum(xp.abs(x), axis=axes, keepdims=keepdims) if ord == 1
-             else xp.sqrt(xp.sum(x * x, axis=axes, keepdims=keepdims)))
+        r = (
+            xp.sum(xp.abs(x), axis=axes, keepdims=keepdims)
+            if ord == 1
+            else xp.sqrt(xp.sum(x * x, axis=axes, keepdims=keepdims))
+        )
         if r.ndim == 0:
             r = xp.reshape(r, (1,))
         return r.astype(out_dtype) if out_dtype else _finish(xp, r, x)
 
-    op.samples(lambda rng: Sample(rng.uniform(-2, 2, (3, 4))),
-               lambda rng: Sample(rng.uniform(-2, 2, (2, 3, 4)), ord=1, axis=(1, 2)),
-               lambda rng: Sample(rng.uniform(-2, 2, (2, 3, 4)), axis=1, keepdims=True))
+    op.samples(
+        lambda rng: Sample(rng.uniform(-2, 2, (3, 4))),
+        lambda rng: Sample(rng.uniform(-2, 2, (2, 3, 4)), ord=1, axis=(1, 2)),
+        lambda rng: Sample(rng.uniform(-2, 2, (2, 3, 4)), axis=1, keepdims=True),
+    )
     return op
 
 
@@ -123,9 +155,14 @@ def _arg_infer(x, axis=None, keepdims=False):
 
 
 def _argred(name, f):
-    op = defop(name, ("data",), {"axis": Attr(None, "axes"), "keepdims": False}, infer=_arg_infer,
-               differentiable=False,
-               doc=f"Indices of the {name[3:]}imum along ``axis``, as floats (MXNet 1.x).")
+    op = defop(
+        name,
+        ("data",),
+        {"axis": Attr(None, "axes"), "keepdims": False},
+        infer=_arg_infer,
+        differentiable=False,
+        doc=f"Indices of the {name[3:]}imum along ``axis``, as floats (MXNet 1.x).",
+    )
 
     @op.impl
     def _(xp, x, axis=None, keepdims=False):
@@ -140,10 +177,13 @@ def _argred(name, f):
                 r = xp.reshape(r, (1,))
         return r.astype(dt)
 
-    op.samples(lambda rng: Sample(rng.permutation(12).reshape(3, 4).astype(float), axis=1),
-               lambda rng: Sample(rng.permutation(24).reshape(2, 3, 4).astype(float), axis=0,
-                                  keepdims=True),
-               lambda rng: Sample(rng.permutation(12).reshape(3, 4).astype(float)))
+    op.samples(
+        lambda rng: Sample(rng.permutation(12).reshape(3, 4).astype(float), axis=1),
+        lambda rng: Sample(
+            rng.permutation(24).reshape(2, 3, 4).astype(float), axis=0, keepdims=True
+        ),
+        lambda rng: Sample(rng.permutation(12).reshape(3, 4).astype(float)),
+    )
     return op
 
 

@@ -9,6 +9,7 @@ An :class:`Op` bundles, for one op:
 - the ``vjp`` slot ``vjp(g, out, *inputs, **attrs) -> tuple`` (filled by the autograd layer);
 - ``samples``: functions ``rng -> Sample`` that the generic test suite runs.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,7 +20,7 @@ from .attrs import Attr, as_attr
 
 __all__ = ["Op", "defop", "get_op", "REGISTRY", "Sample", "COMPOSE"]
 
-REGISTRY: dict[str, "Op"] = {}
+REGISTRY: dict[str, Op] = {}
 #: Resolution marker: run the op's ``compose`` body on NDArrays instead of a kernel.
 COMPOSE = object()
 
@@ -36,14 +37,30 @@ class Sample:
     grad: bool = True
 
     def __init__(self, *inputs, fixed_dtype=False, grad=True, **attrs):
-        self.inputs, self.attrs, self.fixed_dtype, self.grad = list(inputs), attrs, fixed_dtype, grad
+        self.inputs, self.attrs, self.fixed_dtype, self.grad = (
+            list(inputs),
+            attrs,
+            fixed_dtype,
+            grad,
+        )
 
 
 class Op:
     """One registered op. Create with :func:`defop`; call through ``apply`` or ``mx.nd.<name>``."""
 
-    def __init__(self, name, inputs=("data",), attrs=None, infer=None, nout=1, variadic=False,
-                 differentiable=True, doc="", aliases=(), random=False):
+    def __init__(
+        self,
+        name,
+        inputs=("data",),
+        attrs=None,
+        infer=None,
+        nout=1,
+        variadic=False,
+        differentiable=True,
+        doc="",
+        aliases=(),
+        random=False,
+    ):
         self.name = name
         self.inputs = tuple(inputs)
         self.variadic = variadic
@@ -56,9 +73,9 @@ class Op:
         self.aliases = tuple(aliases)
         #: Draws random numbers: front ends fill its ``key``/``counter`` attrs from mxplug.random.
         self.random = random
-        self.generic = None          # impl(xp, *arrays, **attrs)
-        self.composite = None        # body(*ndarrays, **attrs) in mxplug ops
-        self.kernels: dict = {}      # backend name -> kernel(backend, *arrays, **attrs)
+        self.generic = None  # impl(xp, *arrays, **attrs)
+        self.composite = None  # body(*ndarrays, **attrs) in mxplug ops
+        self.kernels: dict = {}  # backend name -> kernel(backend, *arrays, **attrs)
         self.vjp_fn = None
         self.sample_fns: list = []
         self._resolved: dict = {}
@@ -76,12 +93,18 @@ class Op:
         self._resolved.clear()
         return fn
 
-    def kernel(self, backend_name: str):
-        """Decorator: a backend-specific kernel ``fn(backend, *arrays, **attrs)``."""
+    def kernel(self, backend_name: str, direct: bool = False):
+        """Decorator: a backend-specific kernel ``fn(backend, *arrays, **attrs)``.
+
+        ``direct=True`` registers ``fn(*arrays, **attrs)`` (no backend argument), called without
+        a wrapper; for the hottest ops, where one Python frame is a measurable share of the call.
+        """
+
         def deco(fn):
-            self.kernels[backend_name] = fn
+            self.kernels[backend_name] = (fn, direct)
             self._resolved.clear()
             return fn
+
         return deco
 
     def vjp(self, fn):
@@ -102,9 +125,9 @@ class Op:
         fn = self._resolved.get(backend)
         if fn is not None:
             return fn
-        kern = self.kernels.get(backend.name) or backend.kernel(self.name)
+        kern, direct = self.kernels.get(backend.name) or (backend.kernel(self.name), False)
         if kern is not None:
-            fn = functools.partial(kern, backend)
+            fn = kern if direct else functools.partial(kern, backend)
         elif self.composite is not None:
             fn = COMPOSE
         elif self.generic is not None and backend.xp is not None:
@@ -117,7 +140,8 @@ class Op:
                 raise MXNetNotImplementedError(
                     f"op {self.name} is not implemented by backend {backend.name!r} (it has no "
                     f"array namespace and no kernel for it); set MXPLUG_HOST_FALLBACK=1 to run it "
-                    f"on the host")
+                    f"on the host"
+                )
         self._resolved[backend] = fn
         return fn
 

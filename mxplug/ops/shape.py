@@ -1,5 +1,6 @@
 """Shape ops every layer needs: reshape (with MXNet's special values), transpose, expand_dims,
 squeeze, Flatten, cast, copy and stop_gradient."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,50 +13,67 @@ from .registry import Sample, defop
 
 def reshape_shape(src, target, reverse=False, op="reshape"):
     """MXNet 1.x reshape: 0 copies a dim, -1 infers one, -2 copies the rest, -3 merges two dims,
-    -4 splits one dim into the next two values (one may be -1); ``reverse`` matches from the right."""
+    -4 splits one dim into the next two values (one may be -1); ``reverse`` matches from the
+    right."""
     src, target = tuple(src), tuple(target)
     if reverse:
         src, target = src[::-1], _reverse_target(target)
-    out, infer_at, i, j = [], None, 0, 0     # i: position in target, j: position in src
+    out, infer_at, i, j = [], None, 0, 0  # i: position in target, j: position in src
     try:
         while i < len(target):
             t = target[i]
             if t > 0:
-                out.append(t); j += 1
+                out.append(t)
+                j += 1
             elif t == 0:
-                out.append(src[j]); j += 1
+                out.append(src[j])
+                j += 1
             elif t == -1:
                 if infer_at is not None:
                     raise MXNetValueError(f"{op}: Expect: at most one -1 / Actual: shape={target}")
-                infer_at = len(out); out.append(1); j += 1
+                infer_at = len(out)
+                out.append(1)
+                j += 1
             elif t == -2:
-                out.extend(src[j:]); j = len(src)
+                out.extend(src[j:])
+                j = len(src)
             elif t == -3:
-                out.append(src[j] * src[j + 1]); j += 2
+                out.append(src[j] * src[j + 1])
+                j += 2
             elif t == -4:
-                d, (a, b) = src[j], target[i + 1:i + 3]
+                d, (a, b) = src[j], target[i + 1 : i + 3]
                 a, b = (d // b if a == -1 else a), (d // a if b == -1 else b)
                 if a * b != d:
                     raise MXNetValueError(f"{op}: Expect: -4 split of {d} / Actual: {a} x {b}")
-                out += [a, b]; i += 2; j += 1
+                out += [a, b]
+                i += 2
+                j += 1
             else:
-                raise MXNetValueError(f"{op}: Expect: dims > 0 or special values 0,-1,-2,-3,-4 "
-                                      f"/ Actual: {t} in shape={target}")
+                raise MXNetValueError(
+                    f"{op}: Expect: dims > 0 or special values 0,-1,-2,-3,-4 "
+                    f"/ Actual: {t} in shape={target}"
+                )
             i += 1
     except IndexError:
-        raise MXNetValueError(f"{op}: Expect: target shape {target} to fit the input's {src} "
-                              f"/ Actual: it refers past the input's dimensions") from None
+        raise MXNetValueError(
+            f"{op}: Expect: target shape {target} to fit the input's {src} "
+            f"/ Actual: it refers past the input's dimensions"
+        ) from None
     size = int(np.prod(src, dtype=np.int64))
     if infer_at is not None:
         rest = int(np.prod(out, dtype=np.int64))
         if rest == 0 or size % rest:
-            raise MXNetValueError(f"{op}: Expect: size {size} divisible by {rest} to infer -1 "
-                                  f"/ Actual: shape={target} for input {src}")
+            raise MXNetValueError(
+                f"{op}: Expect: size {size} divisible by {rest} to infer -1 "
+                f"/ Actual: shape={target} for input {src}"
+            )
         out[infer_at] = size // rest
     if int(np.prod(out, dtype=np.int64)) != size:
-        raise MXNetValueError(f"{op}: Expect: target size == input size {size} / Actual: "
-                              f"{tuple(out)} has {int(np.prod(out, dtype=np.int64))} elements "
-                              f"(input shape {src[::-1] if reverse else src})")
+        raise MXNetValueError(
+            f"{op}: Expect: target size == input size {size} / Actual: "
+            f"{tuple(out)} has {int(np.prod(out, dtype=np.int64))} elements "
+            f"(input shape {src[::-1] if reverse else src})"
+        )
     return tuple(out[::-1]) if reverse else tuple(out)
 
 
@@ -64,16 +82,24 @@ def _reverse_target(t):
     groups, i = [], 0
     while i < len(t):
         if t[i] == -4:
-            groups.append((-4, t[i + 2], t[i + 1])); i += 3
+            groups.append((-4, t[i + 2], t[i + 1]))
+            i += 3
         else:
-            groups.append((t[i],)); i += 1
+            groups.append((t[i],))
+            i += 1
     return tuple(x for g in groups[::-1] for x in g)
 
 
-reshape = defop("reshape", ("data",), {"shape": Shape(()), "reverse": Bool(False)},
-                infer=lambda x, shape=(), reverse=False: I.Spec(reshape_shape(x.shape, shape, reverse),
-                                                                x.dtype),
-                aliases=("Reshape",), doc="Reshape; accepts MXNet's special values 0, -1, -2, -3, -4.")
+reshape = defop(
+    "reshape",
+    ("data",),
+    {"shape": Shape(()), "reverse": Bool(False)},
+    infer=lambda x, shape=(), reverse=False: I.Spec(
+        reshape_shape(x.shape, shape, reverse), x.dtype
+    ),
+    aliases=("Reshape",),
+    doc="Reshape; accepts MXNet's special values 0, -1, -2, -3, -4.",
+)
 
 
 @reshape.impl
@@ -81,10 +107,12 @@ def _(xp, x, shape=(), reverse=False):
     return xp.reshape(x, reshape_shape(x.shape, shape, reverse))
 
 
-reshape.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), shape=(4, -1)),
-                lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), shape=(0, -3)),
-                lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), shape=(-4, 1, 2, -2)),
-                lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), shape=(-1, 0), reverse=True))
+reshape.samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), shape=(4, -1)),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), shape=(0, -3)),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), shape=(-4, 1, 2, -2)),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), shape=(-1, 0), reverse=True),
+)
 
 
 def _transpose_axes(ndim, axes):
@@ -93,16 +121,27 @@ def _transpose_axes(ndim, axes):
 
 def _transpose_infer(x, axes=()):
     ax = _transpose_axes(x.ndim, axes)
-    I.expect(sorted(ax) == list(range(x.ndim)), "transpose", f"a permutation of {x.ndim} axes",
-             f"axes={axes}")
+    I.expect(
+        sorted(ax) == list(range(x.ndim)),
+        "transpose",
+        f"a permutation of {x.ndim} axes",
+        f"axes={axes}",
+    )
     return I.Spec(tuple(x.shape[a] for a in ax), x.dtype)
 
 
-transpose = defop("transpose", ("data",), {"axes": Shape(())}, infer=_transpose_infer,
-                  doc="Permute axes (reverse them when ``axes`` is empty).")
+transpose = defop(
+    "transpose",
+    ("data",),
+    {"axes": Shape(())},
+    infer=_transpose_infer,
+    doc="Permute axes (reverse them when ``axes`` is empty).",
+)
 transpose.impl(lambda xp, x, axes=(): xp.permute_dims(x, _transpose_axes(x.ndim, axes)))
-transpose.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4))),
-                  lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), axes=(1, 0, 2)))
+transpose.samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4))),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), axes=(1, 0, 2)),
+)
 
 
 def _expand_infer(x, axis=0):
@@ -113,51 +152,92 @@ def _expand_infer(x, axis=0):
     return I.Spec(tuple(shape), x.dtype)
 
 
-expand_dims = defop("expand_dims", ("data",), {"axis": 0}, infer=_expand_infer,
-                    doc="Insert a size-1 axis at ``axis``.")
+expand_dims = defop(
+    "expand_dims",
+    ("data",),
+    {"axis": 0},
+    infer=_expand_infer,
+    doc="Insert a size-1 axis at ``axis``.",
+)
 expand_dims.impl(lambda xp, x, axis=0: xp.reshape(x, _expand_infer(x, axis).shape))
-expand_dims.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 3)), axis=1),
-                    lambda rng: Sample(rng.uniform(-1, 1, (2, 3)), axis=-1))
+expand_dims.samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 3)), axis=1),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 3)), axis=-1),
+)
 
 
 def _squeeze_infer(x, axis=None):
-    axes = I.normalize_axis(axis, x.ndim, "squeeze") if axis is not None else tuple(
-        i for i, s in enumerate(x.shape) if s == 1)
+    axes = (
+        I.normalize_axis(axis, x.ndim, "squeeze")
+        if axis is not None
+        else tuple(i for i, s in enumerate(x.shape) if s == 1)
+    )
     for a in axes:
         I.expect(x.shape[a] == 1, "squeeze", f"data.shape[{a}] == 1", f"{x.shape[a]} != 1")
     return I.Spec(tuple(s for i, s in enumerate(x.shape) if i not in axes) or (1,), x.dtype)
 
 
-squeeze = defop("squeeze", ("data",), {"axis": Axes(None)}, infer=_squeeze_infer,
-                doc="Remove size-1 axes (all of them when ``axis`` is None); never returns 0-d.")
+squeeze = defop(
+    "squeeze",
+    ("data",),
+    {"axis": Axes(None)},
+    infer=_squeeze_infer,
+    doc="Remove size-1 axes (all of them when ``axis`` is None); never returns 0-d.",
+)
 squeeze.impl(lambda xp, x, axis=None: xp.reshape(x, _squeeze_infer(x, axis).shape))
-squeeze.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 1, 3, 1))),
-                lambda rng: Sample(rng.uniform(-1, 1, (2, 1, 3, 1)), axis=1))
+squeeze.samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 1, 3, 1))),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 1, 3, 1)), axis=1),
+)
 
 
 def _flatten_infer(x):
-    return I.Spec((x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))) if x.ndim else (1, 1),
-                  x.dtype)
+    return I.Spec(
+        (x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))) if x.ndim else (1, 1), x.dtype
+    )
 
 
-flatten = defop("Flatten", ("data",), infer=_flatten_infer, aliases=("flatten",),
-                doc="Collapse all axes after the first: (N, ...) -> (N, prod(...)).")
+flatten = defop(
+    "Flatten",
+    ("data",),
+    infer=_flatten_infer,
+    aliases=("flatten",),
+    doc="Collapse all axes after the first: (N, ...) -> (N, prod(...)).",
+)
 flatten.impl(lambda xp, x: xp.reshape(x, _flatten_infer(x).shape))
 flatten.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4))))
 
-cast = defop("cast", ("data",), {"dtype": Dtype("float32")},
-             infer=lambda x, dtype="float32": I.Spec(x.shape, np.dtype(dtype)), aliases=("Cast",),
-             doc="Convert to ``dtype``.")
+cast = defop(
+    "cast",
+    ("data",),
+    {"dtype": Dtype("float32")},
+    infer=lambda x, dtype="float32": I.Spec(x.shape, np.dtype(dtype)),
+    aliases=("Cast",),
+    doc="Convert to ``dtype``.",
+)
 cast.impl(lambda xp, x, dtype="float32": x.astype(dtype))
-cast.samples(lambda rng: Sample(rng.uniform(-3, 3, (3, 4)), dtype="float64"),
-             lambda rng: Sample(rng.uniform(-3, 3, (3, 4)), dtype="int32", grad=False))
+cast.samples(
+    lambda rng: Sample(rng.uniform(-3, 3, (3, 4)), dtype="float64"),
+    lambda rng: Sample(rng.uniform(-3, 3, (3, 4)), dtype="int32", grad=False),
+)
 
-copy = defop("copy", ("data",), infer=I.same, aliases=("identity", "_copy"),
-             doc="A copy that owns its memory.")
+copy = defop(
+    "copy",
+    ("data",),
+    infer=I.same,
+    aliases=("identity", "_copy"),
+    doc="A copy that owns its memory.",
+)
 copy.impl(lambda xp, x: xp.asarray(x, copy=True))
 copy.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 3))))
 
-stop_gradient = defop("stop_gradient", ("data",), infer=I.same, differentiable=False,
-                      aliases=("BlockGrad",), doc="Identity whose gradient is zero.")
+stop_gradient = defop(
+    "stop_gradient",
+    ("data",),
+    infer=I.same,
+    differentiable=False,
+    aliases=("BlockGrad",),
+    doc="Identity whose gradient is zero.",
+)
 stop_gradient.impl(lambda xp, x: x)
 stop_gradient.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 3))))
