@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import threading
 
+import numpy as np
+
 from .base import MXNetValueError
 
 __all__ = ["Context", "cpu", "gpu", "opencl", "cpu_pinned", "current_context", "num_gpus"]
@@ -37,6 +39,10 @@ class Context:
     def __new__(cls, device_type="cpu", device_id=0):
         if isinstance(device_type, Context):
             return device_type
+        if type(device_id) is not int:  # True == 1 and 1.0 == 1 would hit the intern table
+            if not isinstance(device_id, (int, np.integer)) or isinstance(device_id, bool):
+                raise MXNetValueError(f"Context: device_id must be an int >= 0, got {device_id!r}")
+            device_id = int(device_id)
         key = (device_type, device_id)
         ctx = cls._interned.get(key)
         if ctx is not None:

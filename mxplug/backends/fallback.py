@@ -12,6 +12,8 @@ from collections import Counter
 
 import numpy as np
 
+from ..base import MXNetNotImplementedError
+
 COUNTS: Counter = Counter()
 _enabled = os.environ.get("MXPLUG_HOST_FALLBACK", "") not in ("", "0")
 
@@ -31,6 +33,10 @@ def make(backend, op):
     warned = []
 
     def run(*args, **attrs):
+        if not _enabled:  # switched off after this callable was cached by Op.resolve
+            raise MXNetNotImplementedError(
+                f"op {op.name} is not implemented by backend {backend.name!r}; set "
+                f"MXPLUG_HOST_FALLBACK=1 to run it on the host")
         key = (backend.name, op.name)
         COUNTS[key] += 1
         if not warned:

@@ -12,6 +12,7 @@ import types
 
 from .. import ops as _ops
 from ..ops.frontend import make_frontend
+from . import random
 from .ndarray import NDArray, array, from_dlpack, from_numpy
 
 __all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall"]
@@ -37,6 +38,14 @@ def _export(name, op):
 
 for _name, _op in list(_ops.REGISTRY.items()):
     _export(_name, _op)
+
+#: ``mx.nd.linalg.gemm2`` is the ``linalg_gemm2`` op, as in MXNet.
+linalg = types.ModuleType(__name__ + ".linalg", "Linear algebra ops (``linalg_*`` in the registry).")
+for _name, _fn in _frontends.items():
+    if _name.startswith("linalg_"):
+        setattr(linalg, _name[len("linalg_"):], _fn)
+sys.modules[linalg.__name__] = linalg
+sys.modules[_internal.__name__] = _internal
 
 #: NDArray methods that forward to the op of the same name (``x.sum(axis=1)``).
 _METHODS = (

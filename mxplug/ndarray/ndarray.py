@@ -9,6 +9,7 @@ from ..context import Context, current_context
 from ..ops import REGISTRY as _R
 from ..ops import apply
 from ..ops.dispatch import set_array_type
+from ..ops.dispatch import state as _state
 from ..ops.indexing import IndexArg, normalize_key
 
 __all__ = ["NDArray", "array", "from_numpy"]
@@ -203,17 +204,21 @@ class NDArray:
         )
 
     def __setitem__(self, key, value):
+        hook = _state.hook
+        if hook is not None and getattr(hook, "check_setitem", None) is not None:
+            hook.check_setitem(self, value)  # autograd refuses writes that would break gradients
         static, idx = normalize_key(key, _is_nd, self._as_index)
         raw = tuple(_raw_index(idx[k], self._ctx) if isinstance(k, IndexArg) else k for k in static)
         if isinstance(value, NDArray):
             value = value.as_in_context(self._ctx)._data
-        elif isinstance(value, np.ndarray):
-            value = self._ctx.backend.asarray(value, self._data.dtype, self._ctx.device_id)
-        elif not isinstance(value, (int, float, bool, np.generic)):
-            raise MXNetTypeError(
-                f"setitem: cannot assign a {type(value).__name__}; use an NDArray, "
-                f"a NumPy array or a number"
-            )
+        else:
+            if isinstance(value, (list, tuple)):
+                value = np.asarray(value)
+            if isinstance(value, np.ndarray):
+                value = self._ctx.backend.asarray(value, self._data.dtype, self._ctx.device_id)
+            elif not isinstance(value, (int, float, bool, np.generic)):
+                raise MXNetTypeError(f"setitem: cannot assign a {type(value).__name__}; use an "
+                                     f"NDArray, a NumPy array, a list or a number")
         try:
             self._ctx.backend.setitem(self._data, raw if len(raw) != 1 else raw[0], value)
         except IndexError as e:
@@ -370,7 +375,11 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
         )
     if host.ndim == 0:
         host = host.reshape(1)  # MXNet 1.x has no 0-d arrays
-    return NDArray._wrap(ctx.backend.asarray(host, dt, ctx.device_id), ctx)
+    be = ctx.backend
+    if dt.name not in be.dtypes:
+        raise MXNetTypeError(f"array: backend {be.name!r} ({ctx}) has no {dt.name}; it supports "
+                             f"{', '.join(be.dtypes)}")
+    return NDArray._wrap(be.asarray(host, dt, ctx.device_id), ctx)
 
 
 def from_numpy(ndarray, zero_copy=True) -> NDArray:

@@ -5,6 +5,7 @@ Importing a family module registers its ops; ``REGISTRY`` maps every op name and
 
 from . import (
     attrs,
+    conv,
     creation,
     elemwise,
     indexing,
@@ -15,10 +16,12 @@ from . import (
     random,
     reduce,
     shape,
+    sorting,
 )
 from .dispatch import apply, state
 from .registry import REGISTRY, Op, Sample, defop, get_op
 
 __all__ = ["REGISTRY", "Op", "Sample", "apply", "attrs", "defop", "get_op", "infer", "state",
            "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random", "reduce",
-           "shape"]
+           "shape",
+           "conv", "sorting"]

@@ -40,7 +40,6 @@ class _State(threading.local):
 state = _State()
 #: False until any thread installs a hook: lets apply skip the thread-local read (~60 ns).
 _hooks_installed = False
-_SCALARS = (int, float)
 _Array = None  # mxplug.ndarray.NDArray, registered from above
 _new = object.__new__
 
@@ -67,8 +66,11 @@ def apply(op, *args, **attrs):
         ty = type(y)
         if ty is Arr and y._ctx is x._ctx:
             raw = (x._data, y._data)
-        elif ty in _SCALARS:
+        elif ty is int:
             raw = (x._data, y)
+        elif ty is float:
+            d = x._data
+            raw = (d, y if d.dtype.kind == "f" else scalar_operand(y, d.dtype))
         else:
             return eager(op, args, attrs)
     elif n == 1 and type(args[0]) is Arr:
@@ -98,12 +100,12 @@ def apply(op, *args, **attrs):
 def eager(op, args, attrs):
     """Execute ``op`` now on the common backend of its NDArray inputs (the general path)."""
     Arr = _Array
-    ctx = None
+    ctx = first = None
     raw = []
     for a in args:
         if isinstance(a, Arr):
             if ctx is None:
-                ctx = a._ctx
+                ctx, first = a._ctx, a._data
             elif a._ctx is not ctx:
                 _raise_mixed(op, args)
             raw.append(a._data)
@@ -111,6 +113,8 @@ def eager(op, args, attrs):
             raw.append(a)
     if ctx is None:  # creation ops and scalar-only calls: the ctx attribute or the default
         ctx = attrs.get("ctx") or current_context()
+    elif len(raw) > 1:
+        raw = [scalar_operand(r, first.dtype) if isinstance(r, _SCALAR_TYPES) else r for r in raw]
     be = ctx._backend or ctx.backend
     fn = op._resolved.get(be) or op.resolve(be)
     if fn is COMPOSE:
@@ -124,6 +128,19 @@ def eager(op, args, attrs):
     if type(out) is tuple:
         return tuple(Arr._wrap(o, ctx) for o in out)
     return Arr._wrap(out, ctx)
+
+
+_SCALAR_TYPES = (int, float, np.generic)
+
+
+def scalar_operand(v, dtype):
+    """A scalar operand as MXNet's scalar ops see it: in the array's dtype, so a NumPy scalar
+    never widens the result and a float meets an int array as a (truncated) int."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if type(v) is float and np.dtype(dtype).kind in "iu":
+        return int(v)
+    return v
 
 
 def describe(args) -> str:

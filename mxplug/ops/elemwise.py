@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from . import infer as I
+from .call import F, unbroadcast
 from .registry import Sample, defop
 
 # -- sample inputs --------------------------------------------------------------------------------
@@ -30,8 +31,8 @@ def _keep(r, x):
     return r if r.dtype == x.dtype else r.astype(x.dtype)
 
 
-def unary(name, f, domain="any", differentiable=True, aliases=(), doc=""):
-    """Declare a same-shape, same-dtype unary op whose generic body is ``f(xp, x)``."""
+def unary(name, f, domain="any", vjp=None, differentiable=True, aliases=(), doc=""):
+    """Declare a same-shape, same-dtype unary op ``f(xp, x)`` with gradient ``vjp(g, out, x)``."""
     op = defop(
         name,
         ("data",),
@@ -41,73 +42,81 @@ def unary(name, f, domain="any", differentiable=True, aliases=(), doc=""):
         doc=doc or f"Elementwise ``{name}``.",
     )
     op.impl(lambda xp, x: _keep(f(xp, x), x))
+    if vjp is not None:
+        op.vjp(lambda g, out, x: (vjp(g, out, x),))
     sample = _DOMAINS[domain]
     op.samples(lambda rng: Sample(sample(rng)), lambda rng: Sample(sample(rng)[:1, :3].reshape(3)))
     return op
 
 
-negative = unary("negative", lambda xp, x: -x, aliases=("_neg",))
-abs_ = unary("abs", lambda xp, x: xp.abs(x))
-sign = unary("sign", lambda xp, x: xp.sign(x), "nonint")
-floor = unary("floor", lambda xp, x: xp.floor(x), "nonint")
-ceil = unary("ceil", lambda xp, x: xp.ceil(x), "nonint")
-trunc = unary("trunc", lambda xp, x: xp.trunc(x), "nonint")
-fix = unary("fix", lambda xp, x: xp.trunc(x), "nonint", doc="Round toward zero (as ``trunc``).")
-rint = unary("rint", lambda xp, x: xp.round(x), "nonint", doc="Round half to even.")
-round_ = unary(
-    "round",
-    lambda xp, x: xp.where(x >= 0, xp.floor(x + 0.5), xp.ceil(x - 0.5)),
-    "nonint",
-    doc="Round half away from zero (MXNet's ``round``).",
-)
-square = unary("square", lambda xp, x: x * x)
-sqrt = unary("sqrt", lambda xp, x: xp.sqrt(x), "pos")
-rsqrt = unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "pos")
-cbrt = unary("cbrt", lambda xp, x: xp.sign(x) * xp.abs(x) ** (1 / 3), "pos")
-rcbrt = unary("rcbrt", lambda xp, x: 1 / (xp.sign(x) * xp.abs(x) ** (1 / 3)), "pos")
-reciprocal = unary("reciprocal", lambda xp, x: 1 / x, "pos")
-exp = unary("exp", lambda xp, x: xp.exp(x))
-expm1 = unary("expm1", lambda xp, x: xp.expm1(x))
-log = unary("log", lambda xp, x: xp.log(x), "pos")
-log2 = unary("log2", lambda xp, x: xp.log2(x), "pos")
-log10 = unary("log10", lambda xp, x: xp.log10(x), "pos")
-log1p = unary("log1p", lambda xp, x: xp.log1p(x), "pos")
-sin = unary("sin", lambda xp, x: xp.sin(x))
-cos = unary("cos", lambda xp, x: xp.cos(x))
-tan = unary("tan", lambda xp, x: xp.tan(x), "unit")
-arcsin = unary("arcsin", lambda xp, x: xp.asin(x), "unit")
-arccos = unary("arccos", lambda xp, x: xp.acos(x), "unit")
-arctan = unary("arctan", lambda xp, x: xp.atan(x))
-sinh = unary("sinh", lambda xp, x: xp.sinh(x))
-cosh = unary("cosh", lambda xp, x: xp.cosh(x))
-tanh = unary("tanh", lambda xp, x: xp.tanh(x))
-arcsinh = unary("arcsinh", lambda xp, x: xp.asinh(x))
-arccosh = unary("arccosh", lambda xp, x: xp.acosh(x), "ge1")
-arctanh = unary("arctanh", lambda xp, x: xp.atanh(x), "unit")
-degrees = unary("degrees", lambda xp, x: x * (180 / math.pi))
-radians = unary("radians", lambda xp, x: x * (math.pi / 180))
-relu = unary("relu", lambda xp, x: xp.maximum(x, 0), "nonint")
-sigmoid = unary("sigmoid", lambda xp, x: 1 / (1 + xp.exp(-x)))
-softsign = unary("softsign", lambda xp, x: x / (1 + xp.abs(x)))
-softrelu = unary(
-    "softrelu",
-    lambda xp, x: xp.logaddexp(x, 0 * x),
-    aliases=("softplus",),
-    doc="``log(1 + exp(x))``, computed stably.",
-)
+_ZERO = lambda g, out, x: F.zeros_like(x)  # noqa: E731  (piecewise constant: zero gradient)
+_LN2, _LN10, _2_SQRT_PI = math.log(2), math.log(10), 2 / math.sqrt(math.pi)
+
+negative = unary("negative", lambda xp, x: -x, vjp=lambda g, out, x: -g, aliases=("_neg",))
+abs_ = unary("abs", lambda xp, x: xp.abs(x), vjp=lambda g, out, x: g * F.sign(x))
+sign = unary("sign", lambda xp, x: xp.sign(x), "nonint", _ZERO)
+floor = unary("floor", lambda xp, x: xp.floor(x), "nonint", _ZERO)
+ceil = unary("ceil", lambda xp, x: xp.ceil(x), "nonint", _ZERO)
+trunc = unary("trunc", lambda xp, x: xp.trunc(x), "nonint", _ZERO)
+fix = unary("fix", lambda xp, x: xp.trunc(x), "nonint", _ZERO, doc="Round toward zero.")
+rint = unary("rint", lambda xp, x: xp.round(x), "nonint", _ZERO, doc="Round half to even.")
+round_ = unary("round", lambda xp, x: xp.where(x >= 0, xp.floor(x + 0.5), xp.ceil(x - 0.5)),
+               "nonint", _ZERO, doc="Round half away from zero (MXNet's ``round``).")
+square = unary("square", lambda xp, x: x * x, vjp=lambda g, out, x: 2 * x * g)
+sqrt = unary("sqrt", lambda xp, x: xp.sqrt(x), "pos", lambda g, out, x: g / (2 * out))
+rsqrt = unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "pos", lambda g, out, x: -0.5 * g * out / x)
+cbrt = unary("cbrt", lambda xp, x: xp.sign(x) * xp.abs(x) ** (1 / 3), "pos",
+             lambda g, out, x: g * out / (3 * x))
+rcbrt = unary("rcbrt", lambda xp, x: 1 / (xp.sign(x) * xp.abs(x) ** (1 / 3)), "pos",
+              lambda g, out, x: -g * out / (3 * x))
+reciprocal = unary("reciprocal", lambda xp, x: 1 / x, "pos", lambda g, out, x: -g * out * out)
+exp = unary("exp", lambda xp, x: xp.exp(x), vjp=lambda g, out, x: g * out)
+expm1 = unary("expm1", lambda xp, x: xp.expm1(x), vjp=lambda g, out, x: g * (out + 1))
+log = unary("log", lambda xp, x: xp.log(x), "pos", lambda g, out, x: g / x)
+log2 = unary("log2", lambda xp, x: xp.log2(x), "pos", lambda g, out, x: g / (x * _LN2))
+log10 = unary("log10", lambda xp, x: xp.log10(x), "pos", lambda g, out, x: g / (x * _LN10))
+log1p = unary("log1p", lambda xp, x: xp.log1p(x), "pos", lambda g, out, x: g / (x + 1))
+sin = unary("sin", lambda xp, x: xp.sin(x), vjp=lambda g, out, x: g * F.cos(x))
+cos = unary("cos", lambda xp, x: xp.cos(x), vjp=lambda g, out, x: -g * F.sin(x))
+tan = unary("tan", lambda xp, x: xp.tan(x), "unit", lambda g, out, x: g * (1 + out * out))
+arcsin = unary("arcsin", lambda xp, x: xp.asin(x), "unit",
+               lambda g, out, x: g / F.sqrt(1 - x * x))
+arccos = unary("arccos", lambda xp, x: xp.acos(x), "unit",
+               lambda g, out, x: -g / F.sqrt(1 - x * x))
+arctan = unary("arctan", lambda xp, x: xp.atan(x), vjp=lambda g, out, x: g / (1 + x * x))
+sinh = unary("sinh", lambda xp, x: xp.sinh(x), vjp=lambda g, out, x: g * F.cosh(x))
+cosh = unary("cosh", lambda xp, x: xp.cosh(x), vjp=lambda g, out, x: g * F.sinh(x))
+tanh = unary("tanh", lambda xp, x: xp.tanh(x), vjp=lambda g, out, x: g * (1 - out * out))
+arcsinh = unary("arcsinh", lambda xp, x: xp.asinh(x),
+                vjp=lambda g, out, x: g / F.sqrt(x * x + 1))
+arccosh = unary("arccosh", lambda xp, x: xp.acosh(x), "ge1",
+                lambda g, out, x: g / F.sqrt(x * x - 1))
+arctanh = unary("arctanh", lambda xp, x: xp.atanh(x), "unit", lambda g, out, x: g / (1 - x * x))
+degrees = unary("degrees", lambda xp, x: x * (180 / math.pi),
+                vjp=lambda g, out, x: g * (180 / math.pi))
+radians = unary("radians", lambda xp, x: x * (math.pi / 180),
+                vjp=lambda g, out, x: g * (math.pi / 180))
+relu = unary("relu", lambda xp, x: xp.maximum(x, 0), "nonint", lambda g, out, x: g * (x > 0))
+sigmoid = unary("sigmoid", lambda xp, x: 1 / (1 + xp.exp(-x)),
+                vjp=lambda g, out, x: g * out * (1 - out))
+softsign = unary("softsign", lambda xp, x: x / (1 + xp.abs(x)),
+                 vjp=lambda g, out, x: g / F.square(1 + F.abs(x)))
+softrelu = unary("softrelu", lambda xp, x: xp.logaddexp(x, 0 * x),
+                 vjp=lambda g, out, x: g * F.sigmoid(x), aliases=("softplus",),
+                 doc="``log(1 + exp(x))``, computed stably.")
 
 
 def _erf_generic(xp, x):
     # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): for namespaces without erf.
     s, a = xp.sign(x), xp.abs(x)
     t = 1 / (1 + 0.3275911 * a)
-    poly = t * (
-        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
-    )
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                                                                          + t * 1.061405429))))
     return s * (1 - poly * xp.exp(-a * a))
 
 
-erf = unary("erf", _erf_generic, doc="The Gauss error function.")
+erf = unary("erf", _erf_generic, vjp=lambda g, out, x: g * _2_SQRT_PI * F.exp(-x * x),
+            doc="The Gauss error function.")
 
 
 @erf.kernel("numpy")
@@ -135,13 +144,13 @@ logical_not = _predicate("logical_not", lambda xp, x: x == 0)
 
 
 # -- binary ----------------------------------------------------------------------------------------
-def _binary_samples(op, positive_rhs=False):
-    lo = 0.5 if positive_rhs else -2
+def _binary_samples(op, positive_rhs=False, positive_lhs=False):
+    lo, llo = (0.5 if positive_rhs else -2), (0.5 if positive_lhs else -2)
     op.samples(
-        lambda rng: Sample(rng.uniform(-2, 2, (3, 4)), rng.uniform(lo, 2, (3, 4))),
-        lambda rng: Sample(rng.uniform(-2, 2, (2, 3, 4)), rng.uniform(lo, 2, (3, 1))),
-        lambda rng: Sample(rng.uniform(-2, 2, (4, 1)), rng.uniform(lo, 2, (1, 5))),
-        lambda rng: Sample(rng.uniform(-2, 2, (3, 4)), 1.5),
+        lambda rng: Sample(rng.uniform(llo, 2, (3, 4)), rng.uniform(lo, 2, (3, 4))),
+        lambda rng: Sample(rng.uniform(llo, 2, (2, 3, 4)), rng.uniform(lo, 2, (3, 1))),
+        lambda rng: Sample(rng.uniform(llo, 2, (4, 1)), rng.uniform(lo, 2, (1, 5))),
+        lambda rng: Sample(rng.uniform(llo, 2, (3, 4)), 1.5),
         lambda rng: Sample(1.5, rng.uniform(0.5, 2, (3, 4))),
     )
 
@@ -154,8 +163,16 @@ def _result(r, a, b):
     return r if dt is None or r.dtype == dt else r.astype(dt)
 
 
-def binary(name, f, aliases=(), differentiable=True, positive_rhs=False, doc=""):
-    """Declare a broadcasting binary op ``f(xp, lhs, rhs)``; either side may be a scalar."""
+def _is_scalar(v):
+    return isinstance(v, (int, float))
+
+
+def binary(name, f, aliases=(), vjp=None, differentiable=True, positive_rhs=False,
+           positive_lhs=False, doc=""):
+    """Declare a broadcasting binary op ``f(xp, lhs, rhs)``; either side may be a scalar.
+
+    ``vjp(g, out, lhs, rhs) -> (g_lhs, g_rhs)`` gives full-size gradients; they are summed back
+    over broadcast axes here, and dropped for scalar operands."""
     op = defop(
         name,
         ("lhs", "rhs"),
@@ -165,7 +182,15 @@ def binary(name, f, aliases=(), differentiable=True, positive_rhs=False, doc="")
         doc=doc or f"Elementwise ``{name}`` with broadcasting.",
     )
     op.impl(f)
-    _binary_samples(op, positive_rhs)
+    if vjp is not None:
+
+        @op.vjp
+        def _(g, out, a, b):
+            ga, gb = vjp(g, out, a, b)
+            return (None if _is_scalar(a) else unbroadcast(ga, a.shape),
+                    None if _is_scalar(b) else unbroadcast(gb, b.shape))
+
+    _binary_samples(op, positive_rhs, positive_lhs)
     return op
 
 
@@ -173,13 +198,16 @@ add = binary(
     "add",
     lambda xp, a, b: a + b,
     ("broadcast_add", "broadcast_plus", "elemwise_add", "_plus", "_add"),
+    lambda g, out, a, b: (g, g),
 )
 subtract = binary(
     "subtract",
     lambda xp, a, b: a - b,
     ("broadcast_sub", "broadcast_minus", "elemwise_sub", "_minus", "_sub"),
+    lambda g, out, a, b: (g, -g),
 )
-multiply = binary("multiply", lambda xp, a, b: a * b, ("broadcast_mul", "elemwise_mul", "_mul"))
+multiply = binary("multiply", lambda xp, a, b: a * b, ("broadcast_mul", "elemwise_mul", "_mul"),
+                  lambda g, out, a, b: (g * b, g * a))
 
 
 def _divide(xp, a, b):
@@ -194,12 +222,14 @@ def _is_int(v):
 
 
 divide = binary(
-    "divide", _divide, ("broadcast_div", "elemwise_div", "_div", "true_divide"), positive_rhs=True
+    "divide", _divide, ("broadcast_div", "elemwise_div", "_div", "true_divide"),
+    lambda g, out, a, b: (g / b, -g * out / b), positive_rhs=True,
 )
 modulo = binary(
     "modulo",
     lambda xp, a, b: _result(xp.remainder(a, b), a, b),
     ("broadcast_mod", "mod", "_mod"),
+    lambda g, out, a, b: (g, -g * F.floor(a / b)),
     positive_rhs=True,
     doc="Remainder with the sign of the divisor (Python's ``%``).",
 )
@@ -207,17 +237,22 @@ power = binary(
     "power",
     lambda xp, a, b: _result(a**b, a, b),
     ("broadcast_power", "_power", "pow"),
+    lambda g, out, a, b: (g * b * a ** (b - 1), None if _is_scalar(b) else g * out * F.log(a)),
     positive_rhs=True,
+    positive_lhs=True,
 )
-power.samples(lambda rng: Sample(rng.uniform(0.5, 2, (3, 4)), rng.uniform(-2, 2, (3, 4))))
-maximum = binary(
-    "maximum", lambda xp, a, b: _result(xp.maximum(a, b), a, b), ("broadcast_maximum", "_maximum")
-)
-minimum = binary(
-    "minimum", lambda xp, a, b: _result(xp.minimum(a, b), a, b), ("broadcast_minimum", "_minimum")
-)
-hypot = binary("hypot", lambda xp, a, b: _result(xp.hypot(a, b), a, b), ("broadcast_hypot",))
-arctan2 = binary("arctan2", lambda xp, a, b: _result(xp.atan2(a, b), a, b))
+power.samples(lambda rng: Sample(rng.uniform(0.5, 2, (3, 4)), rng.uniform(-2, 2, (3, 4))),
+              lambda rng: Sample(rng.uniform(-2, 2, (3, 4)), 2.0))
+maximum = binary("maximum", lambda xp, a, b: _result(xp.maximum(a, b), a, b),
+                 ("broadcast_maximum", "_maximum"),
+                 lambda g, out, a, b: (g * (a >= b), g * (a < b)))
+minimum = binary("minimum", lambda xp, a, b: _result(xp.minimum(a, b), a, b),
+                 ("broadcast_minimum", "_minimum"),
+                 lambda g, out, a, b: (g * (a <= b), g * (a > b)))
+hypot = binary("hypot", lambda xp, a, b: _result(xp.hypot(a, b), a, b), ("broadcast_hypot",),
+               lambda g, out, a, b: (g * a / out, g * b / out))
+arctan2 = binary("arctan2", lambda xp, a, b: _result(xp.atan2(a, b), a, b), (),
+                 lambda g, out, a, b: (g * b / (a * a + b * b), -g * a / (a * a + b * b)))
 
 
 def _compare(name, f, aliases):
@@ -268,6 +303,7 @@ def _(xp, *xs):
     return out
 
 
+add_n.vjp(lambda g, out, *xs: tuple(unbroadcast(g, x.shape) for x in xs))
 add_n.samples(lambda rng: Sample(*(rng.uniform(-1, 1, (2, 3)) for _ in range(3))))
 
 clip = defop(
@@ -278,6 +314,7 @@ clip = defop(
     doc="Clip values to ``[a_min, a_max]``.",
 )
 clip.impl(lambda xp, x, a_min, a_max: _keep(xp.clip(x, a_min, a_max), x))
+clip.vjp(lambda g, out, x, a_min, a_max: (g * (x >= a_min) * (x <= a_max),))
 clip.samples(lambda rng: Sample(rng.uniform(-2, 2, (3, 4)), a_min=-0.5, a_max=0.7))
 
 hard_sigmoid = defop(
@@ -288,6 +325,7 @@ hard_sigmoid = defop(
     doc="``clip(alpha * x + beta, 0, 1)``.",
 )
 hard_sigmoid.impl(lambda xp, x, alpha, beta: _keep(xp.clip(alpha * x + beta, 0, 1), x))
+hard_sigmoid.vjp(lambda g, out, x, alpha, beta: (g * alpha * (out > 0) * (out < 1),))
 hard_sigmoid.samples(lambda rng: Sample(rng.uniform(-4, 4, (3, 4))))
 
 

@@ -49,7 +49,7 @@ def bind_args(op, args, kwargs):
                 if inputs[i] is not None:
                     raise MXNetTypeError(f"{op.name}() got multiple values for argument {k!r}")
                 inputs[i] = kwargs.pop(k)
-        while inputs and inputs[-1] is None:  # optional trailing inputs (e.g. bias)
+        while len(inputs) > op.required_inputs and inputs[-1] is None:  # optional (bias)
             inputs.pop()
         if any(x is None for x in inputs):
             missing = [k for k, x in zip(op.inputs, inputs) if x is None]

@@ -9,6 +9,7 @@ import numpy as np
 from ..base import MXNetIndexError
 from . import infer as I
 from .attrs import Any
+from .call import F
 from .registry import Sample, defop
 
 
@@ -111,3 +112,39 @@ def normalize_key(key, is_array, to_raw=lambda a: a):
                 f"(use ints, slices, None, ..., integer arrays or boolean masks)"
             )
     return tuple(static), arrays
+
+
+# -- gradient: scatter-add back into the indexed array's shape ----------------------------------
+getitem_grad = defop(
+    "_getitem_backward",
+    ("grad", "indices"),
+    {"shape": Any(()), "key": Any(())},
+    infer=lambda g, *idx, shape=(), key=(): I.Spec(tuple(shape), g.dtype),
+    variadic=True,
+    doc="The gradient of ``getitem``: ``grad`` added at ``key`` into zeros of ``shape``.",
+)
+
+
+@getitem_grad.impl
+def _(xp, g, *idx, shape=(), key=()):
+    idx = [i.astype(np.int64) if i.dtype.kind == "f" else i for i in idx]
+    full = _rebuild(key, idx)
+    out = xp.zeros(tuple(shape), dtype=g.dtype)
+    target = out[full]
+    g = xp.reshape(g, target.shape)  # undo the (1,) that stands in for a 0-d result
+    if idx:
+        xp.add.at(out, full, g)  # repeated indices accumulate
+    else:
+        out[full] = g
+    return out
+
+
+getitem_grad.samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 5)), shape=(4, 5), key=(slice(1, 3),)),
+    lambda rng: Sample(rng.uniform(-1, 1, (3, 5)), np.array([3, 0, 0]), shape=(4, 5),
+                       key=(IndexArg(0),)),
+)
+getitem_grad.vjp(lambda g, out, grad, *idx, shape=(), key=(): (
+    F.reshape(F.getitem(g, *idx, key=key), shape=grad.shape),) + (None,) * len(idx))
+getitem.vjp(lambda g, out, x, *idx, key=(): (
+    F._getitem_backward(g, *idx, shape=x.shape, key=key),) + (None,) * len(idx))

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import infer as I
 from .attrs import Attr, Axes, Dtype, Int
+from .call import F
 from .registry import Sample, defop
 
 
@@ -41,7 +42,16 @@ def _samples(op, positive=False):
     )
 
 
-def reduction(name, f, ufunc=None, aliases=(), positive=False, doc=""):
+def _expand_shape(x, axis, exclude):
+    return I.reduce_shape(x.shape, axis, True, exclude)
+
+
+def _expand(g, x, axis, exclude):
+    """``g`` (a reduced result) broadcast back to ``x``'s shape."""
+    return F.broadcast_to(F.reshape(g, shape=_expand_shape(x, axis, exclude)), shape=x.shape)
+
+
+def reduction(name, f, ufunc=None, aliases=(), positive=False, vjp=None, doc=""):
     """Declare a reduction ``f(xp, x, axes, keepdims)``; ``ufunc`` gives NumPy a fast kernel."""
     op = defop(
         name,
@@ -70,32 +80,46 @@ def reduction(name, f, ufunc=None, aliases=(), positive=False, doc=""):
                     r = r.reshape(1)
             return r if r.dtype == x.dtype else r.astype(x.dtype)
 
+    if vjp is not None:  # vjp(g, out, x, n): g and out broadcast back to x; n elements per output
+
+        @op.vjp
+        def _(g, out, x, axis=None, keepdims=False, exclude=False):
+            n = x.size // max(int(np.prod(_expand_shape(x, axis, exclude))), 1)
+            return (vjp(_expand(g, x, axis, exclude), _expand(out, x, axis, exclude), x, n),)
     _samples(op, positive)
     return op
 
 
 sum_ = reduction(
-    "sum", lambda xp, x, a, k: xp.sum(x, axis=a, keepdims=k), np.add, aliases=("sum_axis",)
+    "sum", lambda xp, x, a, k: xp.sum(x, axis=a, keepdims=k), np.add, aliases=("sum_axis",),
+    vjp=lambda g, out, x, n: g,
 )
 prod = reduction(
-    "prod", lambda xp, x, a, k: xp.prod(x, axis=a, keepdims=k), np.multiply, positive=True
+    "prod", lambda xp, x, a, k: xp.prod(x, axis=a, keepdims=k), np.multiply, positive=True,
+    vjp=lambda g, out, x, n: g * out / x,
 )
 max_ = reduction(
-    "max", lambda xp, x, a, k: xp.max(x, axis=a, keepdims=k), np.maximum, aliases=("max_axis",)
+    "max", lambda xp, x, a, k: xp.max(x, axis=a, keepdims=k), np.maximum, aliases=("max_axis",),
+    vjp=lambda g, out, x, n: g * F.equal(x, out),
 )
 min_ = reduction(
-    "min", lambda xp, x, a, k: xp.min(x, axis=a, keepdims=k), np.minimum, aliases=("min_axis",)
+    "min", lambda xp, x, a, k: xp.min(x, axis=a, keepdims=k), np.minimum, aliases=("min_axis",),
+    vjp=lambda g, out, x, n: g * F.equal(x, out),
 )
-mean = reduction("mean", lambda xp, x, a, k: xp.mean(x, axis=a, keepdims=k))
+mean = reduction("mean", lambda xp, x, a, k: xp.mean(x, axis=a, keepdims=k),
+                 vjp=lambda g, out, x, n: g / n)
 nansum = reduction(
     "nansum",
     lambda xp, x, a, k: xp.sum(xp.where(xp.isnan(x), 0, x), axis=a, keepdims=k),
+    vjp=lambda g, out, x, n: g * F.logical_not(F.isnan(x)),
     doc="Sum treating NaN as 0.",
 )
 nanprod = reduction(
     "nanprod",
     lambda xp, x, a, k: xp.prod(xp.where(xp.isnan(x), 1, x), axis=a, keepdims=k),
     positive=True,
+    vjp=lambda g, out, x, n: g * out / F.where(F.isnan(x), F.ones_like(x), x)
+    * F.logical_not(F.isnan(x)),
     doc="Product treating NaN as 1.",
 )
 for _op in (nansum, nanprod):
@@ -136,6 +160,11 @@ def _norm_defs():
         if r.ndim == 0:
             r = xp.reshape(r, (1,))
         return r.astype(out_dtype) if out_dtype else _finish(xp, r, x)
+
+    @op.vjp
+    def _(g, out, x, ord=2, axis=None, out_dtype=None, keepdims=False):
+        g, out = _expand(g, x, axis, False), _expand(out, x, axis, False)
+        return ((g * F.sign(x)) if ord == 1 else g * x / out,)
 
     op.samples(
         lambda rng: Sample(rng.uniform(-2, 2, (3, 4))),

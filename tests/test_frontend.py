@@ -1,0 +1,252 @@
+"""The generated ``mx.nd.<op>`` front ends: signatures, argument binding, ``out=``, attribute
+parsing, aliases and NDArray methods (elementwise, reduce, shape and creation ops only)."""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+import mxplug as mx
+from mxplug.base import MXNetError
+from mxplug.ops import REGISTRY
+
+A = np.arange(1, 13, dtype=np.float32).reshape(3, 4) / 4
+
+
+def _x():
+    return mx.nd.array(A)
+
+
+# -- signatures and docs -----------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["sum", "add", "exp", "reshape", "zeros", "clip", "cast",
+                                  "expand_dims", "transpose", "mean", "arange"])
+def test_signature_lists_inputs_then_attrs(name):
+    fn = getattr(mx.nd, name)
+    op = REGISTRY[name]
+    params = inspect.signature(fn).parameters
+    assert list(params) == [*op.inputs, *op.attrs, "out", "name"]
+    for k, a in op.attrs.items():
+        assert params[k].default == a.default
+    assert params["out"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert fn.__name__ == name
+    assert fn.op is op
+
+
+def test_sum_signature_matches_mxnet():
+    sig = inspect.signature(mx.nd.sum)
+    assert list(sig.parameters)[:4] == ["data", "axis", "keepdims", "exclude"]
+    assert sig.parameters["axis"].default is None
+    assert sig.parameters["keepdims"].default is False
+    assert list(inspect.signature(mx.nd.add).parameters)[:2] == ["lhs", "rhs"]
+
+
+def test_docstring_names_inputs_and_attrs():
+    doc = mx.nd.sum.__doc__
+    assert "data" in doc and "axis" in doc and "keepdims" in doc and "out" in doc
+
+
+# -- binding -----------------------------------------------------------------------------------
+def test_positional_attributes():
+    x = _x()
+    np.testing.assert_allclose(mx.nd.sum(x, 1).asnumpy(), A.sum(axis=1), rtol=1e-6)
+    np.testing.assert_array_equal(mx.nd.sum(x, 1).asnumpy(), mx.nd.sum(x, axis=1).asnumpy())
+    r = mx.nd.sum(x, 0, True)
+    assert r.shape == (1, 4)
+    np.testing.assert_allclose(mx.nd.clip(x, 0.5, 2.0).asnumpy(), np.clip(A, 0.5, 2.0))
+    assert mx.nd.reshape(x, (4, 3)).shape == (4, 3)
+
+
+def test_keyword_inputs():
+    a, b = mx.nd.array([1, 2]), mx.nd.array([10, 20])
+    np.testing.assert_array_equal(mx.nd.add(lhs=a, rhs=b).asnumpy(), [11, 22])
+    np.testing.assert_array_equal(mx.nd.subtract(a, rhs=b).asnumpy(), [-9, -18])
+    np.testing.assert_array_equal(mx.nd.exp(data=mx.nd.zeros((2,))).asnumpy(), [1, 1])
+    np.testing.assert_allclose(mx.nd.sum(data=_x(), axis=0).asnumpy(), A.sum(axis=0), rtol=1e-6)
+
+
+def test_scalar_inputs_through_frontend():
+    a = mx.nd.array([1, 2])
+    np.testing.assert_array_equal(mx.nd.add(a, 3).asnumpy(), [4, 5])
+    np.testing.assert_array_equal(mx.nd.subtract(3, a).asnumpy(), [2, 1])
+
+
+def test_out_writes_into_given_array():
+    x = mx.nd.array([0.0, 1.0])
+    out = mx.nd.zeros((2,))
+    buf = out.data
+    r = mx.nd.exp(x, out=out)
+    assert r is out
+    assert out.data is buf
+    np.testing.assert_allclose(out.asnumpy(), np.exp([0.0, 1.0]), rtol=1e-6)
+    s = mx.nd.zeros((4,))
+    assert mx.nd.sum(_x(), axis=0, out=s) is s
+    np.testing.assert_allclose(s.asnumpy(), A.sum(axis=0), rtol=1e-6)
+    a = mx.nd.array([1, 2])
+    assert mx.nd.add(a, a, out=a) is a
+    np.testing.assert_array_equal(a.asnumpy(), [2, 4])
+
+
+def test_out_visible_through_view():
+    base = mx.nd.zeros((3, 2))
+    view = base[1:2]
+    mx.nd.ones((1, 2), out=view)
+    np.testing.assert_array_equal(base.asnumpy(), [[0, 0], [1, 1], [0, 0]])
+
+
+def test_out_shape_mismatch_raises():
+    with pytest.raises(MXNetError):
+        mx.nd.exp(mx.nd.zeros((2, 3)), out=mx.nd.zeros((4,)))
+
+
+def test_name_is_accepted_and_ignored():
+    np.testing.assert_array_equal(mx.nd.exp(mx.nd.zeros((1,)), name="e").asnumpy(), [1])
+
+
+def test_unknown_attribute_names_op_and_attribute():
+    with pytest.raises(MXNetError) as ei:
+        mx.nd.sum(_x(), axes=1)
+    msg = str(ei.value)
+    assert "sum" in msg and "axes" in msg
+    with pytest.raises(MXNetError) as ei:
+        mx.nd.exp(_x(), foo=1)
+    assert "exp" in str(ei.value) and "foo" in str(ei.value)
+
+
+def test_duplicate_argument_raises_type_error():
+    x = _x()
+    with pytest.raises(TypeError) as ei:
+        mx.nd.sum(x, 1, axis=1)
+    assert "axis" in str(ei.value)
+    with pytest.raises(TypeError) as ei:
+        mx.nd.add(x, lhs=x)
+    assert "lhs" in str(ei.value)
+    assert isinstance(ei.value, MXNetError)
+
+
+def test_missing_required_input_is_named():
+    with pytest.raises(TypeError) as ei:
+        mx.nd.add(mx.nd.ones((1,)))
+    assert isinstance(ei.value, MXNetError)
+    assert "rhs" in str(ei.value)
+
+
+def test_too_many_positionals():
+    with pytest.raises(TypeError) as ei:
+        mx.nd.exp(mx.nd.ones((1,)), 1)
+    assert "exp" in str(ei.value)
+
+
+# -- attribute values --------------------------------------------------------------------------
+def test_string_attribute_values_as_in_symbol_json():
+    x = _x()
+    r = mx.nd.sum(x, axis="(0, 1)", keepdims="True")
+    assert r.shape == (1, 1)
+    np.testing.assert_allclose(r.asnumpy(), A.sum(keepdims=True), rtol=1e-6)
+    assert mx.nd.sum(x, axis="1", keepdims="False").shape == (3,)
+    assert mx.nd.reshape(x, shape="(2, 6)").shape == (2, 6)
+    assert mx.nd.reshape(x, shape="(-1, 0)", reverse="True").shape == (3, 4)
+    assert mx.nd.expand_dims(x, axis="0").shape == (1, 3, 4)
+    assert mx.nd.zeros(shape="(2, 3)").shape == (2, 3)
+    assert mx.nd.cast(x, dtype="int32").dtype is np.int32
+    np.testing.assert_allclose(mx.nd.clip(x, a_min="0.5", a_max="1").asnumpy(),
+                               np.clip(A, 0.5, 1.0))
+
+
+def test_attribute_values_are_canonicalised():
+    op = REGISTRY["sum"]
+    attrs = op.parse_attrs({"axis": [0, 1], "keepdims": 1})
+    assert attrs["axis"] == (0, 1) and attrs["keepdims"] is True
+    assert op.parse_attrs({"axis": "(1,)"})["axis"] == (1,)
+    assert op.parse_attrs({})["axis"] is None
+    assert op.parse_attrs({"axis": None})["axis"] is None
+    assert REGISTRY["reshape"].parse_attrs({"shape": 5})["shape"] == (5,)
+    assert REGISTRY["cast"].parse_attrs({"dtype": np.float16})["dtype"] == "float16"
+
+
+@pytest.mark.parametrize("op, attrs", [("sum", {"keepdims": "maybe"}), ("sum", {"axis": "x"}),
+                                       ("reshape", {"shape": "(2, a)"}),
+                                       ("cast", {"dtype": "complex64"}),
+                                       ("expand_dims", {"axis": 1.5})])
+def test_bad_attribute_values(op, attrs):
+    with pytest.raises(MXNetError) as ei:
+        REGISTRY[op].parse_attrs(attrs)
+    assert isinstance(ei.value, ValueError)
+    assert op in str(ei.value)
+    assert next(iter(attrs)) in str(ei.value)
+
+
+# -- aliases and namespaces --------------------------------------------------------------------
+@pytest.mark.parametrize("alias, name", [("broadcast_add", "add"), ("elemwise_add", "add"),
+                                         ("broadcast_mul", "multiply"),
+                                         ("broadcast_sub", "subtract"), ("Reshape", "reshape"),
+                                         ("sum_axis", "sum"), ("broadcast_greater", "greater")])
+def test_aliases(alias, name):
+    fa, fn = getattr(mx.nd, alias), getattr(mx.nd, name)
+    assert fa.op is fn.op
+    a, b = mx.nd.array(A), mx.nd.array(A[::-1].copy())
+    if REGISTRY[name].inputs == ("lhs", "rhs"):
+        np.testing.assert_array_equal(fa(a, b).asnumpy(), fn(a, b).asnumpy())
+    elif name == "reshape":
+        assert fa(a, shape=(4, 3)).shape == (4, 3)
+    else:
+        np.testing.assert_array_equal(fa(a, axis=1).asnumpy(), fn(a, axis=1).asnumpy())
+
+
+def test_underscore_names_live_in_internal():
+    assert hasattr(mx.nd._internal, "_plus")
+    assert not hasattr(mx.nd, "_plus")
+    a = mx.nd.array([1, 2])
+    np.testing.assert_array_equal(mx.nd._internal._plus(a, a).asnumpy(), [2, 4])
+
+
+# -- NDArray methods ---------------------------------------------------------------------------
+def test_ndarray_methods():
+    x = _x()
+    np.testing.assert_allclose(x.sum(axis=0).asnumpy(), A.sum(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(x.sum(1).asnumpy(), A.sum(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(x.exp().asnumpy(), np.exp(A), rtol=1e-6)
+    np.testing.assert_allclose(x.mean(axis=1, keepdims=True).asnumpy(),
+                               A.mean(axis=1, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(x.max().asnumpy(), [A.max()])
+    assert x.expand_dims(axis=1).shape == (3, 1, 4)
+    assert x.transpose().shape == (4, 3)
+    np.testing.assert_allclose(x.clip(0.5, 1.5).asnumpy(), np.clip(A, 0.5, 1.5))
+    assert x.zeros_like().shape == (3, 4)
+    assert x.sum.__name__ == "sum"
+
+
+def test_full_reduction_returns_shape_1():
+    x = _x()
+    for r in (mx.nd.sum(x), x.sum(), mx.nd.max(x), mx.nd.mean(x), mx.nd.prod(mx.nd.ones((2, 2)))):
+        assert r.shape == (1,)
+    np.testing.assert_allclose(mx.nd.sum(x).asscalar(), A.sum(), rtol=1e-6)
+    assert mx.nd.sum(x, keepdims=True).shape == (1, 1)
+
+
+def test_reduce_exclude():
+    x = mx.nd.ones((2, 3, 4))
+    assert mx.nd.sum(x, axis=1, exclude=True).shape == (3,)
+    np.testing.assert_array_equal(mx.nd.sum(x, axis=1, exclude=True).asnumpy(), [8, 8, 8])
+
+
+def test_creation_frontends_positional():
+    z = mx.nd.zeros((2, 3), mx.cpu(1), "int32")
+    assert z.shape == (2, 3) and z.context == mx.cpu(1) and z.dtype is np.int32
+    f = mx.nd.full((2,), 4.5)
+    np.testing.assert_array_equal(f.asnumpy(), [4.5, 4.5])
+    e = mx.nd.empty((3,), mx.cpu(0), "float64")
+    assert e.dtype is np.float64 and e.shape == (3,)
+
+
+def test_creation_ctx_from_with_block():
+    with mx.cpu(3):
+        assert mx.nd.ones((1,)).context == mx.cpu(3)
+        assert mx.nd.arange(3).context == mx.cpu(3)
+
+
+def test_getitem_frontend_exists():
+    f = mx.nd.getitem
+    assert f.op is REGISTRY["getitem"]
+    x = _x()
+    np.testing.assert_array_equal(f(x, key=(slice(0, 2),)).asnumpy(), A[0:2])
