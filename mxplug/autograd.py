@@ -9,6 +9,8 @@ recorded and can be differentiated again.
 
 from __future__ import annotations
 
+import itertools
+
 from .base import MXNetError, MXNetNotImplementedError, MXNetValueError
 from .ndarray import NDArray
 from .ops import REGISTRY
@@ -27,14 +29,18 @@ class Leaf:
         self.grad, self.grad_req = grad, grad_req
 
 
+_sequence = itertools.count()
+
+
 class Entry:
     """One recorded op: what its VJP needs, freed after backward unless the graph is retained."""
 
-    __slots__ = ("name", "vjp", "attrs", "inputs", "outputs", "__weakref__")
+    __slots__ = ("name", "vjp", "attrs", "inputs", "outputs", "seq", "__weakref__")
 
     def __init__(self, name, vjp, attrs, inputs, outputs):
         self.name, self.vjp, self.attrs = name, vjp, attrs
         self.inputs, self.outputs = inputs, outputs
+        self.seq = next(_sequence)
 
     def free(self):
         self.inputs = self.outputs = None
@@ -48,7 +54,11 @@ def _needs_grad(a) -> bool:
 # -- recording -----------------------------------------------------------------------------------
 def _record_hook(op, args, attrs):
     """The ``apply`` hook while recording: run the op, keep an entry when a gradient may flow."""
-    if not any(_needs_grad(a) for a in args if isinstance(a, NDArray)):
+    for a in args:  # scalars have no _ag
+        ag = getattr(a, "_ag", None)
+        if ag is not None and (type(ag) is tuple or ag.grad_req != "null"):
+            break
+    else:
         return eager(op, args, attrs)
     if op.composite is not None and (op.vjp_fn is None or _resolves_to_composite(op, args)):
         return op.composite(*args, **attrs)  # its primitives record themselves
@@ -156,23 +166,20 @@ def _as_list(x):
 
 
 def _topo_order(heads):
-    """Entries reachable from ``heads``, each after every entry that consumes its outputs."""
-    order, seen = [], set()
-    stack = [(h._ag[0], False) for h in heads]
-    while stack:  # iterative DFS: deep graphs (long RNN unrolls) must not hit the recursion limit
-        entry, done = stack.pop()
-        if done:
-            order.append(entry)
+    """Entries reachable from ``heads``, newest first: an entry is created after the entries that
+    made its inputs, so reverse creation order visits every consumer before its producers."""
+    seen = {}
+    stack = [h._ag[0] for h in heads]
+    while stack:  # iterative: deep graphs (long RNN unrolls) must not hit the recursion limit
+        entry = stack.pop()
+        if entry.seq in seen:
             continue
-        if id(entry) in seen:
-            continue
-        seen.add(id(entry))
-        stack.append((entry, True))
+        seen[entry.seq] = entry
         for a in entry.inputs:
             ag = getattr(a, "_ag", None)
-            if type(ag) is tuple and id(ag[0]) not in seen:
-                stack.append((ag[0], False))
-    return order[::-1]
+            if type(ag) is tuple and ag[0].seq not in seen:
+                stack.append(ag[0])
+    return [seen[k] for k in sorted(seen, reverse=True)]
 
 
 def _check_heads(heads, head_grads):
@@ -199,7 +206,8 @@ def _check_heads(heads, head_grads):
 
 
 def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode):
-    """Propagate; returns ``{id(leaf state or entry output): gradient}`` and the leaf states."""
+    """Propagate from the heads. Returns ``grads`` keyed by each array's autograd state — a
+    ``(entry, k)`` tuple for recorded outputs, the :class:`Leaf` for variables — and the leaves."""
     grads: dict = {}
     leaves: dict = {}
 
@@ -207,37 +215,33 @@ def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode):
         ag = getattr(arr, "_ag", None)
         if ag is None:
             return
-        if type(ag) is tuple:
-            key = (id(ag[0]), ag[1])
-        elif ag.grad_req == "null":
-            return
-        else:
-            key = id(ag)
-            leaves[key] = (arr, ag)
-        prev = grads.get(key)
-        grads[key] = g if prev is None else prev + g
+        if type(ag) is not tuple:
+            if ag.grad_req == "null":
+                return
+            leaves[ag] = arr
+        prev = grads.get(ag)
+        grads[ag] = g if prev is None else prev + g
 
     for h, g in zip(heads, head_grads):
         accumulate(h, g if g is not None else apply(REGISTRY["ones_like"], h))
-    order = _topo_order(heads)
-    scope = _Scope(True if create_graph else False, train_mode)
-    with scope:
-        for entry in order:
+    with _Scope(bool(create_graph), train_mode):
+        for entry in _topo_order(heads):
             outs = entry.outputs
-            g_out = [grads.pop((id(entry), k), None) for k in range(len(outs))]
-            if all(g is None for g in g_out):
-                continue
-            if entry.vjp is None:
-                raise MXNetNotImplementedError(f"backward: op {entry.name} has no gradient rule")
-            g_out = [apply(REGISTRY["zeros_like"], o) if g is None else g
-                     for g, o in zip(g_out, outs)]
             if len(outs) == 1:
-                in_grads = entry.vjp(g_out[0], outs[0], *entry.inputs, **entry.attrs)
+                g = grads.pop((entry, 0), None)
+                if g is None:
+                    continue
+                in_grads = _call_vjp(entry, g, outs[0])
             else:
-                in_grads = entry.vjp(tuple(g_out), outs, *entry.inputs, **entry.attrs)
+                gs = [grads.pop((entry, k), None) for k in range(len(outs))]
+                if all(g is None for g in gs):
+                    continue
+                gs = tuple(apply(REGISTRY["zeros_like"], o) if g is None else g
+                           for g, o in zip(gs, outs))
+                in_grads = _call_vjp(entry, gs, outs)
             for a, g in zip(entry.inputs, in_grads):
-                if g is not None and isinstance(a, NDArray):
-                    if g.shape != a.shape:
+                if g is not None and type(a) is NDArray:
+                    if g._data.shape != a._data.shape:
                         raise MXNetError(f"backward: the gradient rule of {entry.name} returned "
                                          f"shape {g.shape} for an input of shape {a.shape}")
                     accumulate(a, g)
@@ -246,13 +250,19 @@ def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode):
     return grads, leaves
 
 
+def _call_vjp(entry, g, out):
+    if entry.vjp is None:
+        raise MXNetNotImplementedError(f"backward: op {entry.name} has no gradient rule")
+    return entry.vjp(g, out, *entry.inputs, **entry.attrs)
+
+
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True) -> None:
     """Compute gradients of ``heads`` and write them into the ``.grad`` of marked variables."""
     heads = _as_list(heads)
     head_grads = _check_heads(heads, head_grads)
     grads, leaves = _run_backward(heads, head_grads, retain_graph, False, train_mode)
-    for key, (arr, leaf) in leaves.items():
-        g = grads[key]
+    for leaf in leaves:
+        g = grads[leaf]
         if g.dtype != leaf.grad.dtype:
             g = g.astype(leaf.grad.dtype)
         if leaf.grad_req == "add":
@@ -276,7 +286,7 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
     grads, _ = _run_backward(heads, head_grads, retain, create_graph, train_mode)
     out = []
     for v in variables:
-        g = grads.get(id(v._ag))
+        g = grads.get(v._ag)
         out.append(g if g is not None else apply(REGISTRY["zeros_like"], v))
     return out[0] if single else out
 

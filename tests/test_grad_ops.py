@@ -26,9 +26,12 @@ SECOND_ORDER = {"exp", "log", "sin", "tanh", "sigmoid", "sqrt", "square", "power
                 "softmax_cross_entropy", "mean", "sum", "norm", "maximum", "hypot"}
 
 
-def _float_positions(sample):
+def _float_positions(op, sample):
+    """Inputs to differentiate: float arrays, except those the op declares gradient-free."""
+    names = [op.inputs[0]] * len(sample.inputs) if op.variadic else op.inputs
     return [k for k, x in enumerate(sample.inputs)
-            if isinstance(x, np.ndarray) and x.dtype.kind == "f"]
+            if isinstance(x, np.ndarray) and x.dtype.kind == "f"
+            and names[k] not in op.nograd_inputs]
 
 
 def _loss_fn(op, sample, weights):
@@ -67,7 +70,7 @@ def _setup(op_name, index):
     inputs = [x.astype(np.float64) if isinstance(x, np.ndarray) and x.dtype.kind == "f" else x
               for x in sample.inputs]
     sample.inputs = inputs
-    return op, sample, inputs, _float_positions(sample)
+    return op, sample, inputs, _float_positions(op, sample)
 
 
 def _recorded(op, sample, inputs, positions, ctx):

@@ -15,7 +15,7 @@ from ..ops.frontend import make_frontend
 from . import random
 from .ndarray import NDArray, array, from_dlpack, from_numpy
 
-__all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall"]
+__all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "random", "linalg"]
 
 
 def _write_out(out, res):

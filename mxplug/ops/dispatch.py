@@ -102,6 +102,7 @@ def eager(op, args, attrs):
     Arr = _Array
     ctx = first = None
     raw = []
+    scalars = False
     for a in args:
         if isinstance(a, Arr):
             if ctx is None:
@@ -111,9 +112,10 @@ def eager(op, args, attrs):
             raw.append(a._data)
         else:
             raw.append(a)
+            scalars = True
     if ctx is None:  # creation ops and scalar-only calls: the ctx attribute or the default
         ctx = attrs.get("ctx") or current_context()
-    elif len(raw) > 1:
+    elif scalars:
         raw = [scalar_operand(r, first.dtype) if isinstance(r, _SCALAR_TYPES) else r for r in raw]
     be = ctx._backend or ctx.backend
     fn = op._resolved.get(be) or op.resolve(be)

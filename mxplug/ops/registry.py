@@ -38,12 +38,8 @@ class Sample:
     grad: bool = True
 
     def __init__(self, *inputs, fixed_dtype=False, grad=True, **attrs):
-        self.inputs, self.attrs, self.fixed_dtype, self.grad = (
-            list(inputs),
-            attrs,
-            fixed_dtype,
-            grad,
-        )
+        self.inputs, self.attrs = list(inputs), attrs
+        self.fixed_dtype, self.grad = fixed_dtype, grad
 
 
 class Op:
@@ -61,6 +57,7 @@ class Op:
         doc="",
         aliases=(),
         random=False,
+        nograd_inputs=(),
     ):
         self.name = name
         self.inputs = tuple(inputs)
@@ -72,6 +69,9 @@ class Op:
         self.differentiable = differentiable
         self.doc = doc
         self.aliases = tuple(aliases)
+        #: Inputs that never get a gradient although they may hold floats (labels, lengths,
+        #: indices): the VJP returns None for them, and gradient checks leave them out.
+        self.nograd_inputs = frozenset(nograd_inputs)
         #: Draws random numbers: front ends fill its ``key``/``counter`` attrs from mxplug.random.
         self.random = random
         self.generic = None  # impl(xp, *arrays, **attrs)
