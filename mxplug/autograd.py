@@ -43,7 +43,7 @@ class Entry:
         self.seq = next(_sequence)
 
     def free(self):
-        self.inputs = self.outputs = None
+        self.inputs = self.outputs = self.vjp = self.attrs = None  # vjp may hold saved arrays
 
 
 def _needs_grad(a) -> bool:
@@ -174,12 +174,19 @@ def _topo_order(heads):
         entry = stack.pop()
         if entry.seq in seen:
             continue
+        if entry.inputs is None:
+            raise _freed_error(entry)
         seen[entry.seq] = entry
         for a in entry.inputs:
             ag = getattr(a, "_ag", None)
             if type(ag) is tuple and ag[0].seq not in seen:
                 stack.append(ag[0])
     return [seen[k] for k in sorted(seen, reverse=True)]
+
+
+def _freed_error(entry):
+    return MXNetError(f"backward: the graph through {entry.name} was already freed by an earlier "
+                      f"backward; pass retain_graph=True to that backward to go through it again")
 
 
 def _check_heads(heads, head_grads):
@@ -190,9 +197,7 @@ def _check_heads(heads, head_grads):
                              "gradients; compute it inside `with autograd.record():` from arrays "
                              "on which attach_grad() was called")
         if ag[0].inputs is None:
-            raise MXNetError(f"backward: the graph of {ag[0].name} was already freed by an earlier "
-                             f"backward; pass retain_graph=True to the first backward to call it "
-                             f"again")
+            raise _freed_error(ag[0])
     if head_grads is None:
         return [None] * len(heads)
     head_grads = _as_list(head_grads) if not isinstance(head_grads, NDArray) else [head_grads]

@@ -39,7 +39,7 @@ def _loss_fn(op, sample, weights):
     attrs = op.parse_attrs(sample.attrs)
 
     def loss(inputs):
-        with mx.cpu():
+        with mx.cpu(), autograd.train_mode():  # as recorded: record() means training mode
             args = [mx.nd.array(x, dtype=x.dtype) if isinstance(x, np.ndarray) else x
                     for x in inputs]
             outs = as_tuple(apply(op, *args, **attrs))
@@ -129,11 +129,11 @@ def test_second_order_matches_finite_differences(ctx, op_name, index):
             weights = _weights(outs, rng)
             v = rng.uniform(-1, 1, inputs[k0].shape)
         loss = None
-        for o, w in zip(outs, weights):
-            if w is not None:
-                with autograd.record():
+        with autograd.record():
+            for o, w in zip(outs, weights):
+                if w is not None:
                     term = mx.nd.sum(o * mx.nd.array(w, ctx=ctx_, dtype=o.dtype))
-                loss = term if loss is None else loss + term
+                    loss = term if loss is None else loss + term
         with autograd.record():
             (g,) = autograd.grad([loss], [args[k0]], create_graph=True)
             h = mx.nd.sum(g * mx.nd.array(v, ctx=ctx_, dtype=g.dtype))

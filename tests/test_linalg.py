@@ -90,3 +90,20 @@ def test_potrf_reconstructs():
     L = run("linalg_potrf", m).asnumpy()
     np.testing.assert_allclose(L @ L.T, m)
     assert L[0, 1] == 0
+
+
+def test_potrf_and_trsm_gradients_stay_in_the_triangle_they_read():
+    m = np.random.default_rng(1).uniform(-1, 1, (3, 3))
+    a = mx.nd.array(m @ m.T + 3 * np.eye(3), dtype="float64")
+    b = mx.nd.array(np.ones((3, 2)), dtype="float64")
+    a.attach_grad()
+    b.attach_grad()
+    with mx.autograd.record():
+        y = run_nd("linalg_trsm", run_nd("linalg_potrf", a), b)
+    y.backward()
+    assert not np.triu(a.grad.asnumpy(), 1).any() and np.tril(a.grad.asnumpy()).any()
+
+
+def run_nd(name, *xs, **attrs):
+    op = REGISTRY[name]
+    return apply(op, *xs, **op.parse_attrs(attrs))

@@ -359,3 +359,119 @@ def test_errors_are_mxnet_errors():
     assert issubclass(MXNetValueError, MXNetError)
     with pytest.raises(MXNetError):
         nd.concat(A(np.ones((2, 3))), A(np.ones((3, 3))))
+
+
+# -- attributes from symbol JSON -------------------------------------------------------------------
+def test_none_strings_from_symbol_json():
+    x = np.arange(6.0).reshape(2, 3)
+    check(nd.repeat(A(x), repeats=2, axis="None"), np.repeat(x.reshape(-1), 2))
+    check(nd.repeat(A(x), repeats=2, axis="1"), np.repeat(x, 2, axis=1))
+    check(nd.slice_axis(A(x), axis=1, begin=1, end="None"), x[:, 1:])
+    check(nd.slice_axis(A(x), axis="1", begin="0", end="2"), x[:, :2])
+    assert REGISTRY["repeat"].parse_attrs({"axis": "None"})["axis"] is None
+    assert REGISTRY["slice_axis"].parse_attrs({"end": None})["end"] is None
+    with raises(MXNetValueError, "slice_axis", "end"):
+        nd.slice_axis(A(x), axis=1, begin=0, end="two")
+
+
+# -- gradients: accumulation, the scatter fallback, second order -----------------------------------
+def _grad(f, x, head=None):
+    x = A(x, "float64")
+    x.attach_grad()
+    with mx.autograd.record():
+        y = f(x)
+    y.backward(None if head is None else A(head, "float64"))
+    return x.grad.asnumpy()
+
+
+def test_repeated_indices_accumulate():
+    x = np.arange(12.0).reshape(4, 3)
+    g = _grad(lambda a: nd.take(a, A([0, 7, 3, 0, -2])), x)        # clip: 0 twice, 3 twice
+    np.testing.assert_allclose(g, [[3, 3, 3], [0, 0, 0], [0, 0, 0], [2, 2, 2]])
+    g = _grad(lambda a: nd.take(a, A([[1, 4], [-2, 1]]), axis=1, mode="wrap"), x)
+    np.testing.assert_allclose(g, np.tile([[0, 4, 0]], (4, 1)))
+    g = _grad(lambda a: nd.gather_nd(a, A([[1, 1, -3, 0], [2, 2, 2, 0]])), x)
+    np.testing.assert_allclose(g, [[1, 0, 0], [0, 0, 3], [0, 0, 0], [0, 0, 0]])
+    g = _grad(lambda a: nd.pad(a, mode="edge", pad_width=(2, 1, 0, 2)), x)
+    np.testing.assert_allclose(g, [[3, 3, 9], [1, 1, 3], [1, 1, 3], [2, 2, 6]])
+    g = _grad(lambda a: nd.pad(a, mode="reflect", pad_width=(2, 1, 1, 0)), x)
+    np.testing.assert_allclose(g, [[1, 2, 1], [2, 4, 2], [3, 6, 3], [1, 2, 1]])
+
+
+def test_scatter_add_without_add_at_matches():
+    from mxplug.ops.movement_grad import scatter_add
+
+    class NoAt:         # an array-API-like namespace without ufunc.at: the one-hot path
+        def __getattr__(self, name):
+            if name == "add":
+                raise AttributeError(name)
+            return getattr(np, name)
+
+    rng = np.random.default_rng(0)
+    idx = np.array([[0, 3, 3, 1, 0]])
+    vals = rng.uniform(-1, 1, (2, 5, 3))
+    want = np.zeros((2, 4, 3))
+    np.add.at(want, (np.arange(2)[:, None], idx), vals)
+    np.testing.assert_allclose(scatter_add(NoAt(), idx, vals, 4), want)
+    np.testing.assert_allclose(scatter_add(np, idx, vals, 4), want)
+    idx2 = np.array([[1, 1], [0, 2]])
+    want2 = np.zeros((2, 3))
+    np.add.at(want2, (np.arange(2)[:, None], idx2), vals[:, :2, 0])
+    np.testing.assert_allclose(scatter_add(NoAt(), idx2, vals[:, :2, 0], 3), want2)
+
+
+_HVP_CASES = {
+    "take": (lambda a: nd.take(a, A([[0, 7], [3.5, 0]])), (4, 3)),
+    "take_wrap": (lambda a: nd.take(a, A([1, -4, 6]), axis=1, mode="wrap"), (2, 5)),
+    "pick": (lambda a: nd.pick(a, A([0, 3, 1]), axis=1), (3, 4)),
+    "gather_nd": (lambda a: nd.gather_nd(a, A([[1, 1, 0], [2, 2, 0]])), (3, 4)),
+    "scatter_nd": (lambda a: nd.scatter_nd(a, A([[1, 0], [2, 0]]), shape=(3, 4)), (2,)),
+    "pad_edge": (lambda a: nd.pad(a, mode="edge", pad_width=(1, 2, 2, 0)), (3, 4)),
+    "pad_reflect": (lambda a: nd.pad(a, mode="reflect", pad_width=(2, 1, 1, 3)), (3, 4)),
+    "pad_constant": (lambda a: nd.pad(a, pad_width=(1, 0, 0, 2), constant_value=0.5), (3, 4)),
+    "slice": (lambda a: nd.slice(a, begin=(None, 3), end=(None, 0), step=(2, -2)), (3, 4)),
+    "slice_axis": (lambda a: nd.slice_axis(a, axis=0, begin=1, end=None), (3, 4)),
+    "slice_like": (lambda a: nd.slice_like(a, nd.zeros((2, 2))), (3, 4)),
+    "diag_1d": (lambda a: nd.diag(a, k=-1), (3,)),
+    "diag_nd": (lambda a: nd.diag(a, k=1, axis1=1, axis2=0), (3, 4)),
+    "tile": (lambda a: nd.tile(a, reps=(2, 1, 2)), (3, 4)),
+    "repeat": (lambda a: nd.repeat(a, repeats=2, axis=0), (3, 4)),
+    "broadcast": (lambda a: nd.broadcast_to(nd.reshape(a, shape=(3, 1, 4)), shape=(3, 2, 4)),
+                  (3, 4)),
+    "concat": (lambda a: nd.concat(a, a * 2, dim=0), (3, 4)),
+    "stack": (lambda a: nd.stack(a, a * 2, axis=1), (3, 4)),
+    "split": (lambda a: nd.split(a, num_outputs=2, axis=1)[1], (3, 4)),
+    "where": (lambda a: nd.where(A([[1, 0, 1, 0]] * 3), a, a * 3), (3, 4)),
+    "sort": (lambda a: nd.sort(a, axis=None, is_ascend=False), (3, 4)),
+    "topk": (lambda a: nd.topk(a, axis=0, k=2, ret_typ="value"), (3, 4)),
+    "topk_both": (lambda a: nd.topk(a, k=3, ret_typ="both", is_ascend=True)[0], (3, 4)),
+    "d2s": (lambda a: nd.depth_to_space(nd.reshape(a, shape=(1, 4, 1, 3)), 2), (3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_HVP_CASES))
+def test_second_order_through_movement_ops(name):
+    """Hessian-vector product of sum(w * f(x)**3) against finite differences of the gradient:
+    the gradient of each op's backward (its scatter) must be right too."""
+    f, shape = _HVP_CASES[name]
+    rng = np.random.default_rng(len(name))
+    x0 = rng.permutation(np.prod(shape)).reshape(shape) / 7 - 0.5   # distinct: no sort ties
+    v = rng.uniform(-1, 1, shape)
+    w = None
+
+    def loss(a):
+        nonlocal w
+        y = f(a)
+        if w is None:
+            w = A(rng.uniform(-1, 1, y.shape), "float64")
+        return nd.sum(y * y * y * w)
+
+    x = A(x0, "float64")
+    x.attach_grad()
+    with mx.autograd.record():
+        (g,) = mx.autograd.grad([loss(x)], [x], create_graph=True)
+        h = nd.sum(g * A(v, "float64"))
+    h.backward()
+    eps = 1e-6
+    numeric = (_grad(loss, x0 + eps * v) - _grad(loss, x0 - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(x.grad.asnumpy(), numeric, rtol=1e-5, atol=1e-7)

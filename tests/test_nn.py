@@ -228,3 +228,48 @@ def test_frontends_exist():
         assert callable(getattr(mx.nd, name))
     y = mx.nd.FullyConnected(mx.nd.ones((2, 3)), mx.nd.ones((4, 3)), num_hidden=4, no_bias=True)
     assert y.shape == (2, 4) and float(y.asnumpy()[0, 0]) == 3.0
+
+
+# -- gradients (values are checked against finite differences in test_grad_ops) -----------------
+def _grads(name, *xs, train=True, **attrs):
+    op = REGISTRY[name]
+    args = [mx.nd.array(x, dtype=x.dtype) for x in xs]
+    for a in args:
+        a.attach_grad()
+    with mx.autograd.record(train_mode=train):
+        out = apply(op, *args, **op.parse_attrs(attrs))
+    out = out[0] if isinstance(out, tuple) else out
+    out.backward(mx.nd.array(rand(*out.shape)))
+    return [a.grad.asnumpy() for a in args]
+
+
+def test_conv_weight_grad_numpy_kernel_matches_generic_body():
+    op = REGISTRY["_backward_Convolution_weight"]
+    attrs = op.parse_attrs(dict(kernel=(3, 2), num_filter=4, num_group=2, stride=(2, 1),
+                                pad=(1, 0), dilate=(1, 2)))
+    x, g = rand(2, 4, 6, 5), rand(2, 4, 3, 3)
+    generic = op.generic(np, x, g, **attrs)
+    np.testing.assert_allclose(run("_backward_Convolution_weight", x, g, **attrs).asnumpy(),
+                               generic, rtol=1e-12)
+
+
+def test_batchnorm_gradient_follows_the_forward_mode():
+    x, c = rand(4, 3, 2), np.ones(3)
+    args = (x, c, np.zeros(3), np.zeros(3), np.ones(3))
+    gx_train, ggamma, _, gmm, gmv = _grads("BatchNorm", *args, fix_gamma=True)
+    assert abs(gx_train.sum(axis=(0, 2))).max() < 1e-6        # batch statistics: sums cancel
+    assert not ggamma.any() and not gmm.any() and not gmv.any()   # fix_gamma; stats unused
+    gx_pred, *_, gmm, gmv = _grads("BatchNorm", *args, train=False, fix_gamma=True)
+    assert abs(gx_train - gx_pred).max() > 1e-3 and gmm.any()     # moving statistics used
+
+
+def test_embedding_gradient_accumulates_repeated_rows():
+    w = rand(4, 2)
+    _, gw = _grads("Embedding", np.array([1, 1, 3, 9]), w, input_dim=4, output_dim=2)
+    assert not gw[0].any() and not gw[2].any() and gw[1].any() and gw[3].any()
+
+
+def test_max_pool_gradient_goes_to_first_maximum():
+    x = np.array([[[[1.0, 1.0], [0.0, 1.0]]]])
+    (gx,) = _grads("Pooling", x, kernel=(2, 2), pool_type="max")
+    assert gx.reshape(-1).tolist()[1:] == [0.0, 0.0, 0.0] and gx.reshape(-1)[0] != 0

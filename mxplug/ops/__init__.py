@@ -12,6 +12,7 @@ from . import (
     infer,
     linalg,
     movement,
+    movement_grad,
     nn,
     random,
     reduce,
@@ -24,4 +25,4 @@ from .registry import REGISTRY, Op, Sample, defop, get_op
 __all__ = ["REGISTRY", "Op", "Sample", "apply", "attrs", "defop", "get_op", "infer", "state",
            "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random", "reduce",
            "shape",
-           "conv", "sorting"]
+           "conv", "sorting", "movement_grad"]

@@ -15,6 +15,7 @@ import numpy as np
 from ..base import MXNetNotImplementedError
 from . import infer as I
 from .attrs import Any, Attr, Bool, Enum, Int, Shape
+from .call import F
 from .registry import Sample, defop
 
 _LAYOUTS = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
@@ -160,6 +161,131 @@ convolution.samples(
 )
 
 
+# -- Convolution's gradients ---------------------------------------------------------------------
+# conv(x, w) is bilinear; with g its output cotangent: dx = Deconvolution(g, w) (the transposed
+# convolution, ``adj`` restoring the input size) and dw = _backward_Convolution_weight(x, g)
+# (x correlated with g). Deconvolution is the data gradient of Convolution, so the three ops'
+# VJPs are written in each other and every order of derivative stays in these ops.
+_WGRAD = {**_WIN, "num_filter": Int(0), "num_group": Int(1), "layout": Any(None)}
+
+
+def _wgrad_infer(x, g, kernel=(), stride=(), dilate=(), pad=(), num_filter=0, num_group=1,
+                 layout=None):
+    op = "_backward_Convolution_weight"
+    wspec = I.Spec((num_filter, x.shape[1] // max(num_group, 1)) + tuple(kernel), x.dtype)
+    out = _conv_geom(x, wspec, None, kernel, stride, dilate, pad, num_filter, num_group,
+                     no_bias=True, layout=layout)[3]
+    # grad may cover fewer positions than the convolution gives (a Deconvolution's adj >= stride)
+    I.expect(g.ndim == x.ndim and g.shape[:2] == (x.shape[0], num_filter)
+             and all(0 < m <= o for m, o in zip(g.shape[2:], out)), op,
+             f"grad of shape {(x.shape[0], num_filter) + out} (the convolution's output)",
+             f"grad.shape={g.shape}")
+    return wspec
+
+
+conv_wgrad = defop("_backward_Convolution_weight", ("data", "grad"), _WGRAD, infer=_wgrad_infer,
+                   doc="Convolution's weight gradient: data (N, C, *in) correlated with the output "
+                       "gradient grad (N, num_filter, *out) -> (num_filter, C/num_group, *kernel).")
+
+
+@conv_wgrad.impl
+def _(xp, x, g, **attrs):
+    _wgrad_infer(x, g, **attrs)
+    kernel, stride, dilate, pad = attrs["kernel"], *_fill(attrs)
+    gr, f = attrs["num_group"], attrs["num_filter"]
+    out, n, c, kk = g.shape[2:], x.shape[0], x.shape[1], math.prod(kernel)
+    xpad = _pad(xp, x, pad, pad)
+    cols = [xpad[_slices([o * d for o, d in zip(off, dilate)], stride, out)]
+            for off in itertools.product(*(range(k) for k in kernel))]
+    cols = xp.reshape(xp.stack(cols, axis=2), (n, gr, c // gr * kk, math.prod(out)))
+    gm = xp.reshape(g, (n, gr, f // gr, math.prod(out)))
+    dw = xp.sum(xp.matmul(gm, xp.permute_dims(cols, (0, 1, 3, 2))), axis=0)   # (G, F/G, C/G*K)
+    return xp.reshape(dw, (f, c // gr) + tuple(kernel))
+
+
+@conv_wgrad.kernel("numpy")
+def _(be, x, g, **attrs):
+    _wgrad_infer(x, g, **attrs)
+    kernel, stride, dilate, pad = attrs["kernel"], *_fill(attrs)
+    gr, nsp, out = attrs["num_group"], len(kernel), g.shape[2:]
+    if any(pad):
+        x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in pad))
+    span = [d * (k - 1) + 1 for d, k in zip(dilate, kernel)]
+    win = np.lib.stride_tricks.sliding_window_view(x, span, axis=tuple(range(2, 2 + nsp)))
+    win = win[(slice(None),) * 2 + tuple(slice(None, m * s, s) for m, s in zip(out, stride))
+              + tuple(slice(None, None, d) for d in dilate)]                 # (N, C, *out, *k)
+    cg, fg = x.shape[1] // gr, g.shape[1] // gr
+    ax = [0] + list(range(2, 2 + nsp))
+    parts = [np.tensordot(g[:, i * fg:(i + 1) * fg], win[:, i * cg:(i + 1) * cg], axes=(ax, ax))
+             for i in range(gr)]                                             # (F/G, C/G, *k)
+    return (parts[0] if gr == 1 else np.concatenate(parts, axis=0)).astype(x.dtype, copy=False)
+
+
+def _fill(attrs):
+    """stride, dilate, pad with their defaults (1, 1, 0) filled in."""
+    nsp = len(attrs["kernel"])
+    return tuple(tuple(attrs.get(k) or ()) or (d,) * nsp
+                 for k, d in (("stride", 1), ("dilate", 1), ("pad", 0)))
+
+
+def _win_attrs(attrs, **extra):
+    return {k: attrs[k] for k in ("kernel", "stride", "dilate", "pad")} | extra
+
+
+def _conv_data_grad(g, w, x_shape, attrs, num_filter):
+    """The transposed convolution of g back to spatial size ``x_shape[2:]`` (adj fills the rest)."""
+    kernel, (stride, dilate, pad) = attrs["kernel"], _fill(attrs)
+    adj = tuple(n + 2 * p - s * (m - 1) - d * (k - 1) - 1
+                for n, m, p, d, k, s in zip(x_shape[2:], g.shape[2:], pad, dilate, kernel, stride))
+    if not all(0 <= a < max(s, d) for a, s, d in zip(adj, stride, dilate)):
+        raise MXNetNotImplementedError(
+            f"Convolution data gradient: an output gradient of spatial size {g.shape[2:]} for "
+            f"data {tuple(x_shape)} needs adj={adj} beyond Deconvolution's range (this arises "
+            f"only in higher derivatives of a dilated Deconvolution with adj >= stride)")
+    return F.Deconvolution(g, w, **_win_attrs(attrs, adj=adj), num_filter=num_filter,
+                           num_group=attrs["num_group"], no_bias=True)
+
+
+def _bias_grad(g):
+    return F.sum(g, axis=(0,) + tuple(range(2, g.ndim)))
+
+
+@convolution.vjp
+def _(g, out, x, w, b=None, **attrs):
+    gx = _conv_data_grad(g, w, x.shape, attrs, x.shape[1])
+    gw = F._backward_Convolution_weight(x, g, **_win_attrs(attrs), num_filter=w.shape[0],
+                                        num_group=attrs["num_group"])
+    return (gx, gw) if b is None else (gx, gw, _bias_grad(g))
+
+
+@conv_wgrad.vjp
+def _(gw, out, x, g, **attrs):
+    conv = dict(_win_attrs(attrs), num_group=attrs["num_group"], no_bias=True)
+    gx = _conv_data_grad(g, gw, x.shape, attrs, x.shape[1])
+    gg = F.Convolution(x, gw, num_filter=attrs["num_filter"], **conv)
+    return gx, _crop(gg, g.shape)
+
+
+def _crop(y, shape):
+    """``y`` cut to the leading ``shape[2:]`` spatial positions (no-op when it already fits)."""
+    if tuple(y.shape) == tuple(shape):
+        return y
+    return F.getitem(y, key=(slice(None),) * 2 + tuple(slice(0, m) for m in shape[2:]))
+
+
+conv_wgrad.samples(
+    lambda rng: Sample(_u(rng, 2, 3, 5, 5), _u(rng, 2, 4, 3, 3), kernel=(3, 3), num_filter=4),
+    lambda rng: Sample(_u(rng, 2, 4, 5, 5), _u(rng, 2, 6, 3, 3), kernel=(3, 3), num_filter=6,
+                       stride=(2, 2), pad=(1, 1), num_group=2),
+    lambda rng: Sample(_u(rng, 2, 2, 6, 5), _u(rng, 2, 3, 6, 2), kernel=(2, 3), num_filter=3,
+                       dilate=(2, 1), pad=(1, 0), stride=(1, 2)),
+    lambda rng: Sample(_u(rng, 2, 3, 7), _u(rng, 2, 2, 4), kernel=(3,), num_filter=2,
+                       stride=(2,), pad=(1,)),
+    lambda rng: Sample(_u(rng, 1, 2, 4, 4, 4), _u(rng, 1, 2, 5, 3, 5), kernel=(2, 2, 2),
+                       num_filter=2, pad=(1, 0, 1)),
+)
+
+
 # -- Deconvolution --------------------------------------------------------------------------------
 def _deconv_geom(x, w, b=None, kernel=(), stride=(), dilate=(), pad=(), adj=(), target_shape=(),
                  num_filter=0, num_group=1, no_bias=True, layout=None, **_):
@@ -227,6 +353,20 @@ def _(xp, x, w, b=None, **attrs):
     return _add_bias(xp, r, b)
 
 
+@deconvolution.vjp
+def _(g, out, y, w, b=None, **attrs):
+    # Deconvolution(y, w) is the data gradient of Convolution(., w) with the same window: its own
+    # gradients are that convolution (for y) and the convolution's weight gradient (for w)
+    _, _, pad, _, _ = _deconv_geom(y, w, b, **attrs)
+    win = dict(kernel=attrs["kernel"], stride=attrs["stride"], dilate=attrs["dilate"], pad=pad)
+    gy = F.Convolution(g, w, **win, num_filter=y.shape[1], num_group=attrs["num_group"],
+                       no_bias=True)
+    gw = F._backward_Convolution_weight(g, y, **win, num_filter=y.shape[1],
+                                        num_group=attrs["num_group"])
+    gy = _crop(gy, y.shape)
+    return (gy, gw) if b is None else (gy, gw, _bias_grad(g))
+
+
 deconvolution.samples(
     lambda rng: Sample(_u(rng, 2, 3, 4, 4), _u(rng, 3, 2, 3, 3), kernel=(3, 3), num_filter=2),
     lambda rng: Sample(_u(rng, 2, 4, 3, 3), _u(rng, 4, 3, 3, 3), _u(rng, 6), kernel=(3, 3),
@@ -236,6 +376,8 @@ deconvolution.samples(
                        dilate=(2, 1), stride=(1, 2), target_shape=(5, 7)),
     lambda rng: Sample(_u(rng, 2, 3, 5), _u(rng, 3, 2, 3), kernel=(3,), num_filter=2,
                        stride=(2,), pad=(1,)),
+    lambda rng: Sample(_u(rng, 1, 2, 4), _u(rng, 2, 3, 3), _u(rng, 3), kernel=(3,), num_filter=3,
+                       dilate=(2,), adj=(1,), no_bias=False),      # adj >= stride
 )
 
 
@@ -276,8 +418,8 @@ pooling = defop(
         "spatial positions.")
 
 
-@pooling.impl
-def _(xp, x, **attrs):
+def _pool_forward(xp, x, attrs):
+    """Pooling's forward pieces: (result, padded data, divisor or None, window geometry)."""
     kernel, stride, pad, out = _pool_geom(x, **attrs)
     ptype, p = attrs["pool_type"], attrs["p_value"]
     # 'full' may need extra room past the right padding: the last window may overhang it
@@ -286,12 +428,11 @@ def _(xp, x, **attrs):
     after = [max(a, q) for a, q in zip(after, pad)]
     fill = -math.inf if ptype == "max" else 0.0
     xpad = _pad(xp, x, pad, after, fill)
-    if ptype == "lp":
-        xpad = xp.abs(xpad) ** p
-    acc = None
+    src = xp.abs(xpad) ** p if ptype == "lp" else xpad
+    acc = cnt = None
     offsets = list(itertools.product(*(range(k) for k in kernel)))
     for off in offsets:
-        v = xpad[_slices(off, stride, out)]
+        v = src[_slices(off, stride, out)]
         acc = v if acc is None else (xp.maximum(acc, v) if ptype == "max" else acc + v)
     if ptype == "lp":
         acc = acc ** (1.0 / p)
@@ -302,12 +443,90 @@ def _(xp, x, **attrs):
         ones = _pad(xp, ones, inner, inner, 1.0)
         ones = _pad(xp, ones, [q - i for q, i in zip(pad, inner)],
                     [a - i for a, i in zip(after, inner)], 0.0)
-        cnt = None
         for off in offsets:
             v = ones[_slices(off, stride, out)]
             cnt = v if cnt is None else cnt + v
-        acc = acc / xp.maximum(cnt, xp.ones_like(cnt))
+        cnt = xp.maximum(cnt, xp.ones_like(cnt))
+        acc = acc / cnt
+    return acc, xpad, cnt, (offsets, stride, pad, out)
+
+
+@pooling.impl
+def _(xp, x, **attrs):
+    acc = _pool_forward(xp, x, attrs)[0]
     return acc if acc.dtype == x.dtype else acc.astype(x.dtype)
+
+
+pool_grad = defop("_backward_Pooling", ("grad", "data"), dict(pooling.attrs),
+                  infer=lambda g, x, **attrs: I.Spec(x.shape, x.dtype),
+                  doc="Pooling's data gradient: ``grad`` (the output's shape) spread back over "
+                      "each window (max: to the window's first maximum).")
+
+
+@pool_grad.impl
+def _(xp, g, x, **attrs):
+    acc, xpad, cnt, (offsets, stride, pad, out) = _pool_forward(xp, x, attrs)
+    I.expect(tuple(g.shape) == tuple(acc.shape), "_backward_Pooling",
+             f"grad of Pooling's output shape {tuple(acc.shape)}", f"grad.shape={g.shape}")
+    ptype, p = attrs["pool_type"], attrs["p_value"]
+    if ptype == "avg":
+        g = g / cnt
+    elif ptype == "lp":       # d y / d x = |x|^(p-1) sign(x) y^(1-p)
+        g = g * xp.where(acc > 0, acc, xp.ones_like(acc)) ** (1 - p)
+    dx = xp.zeros(xpad.shape, dtype=g.dtype)
+    taken = None
+    for off in offsets:
+        idx = _slices(off, stride, out)
+        if ptype == "max":    # the first maximum of each window takes the whole gradient
+            hit = xpad[idx] == acc
+            hit = hit if taken is None else hit & ~taken
+            taken = hit if taken is None else taken | hit
+            dx[idx] = dx[idx] + xp.where(hit, g, xp.zeros_like(g))
+        elif ptype == "lp":
+            v = xpad[idx]
+            dx[idx] = dx[idx] + g * xp.abs(v) ** (p - 1) * xp.sign(v)
+        else:
+            dx[idx] = dx[idx] + g
+    dx = dx[(slice(None),) * 2 + tuple(slice(q, q + n) for q, n in zip(pad, x.shape[2:]))]
+    return dx if dx.dtype == x.dtype else dx.astype(x.dtype)
+
+
+pooling.vjp(lambda g, out, x, **attrs: (F._backward_Pooling(g, x, **attrs),))
+
+
+@pool_grad.vjp
+def _(gx, out, g, x, **attrs):
+    # linear in grad; for sum/avg the adjoint of spreading is pooling itself, and the data only
+    # picks the max/lp weights (piecewise constant for max)
+    if attrs["pool_type"] in ("max", "lp"):
+        raise MXNetNotImplementedError(
+            f"the second derivative of {attrs['pool_type']} Pooling is not implemented")
+    return F.Pooling(gx, **attrs), None
+
+
+def _pool_grad_sample(rng, shape, grad=True, **attrs):
+    out = _pool_infer(I.Spec(shape, np.float64), **pooling.parse_attrs(attrs)).shape
+    return Sample(_u(rng, *out), _u(rng, *shape), grad=grad, **attrs)
+
+
+pool_grad.samples(
+    lambda rng: _pool_grad_sample(rng, (2, 3, 5, 5), kernel=(3, 3), stride=(2, 2), pad=(1, 1),
+                                  pool_type="avg"),
+    lambda rng: _pool_grad_sample(rng, (2, 3, 5, 5), kernel=(3, 3), stride=(2, 2), pad=(1, 1),
+                                  pool_type="avg", count_include_pad=False),
+    lambda rng: _pool_grad_sample(rng, (2, 3, 5, 5), kernel=(2, 3), pool_type="sum",
+                                  stride=(1, 2)),
+    lambda rng: _pool_grad_sample(rng, (2, 3, 7), kernel=(3,), stride=(2,), pad=(1,),
+                                  pool_type="avg", pooling_convention="full"),
+    # max / lp: forward checked; their second derivative is not implemented
+    lambda rng: _pool_grad_sample(rng, (2, 3, 5, 5), kernel=(3, 3), stride=(1, 1), pad=(1, 1),
+                                  grad=False),
+    lambda rng: _pool_grad_sample(rng, (2, 3, 5, 5), kernel=(2, 2), stride=(2, 2),
+                                  pooling_convention="full", grad=False),
+    lambda rng: _pool_grad_sample(rng, (2, 3, 5, 5), kernel=(2, 2), pool_type="lp", p_value=3,
+                                  grad=False),
+    lambda rng: _pool_grad_sample(rng, (1, 2, 4, 4, 4), global_pool=True, grad=False),
+)
 
 
 pooling.samples(

@@ -237,7 +237,10 @@ power = binary(
     "power",
     lambda xp, a, b: _result(a**b, a, b),
     ("broadcast_power", "_power", "pow"),
-    lambda g, out, a, b: (g * b * a ** (b - 1), None if _is_scalar(b) else g * out * F.log(a)),
+    lambda g, out, a, b: (
+        None if _is_scalar(a) else g * b * a ** (b - 1),
+        None if _is_scalar(b) else g * out * (math.log(a) if _is_scalar(a) else F.log(a)),
+    ),
     positive_rhs=True,
     positive_lhs=True,
 )

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import infer as I
 from .attrs import Bool, Float, Int
+from .call import F, unbroadcast
 from .registry import Sample, defop
 
 _T = {"transpose_a": Bool(False), "transpose_b": Bool(False)}
@@ -82,6 +83,25 @@ dot.samples(
 )
 
 
+@dot.vjp
+def _(g, out, a, b, transpose_a=False, transpose_b=False, forward_stype=None):
+    # as 2-D matrices a2 (raw layout of lhs), b2, g2 = op(a2) @ op(b2); every case is one dot
+    lk, lc, rc, rk = _dot_split(a.shape, b.shape, transpose_a, transpose_b)
+    m, k, n = _prod(lk), _prod(lc), _prod(rk)
+    a2 = F.reshape(a, shape=(k, m) if transpose_a else (m, k))
+    b2 = F.reshape(b, shape=(n, k) if transpose_b else (k, n))
+    g2 = F.reshape(g, shape=(m, n))
+    if transpose_a:
+        ga = F.dot(b2, g2, transpose_a=transpose_b, transpose_b=True)
+    else:
+        ga = F.dot(g2, b2, transpose_b=not transpose_b)
+    if transpose_b:
+        gb = F.dot(g2, a2, transpose_a=True, transpose_b=transpose_a)
+    else:
+        gb = F.dot(a2, g2, transpose_a=not transpose_a)
+    return F.reshape(ga, shape=a.shape), F.reshape(gb, shape=b.shape)
+
+
 # -- batch_dot ------------------------------------------------------------------------------------
 def _mT(xp, x):
     """Swap the last two axes."""
@@ -120,6 +140,15 @@ batch_dot.samples(
 )
 
 
+@batch_dot.vjp
+def _(g, out, a, b, transpose_a=False, transpose_b=False, forward_stype=None):
+    ga = (F.batch_dot(b, g, transpose_a=transpose_b, transpose_b=True) if transpose_a
+          else F.batch_dot(g, b, transpose_b=not transpose_b))
+    gb = (F.batch_dot(g, a, transpose_a=True, transpose_b=transpose_a) if transpose_b
+          else F.batch_dot(a, g, transpose_a=not transpose_a))
+    return ga, gb
+
+
 # -- matmul (NumPy semantics) ---------------------------------------------------------------------
 def _matmul_infer(a, b):
     I.expect(a.ndim >= 1 and b.ndim >= 1, "matmul", "inputs with ndim >= 1",
@@ -151,6 +180,25 @@ matmul.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (4,)), rng.uniform(-1, 1, (2, 4, 3))),
     lambda rng: Sample(rng.uniform(-1, 1, (4,)), rng.uniform(-1, 1, (4,))),
 )
+
+
+def mT(x):
+    """Swap the last two axes of an NDArray (differentiable: a ``transpose``)."""
+    nd = x.ndim
+    return F.transpose(x, axes=tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+@matmul.vjp
+def _(g, out, a, b):
+    # promote 1-D operands as matmul does, so g is (..., M, N); unbroadcast sums the batch dims
+    ap = F.reshape(a, shape=(1,) + a.shape) if a.ndim == 1 else a
+    bp = F.reshape(b, shape=b.shape + (1,)) if b.ndim == 1 else b
+    gshape = I.broadcast_shapes("matmul", ap.shape[:-2], bp.shape[:-2]) + (ap.shape[-2],
+                                                                           bp.shape[-1])
+    gp = F.reshape(g, shape=gshape)
+    ga = unbroadcast(F.matmul(gp, mT(bp)), ap.shape)
+    gb = unbroadcast(F.matmul(mT(ap), gp), bp.shape)
+    return F.reshape(ga, shape=a.shape), F.reshape(gb, shape=b.shape)
 
 
 # -- linalg.gemm / gemm2 --------------------------------------------------------------------------
@@ -235,6 +283,21 @@ def _u(rng, *shape):
     return rng.uniform(-1, 1, shape)
 
 
+def _gemm_grads(g, a, b, transpose_a, transpose_b, alpha, axis):
+    """Gradients of ``alpha * op(A) @ op(B)`` (rows at ``axis``), each one gemm2."""
+    kw = dict(alpha=alpha, axis=axis)
+    ga = (F.linalg_gemm2(b, g, transpose_a=transpose_b, transpose_b=True, **kw) if transpose_a
+          else F.linalg_gemm2(g, b, transpose_b=not transpose_b, **kw))
+    gb = (F.linalg_gemm2(g, a, transpose_a=True, transpose_b=transpose_a, **kw) if transpose_b
+          else F.linalg_gemm2(a, g, transpose_a=not transpose_a, **kw))
+    return ga, gb
+
+
+gemm2.vjp(lambda g, out, a, b, transpose_a=False, transpose_b=False, alpha=1.0, axis=-2:
+          _gemm_grads(g, a, b, transpose_a, transpose_b, alpha, axis))
+gemm.vjp(lambda g, out, a, b, c, transpose_a=False, transpose_b=False, alpha=1.0, beta=1.0,
+         axis=-2: _gemm_grads(g, a, b, transpose_a, transpose_b, alpha, axis) + (g * beta,))
+
 gemm2.samples(
     lambda rng: Sample(_u(rng, 3, 4), _u(rng, 4, 2)),
     lambda rng: Sample(_u(rng, 2, 4, 3), _u(rng, 2, 5, 4), transpose_a=True, transpose_b=True,
@@ -315,6 +378,16 @@ def _(xp, a):
     return xp.reshape(sign, _batch_shape(a)), xp.reshape(logabs, _batch_shape(a))
 
 
+def _det_scale(g, a):
+    """``g`` (shape (...) or (1,)) reshaped to broadcast over the matrices of ``a``."""
+    return F.reshape(g, shape=a.shape[:-2] + (1, 1))
+
+
+inverse.vjp(lambda g, out, a: (F.linalg_gemm2(out, F.linalg_gemm2(g, out, transpose_b=True),
+                                               transpose_a=True, alpha=-1.0),))
+det.vjp(lambda g, out, a: (_det_scale(g * out, a) * mT(F.linalg_inverse(a)),))
+slogdet.vjp(lambda g, out, a: (_det_scale(g[1], a) * mT(F.linalg_inverse(a)),))
+
 for _op in (inverse, det, slogdet):
     _op.samples(lambda rng: Sample(_spd(rng) - 2 * np.eye(3)),
                 lambda rng: Sample(rng.uniform(-1, 1, (2, 4, 4)) + 2 * np.eye(4)))
@@ -339,6 +412,26 @@ def _(xp, a, lower=True):
 
 
 potrf.samples(lambda rng: Sample(_spd(rng)), lambda rng: Sample(_spd(rng, 2), lower=False))
+
+
+def _tri_mask(x, lower=True, diag=1.0):
+    """(n, n) mask of the lower (or upper) triangle of a matrix, ``diag`` on its diagonal."""
+    n = x.shape[-1]
+    i = F.arange(start=0.0, stop=float(n), ctx=x.context, dtype=x.dtype)
+    r, c = F.reshape(i, shape=(n, 1)), F.reshape(i, shape=(1, n))
+    m = F.greater(r, c) if lower else F.lesser(r, c)
+    return m + F.equal(r, c) * diag
+
+
+@potrf.vjp
+def _(g, out, a, lower=True):
+    # Murray (2016): S = L^-T Phi(L^T Lbar) L^-1 with Phi = lower triangle, halved diagonal. A's
+    # upper triangle is never read, so each lower entry gets the symmetric pair's sum: Phi(S+S^T)
+    L, gl = (out, g) if lower else (mT(out), mT(g))
+    phi = _tri_mask(a, True, 0.5)
+    p = F.matmul(mT(L), gl) * phi
+    s = F.linalg_trsm(L, F.linalg_trsm(L, p, transpose=True), rightside=True)
+    return ((s + mT(s)) * phi,)
 
 
 def _trsm_infer(a, b, transpose=False, rightside=False, lower=True, alpha=1.0):
@@ -371,6 +464,15 @@ def _(xp, a, b, transpose=False, rightside=False, lower=True, alpha=1.0):
     if rightside:      # X t = B  <=>  t^T X^T = B^T
         return _mT(xp, xp.linalg.solve(_mT(xp, t), _mT(xp, b))) * alpha
     return xp.linalg.solve(t, b) * alpha
+
+
+@trsm.vjp
+def _(g, out, a, b, transpose=False, rightside=False, lower=True, alpha=1.0):
+    # M = op(tri(A)); left: M X = alpha B, right: X M = alpha B. Y solves with M^T instead.
+    y = F.linalg_trsm(a, g, transpose=not transpose, rightside=rightside, lower=lower)
+    gm = F.matmul(mT(out), y) if rightside else F.matmul(y, mT(out))
+    gt = mT(gm) if transpose else gm
+    return gt * (-1.0) * _tri_mask(a, lower), y * alpha
 
 
 trsm.samples(

@@ -57,6 +57,21 @@ class _IntOrInts(Attr):
                                     f"of ints: {e}") from None
 
 
+class _IntOrNone(Attr):
+    """An int where ``None`` (or the string "None" of symbol JSON) means "absent": repeat's
+    ``axis`` (flatten), slice_axis's ``end`` (to the end)."""
+
+    __slots__ = ()
+
+    def __init__(self, default=None, kind="int"):
+        super().__init__(default, kind)
+
+    def parse(self, value, op="op", name="attr"):
+        if value is None or (isinstance(value, str) and value.strip() == "None"):
+            return None
+        return super().parse(value, op, name)
+
+
 def _spec(a):
     """The Spec of a backend array (its dtype left as the namespace's own dtype object)."""
     return I.Spec(tuple(a.shape), a.dtype)
@@ -155,7 +170,7 @@ def _repeat_infer(x, repeats=1, axis=None):
     return I.Spec(tuple(s * repeats if i == ax else s for i, s in enumerate(x.shape)), x.dtype)
 
 
-repeat = defop("repeat", ("data",), {"repeats": Int(1), "axis": Attr(None, "axis")},
+repeat = defop("repeat", ("data",), {"repeats": Int(1), "axis": _IntOrNone(None, "axis")},
                infer=_repeat_infer,
                doc="Repeat each element ``repeats`` times along ``axis`` (flattened when None).")
 
@@ -369,7 +384,7 @@ def _slice_axis_infer(x, axis=0, begin=0, end=None):
 
 
 slice_axis = defop("slice_axis", ("data",), {"axis": Int(0), "begin": Int(0),
-                                             "end": Attr(None, "int")},
+                                             "end": _IntOrNone(None, "int")},
                    infer=_slice_axis_infer,
                    doc="``data[begin:end]`` along ``axis``; ``end=None`` means to the end.")
 slice_axis.impl(lambda xp, x, axis=0, begin=0, end=None:

@@ -12,7 +12,9 @@ import numpy as np
 
 from . import infer as I
 from .attrs import Attr, Axis, Bool, Dtype, Enum, Float, Int
+from .call import F
 from .dispatch import apply, state
+from .indexing import IndexArg
 from .registry import REGISTRY, Sample, defop
 
 
@@ -83,6 +85,15 @@ fully_connected.samples(
 )
 
 
+@fully_connected.vjp
+def _(g, out, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
+    x2 = F.reshape(x, shape=(-1, w.shape[1]))
+    g2 = F.reshape(g, shape=(-1, num_hidden))
+    gx = F.reshape(F.dot(g2, w), shape=x.shape)
+    gw = F.dot(g2, x2, transpose_a=True)
+    return (gx, gw) if b is None else (gx, gw, F.sum(g2, axis=0))
+
+
 # -- normalisation --------------------------------------------------------------------------------
 def _param_check(op, x, axis, *params, names=("gamma", "beta")):
     c = x.shape[axis]
@@ -105,11 +116,11 @@ def _bn_infer(x, gamma, beta, mean, var, eps=1e-3, momentum=0.9, fix_gamma=True,
     return out
 
 
+_BN_ATTRS = {"eps": Float(1e-3), "momentum": Float(0.9), "fix_gamma": Bool(True),
+             "use_global_stats": Bool(False), "output_mean_var": Bool(False), "axis": Axis(1),
+             "cudnn_off": Bool(False)}
 batch_norm = defop(
-    "BatchNorm", ("data", "gamma", "beta", "moving_mean", "moving_var"),
-    {"eps": Float(1e-3), "momentum": Float(0.9), "fix_gamma": Bool(True),
-     "use_global_stats": Bool(False), "output_mean_var": Bool(False), "axis": Axis(1),
-     "cudnn_off": Bool(False)},
+    "BatchNorm", ("data", "gamma", "beta", "moving_mean", "moving_var"), _BN_ATTRS,
     infer=_bn_infer, aliases=("batch_norm", "BatchNorm_v1"),
     doc="Batch normalisation over every axis but ``axis``: ``(x - mean) / sqrt(var + eps) * gamma "
         "+ beta`` (``gamma`` taken as 1 when ``fix_gamma``). In training mode "
@@ -118,16 +129,28 @@ batch_norm = defop(
         "it returns the output, plus the mean and variance it used when ``output_mean_var`` "
         "(MXNet returns the inverse std there); updating the moving statistics with "
         "``momentum`` is the Gluon layer's job.")
+# The primitive takes the mode as an attribute (use_global_stats: the moving statistics are
+# used), so a recorded call keeps the mode its forward ran in for the gradient.
+batch_norm_prim = defop(
+    "_BatchNorm", ("data", "gamma", "beta", "moving_mean", "moving_var"), _BN_ATTRS,
+    infer=_bn_infer, doc="BatchNorm with the mode explicit: batch statistics unless "
+                         "``use_global_stats`` (then moving_mean/moving_var).")
 
 
-@batch_norm.impl
+@batch_norm.compose
+def _(x, gamma, beta, mmean, mvar, use_global_stats=False, **attrs):
+    glob = use_global_stats or not state.training
+    return _f("_BatchNorm", x, gamma, beta, mmean, mvar, use_global_stats=glob, **attrs)
+
+
+@batch_norm_prim.impl
 def _(xp, x, gamma, beta, mmean, mvar, eps=1e-3, momentum=0.9, fix_gamma=True,
       use_global_stats=False, output_mean_var=False, axis=1, cudnn_off=False):
     _bn_infer(_s(x), _s(gamma), _s(beta), _s(mmean), _s(mvar), axis=axis)
     axis %= x.ndim
     red = tuple(i for i in range(x.ndim) if i != axis)
     bshape = _chan_shape(x.ndim, axis, x.shape[axis])
-    if state.training and not use_global_stats:
+    if not use_global_stats:
         mean = xp.mean(x, axis=red)
         var = xp.mean((x - xp.reshape(mean, bshape)) ** 2, axis=red)
     else:
@@ -140,6 +163,47 @@ def _(xp, x, gamma, beta, mmean, mvar, eps=1e-3, momentum=0.9, fix_gamma=True,
     return (out, mean, var) if output_mean_var else out
 
 
+def _norm_dx(gy, xhat, rstd, axes):
+    """Gradient through ``xhat = (x - mean(x)) * rstd`` (batch statistics over ``axes``) for
+    ``gy = dL/dxhat``; ``rstd`` is ``1 / sqrt(var + eps)``, broadcastable."""
+    mg = F.mean(gy, axis=axes, keepdims=True)
+    mgx = F.mean(gy * xhat, axis=axes, keepdims=True)
+    return (gy - mg - xhat * mgx) * rstd
+
+
+@batch_norm_prim.vjp
+def _(g, out, x, gamma, beta, mmean, mvar, eps=1e-3, momentum=0.9, fix_gamma=True,
+      use_global_stats=False, output_mean_var=False, axis=1, cudnn_off=False):
+    gy, gm, gv = g if output_mean_var else (g, None, None)
+    axis %= x.ndim
+    red = tuple(i for i in range(x.ndim) if i != axis)
+    bshape = _chan_shape(x.ndim, axis, x.shape[axis])
+    n = x.size // x.shape[axis]
+    if use_global_stats:
+        mean, var = F.reshape(mmean, shape=bshape), F.reshape(mvar, shape=bshape)
+    else:
+        mean = F.mean(x, axis=red, keepdims=True)
+        xc = x - mean
+        var = F.mean(xc * xc, axis=red, keepdims=True)
+    rstd = F.rsqrt(var + eps)
+    xhat = (x - mean) * rstd
+    gbeta = F.sum(gy, axis=red)
+    ggamma = F.zeros_like(gamma) if fix_gamma else F.sum(gy * xhat, axis=red)
+    gxhat = gy if fix_gamma else gy * F.reshape(gamma, shape=bshape)
+    if use_global_stats:     # mean and var are the moving statistics: they get the gradient
+        gx = gxhat * rstd
+        gmm = F.sum(gx, axis=red) * -1.0
+        gmv = F.sum(gxhat * xhat, axis=red) * F.reshape(rstd * rstd, shape=gbeta.shape) * -0.5
+        if output_mean_var:
+            gmm, gmv = gmm + gm, gmv + gv
+        return gx, ggamma, gbeta, gmm, gmv
+    gx = _norm_dx(gxhat, xhat, rstd, red)
+    if output_mean_var:      # d mean / dx = 1/n, d var / dx = 2 (x - mean) / n
+        gx = gx + (F.reshape(gm, shape=bshape) + F.reshape(gv, shape=bshape) * (x - mean) * 2.0
+                   ) * (1.0 / n)
+    return gx, ggamma, gbeta, None, None
+
+
 def _bn_sample(rng, shape, **attrs):
     c = shape[attrs.get("axis", 1)]
     return Sample(_u(rng, *shape), _u(rng, c, lo=0.5, hi=1.5), _u(rng, c), _u(rng, c),
@@ -150,6 +214,15 @@ batch_norm.samples(
     lambda rng: _bn_sample(rng, (2, 3, 4, 4)),
     lambda rng: _bn_sample(rng, (2, 3, 5), fix_gamma=False, eps=1e-5),
     lambda rng: _bn_sample(rng, (4, 3), fix_gamma=False, axis=-1, output_mean_var=True),
+    lambda rng: _bn_sample(rng, (2, 3, 4), fix_gamma=False, use_global_stats=True),
+)
+batch_norm_prim.samples(
+    lambda rng: _bn_sample(rng, (2, 3, 4, 4)),
+    lambda rng: _bn_sample(rng, (2, 3, 5), fix_gamma=False, eps=1e-5),
+    lambda rng: _bn_sample(rng, (4, 3), fix_gamma=False, axis=-1, output_mean_var=True),
+    lambda rng: _bn_sample(rng, (2, 3, 4), fix_gamma=False, use_global_stats=True),
+    lambda rng: _bn_sample(rng, (3, 2, 2), fix_gamma=False, use_global_stats=True,
+                           output_mean_var=True),
 )
 
 
@@ -214,6 +287,22 @@ def _(xp, x, gamma, beta, eps=1e-3):
     return out.astype(x.dtype)
 
 
+def _stats(x, axes, eps):
+    """(mean, 1/sqrt(var + eps)) over ``axes``, kept dims, in mxplug ops."""
+    mean = F.mean(x, axis=axes, keepdims=True)
+    xc = x - mean
+    return mean, F.rsqrt(F.mean(xc * xc, axis=axes, keepdims=True) + eps)
+
+
+@instance_norm.vjp
+def _(g, out, x, gamma, beta, eps=1e-3):
+    red = tuple(range(2, x.ndim))
+    mean, rstd = _stats(x, red, eps)
+    xhat = (x - mean) * rstd
+    gx = _norm_dx(g * F.reshape(gamma, shape=_chan_shape(x.ndim, 1, x.shape[1])), xhat, rstd, red)
+    return gx, F.sum(g * xhat, axis=(0,) + red), F.sum(g, axis=(0,) + red)
+
+
 instance_norm.samples(lambda rng: Sample(_u(rng, 2, 3, 4, 4), _u(rng, 3), _u(rng, 3)),
                       lambda rng: Sample(_u(rng, 2, 2, 5), _u(rng, 2), _u(rng, 2), eps=1e-5))
 
@@ -262,6 +351,30 @@ def _(xp, x, gamma, beta, num_groups=1, eps=1e-5, output_mean_var=False):
     return y
 
 
+@group_norm.vjp
+def _(g, out, x, gamma, beta, num_groups=1, eps=1e-5, output_mean_var=False):
+    gy, gm, gs = g if output_mean_var else (g, None, None)
+    n, c, ng = x.shape[0], x.shape[1], num_groups
+    xg = F.reshape(x, shape=(n, ng, -1))
+    mean, rstd = _stats(xg, (2,), eps)
+    xhat = (xg - mean) * rstd
+    gyg = F.reshape(gy, shape=(n, ng, -1))
+    if gamma.shape[0] == ng:            # one scale/shift per group
+        ggamma, gbeta = F.sum(gyg * xhat, axis=(0, 2)), F.sum(gyg, axis=(0, 2))
+        gxhat = gyg * F.reshape(gamma, shape=(1, ng, 1))
+    else:                               # per channel
+        red = (0,) + tuple(range(2, x.ndim))
+        ggamma = F.sum(gy * F.reshape(xhat, shape=x.shape), axis=red)
+        gbeta = F.sum(gy, axis=red)
+        gxhat = F.reshape(gy * F.reshape(gamma, shape=_chan_shape(x.ndim, 1, c)), shape=xg.shape)
+    gx = _norm_dx(gxhat, xhat, rstd, (2,))
+    if output_mean_var:   # d mean / dx = 1/m, d std / dx = xhat / m
+        m = xg.shape[2]
+        gx = gx + (F.reshape(gm, shape=(n, ng, 1)) + F.reshape(gs, shape=(n, ng, 1)) * xhat) * (
+            1.0 / m)
+    return F.reshape(gx, shape=x.shape), ggamma, gbeta
+
+
 group_norm.samples(
     lambda rng: Sample(_u(rng, 2, 4, 3, 3), _u(rng, 2), _u(rng, 2), num_groups=2),
     lambda rng: Sample(_u(rng, 2, 6, 5), _u(rng, 6), _u(rng, 6), num_groups=3, eps=1e-3),
@@ -293,11 +406,19 @@ def _(xp, idx, w, input_dim=0, output_dim=0, dtype="float32", sparse_grad=False)
     return xp.reshape(xp.take(w, i, axis=0), out.shape)
 
 
-embedding.differentiable = True
+@embedding.vjp
+def _(g, out, idx, w, input_dim=0, output_dim=0, dtype="float32", sparse_grad=False):
+    """Scatter-add the rows of ``g`` into zeros like weight; the indices get no gradient."""
+    rows = F.reshape(F.clip(idx, a_min=0, a_max=input_dim - 1), shape=(-1,))
+    return None, F._getitem_backward(F.reshape(g, shape=(-1, output_dim)), rows, shape=w.shape,
+                                     key=(IndexArg(0),))
+
+
+# float indices are truncated; fractional ones keep finite differences off the steps
 embedding.samples(
-    lambda rng: Sample(rng.integers(0, 5, (2, 3)).astype(float), _u(rng, 5, 4), input_dim=5,
-                       output_dim=4),
-    lambda rng: Sample(np.array([0.0, 4.0, 7.0, -1.0]), _u(rng, 5, 2), input_dim=5, output_dim=2),
+    lambda rng: Sample(rng.integers(0, 5, (2, 3)), _u(rng, 5, 4), input_dim=5, output_dim=4),
+    lambda rng: Sample(np.array([0.3, 4.7, 7.2, -1.5, 0.6]), _u(rng, 5, 2), input_dim=5,
+                       output_dim=2),
 )
 
 
@@ -426,8 +547,9 @@ def _softmax_op(name, log, negate, what):
     op.samples(
         lambda rng: Sample(_u(rng, 3, 4, lo=-3, hi=3)),
         lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3), axis=1, temperature=2.0),
-        lambda rng: Sample(_u(rng, 2, 5, lo=-3, hi=3), np.array([3.0, 5.0]), use_length=True),
-        lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3), np.array([[1.0, 2, 3, 1], [3, 2, 1, 2]]),
+        # integer lengths: a float length is a step function (finite differences would see it)
+        lambda rng: Sample(_u(rng, 2, 5, lo=-3, hi=3), np.array([3, 5]), use_length=True),
+        lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3), np.array([[1, 2, 3, 1], [3, 2, 1, 2]]),
                            axis=1, use_length=True),
     )
     return op
@@ -490,7 +612,20 @@ def _(xp, x, label):
 
 
 softmax_cross_entropy.samples(
-    lambda rng: Sample(_u(rng, 4, 5, lo=-3, hi=3), rng.integers(0, 5, (4,)).astype(float)))
+    lambda rng: Sample(_u(rng, 4, 5, lo=-3, hi=3), rng.integers(0, 5, (4,))),
+    lambda rng: Sample(_u(rng, 3, 4, lo=-3, hi=3), np.array([3.2, 0.7, 1.4])))
+
+
+def _onehot(label, x):
+    """(batch, classes) 1.0/0.0 of integer-valued ``label``; comparisons are never recorded."""
+    classes = F.arange(start=0.0, stop=float(x.shape[1]), ctx=x.context, dtype=x.dtype)
+    lab = F.cast(F.cast(label, dtype="int64"), dtype=x.dtype)       # truncate as the forward
+    return F.equal(F.reshape(lab, shape=(-1, 1)), F.reshape(classes, shape=(1, -1)))
+
+
+@softmax_cross_entropy.vjp
+def _(g, out, x, label):
+    return F.reshape(g, shape=(1, 1)) * (F.softmax(x, axis=1) - _onehot(label, x)), None
 
 
 def _so_infer(x, label, grad_scale=1.0, ignore_label=-1.0, multi_output=False, use_ignore=False,

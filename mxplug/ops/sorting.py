@@ -10,7 +10,9 @@ import numpy as np
 from ..base import MXNetIndexError
 from . import infer as I
 from .attrs import Attr, Bool, Dtype, Enum, Float, Int, Shape
+from .call import F
 from .movement import _as_index, _axis, _common_dtype, _prod, _spec, _take_range, _xp_dtype
+from .movement_grad import scatter_add
 from .registry import Sample, defop
 
 
@@ -50,9 +52,9 @@ def _(xp, a, indices, axis=0, mode="clip"):
 
 
 take.samples(
-    lambda rng: Sample(rng.uniform(-1, 1, (4, 3)), np.array([[0.0, 3.0], [1.0, 1.0]])),
+    lambda rng: Sample(rng.uniform(-1, 1, (4, 3)), np.array([[0.0, 3.5], [1.2, 1.7]])),
     lambda rng: Sample(rng.uniform(-1, 1, (2, 5, 3)), np.array([4, -1, 7, 0]), axis=1),
-    lambda rng: Sample(rng.uniform(-1, 1, (2, 5)), np.array([[6.0, -2.0, 3.0]]), axis=-1,
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 5)), np.array([[6.5, -2.5, 3.2]]), axis=-1,
                        mode="wrap"),
     lambda rng: Sample(rng.uniform(-1, 1, (4, 2)), np.array([-4, 3, -1]), mode="raise"),
 )
@@ -87,12 +89,12 @@ def _(xp, x, index, axis=-1, keepdims=False, mode="clip"):
 
 
 pick.samples(
-    lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([0.0, 3.0, 1.0])),
+    lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([0.0, 3.5, 1.2])),
     lambda rng: Sample(rng.uniform(-1, 1, (3, 4, 2)), np.array([[2, 0], [1, 9], [-1, 3]]),
                        axis=1),
-    lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([[5.0], [-1.0], [2.0]]), axis=-1,
+    lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([[5.5], [-1.5], [2.5]]), axis=-1,
                        keepdims=True, mode="wrap"),
-    lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([2.0, 0.0, 1.0, 2.0]), axis=0),
+    lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([2.5, 0.0, 1.5, 2.9]), axis=0),
 )
 
 
@@ -149,10 +151,12 @@ def _(xp, cond, x, y):
 
 
 where.samples(
-    lambda rng: Sample((rng.uniform(0, 1, (3, 4)) > 0.5).astype(float), rng.uniform(-1, 1, (3, 4)),
-                       rng.uniform(-1, 1, (3, 4))),
-    lambda rng: Sample(np.array([1.0, 0.0, 3.0]), rng.uniform(-1, 1, (3, 2, 2)),
+    lambda rng: Sample((rng.uniform(0, 1, (3, 4)) > 0.5).astype(np.int32),
+                       rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (3, 4))),
+    lambda rng: Sample(np.array([1, 0, 3]), rng.uniform(-1, 1, (3, 2, 2)),
                        rng.uniform(-1, 1, (3, 2, 2))),
+    lambda rng: Sample(np.array([[0.5, -1.0, 2.0], [-0.25, 3.0, 1.0]]), rng.uniform(-1, 1, (2, 3)),
+                       rng.uniform(-1, 1, (2, 3))),
 )
 
 
@@ -189,9 +193,9 @@ def _(xp, data, indices):
 
 
 gather_nd.samples(
-    lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([[0.0, 2.0, 1.0], [3.0, 0.0, 1.0]])),
+    lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([[0.0, 2.5, 1.5], [3.2, 0.0, 1.9]])),
     lambda rng: Sample(rng.uniform(-1, 1, (3, 4, 2)), np.array([[[2, -1], [0, 1]]])),
-    lambda rng: Sample(rng.uniform(-1, 1, (2, 3)), np.array([1.0, 2.0])),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 3)), np.array([1.5, 2.5])),
 )
 
 
@@ -224,7 +228,7 @@ def _(xp, data, indices, shape=()):
 
 
 scatter_nd.samples(
-    lambda rng: Sample(rng.uniform(-1, 1, (3,)), np.array([[0.0, 2.0, 1.0], [3.0, 0.0, 1.0]]),
+    lambda rng: Sample(rng.uniform(-1, 1, (3,)), np.array([[0.0, 2.5, 1.5], [3.2, 0.0, 1.9]]),
                        shape=(3, 4)),
     lambda rng: Sample(rng.uniform(-1, 1, (2, 2)), np.array([[2, 0]]), shape=(4, 2)),
 )
@@ -365,3 +369,222 @@ topk.samples(
     lambda rng: Sample(rng.permutation(12).reshape(4, 3).astype(float), axis=-2, k=3,
                        ret_typ="mask", is_ascend=True, grad=False),
 )
+
+
+# -- gradients: the index ops' backward primitives (accumulating scatters) and rules ---------------
+# Each backward primitive is the adjoint of a forward gather, and that gather is its VJP, so
+# second order works. Repeated indices accumulate (``scatter_add``) on every backend.
+def _take_backward_infer(g, idx, shape=(), axis=0, mode="clip"):
+    want = _take_infer(I.Spec(tuple(shape), g.dtype), idx, axis, mode).shape
+    I.expect(tuple(g.shape) == want, "_take_backward", f"grad.shape == {want}",
+             f"grad.shape == {tuple(g.shape)}")
+    return I.Spec(tuple(shape), g.dtype)
+
+
+take_backward = defop("_take_backward", ("grad", "indices"),
+                      {"shape": Shape(()), "axis": Int(0),
+                       "mode": Enum("clip", "wrap", "raise")},
+                      infer=_take_backward_infer,
+                      doc="The gradient of ``take``: ``grad`` added into zeros of ``shape`` at "
+                          "``indices`` along ``axis`` (repeated indices accumulate).")
+
+
+@take_backward.impl
+def _(xp, g, indices, shape=(), axis=0, mode="clip"):
+    shape = tuple(shape)
+    _take_backward_infer(_spec(g), _spec(indices), shape, axis, mode)
+    ax = axis % len(shape)
+    n = shape[ax]
+    idx = _fix_index(xp, _as_index(xp, xp.reshape(indices, (-1,))), n, mode, "take")
+    vals = xp.reshape(g, (_prod(shape[:ax]), idx.shape[0], _prod(shape[ax + 1:])))
+    return xp.reshape(scatter_add(xp, xp.reshape(idx, (1, -1)), vals, n), shape)
+
+
+take_backward.samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 2, 3)), np.array([[0.0, 3.5], [1.2, 1.7]]),
+                       shape=(4, 3)),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 4, 3)), np.array([4, -1, 7, 4]), shape=(2, 5, 3),
+                       axis=1),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 1, 3)), np.array([[6, -4, 1]]), shape=(2, 5),
+                       axis=-1, mode="wrap"),
+)
+take_backward.vjp(lambda g, out, grad, indices, shape=(), axis=0, mode="clip": (
+    F.take(g, indices, axis=axis, mode=mode), None))
+take.vjp(lambda g, out, a, indices, axis=0, mode="clip": (
+    F._take_backward(g, indices, shape=a.shape, axis=axis, mode=mode), None))
+
+
+def _pick_backward_infer(g, index, shape=(), axis=-1, keepdims=False, mode="clip"):
+    want = _pick_infer(I.Spec(tuple(shape), g.dtype), index, axis, keepdims, mode).shape
+    I.expect(tuple(g.shape) == want, "_pick_backward", f"grad.shape == {want}",
+             f"grad.shape == {tuple(g.shape)}")
+    return I.Spec(tuple(shape), g.dtype)
+
+
+pick_backward = defop("_pick_backward", ("grad", "index"),
+                      {"shape": Shape(()), "axis": Attr(-1, "axis"), "keepdims": Bool(False),
+                       "mode": Enum("clip", "wrap")},
+                      infer=_pick_backward_infer,
+                      doc="The gradient of ``pick``: zeros of ``shape`` with ``grad`` at the "
+                          "picked position of each fiber along ``axis``.")
+
+
+@pick_backward.impl
+def _(xp, g, index, shape=(), axis=-1, keepdims=False, mode="clip"):
+    shape = tuple(shape)
+    _pick_backward_infer(_spec(g), _spec(index), shape, axis, keepdims, mode)
+    nd = len(shape)
+    ax = axis % nd
+    kshape = tuple(1 if i == ax else s for i, s in enumerate(shape))
+    idx = _fix_index(xp, _as_index(xp, xp.reshape(index, kshape)), shape[ax], mode, "pick")
+    pos = xp.reshape(xp.arange(shape[ax], dtype=xp.int64),
+                     tuple(shape[ax] if i == ax else 1 for i in range(nd)))
+    gk = xp.reshape(g, kshape)      # one pick per fiber: a select, nothing to accumulate
+    return xp.where(idx == pos, gk, xp.zeros_like(gk))
+
+
+pick_backward.samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (3,)), np.array([0.0, 3.5, 1.2]), shape=(3, 4)),
+    lambda rng: Sample(rng.uniform(-1, 1, (3, 1)), np.array([[5], [-1], [2]]), shape=(3, 4),
+                       keepdims=True, mode="wrap"),
+)
+pick_backward.vjp(lambda g, out, grad, index, shape=(), axis=-1, keepdims=False, mode="clip": (
+    F.pick(g, index, axis=axis, keepdims=keepdims, mode=mode), None))
+pick.vjp(lambda g, out, x, index, axis=-1, keepdims=False, mode="clip": (
+    F._pick_backward(g, index, shape=x.shape, axis=axis, keepdims=keepdims, mode=mode), None))
+
+
+def _gather_nd_backward_infer(g, idx, shape=()):
+    want = _gather_infer(I.Spec(tuple(shape), g.dtype), idx).shape
+    I.expect(tuple(g.shape) == want, "_gather_nd_backward", f"grad.shape == {want}",
+             f"grad.shape == {tuple(g.shape)}")
+    return I.Spec(tuple(shape), g.dtype)
+
+
+gather_nd_backward = defop("_gather_nd_backward", ("grad", "indices"), {"shape": Shape(())},
+                           infer=_gather_nd_backward_infer,
+                           doc="The gradient of ``gather_nd``: ``grad`` added into zeros of "
+                               "``shape`` at ``indices`` (repeated indices accumulate).")
+
+
+@gather_nd_backward.impl
+def _(xp, g, indices, shape=()):
+    shape = tuple(shape)
+    _gather_nd_backward_infer(_spec(g), _spec(indices), shape)
+    m = indices.shape[0]
+    lin = _linear_index(xp, _as_index(xp, indices), shape[:m])
+    vals = xp.reshape(g, (1, lin.shape[0]) + shape[m:])
+    out = scatter_add(xp, xp.reshape(lin, (1, -1)), vals, _prod(shape[:m]))
+    return xp.reshape(out, shape)
+
+
+gather_nd_backward.samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (4,)), np.array([[0, 2, 0, -3], [3, 0, 3, 3]]),
+                       shape=(3, 4)),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 2)), np.array([[2, -1], [3, 3]]),
+                       shape=(3, 4, 2)),
+    lambda rng: Sample(rng.uniform(-1, 1, (1,)), np.array([1.5, 2.5]), shape=(2, 3)),
+)
+gather_nd_backward.vjp(lambda g, out, grad, indices, shape=(): (F.gather_nd(g, indices), None))
+gather_nd.vjp(lambda g, out, data, indices: (
+    F._gather_nd_backward(g, indices, shape=data.shape), None))
+# As MXNet: the gradient of scatter_nd is gather_nd. With repeated indices (where the forward
+# result is backend-defined: one write wins) every writer gets the gradient of its target.
+scatter_nd.vjp(lambda g, out, data, indices, shape=(): (F.gather_nd(g, indices), None))
+
+
+def _where_vjp(g, out, cond, x, y):
+    zero = F.zeros_like(g)
+    gx, gy = F.where(cond, g, zero), F.where(cond, zero, g)
+    cast = lambda a, v: a if np.dtype(a.dtype) == np.dtype(v.dtype) else F.cast(  # noqa: E731
+        a, dtype=np.dtype(v.dtype).name)
+    return None, cast(gx, x), cast(gy, y)
+
+
+where.vjp(_where_vjp)
+
+
+# -- along-axis gather / scatter: the gradients of sort and topk -----------------------------------
+def _along_infer(data, idx, axis, size, op):
+    ax = _axis(axis, data.ndim, op)
+    I.expect(idx.ndim == data.ndim and all(a == b for i, (a, b) in enumerate(
+        zip(idx.shape, data.shape)) if i != ax), op,
+        f"indices.shape == {tuple(data.shape)} except on axis {ax}",
+        f"indices.shape == {tuple(idx.shape)}")
+    return I.Spec(tuple(size if i == ax else s for i, s in enumerate(idx.shape)), data.dtype)
+
+
+gather_along_axis = defop("_gather_along_axis", ("data", "indices"), {"axis": Int(-1)},
+                          infer=lambda d, i, axis=-1: _along_infer(
+                              d, i, axis, i.shape[_axis(axis, d.ndim, "_gather_along_axis")],
+                              "_gather_along_axis"),
+                          doc="``take_along_axis``: ``out[..., j, ...] = data[..., indices[..., "
+                              "j, ...], ...]`` (indices in range).")
+
+
+@gather_along_axis.impl
+def _(xp, data, indices, axis=-1):
+    I.expect(indices.ndim == data.ndim, "_gather_along_axis", f"indices.ndim == {data.ndim}",
+             f"{indices.ndim}")
+    return xp.take_along_axis(data, _as_index(xp, indices), axis=axis % data.ndim)
+
+
+def _scatter_along_infer(g, idx, axis=-1, size=1):
+    I.expect(tuple(idx.shape) == tuple(g.shape), "_scatter_add_along_axis",
+             f"indices.shape == grad.shape {tuple(g.shape)}", f"{tuple(idx.shape)}")
+    return _along_infer(g, idx, axis, size, "_scatter_add_along_axis")
+
+
+scatter_add_along_axis = defop("_scatter_add_along_axis", ("grad", "indices"),
+                               {"axis": Int(-1), "size": Int(1)}, infer=_scatter_along_infer,
+                               doc="The adjoint of ``_gather_along_axis``: ``grad`` added into "
+                                   "zeros (``size`` long on ``axis``) at ``indices`` there.")
+
+
+@scatter_add_along_axis.impl
+def _(xp, g, indices, axis=-1, size=1):
+    _scatter_along_infer(_spec(g), _spec(indices), axis, size)
+    nd = g.ndim
+    ax = axis % nd
+    perm = tuple(i for i in range(nd) if i != ax) + (ax,)
+    gt, it = xp.permute_dims(g, perm), xp.permute_dims(_as_index(xp, indices), perm)
+    lead, k = tuple(gt.shape[:-1]), gt.shape[-1]
+    out = scatter_add(xp, xp.reshape(it, (_prod(lead), k)), xp.reshape(gt, (_prod(lead), k)), size)
+    out = xp.reshape(out, lead + (size,))
+    return xp.permute_dims(out, tuple(perm.index(j) for j in range(nd)))
+
+
+_ALONG_IDX = np.array([[[2, 0, 2], [1, 1, 0]], [[0, 0, 0], [2, 1, 2]]])
+gather_along_axis.samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 2, 3)), _ALONG_IDX[:, :, :2], axis=-1),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 3)), _ALONG_IDX + 0.5, axis=1))
+scatter_add_along_axis.samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 2, 3)), _ALONG_IDX, axis=2, size=4),
+    lambda rng: Sample(rng.uniform(-1, 1, (2, 2, 3)), _ALONG_IDX + 0.5, axis=-2, size=3))
+gather_along_axis.vjp(lambda g, out, data, indices, axis=-1: (F._scatter_add_along_axis(
+    g, indices, axis=axis, size=data.shape[axis % data.ndim]), None))
+scatter_add_along_axis.vjp(lambda g, out, grad, indices, axis=-1, size=1: (
+    F._gather_along_axis(g, indices, axis=axis), None))
+
+
+def _scatter_sorted(g, order, x, axis):
+    """``g`` (of the sorted/top values) sent back to the positions ``order`` they came from."""
+    if axis is None:
+        g = F._scatter_add_along_axis(g, order, axis=0, size=_prod(x.shape))
+        return F.reshape(g, shape=x.shape)
+    return F._scatter_add_along_axis(g, order, axis=axis, size=x.shape[axis % x.ndim])
+
+
+sort.vjp(lambda g, out, x, axis=-1, is_ascend=True: (_scatter_sorted(
+    g, F.argsort(x, axis=axis, is_ascend=is_ascend, dtype="int64"), x, axis),))
+
+
+@topk.vjp
+def _(g, out, x, axis=-1, k=1, ret_typ="indices", is_ascend=False, dtype="float32"):
+    if ret_typ in ("indices", "mask"):     # piecewise constant in x
+        return (None,)
+    if ret_typ == "both":
+        g, idx = g[0], out[1]
+    if ret_typ == "value" or dtype == "float16":    # float16 cannot hold large indices exactly
+        idx = F.topk(x, axis=axis, k=k, ret_typ="indices", is_ascend=is_ascend, dtype="int64")
+    return (_scatter_sorted(g, idx, x, axis),)

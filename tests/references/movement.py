@@ -265,7 +265,87 @@ def topk(x, axis=-1, k=1, ret_typ="indices", is_ascend=False, dtype="float32"):
     return {"indices": idx, "value": vals, "both": (vals, idx)}[ret_typ]
 
 
+# -- backward primitives: explicit loops over the positions, accumulating --------------------------
+def _slice_backward(g, shape=(), begin=(), end=(), step=()):
+    out = np.zeros(shape, dtype=g.dtype)
+    step = tuple(step) if step else (None,) * len(begin)
+    ranges = [list(range(*slice(b, e, s).indices(n)))
+              for b, e, s, n in zip(begin, end, step, shape)]
+    ranges += [list(range(n)) for n in shape[len(begin):]]
+    for pos in np.ndindex(g.shape):
+        out[tuple(r[p] for r, p in zip(ranges, pos))] = g[pos]
+    return out
+
+
+def _diag_backward(g, shape=(), k=0, axis1=0, axis2=1):
+    out = np.zeros(shape, dtype=g.dtype)
+    a1, a2 = axis1 % len(shape), axis2 % len(shape)
+    rest = [i for i in range(len(shape)) if i not in (a1, a2)]
+    for pos in np.ndindex(g.shape):
+        key = [0] * len(shape)
+        for r, p in zip(rest, pos[:-1]):
+            key[r] = p
+        key[a1], key[a2] = pos[-1] + max(-k, 0), pos[-1] + max(k, 0)
+        out[tuple(key)] += g[pos]
+    return out
+
+
+def _take_backward(g, indices, shape=(), axis=0, mode="clip"):
+    out = np.zeros(shape, dtype=g.dtype)
+    ax = _ax(axis, len(shape))
+    n = shape[ax]
+    idx = _idx(indices)
+    idx = np.clip(idx, 0, n - 1) if mode == "clip" else idx % n
+    for pos in np.ndindex(g.shape):
+        j = idx[pos[ax:ax + idx.ndim]]
+        out[pos[:ax] + (j,) + pos[ax + idx.ndim:]] += g[pos]
+    return out
+
+
+def _pick_backward(g, index, shape=(), axis=-1, keepdims=False, mode="clip"):
+    out = np.zeros(shape, dtype=g.dtype)
+    ax = _ax(axis, len(shape))
+    n = shape[ax]
+    rest = shape[:ax] + shape[ax + 1:]
+    idx, gr = _idx(index).reshape(rest), g.reshape(rest)
+    for pos in np.ndindex(rest):
+        j = int(idx[pos])
+        j = min(max(j, 0), n - 1) if mode == "clip" else j % n
+        out[pos[:ax] + (j,) + pos[ax:]] += gr[pos]
+    return out
+
+
+def _gather_nd_backward(g, indices, shape=()):
+    idx = _idx(indices)
+    m = idx.shape[0]
+    out = np.zeros(shape, dtype=g.dtype)
+    gr = g.reshape(idx.shape[1:] + tuple(shape[m:]))
+    for pos in np.ndindex(idx.shape[1:]):
+        out[tuple(int(idx[(i,) + pos]) for i in range(m))] += gr[pos]
+    return out
+
+
+def _gather_along_axis(data, indices, axis=-1):
+    idx, ax = _idx(indices), _ax(axis, data.ndim)
+    out = np.empty(idx.shape, dtype=data.dtype)
+    for pos in np.ndindex(idx.shape):
+        out[pos] = data[pos[:ax] + (idx[pos],) + pos[ax + 1:]]
+    return out
+
+
+def _scatter_add_along_axis(g, indices, axis=-1, size=1):
+    idx, ax = _idx(indices), _ax(axis, g.ndim)
+    out = np.zeros(g.shape[:ax] + (size,) + g.shape[ax + 1:], dtype=g.dtype)
+    for pos in np.ndindex(g.shape):
+        out[pos[:ax] + (idx[pos],) + pos[ax + 1:]] += g[pos]
+    return out
+
+
 REFERENCES = {
+    "_slice_backward": _slice_backward, "_diag_backward": _diag_backward,
+    "_take_backward": _take_backward, "_pick_backward": _pick_backward,
+    "_gather_nd_backward": _gather_nd_backward, "_gather_along_axis": _gather_along_axis,
+    "_scatter_add_along_axis": _scatter_add_along_axis,
     "swapaxes": swapaxes, "flip": flip, "tile": tile, "repeat": repeat,
     "broadcast_to": broadcast_to, "broadcast_like": broadcast_like,
     "broadcast_axis": broadcast_axis, "pad": pad, "slice": slice_, "slice_axis": slice_axis,

@@ -98,6 +98,58 @@ def _pool(x, kernel=(), pool_type="max", global_pool=False, pooling_convention="
     return _out(x, y)
 
 
+def _conv_wgrad(x, g, kernel=(), stride=(), dilate=(), pad=(), num_filter=0, num_group=1, **_):
+    """dw[f, c, k] = sum over batch and output positions of g[n, f, o] * xpad[n, c, o*s + k*d]."""
+    nsp = len(kernel)
+    stride, dilate, pad = stride or (1,) * nsp, dilate or (1,) * nsp, pad or (0,) * nsp
+    xp = np.pad(x.astype(np.float64), [(0, 0), (0, 0)] + [(p, p) for p in pad])
+    cg, fg = x.shape[1] // num_group, num_filter // num_group
+    dw = np.zeros((num_filter, cg, *kernel))
+    for f in range(num_filter):
+        c0 = f // fg * cg
+        for pos in itertools.product(*(range(m) for m in g.shape[2:])):
+            for kp in itertools.product(*(range(k) for k in kernel)):
+                at = tuple(q * s + kk * d for q, s, kk, d in zip(pos, stride, kp, dilate))
+                patch = xp[(slice(None), slice(c0, c0 + cg)) + at]
+                dw[(f, slice(None)) + kp] += np.einsum("n,nc->c", g[(slice(None), f) + pos], patch)
+    return _out(x, dw)
+
+
+def _pool_grad(g, x, kernel=(), pool_type="max", global_pool=False, pooling_convention="valid",
+               stride=(), pad=(), p_value=None, count_include_pad=True, **_):
+    """Each output's gradient spread over its window: max to the first maximum, avg divided by
+    the window's count, lp by d/dx (sum |x|^p)^(1/p)."""
+    if global_pool:
+        kernel, stride, pad = x.shape[2:], (), ()
+    nsp = len(kernel)
+    stride, pad = stride or (1,) * nsp, pad or (0,) * nsp
+    sp = x.shape[2:]
+    v = x.astype(np.float64)
+    dx = np.zeros(x.shape)
+    for pos in itertools.product(*(range(o) for o in g.shape[2:])):
+        start = [q * s - p for q, s, p in zip(pos, stride, pad)]
+        end_pad = [min(a + k, n + p) for a, k, n, p in zip(start, kernel, sp, pad)]
+        box = tuple(slice(max(a, 0), min(e, n)) for a, e, n in zip(start, end_pad, sp))
+        for i in range(x.shape[0]):
+            for c in range(x.shape[1]):
+                win, gv = v[(i, c) + box], g[(i, c) + pos]
+                if pool_type == "max":
+                    d = np.zeros(win.size)
+                    d[np.argmax(win)] = gv
+                    d = d.reshape(win.shape)
+                elif pool_type == "sum":
+                    d = np.full(win.shape, gv)
+                elif pool_type == "lp":
+                    y = np.sum(np.abs(win) ** p_value) ** (1 / p_value)
+                    d = gv * np.abs(win) ** (p_value - 1) * np.sign(win) * y ** (1 - p_value)
+                else:
+                    cnt = (math.prod(e - a for a, e in zip(start, end_pad)) if count_include_pad
+                           else win.size)
+                    d = np.full(win.shape, gv / cnt)
+                dx[(i, c) + box] += d
+    return _out(x, dx)
+
+
 def _bn(x, gamma, beta, mean, var, eps=1e-3, momentum=0.9, fix_gamma=True, use_global_stats=False,
         output_mean_var=False, axis=1, **_):
     ax = axis % x.ndim
@@ -108,6 +160,14 @@ def _bn(x, gamma, beta, mean, var, eps=1e-3, momentum=0.9, fix_gamma=True, use_g
          + beta.reshape(shp))
     y = _out(x, y)
     return (y, mean, var) if output_mean_var else y
+
+
+def _bn_explicit(x, gamma, beta, mean, var, use_global_stats=False, axis=1, **kw):
+    """The ``_BatchNorm`` primitive: batch statistics (biased variance) unless use_global_stats."""
+    if not use_global_stats:
+        v = np.moveaxis(x.astype(np.float64), axis % x.ndim, 0).reshape(x.shape[axis], -1)
+        mean, var = _out(x, v.mean(axis=1)), _out(x, v.var(axis=1))
+    return _bn(x, gamma, beta, mean, var, axis=axis, **kw)
 
 
 def _ln(x, gamma, beta, axis=-1, eps=1e-5, output_mean_var=False):
@@ -237,7 +297,10 @@ REFERENCES = {
     "Convolution": _conv,
     "Deconvolution": _deconv,
     "Pooling": _pool,
+    "_backward_Convolution_weight": _conv_wgrad,
+    "_backward_Pooling": _pool_grad,
     "BatchNorm": _bn,
+    "_BatchNorm": _bn_explicit,
     "LayerNorm": _ln,
     "InstanceNorm": _instnorm,
     "GroupNorm": _groupnorm,
