@@ -1,8 +1,8 @@
-"""Train a 2-layer MLP on scikit-learn's bundled handwritten digits with mx.nd ops alone.
+"""Train a 2-layer MLP on scikit-learn's bundled handwritten digits with mx.nd and mx.autograd.
 
-The gradients are written out by hand here (autograd arrives with mxplug.autograd), so this shows
-the op layer itself: every array op runs through mxplug's dispatch on the default context
-(``MXPLUG_DEFAULT_CONTEXT=opencl:0`` moves it to another backend without code changes).
+Every array op runs through mxplug's dispatch on the default context
+(``MXPLUG_DEFAULT_CONTEXT=opencl:0`` moves it to another backend without code changes), and the
+gradients come from mx.autograd. (mx.gluon will wrap the same steps in Blocks and a Trainer.)
 
     python examples/quickstart.py [--epochs 40] [--hidden 64]
 """
@@ -32,33 +32,24 @@ def load_digits(ctx, test_fraction=0.25, seed=0):
 
 def forward(params, x):
     w1, b1, w2, b2 = params
-    hidden = mx.nd.relu(mx.nd.dot(x, w1) + b1)
-    return hidden, mx.nd.dot(hidden, w2) + b2
+    hidden = mx.nd.relu(mx.nd.FullyConnected(x, w1, b1, num_hidden=w1.shape[0]))
+    return mx.nd.FullyConnected(hidden, w2, b2, num_hidden=w2.shape[0])
 
 
 def sgd_step(params, velocity, x, y, lr, momentum=0.9):
-    """One step of softmax cross-entropy with hand-derived gradients; returns the batch loss."""
-    w1, b1, w2, b2 = params
-    hidden, logits = forward(params, x)
-    prob = mx.nd.softmax(logits, axis=-1)
-    onehot = mx.nd.one_hot(y, depth=logits.shape[1])
-    loss = -mx.nd.mean(mx.nd.sum(onehot * mx.nd.log(prob + 1e-8), axis=1))
-    d_logits = (prob - onehot) / x.shape[0]
-    d_hidden = mx.nd.dot(d_logits, w2.T) * (hidden > 0)
-    grads = (
-        mx.nd.dot(x.T, d_hidden),
-        mx.nd.sum(d_hidden, axis=0),
-        mx.nd.dot(hidden.T, d_logits),
-        mx.nd.sum(d_logits, axis=0),
-    )
-    for p, v, g in zip(params, velocity, grads):
-        v[:] = momentum * v - lr * g
+    """One step of softmax cross-entropy with SGD + momentum; returns the batch loss."""
+    with mx.autograd.record():
+        logits = forward(params, x)
+        loss = -mx.nd.mean(mx.nd.pick(mx.nd.log_softmax(logits, axis=-1), y, axis=1))
+    loss.backward()
+    for p, v in zip(params, velocity):  # outside record(): in-place updates are allowed
+        v[:] = momentum * v - lr * p.grad
         p += v
     return loss.asscalar()
 
 
 def accuracy(params, x, y):
-    _, logits = forward(params, x)
+    logits = forward(params, x)
     return float((mx.nd.argmax(logits, axis=1) == y).mean().asscalar())
 
 
@@ -74,12 +65,14 @@ def main(argv=None):
     mx.random.seed(42)
     x_train, y_train, x_test, y_test = load_digits(ctx)
     n_in, n_out = x_train.shape[1], 10
-    params = [
-        mx.nd.random.normal(0, (2.0 / n_in) ** 0.5, shape=(n_in, args.hidden), ctx=ctx),
+    params = [  # FullyConnected's layout: weight (num_hidden, in_units)
+        mx.nd.random.normal(0, (2.0 / n_in) ** 0.5, shape=(args.hidden, n_in), ctx=ctx),
         mx.nd.zeros((args.hidden,), ctx=ctx),
-        mx.nd.random.normal(0, (2.0 / args.hidden) ** 0.5, shape=(args.hidden, n_out), ctx=ctx),
+        mx.nd.random.normal(0, (2.0 / args.hidden) ** 0.5, shape=(n_out, args.hidden), ctx=ctx),
         mx.nd.zeros((n_out,), ctx=ctx),
     ]
+    for p in params:
+        p.attach_grad()
     velocity = [mx.nd.zeros_like(p) for p in params]
     n = x_train.shape[0]
     print(f"training an MLP {n_in}-{args.hidden}-{n_out} on {n} digits on {ctx}")

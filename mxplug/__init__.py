@@ -4,10 +4,8 @@
 ``mx.gpu()``, ``mx.opencl()`` and the rest of MXNet's names.
 """
 
-from . import backends, base, context, ops
-from . import ndarray
+from . import autograd, backends, base, context, ndarray, ops, random
 from . import ndarray as nd
-from . import autograd, random
 from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus, opencl
 

@@ -78,6 +78,8 @@ def apply(op, *args, **attrs):
         raw = (x._data,)
     else:
         return eager(op, args, attrs)
+    # The rest repeats the tail of `eager` on purpose: a shared helper would cost one more
+    # Python call (~70 ns, 6% of a 16-element add) on every op.
     ctx = x._ctx
     be = ctx._backend or ctx.backend
     fn = op._resolved.get(be) or op.resolve(be)

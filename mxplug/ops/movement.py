@@ -238,6 +238,7 @@ broadcast_like = defop("broadcast_like", ("lhs", "rhs"),
                            "sizes of ``rhs_axes``).")
 broadcast_like.impl(lambda xp, a, b, lhs_axes=None, rhs_axes=None: _own(xp, xp.broadcast_to(
     a, _broadcast_like_infer(_spec(a), _spec(b), lhs_axes, rhs_axes).shape)))
+broadcast_like.nograd("rhs")
 broadcast_like.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (2, 1)), rng.uniform(-1, 1, (2, 3))),
     lambda rng: Sample(rng.uniform(-1, 1, (1, 3)), rng.uniform(-1, 1, (4, 5)), lhs_axes=(0,),
@@ -414,6 +415,7 @@ slice_like = defop("slice_like", ("data", "shape_like"), {"axes": Shape(())},
                        "or all axes when empty).")
 slice_like.impl(lambda xp, x, like, axes=(): _own(xp, x[tuple(
     slice(0, n) for n in _slice_like_infer(_spec(x), _spec(like), axes).shape)]))
+slice_like.nograd("shape_like")
 slice_like.samples(lambda rng: Sample(rng.uniform(-1, 1, (4, 5)), rng.uniform(-1, 1, (2, 3))),
                    lambda rng: Sample(rng.uniform(-1, 1, (4, 5, 3)), rng.uniform(-1, 1, (2, 6, 2)),
                                       axes=(0, -1)))

@@ -20,9 +20,30 @@ from . import infer as I
 from .attrs import Int, Shape
 from .call import F, unbroadcast
 from .movement import (
-    _OptInts, _diag_infer, _prod, _slices, _sliced_shape, _split_bounds, broadcast_axis,
-    broadcast_like, broadcast_to, concat, depth_to_space, diag, flip, pad, repeat, slice_,
-    slice_axis, slice_like, space_to_depth, split, split_v2, stack, swapaxes, tile,
+    _diag_infer,
+    _OptInts,
+    _prod,
+    _sliced_shape,
+    _slices,
+    _split_bounds,
+    broadcast_axis,
+    broadcast_like,
+    broadcast_to,
+    concat,
+    depth_to_space,
+    diag,
+    flip,
+    pad,
+    repeat,
+    slice_,
+    slice_axis,
+    slice_like,
+    space_to_depth,
+    split,
+    split_v2,
+    stack,
+    swapaxes,
+    tile,
 )
 from .registry import Sample, defop
 

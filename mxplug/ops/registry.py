@@ -113,6 +113,14 @@ class Op:
         self.vjp_fn = fn
         return fn
 
+    def nograd(self, *names):
+        """Declare inputs that never get a gradient (labels, indices, lengths, shape donors)."""
+        unknown = set(names) - set(self.inputs)
+        if unknown:
+            raise MXNetError(f"{self.name}: nograd names unknown inputs {sorted(unknown)}")
+        self.nograd_inputs = self.nograd_inputs | frozenset(names)
+        return self
+
     def samples(self, *fns):
         """Register sample-input functions ``rng -> Sample | list`` for the generic test suite."""
         self.sample_fns.extend(fns)

@@ -51,6 +51,7 @@ def _(xp, a, indices, axis=0, mode="clip"):
     return xp.reshape(xp.take(a, idx, axis=ax), out)
 
 
+take.nograd("indices")
 take.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (4, 3)), np.array([[0.0, 3.5], [1.2, 1.7]])),
     lambda rng: Sample(rng.uniform(-1, 1, (2, 5, 3)), np.array([4, -1, 7, 0]), axis=1),
@@ -88,6 +89,7 @@ def _(xp, x, index, axis=-1, keepdims=False, mode="clip"):
     return xp.reshape(xp.take_along_axis(x, idx, axis=ax), out)
 
 
+pick.nograd("index")
 pick.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([0.0, 3.5, 1.2])),
     lambda rng: Sample(rng.uniform(-1, 1, (3, 4, 2)), np.array([[2, 0], [1, 9], [-1, 3]]),
@@ -150,6 +152,7 @@ def _(xp, cond, x, y):
     return xp.where(cond != 0, x, y)
 
 
+where.nograd("condition")
 where.samples(
     lambda rng: Sample((rng.uniform(0, 1, (3, 4)) > 0.5).astype(np.int32),
                        rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (3, 4))),
@@ -192,6 +195,7 @@ def _(xp, data, indices):
     return xp.reshape(xp.take(flat, lin, axis=0), out)
 
 
+gather_nd.nograd("indices")
 gather_nd.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([[0.0, 2.5, 1.5], [3.2, 0.0, 1.9]])),
     lambda rng: Sample(rng.uniform(-1, 1, (3, 4, 2)), np.array([[[2, -1], [0, 1]]])),
@@ -227,6 +231,7 @@ def _(xp, data, indices, shape=()):
     return xp.reshape(out, shape)
 
 
+scatter_nd.nograd("indices")
 scatter_nd.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (3,)), np.array([[0.0, 2.5, 1.5], [3.2, 0.0, 1.9]]),
                        shape=(3, 4)),

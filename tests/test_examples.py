@@ -1,0 +1,24 @@
+"""The README's main job: examples/quickstart.py trains a real model (digits MLP) end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart.py"
+
+
+def test_quickstart_trains_digits_mlp(capsys):
+    pytest.importorskip("sklearn", reason="the digits data ships with scikit-learn ([demo] extra)")
+    spec = importlib.util.spec_from_file_location("quickstart", QUICKSTART)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--epochs", "15"])
+    out = capsys.readouterr().out
+    last = out.strip().splitlines()[-1]
+    match = re.fullmatch(r"test accuracy: (\d\.\d+)", last)
+    assert match, f"unexpected last line: {last!r}"
+    assert float(match.group(1)) >= 0.93
