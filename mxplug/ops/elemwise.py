@@ -332,6 +332,14 @@ hard_sigmoid.vjp(lambda g, out, x, alpha, beta: (g * alpha * (out > 0) * (out < 
 hard_sigmoid.samples(lambda rng: Sample(rng.uniform(-4, 4, (3, 4))))
 
 
+def _zero(dtype, _cache={}):  # noqa: B006  (the cache is the point)
+    """A NumPy zero of ``dtype``: ufuncs take it ~200 ns faster than a Python 0."""
+    z = _cache.get(dtype)
+    if z is None:
+        z = _cache[dtype] = dtype.type(0)
+    return z
+
+
 # -- NumPy fast paths: a ufunc called directly saves the wrapper frames on the hottest ops --------
 for _op, _fn in (
     (add, np.add),
@@ -341,7 +349,7 @@ for _op, _fn in (
     (abs_, np.absolute),
     (maximum, np.maximum),
     (minimum, np.minimum),
-    (relu, lambda x: np.maximum(x, 0)),
+    (relu, lambda x: np.maximum(x, _zero(x.dtype))),
     (sqrt, lambda x: _keep(np.sqrt(x), x)),
 ):
     _op.kernel("numpy", direct=True)(_fn)

@@ -68,12 +68,14 @@ def reduction(name, f, ufunc=None, aliases=(), positive=False, vjp=None, doc="")
 
     if ufunc is not None:  # ufunc.reduce skips np.sum's Python-level dispatch (~1.5 us)
 
-        @op.kernel("numpy")
-        def _(be, x, axis=None, keepdims=False, exclude=False):
+        reduce = ufunc.reduce
+
+        @op.kernel("numpy", direct=True)
+        def _(x, axis=None, keepdims=False, exclude=False):
             if axis is None and not exclude:
-                r = ufunc.reduce(x.reshape(-1), axis=0, keepdims=True)
-                if keepdims:
-                    r = r.reshape((1,) * x.ndim)
+                r = reduce(x, None, None, None, True)  # positional keepdims: never 0-d
+                if not keepdims and r.ndim != 1:
+                    r = r.reshape(1)
             else:
                 r = ufunc.reduce(x, axis=_axes(x, axis, exclude), keepdims=keepdims)
                 if r.ndim == 0:
