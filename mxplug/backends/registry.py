@@ -39,8 +39,16 @@ def entry_points() -> dict:
         from importlib.metadata import entry_points as _ep
 
         found = {ep.name: ep.value for ep in _ep(group=GROUP)}
-        _eps = {**_BUILTIN, **found}
+        _eps = {**_BUILTIN, **found, **_from_env()}
     return _eps
+
+
+def _from_env() -> dict:
+    """``MXPLUG_PLUGINS="name=module:Class,..."``: plugins to load without installing them
+    (a plugin under development, or a checkout that was never pip-installed)."""
+    spec = os.environ.get("MXPLUG_PLUGINS", "")
+    pairs = [item.split("=", 1) for item in spec.split(",") if "=" in item]
+    return {name.strip(): target.strip() for name, target in pairs}
 
 
 def load(name: str):

@@ -1,0 +1,165 @@
+"""CLArray: an n-d view of an OpenCL buffer (shape, element strides, element offset, dtype).
+
+Views (reshape of contiguous data, transpose, basic slicing with any step, broadcasting with
+stride 0) share the buffer; every kernel takes strides and offsets, so no view needs a copy to
+be computed on. Operators and methods forward to the backend's array namespace (``xp``), so the
+registry's generic op bodies run on it unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def c_strides(shape):
+    strides, acc = [], 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= s
+    return tuple(reversed(strides))
+
+
+class CLArray:
+    __slots__ = ("rt", "buf", "shape", "_strides", "offset", "dtype", "__weakref__")
+    __array_priority__ = 100.0
+
+    def __init__(self, rt, buf, shape, dtype, strides=None, offset=0):
+        self.rt = rt
+        self.buf = buf
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self._strides = c_strides(self.shape) if strides is None else tuple(strides)
+        self.offset = int(offset)
+
+    # -- array protocol -------------------------------------------------------------------------
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    @property
+    def strides(self):
+        """NumPy-style strides in bytes."""
+        return tuple(s * self.dtype.itemsize for s in self._strides)
+
+    @property
+    def is_contiguous(self):
+        if self.size <= 1:
+            return True
+        return all(st == cs for st, cs, n in zip(self._strides, c_strides(self.shape), self.shape)
+                   if n != 1)
+
+    @property
+    def device(self):
+        return self.rt
+
+    @property
+    def T(self):
+        return self.view(self.shape[::-1], self._strides[::-1])
+
+    @property
+    def mT(self):
+        nd = self.ndim
+        perm = tuple(range(nd - 2)) + (nd - 1, nd - 2)
+        return self.view(tuple(self.shape[p] for p in perm), tuple(self._strides[p] for p in perm))
+
+    def view(self, shape, strides, offset=None):
+        return CLArray(self.rt, self.buf, shape, self.dtype, strides,
+                       self.offset if offset is None else offset)
+
+    def __array_namespace__(self, api_version=None):
+        from . import xp
+        return xp
+
+    def get(self) -> np.ndarray:
+        from . import xp
+        return xp.to_numpy(self)
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.get()
+        return a if dtype is None else a.astype(dtype)
+
+    def __repr__(self):
+        return f"CLArray({self.get()!r})"
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError("the truth value of an array with more than one element is ambiguous")
+        return bool(self.get().reshape(-1)[0])
+
+    def __float__(self):
+        return float(self.get().reshape(-1)[0])
+
+    def __int__(self):
+        return int(self.get().reshape(-1)[0])
+
+    def item(self):
+        return self.get().reshape(-1)[0].item()
+
+    def __dlpack__(self, *a, **k):
+        raise TypeError("OpenCL buffers cannot be shared through DLPack; copy to cpu first")
+
+    # -- methods NumPy-style bodies use -------------------------------------------------------------
+    def astype(self, dtype, copy=True):
+        from . import xp
+        return xp.astype(self, dtype, copy=copy)
+
+    def reshape(self, *shape):
+        from . import xp
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        return xp.reshape(self, tuple(shape))
+
+    def copy(self):
+        from . import xp
+        return xp.asarray(self, copy=True)
+
+    def __getitem__(self, key):
+        from . import xp
+        return xp.getitem(self, key)
+
+    def __setitem__(self, key, value):
+        from . import xp
+        xp.setitem(self, key, value)
+
+
+def _binary(name, reflected=False):
+    def method(self, other):
+        from . import xp
+        f = getattr(xp, name)
+        return f(other, self) if reflected else f(self, other)
+    method.__name__ = name
+    return method
+
+
+def _unary(name):
+    def method(self):
+        from . import xp
+        return getattr(xp, name)(self)
+    return method
+
+
+for _dunder, _fn in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                     ("truediv", "divide"), ("floordiv", "floor_divide"), ("mod", "remainder"),
+                     ("pow", "pow"), ("matmul", "matmul"), ("and", "bitwise_and"),
+                     ("or", "bitwise_or"), ("xor", "bitwise_xor"), ("lshift", "bitwise_left_shift"),
+                     ("rshift", "bitwise_right_shift")):
+    setattr(CLArray, f"__{_dunder}__", _binary(_fn))
+    setattr(CLArray, f"__r{_dunder}__", _binary(_fn, reflected=True))
+for _dunder, _fn in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                     ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal")):
+    setattr(CLArray, f"__{_dunder}__", _binary(_fn))
+for _dunder, _fn in (("neg", "negative"), ("pos", "positive"), ("abs", "abs"),
+                     ("invert", "bitwise_invert")):
+    setattr(CLArray, f"__{_dunder}__", _unary(_fn))
+CLArray.__hash__ = object.__hash__

@@ -1,0 +1,112 @@
+"""OpenCL devices: enumeration in a stable order, and one runtime per device (context, queue,
+memory pool, compiled programs, cached ``meta`` buffers)."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+
+import numpy as np
+
+from ..kernels import OPENCL
+
+
+def list_devices():
+    """Every OpenCL device, ordered by (platform index, device index); raises if none."""
+    import pyopencl as cl
+
+    devices = []
+    for platform in cl.get_platforms():
+        try:
+            devices.extend(platform.get_devices())
+        except cl.Error:  # a platform whose driver has no usable device
+            continue
+    return devices
+
+
+def select(devices):
+    """Apply ``MXPLUG_OPENCL_DEVICE`` (``"2"`` or ``"platform:device"``) or PyOpenCL's
+    ``PYOPENCL_CTX`` (same forms): the chosen device becomes ``opencl(0)``."""
+    spec = os.environ.get("MXPLUG_OPENCL_DEVICE") or os.environ.get("PYOPENCL_CTX")
+    if not spec:
+        return devices
+    import pyopencl as cl
+
+    if ":" in spec:
+        p, _, d = spec.partition(":")
+        chosen = cl.get_platforms()[int(p)].get_devices()[int(d or 0)]
+    else:
+        chosen = devices[int(spec)]
+    return [chosen] + [d for d in devices if d != chosen]
+
+
+def has_fp64(device) -> bool:
+    return "cl_khr_fp64" in device.extensions or device.double_fp_config != 0
+
+
+class Runtime:
+    """Everything one device needs at run time. Programs are built once per source (PoCL also
+    caches the binaries on disk, in ``POCL_CACHE_DIR``)."""
+
+    META_CACHE = 4096
+
+    def __init__(self, device):
+        import pyopencl as cl
+        import pyopencl.tools as cltools
+
+        self.cl = cl
+        self.device = device
+        self.context = cl.Context([device])
+        self.queue = cl.CommandQueue(self.context)
+        # A caching pool: steady-state training allocates no new cl.Buffer per op.
+        self.pool = cltools.MemoryPool(cltools.ImmediateAllocator(self.queue))
+        self.fp64 = has_fp64(device)
+        self._programs: dict = {}
+        self._kernels: dict = {}
+        self._meta: OrderedDict = OrderedDict()
+
+    def alloc(self, nbytes):
+        return self.pool.allocate(max(int(nbytes), 1))
+
+    def kernel(self, source: str, name: str, dtypes=()):
+        """The kernel ``name`` from the program built from ``source`` (cached)."""
+        key = (source, name)
+        k = self._kernels.get(key)
+        if k is None:
+            prog = self._programs.get(source)
+            if prog is None:
+                full = OPENCL.preamble(dtypes) + source
+                try:
+                    prog = self.cl.Program(self.context, full).build()
+                except self.cl.RuntimeError as e:
+                    raise RuntimeError(f"OpenCL build failed for kernel {name}:\n{e}\n--- source "
+                                       f"---\n{_numbered(full)}") from None
+                self._programs[source] = prog
+            k = self._kernels[key] = self.cl.Kernel(prog, name)
+        return k
+
+    def meta(self, meta: np.ndarray):
+        """A device copy of a small int64 shape/stride array, cached by content."""
+        key = meta.tobytes()
+        buf = self._meta.get(key)
+        if buf is None:
+            mf = self.cl.mem_flags
+            buf = self.cl.Buffer(self.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=meta)
+            self._meta[key] = buf
+            if len(self._meta) > self.META_CACHE:
+                self._meta.popitem(last=False)
+        else:
+            self._meta.move_to_end(key)
+        return buf
+
+    def launch(self, kernel, n, *args):
+        """Run ``kernel`` over ``n`` work items (rounded up to whole work-groups)."""
+        if n <= 0:
+            return
+        local = 64 if n >= 64 else None
+        global_size = ((n + 63) // 64) * 64 if local else n
+        kernel(self.queue, (global_size,), (local,) if local else None, *args)
+
+
+def _numbered(src):
+    return "\n".join(f"{i + 1:4d}  {line}" for i, line in enumerate(src.splitlines()))

@@ -1,0 +1,46 @@
+"""OpenCL kernels for registry ops that need more than the generic body: creation ops (they
+have no input to take a device from) and fused or faster versions of hot ops."""
+
+from __future__ import annotations
+
+from . import xp
+
+
+def _device(be, ctx):
+    return be.runtime(ctx.device_id if ctx is not None else 0)
+
+
+def _zeros(be, shape=(), ctx=None, dtype="float32"):
+    return xp.zeros(tuple(shape) or (1,), dtype, _device(be, ctx))
+
+
+def _ones(be, shape=(), ctx=None, dtype="float32"):
+    return xp.ones(tuple(shape) or (1,), dtype, _device(be, ctx))
+
+
+def _full(be, shape=(), val=0.0, ctx=None, dtype="float32"):
+    return xp.full(tuple(shape) or (1,), val, dtype, _device(be, ctx))
+
+
+def _arange(be, start=0.0, stop=None, step=1.0, repeat=1, ctx=None, dtype="float32"):
+    if stop is None:
+        start, stop = 0.0, start
+    r = xp.arange(start, stop, step, dtype="float64" if _device(be, ctx).fp64 else "float32",
+                  device=_device(be, ctx))
+    r = xp.astype(r, dtype)
+    if repeat != 1:
+        r = xp.reshape(xp.broadcast_to(xp.expand_dims(r, 1), (r.shape[0], repeat)), (-1,))
+    return r
+
+
+def _linspace(be, start=0.0, stop=1.0, num=50, endpoint=True, ctx=None, dtype="float32"):
+    r = xp.linspace(start, stop, num, device=_device(be, ctx), endpoint=endpoint)
+    return xp.astype(r, dtype)
+
+
+def _eye(be, N=1, M=0, k=0, ctx=None, dtype="float32"):  # noqa: N803  (MXNet's names)
+    return xp.eye(N, M or N, k=k, dtype=dtype, device=_device(be, ctx))
+
+
+KERNELS = {"zeros": _zeros, "empty": _zeros, "ones": _ones, "full": _full, "arange": _arange,
+           "linspace": _linspace, "eye": _eye}
