@@ -117,7 +117,7 @@ def pause(train_mode: bool = False) -> _Scope:
 
 
 def train_mode() -> _Scope:
-    """Training behaviour (Dropout active, BatchNorm batch statistics) without changing recording."""
+    """Training behaviour (Dropout on, BatchNorm batch statistics); recording is unchanged."""
     return _Scope(None, True)
 
 

@@ -1,5 +1,6 @@
 """Backend plugins: listing, entry-point discovery of third-party plugins, broken and absent
-plugins, host fallback, coverage and resolution caching. Global registry state is always restored."""
+plugins, host fallback, coverage and resolution caching. Global registry state is always
+restored."""
 from __future__ import annotations
 
 import sys

@@ -42,7 +42,7 @@ def raises(exc, *fragments):
     return _Ctx()
 
 
-# -- aliases and methods -----------------------------------------------------------------------------
+# -- aliases and methods ------------------------------------------------------------------------
 @pytest.mark.parametrize("alias,name", [
     ("SwapAxis", "swapaxes"), ("reverse", "flip"), ("broadcast_axes", "broadcast_axis"),
     ("Pad", "pad"), ("Concat", "concat"), ("SliceChannel", "split"), ("crop", "slice")])
@@ -63,7 +63,7 @@ def test_index_outputs_are_not_differentiable():
         assert REGISTRY[name].differentiable is False
 
 
-# -- swapaxes, flip, tile, repeat --------------------------------------------------------------------
+# -- swapaxes, flip, tile, repeat ---------------------------------------------------------------
 def test_swapaxes_default_is_identity_and_bad_axis():
     x = A(np.arange(24).reshape(2, 3, 4))
     check(nd.swapaxes(x), x.asnumpy())
@@ -105,7 +105,7 @@ def test_repeat_flattens_when_axis_is_none():
         nd.repeat(A(x), repeats=2, axis=2)
 
 
-# -- broadcasts ------------------------------------------------------------------------------------
+# -- broadcasts ---------------------------------------------------------------------------------
 def test_broadcast_to_zero_keeps_dim_and_errors():
     x = A([[1.0, 2, 3]])
     check(nd.broadcast_to(x, shape=(2, 0)), [[1, 2, 3], [1, 2, 3]])
@@ -135,7 +135,7 @@ def test_broadcast_axis():
         nd.broadcast_axis(x, axis=(0, 2), size=(2,))
 
 
-# -- pad -------------------------------------------------------------------------------------------
+# -- pad ----------------------------------------------------------------------------------------
 def test_pad_mxnet_4d_and_any_ndim():
     x = np.arange(12.0).reshape(1, 1, 3, 4)
     out = nd.Pad(A(x), mode="constant", pad_width=(0, 0, 0, 0, 1, 1, 2, 0), constant_value=7)
@@ -156,7 +156,7 @@ def test_pad_errors():
         nd.pad(x, mode="symmetric", pad_width=(0,) * 8)
 
 
-# -- slices ----------------------------------------------------------------------------------------
+# -- slices -------------------------------------------------------------------------------------
 def test_slice_none_entries_negative_step_and_string_attrs():
     x = np.arange(20.0).reshape(4, 5)
     check(nd.slice(A(x), begin=(None, 1), end=(None, 4)), x[:, 1:4])
@@ -185,7 +185,7 @@ def test_slice_axis_and_slice_like():
         nd.slice_like(A(x), nd.zeros((1, 5, 1)))
 
 
-# -- take, pick, one_hot ---------------------------------------------------------------------------
+# -- take, pick, one_hot ------------------------------------------------------------------------
 def test_take_mxnet_examples_and_modes():
     x = np.array([[1.0, 2], [3, 4], [5, 6]])
     check(nd.take(A([4.0, 5, 6]), A([[0, 1], [1, 2]])), [[4, 5], [5, 6]])
@@ -221,7 +221,7 @@ def test_one_hot_mxnet_examples():
         nd.one_hot(A([0]), depth=0)
 
 
-# -- where, gather_nd, scatter_nd ------------------------------------------------------------------
+# -- where, gather_nd, scatter_nd ---------------------------------------------------------------
 def test_where_full_and_row_condition():
     x, y = A([[1.0, 2], [3, 4]]), A([[5.0, 6], [7, 8]])
     check(nd.where(A([[0, 1], [-1, 0]]), x, y), [[5, 2], [3, 8]])
@@ -244,7 +244,7 @@ def test_gather_scatter_nd_mxnet_examples():
         nd.scatter_nd(A([2.0, 3]), A([[1, 1, 0], [0, 1, 0]]), shape=(2, 2))
 
 
-# -- concat, stack, split --------------------------------------------------------------------------
+# -- concat, stack, split -----------------------------------------------------------------------
 def test_concat_default_dim_kwargs_and_errors():
     a, b = A(np.ones((2, 3))), A(np.zeros((2, 1)))
     assert nd.concat(a, b).shape == (2, 4)                        # dim=1 by default
@@ -287,7 +287,7 @@ def test_split_v2_indices_and_sections():
         nd.split_v2(A(x), 3, axis=1)
 
 
-# -- diag, shape_array, size_array, depth/space ----------------------------------------------------
+# -- diag, shape_array, size_array, depth/space -------------------------------------------------
 def test_diag_mxnet_examples():
     x = A([[1.0, 2, 3], [4, 5, 6]])
     check(nd.diag(x), [1, 5])
@@ -318,7 +318,7 @@ def test_depth_to_space_mxnet_example_and_inverse():
         nd.space_to_depth(A(np.ones((2, 4))), 2)
 
 
-# -- sort, argsort, topk ---------------------------------------------------------------------------
+# -- sort, argsort, topk ------------------------------------------------------------------------
 def test_sort_argsort_defaults_and_axis_none():
     x = np.array([[0.3, 0.2, 0.4], [0.1, 0.3, 0.2]])
     check(nd.sort(A(x)), np.sort(x))
@@ -361,7 +361,7 @@ def test_errors_are_mxnet_errors():
         nd.concat(A(np.ones((2, 3))), A(np.ones((3, 3))))
 
 
-# -- attributes from symbol JSON -------------------------------------------------------------------
+# -- attributes from symbol JSON ----------------------------------------------------------------
 def test_none_strings_from_symbol_json():
     x = np.arange(6.0).reshape(2, 3)
     check(nd.repeat(A(x), repeats=2, axis="None"), np.repeat(x.reshape(-1), 2))
@@ -374,7 +374,7 @@ def test_none_strings_from_symbol_json():
         nd.slice_axis(A(x), axis=1, begin=0, end="two")
 
 
-# -- gradients: accumulation, the scatter fallback, second order -----------------------------------
+# -- gradients: accumulation, the scatter fallback, second order --------------------------------
 def _grad(f, x, head=None):
     x = A(x, "float64")
     x.attach_grad()

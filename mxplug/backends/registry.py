@@ -24,7 +24,8 @@ __all__ = [
 
 GROUP = "mxplug.backends"
 #: Used when mxplug runs from a source tree that was never pip-installed (no entry points).
-_BUILTIN = {"numpy": "mxplug.backends.numpy:NumpyBackend"}
+_BUILTIN = {"numpy": "mxplug.backends.numpy:NumpyBackend",
+            "opencl": "mxplug.backends.opencl:OpenCLBackend"}
 #: Device types whose plugins ship with mxplug, known without importing anything.
 BUILTIN_DEVICE_TYPES = {"cpu": "numpy", "gpu": "cupy", "opencl": "opencl"}
 

@@ -40,7 +40,7 @@ for _name, _op in list(_ops.REGISTRY.items()):
     _export(_name, _op)
 
 #: ``mx.nd.linalg.gemm2`` is the ``linalg_gemm2`` op, as in MXNet.
-linalg = types.ModuleType(__name__ + ".linalg", "Linear algebra ops (``linalg_*`` in the registry).")
+linalg = types.ModuleType(__name__ + ".linalg", "Linear algebra (``linalg_*`` in the registry).")
 for _name, _fn in _frontends.items():
     if _name.startswith("linalg_"):
         setattr(linalg, _name[len("linalg_"):], _fn)

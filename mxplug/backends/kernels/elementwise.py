@@ -57,12 +57,13 @@ def elementwise_source(name, expr, kinds, in_dtypes, out_dtype, dialect) -> str:
 }}"""
     walk = "\n".join(f"        o{k} += c * meta[{1 + MAXDIM * (2 + j)} + dim];"
                      for j, k in enumerate(arrays))
+    offsets = "".join(f"    long o{k} = off{k};\n" for k in arrays)
     strided = f"""
 {d.kernel} {name}_s({_params(d, kinds, in_dtypes, out_dtype, True)}) {{
     const long i = {d.global_id};
     if (i >= n) return;
     long rem = i, oo = out_off;
-{"".join(f"    long o{k} = off{k};" + chr(10) for k in arrays)}    for (int dim = (int)meta[0] - 1; dim >= 0; --dim) {{
+{offsets}    for (int dim = (int)meta[0] - 1; dim >= 0; --dim) {{
         const long c = rem % meta[1 + dim];
         rem /= meta[1 + dim];
         oo += c * meta[{1 + MAXDIM} + dim];

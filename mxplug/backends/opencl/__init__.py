@@ -74,7 +74,8 @@ class OpenCLBackend(BackendBase):
         for i, d in enumerate(self._device_list()):
             devs.append(f"opencl({i}): {d.name.strip()} | {d.platform.name.strip()} | "
                         f"{d.version.strip()} | fp64 {'yes' if has_fp64(d) else 'no'} | "
-                        f"{d.global_mem_size / 2**30:.1f} GiB | gemm: mxplug tiled kernel")
+                        f"{d.global_mem_size / 2**30:.1f} GiB | "
+                        f"gemm: mxplug register-blocked kernel")
         return {"version": f"pyopencl {cl.VERSION_TEXT}", "devices": devs}
 
     # -- memory and transfers -------------------------------------------------------------------

@@ -31,7 +31,7 @@ class CLArray:
         self._strides = c_strides(self.shape) if strides is None else tuple(strides)
         self.offset = int(offset)
 
-    # -- array protocol -------------------------------------------------------------------------
+    # -- array protocol --------------------------------------------------------------------------
     @property
     def ndim(self):
         return len(self.shape)
@@ -109,7 +109,7 @@ class CLArray:
     def __dlpack__(self, *a, **k):
         raise TypeError("OpenCL buffers cannot be shared through DLPack; copy to cpu first")
 
-    # -- methods NumPy-style bodies use -------------------------------------------------------------
+    # -- methods NumPy-style bodies use ----------------------------------------------------------
     def astype(self, dtype, copy=True):
         from . import xp
         return xp.astype(self, dtype, copy=copy)

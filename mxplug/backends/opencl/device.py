@@ -49,6 +49,9 @@ class Runtime:
     caches the binaries on disk, in ``POCL_CACHE_DIR``)."""
 
     META_CACHE = 4096
+    #: launch()'s work-group size (clamped to the device's limit). 64 measured 10-30% slower than
+    #: 256 on a 4096^2 a*b+c under PoCL (it vectorises across a group's items); 256 suits GPUs.
+    LOCAL_SIZE = 256
 
     def __init__(self, device):
         import pyopencl as cl
@@ -61,6 +64,7 @@ class Runtime:
         # A caching pool: steady-state training allocates no new cl.Buffer per op.
         self.pool = cltools.MemoryPool(cltools.ImmediateAllocator(self.queue))
         self.fp64 = has_fp64(device)
+        self.local_size = min(self.LOCAL_SIZE, device.max_work_group_size)
         self._programs: dict = {}
         self._kernels: dict = {}
         self._meta: OrderedDict = OrderedDict()
@@ -103,8 +107,9 @@ class Runtime:
         """Run ``kernel`` over ``n`` work items (rounded up to whole work-groups)."""
         if n <= 0:
             return
-        local = 64 if n >= 64 else None
-        global_size = ((n + 63) // 64) * 64 if local else n
+        ls = self.local_size
+        local = ls if n >= ls else None
+        global_size = -(-n // ls) * ls if local else n
         kernel(self.queue, (global_size,), (local,) if local else None, *args)
 
 

@@ -42,5 +42,19 @@ def _eye(be, N=1, M=0, k=0, ctx=None, dtype="float32"):  # noqa: N803  (MXNet's 
     return xp.eye(N, M or N, k=k, dtype=dtype, device=_device(be, ctx))
 
 
-KERNELS = {"zeros": _zeros, "empty": _zeros, "ones": _ones, "full": _full, "arange": _arange,
+def _erf(be, x):
+    """OpenCL C has an exact erf; the generic body's polynomial is only good to 1.5e-7."""
+    r = xp.erf(x)
+    return r if r.dtype == x.dtype else xp.astype(r, x.dtype)
+
+
+KERNELS = {"erf": _erf, "zeros": _zeros, "empty": _zeros, "ones": _ones, "full": _full,
+           "arange": _arange,
            "linspace": _linspace, "eye": _eye}
+
+# Philox random kernels (bit-identical to mxplug.random) and fused NN kernels.
+from .nn_kernels import NN_KERNELS  # noqa: E402
+from .random_kernels import RANDOM_KERNELS  # noqa: E402
+
+KERNELS.update(RANDOM_KERNELS)
+KERNELS.update(NN_KERNELS)

@@ -156,7 +156,7 @@ def _render(name, expr, kinds, in_dtypes, out_dtype, compute_dtype):
         from ..kernels import ctype
         body = expr.replace("{T}", ctype(out_dtype))
         for k in range(len(kinds)):
-            body = body.replace("{%d}" % k, f"(({ctype(compute_dtype)})x{k})")
+            body = body.replace(f"{{{k}}}", f"(({ctype(compute_dtype)})x{k})")
         kname = "k_" + "_".join(str(p) for p in (name, *key[3], key[4], key[5]))
         kname = "".join(c if c.isalnum() or c == "_" else "_" for c in kname)
         src = (elementwise_source(kname, body, kinds, in_dtypes, out_dtype, OPENCL), kname)
@@ -270,7 +270,12 @@ def _same(name, expr):
 negative = _same("negative", "-{0}")
 positive = _same("positive", "{0}")
 square = _same("square", "{0} * {0}")
-bitwise_invert = _same("invert", "~{0}")
+_invert = _same("invert", "~{0}")
+
+
+def bitwise_invert(x):
+    """``~``; on bool (stored as bytes 0/1, where ``~1`` is 254: still true) it is logical not."""
+    return logical_not(x) if x.dtype == np.bool_ else _invert(x)
 
 
 def abs(x):  # noqa: A001
@@ -294,7 +299,8 @@ def _rounding(name, cfn):
     return f
 
 
-floor, ceil, trunc = _rounding("floor", "floor"), _rounding("ceil", "ceil"), _rounding("trunc", "trunc")
+floor, ceil = _rounding("floor", "floor"), _rounding("ceil", "ceil")
+trunc = _rounding("trunc", "trunc")
 round = _rounding("round", "rint")  # noqa: A001  (half to even, as NumPy and the array API)
 rint = round
 
@@ -677,6 +683,16 @@ def argmin(x, axis=None, keepdims=False):
     return _argreduce("argmin", x, axis, keepdims, f"j == 0 || {cond}", _highest(x.dtype))
 
 
-# -- linear algebra -----------------------------------------------------------------------------
-def matmul(a, b):
-    raise NotImplementedError("matmul on OpenCL arrays is not implemented yet")
+def __getattr__(name):
+    """A function the generic op bodies need but this namespace lacks: say so clearly (the op's
+    error then names both the op and the missing function)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise NotImplementedError(f"the OpenCL array namespace has no {name!r}")
+
+
+# -- extensions -------------------------------------------------------------------------------
+# Families in their own modules re-export here (each adds one line).
+from .xp_index import *  # noqa: E402,F401,F403,I001  (take, tile, ..., _advanced_getitem/setitem)
+from .xp_sort import argsort, sort  # noqa: E402,F401
+from .xp_linalg import linalg, matmul, vecdot  # noqa: E402,F401

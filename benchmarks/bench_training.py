@@ -1,0 +1,141 @@
+"""MLP training step (784-256-256-10, batch 128, SGD with momentum) on mxplug contexts, PyTorch
+CPU and a hand-written NumPy loop, in samples per second.
+
+    python benchmarks/bench_training.py [--ctx cpu,opencl:0] [--steps 30]
+
+mxplug runs eagerly through mx.nd + mx.autograd (Gluon and hybridize arrive later). Random data:
+the figure is throughput, not accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
+sys.path.append(os.path.dirname(_HERE))
+from _common import machine, numpy_threads, table, thread_env
+
+import mxplug as mx
+
+SIZES, BATCH, LR, MOMENTUM = (784, 256, 256, 10), 128, 0.01, 0.9
+
+
+def _init(rng):
+    params = []
+    for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
+        params += [rng.normal(0, (2 / n_in) ** 0.5, (n_out, n_in)).astype(np.float32),
+                   np.zeros(n_out, np.float32)]
+    return params
+
+
+def mxplug_steps(ctx, rng, steps):
+    params = [mx.nd.array(p, ctx=ctx) for p in _init(rng)]
+    vel = [mx.nd.zeros_like(p) for p in params]
+    for p in params:
+        p.attach_grad()
+    x = mx.nd.array(rng.normal(0, 1, (BATCH, SIZES[0])), ctx=ctx)
+    y = mx.nd.array(rng.integers(0, SIZES[-1], BATCH), ctx=ctx)
+
+    def step():
+        with mx.autograd.record():
+            h = x
+            for i in range(0, len(params), 2):
+                h = mx.nd.FullyConnected(h, params[i], params[i + 1],
+                                         num_hidden=params[i].shape[0])
+                if i + 2 < len(params):
+                    h = mx.nd.relu(h)
+            loss = mx.nd.mean(-mx.nd.pick(mx.nd.log_softmax(h), y, axis=1))
+        loss.backward()
+        for p, v in zip(params, vel):
+            v[:] = MOMENTUM * v - LR * p.grad
+            p += v
+    return _time(step, steps, mx.nd.waitall)
+
+
+def numpy_steps(rng, steps):
+    params = _init(rng)
+    vel = [np.zeros_like(p) for p in params]
+    x = rng.normal(0, 1, (BATCH, SIZES[0])).astype(np.float32)
+    y = rng.integers(0, SIZES[-1], BATCH)
+
+    def step():
+        acts = [x]
+        for i in range(0, len(params), 2):
+            z = acts[-1] @ params[i].T + params[i + 1]
+            acts.append(np.maximum(z, 0) if i + 2 < len(params) else z)
+        logits = acts[-1]
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(BATCH), y] -= 1
+        g = p / BATCH
+        for i in range(len(params) - 2, -1, -2):
+            grad_w, grad_b = g.T @ acts[i // 2], g.sum(0)
+            if i:
+                g = (g @ params[i]) * (acts[i // 2] > 0)
+            for k, gr in ((i, grad_w), (i + 1, grad_b)):
+                vel[k] = MOMENTUM * vel[k] - LR * gr
+                params[k] += vel[k]
+    return _time(step, steps)
+
+
+def torch_steps(rng, steps):
+    import torch
+
+    layers = []
+    for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    x = torch.tensor(rng.normal(0, 1, (BATCH, SIZES[0])), dtype=torch.float32)
+    y = torch.tensor(rng.integers(0, SIZES[-1], BATCH))
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    return _time(step, steps), f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+
+
+def _time(step, steps, sync=lambda: None):
+    for _ in range(3):
+        step()
+    sync()
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync()
+        best = min(best, (time.perf_counter() - t0) / steps)
+    return BATCH / best
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ctx", default="cpu", help="comma-separated mxplug contexts")
+    ap.add_argument("--steps", type=int, default=30)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    rows = [["numpy by hand", f"{numpy_steps(rng, args.steps):,.0f}"]]
+    for c in args.ctx.split(","):
+        ctx = mx.context.parse(c)
+        rows.append([f"mxplug eager on {ctx}", f"{mxplug_steps(ctx, rng, args.steps):,.0f}"])
+    try:
+        sps, label = torch_steps(rng, args.steps)
+        rows.append([label, f"{sps:,.0f}"])
+    except ImportError:
+        rows.append(["torch", "not installed"])
+    print(f"machine: {machine()}; numpy {np.__version__} ({numpy_threads()}); {thread_env()}")
+    print(f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, SGD momentum; best of 3 x "
+          f"{args.steps} steps\n")
+    print(table(["framework", "samples/s"], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,347 @@
+"""Fused OpenCL kernels for the softmax family, LayerNorm and BatchNorm (``NN_KERNELS``).
+
+The registry writes softmax/log_softmax/softmin and LayerNorm as composites (max, subtract, exp,
+sum, divide: 5-8 launches and as many temporaries); here each is one kernel, one work-group per
+row, with work-group tree reductions. A composite's backend kernel only runs outside autograd
+recording (``_record_hook`` expands composites without a VJP into their recorded primitives), so
+these serve inference and plain forward passes and gradients stay those of the primitives.
+``_BatchNorm`` is a primitive with a VJP (which recomputes its statistics from the input), so its
+fused forward is used under recording too: one work-group per channel computes the batch mean and
+(biased) variance in two passes and writes the normalised output in a third.
+
+Shapes and strides travel in a ``meta`` array; the local size is a run-time choice (a power of
+two up to 256), so one compiled kernel per dtype combination serves every shape and layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...ops import infer as I
+from ...ops.registry import REGISTRY
+from ..kernels import MAXDIM, OPENCL, ctype
+from . import xp
+
+M = MAXDIM
+LOCAL_MAX = 256
+_SOURCES: dict = {}
+
+
+# -- source pieces ----------------------------------------------------------------------------
+def _ld(dt, ptr, idx, c):
+    """Load ``ptr[idx]`` as compute type ``c`` (half is storage-only without cl_khr_fp16)."""
+    if np.dtype(dt) == np.float16:
+        return f"(({c})vload_half({idx}, {ptr}))"
+    return f"(({c}){ptr}[{idx}])"
+
+
+def _st(dt, ptr, idx, val):
+    if np.dtype(dt) == np.float16:
+        return f"vstore_half({val}, {idx}, {ptr});"
+    return f"{ptr}[{idx}] = ({ctype(dt)})({val});"
+
+
+def _reduce_local(c, op):
+    """Tree-reduce each work item's ``acc`` over the work-group into ``res`` (all items)."""
+    comb = {"sum": "sh[lid] + sh[lid + s]", "max": "fmax(sh[lid], sh[lid + s])"}[op]
+    return f"""    sh[lid] = acc;
+    {OPENCL.barrier};
+    for (int s = ls >> 1; s > 0; s >>= 1) {{
+        if (lid < s) sh[lid] = {comb};
+        {OPENCL.barrier};
+    }}
+    res = sh[0];
+    {OPENCL.barrier};
+"""
+
+
+_ROW_HEAD = f"""    const long row = {OPENCL.group_id};
+    const int lid = {OPENCL.local_id}, ls = {OPENCL.local_size};
+    long rem = row, xb = off0, ob = out_off, lb = aux_off;
+    for (int dim = (int)meta[0] - 1; dim >= 0; --dim) {{
+        const long c = rem % meta[1 + dim];
+        rem /= meta[1 + dim];
+        xb += c * meta[{1 + M} + dim];
+        ob += c * meta[{1 + 2 * M} + dim];
+        lb += c * meta[{1 + 3 * M} + dim];
+    }}
+    const long L = meta[{1 + 4 * M}], xs = meta[{2 + 4 * M}], os = meta[{3 + 4 * M}];
+"""
+
+
+def _compute_type(*dtypes):
+    return "double" if any(np.dtype(d) == np.float64 for d in dtypes) else "float"
+
+
+def _softmax_source(name, x_dt, out_dt, len_dt):
+    c = _compute_type(x_dt, out_dt)
+    d = OPENCL
+    lt = ctype(len_dt)
+    x = lambda i: _ld(x_dt, "in0", i, c)  # noqa: E731
+    return f"""
+{d.kernel} {name}({d.const_ptr} long* meta, {d.global_ptr} {ctype(out_dt)}* out,
+        const long out_off, {d.global_ptr} const {ctype(x_dt)}* in0, const long off0,
+        {d.global_ptr} const {lt}* aux, const long aux_off, const {c} sx, const int flags) {{
+    {d.local_mem} {c} sh[{LOCAL_MAX}];
+{_ROW_HEAD}    const int log_out = flags & 1, use_len = flags & 4;
+    const {c} sgn = (flags & 2) ? ({c})-1 : ({c})1;
+    const {c} lim = use_len ? ({c})aux[lb] : ({c})0;
+    {c} acc = -INFINITY, res;
+    for (long j = lid; j < L; j += ls)
+        if (!use_len || ({c})j < lim) acc = fmax(acc, (sgn * {x("xb + j * xs")}) * sx);
+{_reduce_local(c, "max")}    const {c} m = res;
+    acc = 0;
+    for (long j = lid; j < L; j += ls)
+        if (!use_len || ({c})j < lim) acc += exp((sgn * {x("xb + j * xs")}) * sx - m);
+{_reduce_local(c, "sum")}    const {c} s = res, ls_ = log(s);
+    for (long j = lid; j < L; j += ls) {{
+        const int ok = !use_len || ({c})j < lim;
+        const {c} t = (sgn * {x("xb + j * xs")}) * sx - m;
+        const {c} v = log_out ? (ok ? t - ls_ : ({c})0 * -ls_) : (ok ? exp(t) : ({c})0) / s;
+        {_st(out_dt, "out", "ob + j * os", "v")}
+    }}
+}}
+"""
+
+
+def _layernorm_source(name, x_dt, p_dt):
+    c = _compute_type(x_dt)
+    d = OPENCL
+    x = lambda i: _ld(x_dt, "in0", i, c)  # noqa: E731
+    return f"""
+{d.kernel} {name}({d.const_ptr} long* meta, {d.global_ptr} {ctype(x_dt)}* out,
+        const long out_off, {d.global_ptr} const {ctype(x_dt)}* in0, const long off0,
+        {d.global_ptr} {ctype(x_dt)}* aux, const long aux_off,
+        {d.global_ptr} const {ctype(p_dt)}* gamma, const long g_off,
+        {d.global_ptr} const {ctype(p_dt)}* beta, const long b_off,
+        {d.global_ptr} {ctype(x_dt)}* stdv, const {c} eps, const int with_stats) {{
+    {d.local_mem} {c} sh[{LOCAL_MAX}];
+{_ROW_HEAD}    const long gs = meta[{4 + 4 * M}], bs = meta[{5 + 4 * M}];
+    {c} acc = 0, res;
+    for (long j = lid; j < L; j += ls) acc += {x("xb + j * xs")};
+{_reduce_local(c, "sum")}    const {c} mean = res / ({c})L;
+    acc = 0;
+    for (long j = lid; j < L; j += ls) {{ const {c} t = {x("xb + j * xs")} - mean; acc += t * t; }}
+{_reduce_local(c, "sum")}    const {c} sd = sqrt(res / ({c})L + eps);
+    for (long j = lid; j < L; j += ls) {{
+        const {c} v = ({x("xb + j * xs")} - mean) / sd * {_ld(p_dt, "gamma", "g_off + j * gs", c)}
+                      + {_ld(p_dt, "beta", "b_off + j * bs", c)};
+        {_st(x_dt, "out", "ob + j * os", "v")}
+    }}
+    if (with_stats && lid == 0) {{
+        {_st(x_dt, "aux", "row", "mean")}
+        {_st(x_dt, "stdv", "row", "sd")}
+    }}
+}}
+"""
+
+
+def _batchnorm_source(name, x_dt, p_dt):
+    c = _compute_type(x_dt)
+    d = OPENCL
+    x = lambda i: _ld(x_dt, "in0", i, c)  # noqa: E731
+    p = lambda ptr, i: _ld(p_dt, ptr, i, c)  # noqa: E731
+    walk = f"""        long r = j, xo = xb, oo = ob;
+        for (int dim = nr - 1; dim >= 0; --dim) {{
+            const long cc = r % meta[1 + dim];
+            r /= meta[1 + dim];
+            xo += cc * meta[{1 + M} + dim];
+            oo += cc * meta[{1 + 2 * M} + dim];
+        }}
+"""
+    return f"""
+{d.kernel} {name}({d.const_ptr} long* meta, {d.global_ptr} {ctype(x_dt)}* out,
+        {d.global_ptr} const {ctype(x_dt)}* in0, const long off0,
+        {d.global_ptr} const {ctype(p_dt)}* gamma, {d.global_ptr} const {ctype(p_dt)}* beta,
+        {d.global_ptr} const {ctype(p_dt)}* mmean, {d.global_ptr} const {ctype(p_dt)}* mvar,
+        {d.global_ptr} {ctype(x_dt)}* mean_out, {d.global_ptr} {ctype(x_dt)}* var_out,
+        const {c} eps, const int flags) {{
+    {d.local_mem} {c} sh[{LOCAL_MAX}];
+    const long ch = {d.group_id};
+    const int lid = {d.local_id}, ls = {d.local_size};
+    const int nr = (int)meta[0];
+    const long nred = meta[{1 + 3 * M}];
+    const long xb = off0 + ch * meta[{2 + 3 * M}], ob = ch * meta[{3 + 3 * M}];
+    const long pg = ch * meta[{4 + 3 * M}], pb = ch * meta[{5 + 3 * M}];
+    const long pm = ch * meta[{6 + 3 * M}], pv = ch * meta[{7 + 3 * M}];
+    {c} mean, var, acc, res;
+    if (flags & 1) {{        /* use_global_stats */
+        mean = {p("mmean", "pm")};
+        var = {p("mvar", "pv")};
+    }} else {{
+        acc = 0;
+        for (long j = lid; j < nred; j += ls) {{
+{walk}            acc += {x("xo")};
+        }}
+{_reduce_local(c, "sum")}        mean = res / ({c})nred;
+        acc = 0;
+        for (long j = lid; j < nred; j += ls) {{
+{walk}            const {c} t = {x("xo")} - mean;
+            acc += t * t;
+        }}
+{_reduce_local(c, "sum")}        var = res / ({c})nred;
+    }}
+    {c} scale = ({c})1 / sqrt(var + eps);
+    if (!(flags & 2)) scale = scale * {p("gamma", "pg")};    /* not fix_gamma */
+    const {c} shift = {p("beta", "pb")};
+    for (long j = lid; j < nred; j += ls) {{
+{walk}        {_st(x_dt, "out", "oo", f"({x('xo')} - mean) * scale + shift")}
+    }}
+    if ((flags & 4) && lid == 0) {{   /* output_mean_var */
+        {_st(x_dt, "mean_out", "ch", "mean")}
+        {_st(x_dt, "var_out", "ch", "var")}
+    }}
+}}
+"""
+
+
+def _kernel(rt, family, *dtypes):
+    key = (family, *(np.dtype(d).name for d in dtypes))
+    src = _SOURCES.get(key)
+    if src is None:
+        name = "_".join(("nn",) + key)
+        render = {"softmax": _softmax_source, "layernorm": _layernorm_source,
+                  "batchnorm": _batchnorm_source}[family]
+        src = _SOURCES[key] = ("#pragma OPENCL FP_CONTRACT OFF\n" + render(name, *dtypes), name)
+    return rt.kernel(src[0], src[1], dtypes)
+
+
+def _local_size(rt, n):
+    """A power of two >= min(n, LOCAL_MAX), within the device's work-group limit."""
+    cap = min(LOCAL_MAX, rt.device.max_work_group_size)
+    ls = 1
+    while ls < n and ls * 2 <= cap:
+        ls *= 2
+    return ls
+
+
+def _launch(rt, kernel, groups, ls, *args):
+    if groups:
+        kernel(rt.queue, (groups * ls,), (ls,), *args)
+
+
+def _check_float(op, *arrays):
+    for a in arrays:
+        if a.dtype == np.float64 and not a.rt.fp64:
+            raise TypeError(f"{op}: this OpenCL device has no float64")
+
+
+def _row_meta(x, axis, out, aux_strides=None, extra=(0, 0)):
+    """``[nk, kshape, x kept strides, out kept strides, aux kept strides, L, xs, os, extra]``."""
+    kept = [i for i in range(x.ndim) if i != axis]
+    meta = np.zeros(6 + 4 * M, dtype=np.int64)
+    meta[0] = len(kept)
+    for j, i in enumerate(kept):
+        meta[1 + j] = x.shape[i]
+        meta[1 + M + j] = x._strides[i]
+        meta[1 + 2 * M + j] = out._strides[i]
+        meta[1 + 3 * M + j] = aux_strides[j] if aux_strides is not None else 0
+    meta[1 + 4 * M:6 + 4 * M] = [x.shape[axis], x._strides[axis], out._strides[axis], *extra]
+    return meta
+
+
+def _rows(x, axis):
+    return x.size // x.shape[axis] if x.shape[axis] else 0
+
+
+# -- softmax family -----------------------------------------------------------------------------
+def _softmax_kernel(name, log, negate):
+    op = REGISTRY[name]
+
+    def kernel(be, x, length=None, axis=-1, temperature=None, dtype=None, use_length=False):
+        spec = op.infer(I.Spec(x.shape, x.dtype), None if length is None else
+                        I.Spec(length.shape, length.dtype), axis=axis, temperature=temperature,
+                        dtype=dtype, use_length=use_length)
+        _check_float(name, x)
+        rt, axis = x.rt, axis % x.ndim
+        out = xp.empty(x.shape, spec.dtype, rt)
+        use_len = bool(use_length)
+        if use_len:
+            aux, aux_off, aux_st = length, length.offset, length._strides
+        else:
+            aux, aux_off, aux_st = out, 0, None     # never read
+        if out.size:
+            k = _kernel(rt, "softmax", x.dtype, out.dtype, aux.dtype)
+            c = np.float64 if _compute_type(x.dtype, out.dtype) == "double" else np.float32
+            inv_t = 1.0 if temperature is None else 1.0 / temperature
+            ls = _local_size(rt, x.shape[axis])
+            _launch(rt, k, _rows(x, axis), ls, rt.meta(_row_meta(x, axis, out, aux_st)), out.buf,
+                    np.int64(0), x.buf, np.int64(x.offset), aux.buf, np.int64(aux_off),
+                    c(inv_t), np.int32(log | (negate << 1) | (use_len << 2)))
+        return out
+
+    kernel.__name__ = f"_{name}"
+    return kernel
+
+
+# -- LayerNorm ----------------------------------------------------------------------------------
+def _layer_norm(be, x, gamma, beta, axis=-1, eps=1e-5, output_mean_var=False):
+    REGISTRY["LayerNorm"].infer(I.Spec(x.shape, x.dtype), I.Spec(gamma.shape, gamma.dtype),
+                                I.Spec(beta.shape, beta.dtype), axis=axis)
+    _check_float("LayerNorm", x, gamma)
+    rt, axis = x.rt, axis % x.ndim
+    out = xp.empty(x.shape, x.dtype, rt)
+    st_shape = tuple(1 if i == axis else s for i, s in enumerate(x.shape))
+    mean, std = xp.empty(st_shape, x.dtype, rt), xp.empty(st_shape, x.dtype, rt)
+    if out.size:
+        k = _kernel(rt, "layernorm", x.dtype, gamma.dtype)
+        c = np.float64 if _compute_type(x.dtype) == "double" else np.float32
+        meta = _row_meta(x, axis, out, extra=(gamma._strides[0], beta._strides[0]))
+        _launch(rt, k, _rows(x, axis), _local_size(rt, x.shape[axis]), rt.meta(meta), out.buf,
+                np.int64(0), x.buf, np.int64(x.offset), mean.buf, np.int64(0), gamma.buf,
+                np.int64(gamma.offset), beta.buf, np.int64(beta.offset), std.buf, c(eps),
+                np.int32(output_mean_var))
+    return (out, mean, std) if output_mean_var else out
+
+
+# -- BatchNorm ----------------------------------------------------------------------------------
+def _collapse2(shape, s1, s2):
+    """Drop size-1 dims and merge neighbours that are contiguous in both stride lists."""
+    out = []
+    for n, a, b in zip(shape, s1, s2):
+        if n == 1:
+            continue
+        if out and out[-1][1] == a * n and out[-1][2] == b * n:
+            out[-1] = [out[-1][0] * n, a, b]
+        else:
+            out.append([n, a, b])
+    return out
+
+
+def _batch_norm(be, x, gamma, beta, mmean, mvar, eps=1e-3, momentum=0.9, fix_gamma=True,
+                use_global_stats=False, output_mean_var=False, axis=1, cudnn_off=False):
+    spec = I.Spec(x.shape, x.dtype)
+    REGISTRY["_BatchNorm"].infer(spec, *(I.Spec(p.shape, p.dtype) for p in
+                                         (gamma, beta, mmean, mvar)), axis=axis)
+    _check_float("BatchNorm", x, gamma)
+    rt, axis = x.rt, axis % x.ndim
+    out = xp.empty(x.shape, x.dtype, rt)
+    nch = x.shape[axis]
+    mean, var = xp.empty((nch,), x.dtype, rt), xp.empty((nch,), x.dtype, rt)
+    red = [i for i in range(x.ndim) if i != axis]
+    dims = _collapse2([x.shape[i] for i in red], [x._strides[i] for i in red],
+                      [out._strides[i] for i in red])
+    if len(dims) > M:
+        raise ValueError(f"BatchNorm: at most {M} reduced dimensions after merging")
+    meta = np.zeros(8 + 3 * M, dtype=np.int64)
+    meta[0] = len(dims)
+    for j, (n, a, b) in enumerate(dims):
+        meta[1 + j], meta[1 + M + j], meta[1 + 2 * M + j] = n, a, b
+    # the kernel takes no parameter offsets: an offset view is copied first
+    params = [p if p.offset == 0 else xp.asarray(p, copy=True) for p in (gamma, beta, mmean, mvar)]
+    meta[1 + 3 * M:8 + 3 * M] = [out.size // max(nch, 1), x._strides[axis], out._strides[axis],
+                                 *(p._strides[0] for p in params)]
+    if out.size:
+        k = _kernel(rt, "batchnorm", x.dtype, gamma.dtype)
+        c = np.float64 if _compute_type(x.dtype) == "double" else np.float32
+        flags = bool(use_global_stats) | (bool(fix_gamma) << 1) | (bool(output_mean_var) << 2)
+        _launch(rt, k, nch, _local_size(rt, meta[1 + 3 * M]), rt.meta(meta), out.buf, x.buf,
+                np.int64(x.offset), *(p.buf for p in params), mean.buf, var.buf, c(eps),
+                np.int32(flags))
+    return (out, mean, var) if output_mean_var else out
+
+
+NN_KERNELS = {"softmax": _softmax_kernel("softmax", False, False),
+              "log_softmax": _softmax_kernel("log_softmax", True, False),
+              "softmin": _softmax_kernel("softmin", False, True),
+              "LayerNorm": _layer_norm, "_BatchNorm": _batch_norm}
