@@ -8,6 +8,8 @@ registry's generic op bodies run on it unchanged.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -20,7 +22,7 @@ def c_strides(shape):
 
 
 class CLArray:
-    __slots__ = ("rt", "buf", "shape", "_strides", "offset", "dtype", "__weakref__")
+    __slots__ = ("rt", "buf", "shape", "_strides", "offset", "dtype", "_contig", "__weakref__")
     __array_priority__ = 100.0
 
     def __init__(self, rt, buf, shape, dtype, strides=None, offset=0):
@@ -30,6 +32,7 @@ class CLArray:
         self.dtype = np.dtype(dtype)
         self._strides = c_strides(self.shape) if strides is None else tuple(strides)
         self.offset = int(offset)
+        self._contig = True if strides is None else None  # computed on first use
 
     # -- array protocol --------------------------------------------------------------------------
     @property
@@ -38,7 +41,7 @@ class CLArray:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def itemsize(self):
@@ -51,10 +54,13 @@ class CLArray:
 
     @property
     def is_contiguous(self):
-        if self.size <= 1:
-            return True
-        return all(st == cs for st, cs, n in zip(self._strides, c_strides(self.shape), self.shape)
-                   if n != 1)
+        """C-contiguous (size-1 axes may have any stride); cached: views never change."""
+        c = self._contig
+        if c is None:
+            c = self._contig = self.size <= 1 or all(
+                st == cs for st, cs, n in zip(self._strides, c_strides(self.shape), self.shape)
+                if n != 1)
+        return c
 
     @property
     def device(self):

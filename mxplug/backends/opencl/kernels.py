@@ -48,6 +48,17 @@ def _erf(be, x):
     return r if r.dtype == x.dtype else xp.astype(r, x.dtype)
 
 
+def _comparison(c_op):
+    """MXNet's comparisons give 1/0 in the operands' dtype: one kernel instead of compare + cast."""
+    def kernel(be, a, b):
+        dt = xp._promoted(a, b)
+        return xp.elementwise("cmp", f"({{T}})({{0}} {c_op} {{1}})", [a, b], dt, dt)
+    return kernel
+
+
+_COMPARISONS = {"equal": "==", "not_equal": "!=", "greater": ">", "greater_equal": ">=",
+                "lesser": "<", "lesser_equal": "<="}
+
 KERNELS = {"erf": _erf, "zeros": _zeros, "empty": _zeros, "ones": _ones, "full": _full,
            "arange": _arange,
            "linspace": _linspace, "eye": _eye}
@@ -56,5 +67,6 @@ KERNELS = {"erf": _erf, "zeros": _zeros, "empty": _zeros, "ones": _ones, "full":
 from .nn_kernels import NN_KERNELS  # noqa: E402
 from .random_kernels import RANDOM_KERNELS  # noqa: E402
 
+KERNELS.update({name: _comparison(c) for name, c in _COMPARISONS.items()})
 KERNELS.update(RANDOM_KERNELS)
 KERNELS.update(NN_KERNELS)

@@ -41,8 +41,7 @@ def empty(shape, dtype=float32, device=None):
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     rt = _runtime(device)
     dt = np.dtype(dtype)
-    n = int(np.prod(shape, dtype=np.int64))
-    return CLArray(rt, rt.alloc(n * dt.itemsize), shape, dt)
+    return CLArray(rt, rt.alloc(math.prod(shape) * dt.itemsize), shape, dt)
 
 
 def _from_numpy(a: np.ndarray, device=None) -> CLArray:
@@ -149,15 +148,16 @@ def _broadcast_strides(a: CLArray, shape):
 
 
 def _render(name, expr, kinds, in_dtypes, out_dtype, compute_dtype):
-    key = (name, expr, kinds, tuple(np.dtype(d).name for d in in_dtypes), np.dtype(out_dtype).name,
-           np.dtype(compute_dtype).name)
+    """(source, kernel name) of an elementwise kernel, cached by its description."""
+    key = (name, expr, kinds, tuple(in_dtypes), out_dtype, compute_dtype)
     src = _SOURCES.get(key)
     if src is None:
         from ..kernels import ctype
         body = expr.replace("{T}", ctype(out_dtype))
         for k in range(len(kinds)):
             body = body.replace(f"{{{k}}}", f"(({ctype(compute_dtype)})x{k})")
-        kname = "k_" + "_".join(str(p) for p in (name, *key[3], key[4], key[5]))
+        names = [np.dtype(d).name for d in (*in_dtypes, out_dtype, compute_dtype)]
+        kname = "k_" + "_".join([name, *names])
         kname = "".join(c if c.isalnum() or c == "_" else "_" for c in kname)
         src = (elementwise_source(kname, body, kinds, in_dtypes, out_dtype, OPENCL), kname)
         _SOURCES[key] = src
