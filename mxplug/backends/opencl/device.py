@@ -64,6 +64,7 @@ class Runtime:
         # A caching pool: steady-state training allocates no new cl.Buffer per op.
         self.pool = cltools.MemoryPool(cltools.ImmediateAllocator(self.queue))
         self.fp64 = has_fp64(device)
+        self.fp16 = "cl_khr_fp16" in device.extensions
         self.local_size = min(self.LOCAL_SIZE, device.max_work_group_size)
         self._programs: dict = {}
         self._kernels: dict = {}

@@ -41,6 +41,9 @@ def empty(shape, dtype=float32, device=None):
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     rt = _runtime(device)
     dt = np.dtype(dtype)
+    if (dt == np.float16 and not rt.fp16) or (dt == np.float64 and not rt.fp64):
+        raise TypeError(f"the OpenCL device {rt.device.name.strip()!r} has no {dt.name} "
+                        f"(cl_khr_fp{dt.itemsize * 8} is missing)")
     return CLArray(rt, rt.alloc(math.prod(shape) * dt.itemsize), shape, dt)
 
 
@@ -447,7 +450,9 @@ def squeeze(x, axis=None):
 
 def broadcast_to(x, shape):
     shape = tuple(shape)
-    np.broadcast_shapes(x.shape, shape)  # raises ValueError like NumPy
+    if x.ndim > len(shape) or np.broadcast_shapes(x.shape, shape) != shape:
+        raise ValueError(f"operands could not be broadcast together with remapped shapes "
+                         f"[original->remapped]: {x.shape} -> {shape}")
     return x.view(shape, tuple(_broadcast_strides(x, shape)))
 
 
