@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..protocol import BackendBase
+from . import xp  # first: xp imports its extension modules (xp_index, ...) in the right order
 
 
 class OpenCLBackend(BackendBase):
@@ -26,8 +27,6 @@ class OpenCLBackend(BackendBase):
         except ImportError as e:
             self._why = f"pyopencl is not installed ({e}); pip install 'mxplug[opencl]'"
             return
-        from . import xp
-
         self.xp = xp
 
     # -- discovery --------------------------------------------------------------------------------
