@@ -1,13 +1,16 @@
 """mxplug: Apache MXNet 1.x's Python API over swappable backend plugins (NumPy, CuPy, OpenCL).
 
-``import mxplug as mx`` gives ``mx.nd``, ``mx.autograd``, ``mx.random``, ``mx.cpu()``,
-``mx.gpu()``, ``mx.opencl()`` and the rest of MXNet's names.
+``import mxplug as mx`` gives ``mx.nd``, ``mx.autograd``, ``mx.sym``, ``mx.random``,
+``mx.cpu()``, ``mx.gpu()``, ``mx.opencl()`` and the rest of MXNet's names.
 """
 
-from . import autograd, backends, base, context, ndarray, ops, random
+from . import autograd, backends, base, context, ndarray, ops, random, symbol
 from . import ndarray as nd
+from . import symbol as sym
 from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus, opencl
+from .graph import node as name  # mx.name.Prefix / mx.name.NameManager, as in MXNet
+from .graph.node import AttrScope
 
 # mx.random holds the generator state (below ndarray); MXNet also offers the samplers there.
 for _name in ndarray.random.__all__:
@@ -15,6 +18,6 @@ for _name in ndarray.random.__all__:
         setattr(random, _name, getattr(ndarray.random, _name))
 
 __version__ = "0.1.0"
-__all__ = ["Context", "MXNetError", "autograd", "backends", "base", "context", "cpu",
-           "cpu_pinned", "current_context", "gpu", "nd", "ndarray", "num_gpus", "opencl", "ops",
-           "random"]
+__all__ = ["AttrScope", "Context", "MXNetError", "autograd", "backends", "base", "context", "cpu",
+           "cpu_pinned", "current_context", "gpu", "name", "nd", "ndarray", "num_gpus", "opencl",
+           "ops", "random", "sym", "symbol"]

@@ -14,6 +14,7 @@ from . import (
     movement,
     movement_grad,
     nn,
+    nn_params,
     random,
     reduce,
     shape,
@@ -25,4 +26,4 @@ from .registry import REGISTRY, Op, Sample, defop, get_op
 __all__ = ["REGISTRY", "Op", "Sample", "apply", "attrs", "defop", "get_op", "infer", "state",
            "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random", "reduce",
            "shape",
-           "conv", "sorting", "movement_grad"]
+           "conv", "sorting", "movement_grad", "nn_params"]

@@ -17,8 +17,9 @@ __all__ = ["make_frontend", "bind_args"]
 _P = inspect.Parameter
 
 
-def bind_args(op, args, kwargs):
-    """Split a front-end call into (inputs, parsed attrs, out)."""
+def bind_args(op, args, kwargs, allow_missing=False):
+    """Split a front-end call into (inputs, parsed attrs, out); ``allow_missing`` leaves ``None``
+    for inputs not given (the symbolic API makes variables for them)."""
     out = kwargs.pop("out", None)
     kwargs.pop("name", None)
     if op.variadic:
@@ -51,7 +52,7 @@ def bind_args(op, args, kwargs):
                 inputs[i] = kwargs.pop(k)
         while len(inputs) > op.required_inputs and inputs[-1] is None:  # optional (bias)
             inputs.pop()
-        if any(x is None for x in inputs):
+        if any(x is None for x in inputs) and not allow_missing:
             missing = [k for k, x in zip(op.inputs, inputs) if x is None]
             raise MXNetTypeError(f"{op.name}() missing required input(s): {', '.join(missing)}")
     return inputs, op.parse_attrs(kwargs), out

@@ -210,12 +210,14 @@ def _bn_sample(rng, shape, **attrs):
                   _u(rng, c, lo=0.5, hi=2), **attrs)
 
 
+batch_norm.aux("moving_mean", "moving_var")
 batch_norm.samples(
     lambda rng: _bn_sample(rng, (2, 3, 4, 4)),
     lambda rng: _bn_sample(rng, (2, 3, 5), fix_gamma=False, eps=1e-5),
     lambda rng: _bn_sample(rng, (4, 3), fix_gamma=False, axis=-1, output_mean_var=True),
     lambda rng: _bn_sample(rng, (2, 3, 4), fix_gamma=False, use_global_stats=True),
 )
+batch_norm_prim.aux("moving_mean", "moving_var")
 batch_norm_prim.samples(
     lambda rng: _bn_sample(rng, (2, 3, 4, 4)),
     lambda rng: _bn_sample(rng, (2, 3, 5), fix_gamma=False, eps=1e-5),

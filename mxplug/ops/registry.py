@@ -72,6 +72,10 @@ class Op:
         #: Inputs that never get a gradient although they may hold floats (labels, lengths,
         #: indices): the VJP returns None for them, and gradient checks leave them out.
         self.nograd_inputs = frozenset(nograd_inputs)
+        #: Inputs that are state the op updates rather than arguments (BatchNorm's moving
+        #: statistics): a Symbol lists them as auxiliary states, not arguments.
+        self.aux_inputs = frozenset()
+        self.params_fn = None
         #: Draws random numbers: front ends fill its ``key``/``counter`` attrs from mxplug.random.
         self.random = random
         self.generic = None  # impl(xp, *arrays, **attrs)
@@ -120,6 +124,18 @@ class Op:
             raise MXNetError(f"{self.name}: nograd names unknown inputs {sorted(unknown)}")
         self.nograd_inputs = self.nograd_inputs | frozenset(names)
         return self
+
+    def params(self, fn):
+        """Register ``fn(*specs_or_None, **attrs) -> {input index: shape}``: the shapes of
+        parameter inputs implied by the data input (FullyConnected's weight from data and
+        num_hidden), for Symbol shape inference and Gluon's deferred initialisation."""
+        self.params_fn = fn
+        return fn
+
+    def aux(self, *names):
+        """Declare auxiliary-state inputs (MXNet's ``list_auxiliary_states``)."""
+        self.aux_inputs = self.aux_inputs | frozenset(names)
+        return self.nograd(*names)
 
     def samples(self, *fns):
         """Register sample-input functions ``rng -> Sample | list`` for the generic test suite."""

@@ -1,0 +1,152 @@
+"""``infer_shape`` / ``infer_type`` over a graph, from the ops' own rules.
+
+Forward, each node's output specs come from its op's ``infer`` rule. Backward, a variable that
+feeds an op's parameter slot (``fc1_weight``) gets its shape from the op's ``params`` rule
+(``weight = (num_hidden, in_units)``), so ``simple_bind(data=(32, 784))`` knows every shape, as
+in MXNet. A variable's ``__shape__`` may hold 0 for an unknown dimension.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from ..base import MXNetValueError
+from ..ops.infer import Spec
+from .node import infer_node, topo_nodes
+
+
+def _declared_shape(node):
+    text = node.user_attrs.get("__shape__")
+    return tuple(int(s) for s in ast.literal_eval(text)) if text else None
+
+
+def _declared_dtype(node):
+    text = node.user_attrs.get("__dtype__")
+    if text is None:
+        return None
+    try:  # MXNet writes type codes ("0" = float32)
+        return _MX_TYPE_CODES[int(text)]
+    except ValueError:
+        return np.dtype(text)
+
+
+_MX_TYPE_CODES = {0: np.dtype("float32"), 1: np.dtype("float64"), 2: np.dtype("float16"),
+                  3: np.dtype("uint8"), 4: np.dtype("int32"), 5: np.dtype("int8"),
+                  6: np.dtype("int64"), 7: np.dtype("bool")}
+
+
+def _merge(name, declared, found, node):
+    if declared is None:
+        return found
+    if len(declared) != len(found) or any(d and d != f for d, f in zip(declared, found)):
+        raise MXNetValueError(f"infer_shape: Expect: {name}.shape == {declared} (0 = any) / "
+                              f"Actual: {found} (needed by {node.name!r} made at {node.source})")
+    return found
+
+
+def _given(sym, args, kwargs):
+    names = sym.list_arguments()
+    given = dict(zip(names, args))
+    unknown = set(kwargs) - set(sym.list_inputs())
+    if unknown:
+        raise MXNetValueError(f"infer: unknown input names {sorted(unknown)}; inputs are "
+                              f"{sym.list_inputs()}")
+    given.update(kwargs)
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def propagate(sym, shapes=None, dtypes=None):
+    """Fill ``node.specs`` of every node it can; returns ``{variable name: Spec or None}``.
+
+    Works on copies of the specs (the graph's own specs are left as built)."""
+    nodes = topo_nodes(sym._outputs)
+    specs = {}  # node id -> tuple of Spec | None
+    var_specs = {}
+    shapes, dtypes = shapes or {}, dtypes or {}
+    for n in nodes:
+        if n.is_variable:
+            shape = shapes.get(n.name)
+            shape = tuple(shape) if shape is not None else _declared_shape(n)
+            dtype = np.dtype(dtypes.get(n.name) or _declared_dtype(n) or "float32")
+            if shape is not None and all(s > 0 for s in shape):
+                var_specs[n.name] = Spec(shape, dtype)
+            else:
+                var_specs[n.name] = None
+    for _ in range(3):  # parameter shapes found late can unlock earlier nodes
+        changed = False
+        for n in nodes:
+            if n.is_variable:
+                specs[id(n)] = (var_specs[n.name],) if var_specs[n.name] else None
+                continue
+            ins = [specs.get(id(i)) for i, _ in n.inputs]
+            in_specs = [s[k] if s else None for s, (_, k) in zip(ins, n.inputs)]
+            rule = n.op.params_fn
+            if rule is not None and any(s is None for s in in_specs):
+                found = rule(*n.arguments(in_specs), **n.attrs) or {}
+                for idx, shape in found.items():
+                    inp, _ = n.inputs[idx]
+                    if inp.is_variable and var_specs.get(inp.name) is None and shape is not None:
+                        dtype = np.dtype(dtypes.get(inp.name) or _declared_dtype(inp)
+                                         or _first_dtype(in_specs))
+                        shape = _merge(inp.name, _declared_shape(inp), tuple(shape), n)
+                        var_specs[inp.name] = Spec(shape, dtype)
+                        specs[id(inp)] = (var_specs[inp.name],)
+                        in_specs[idx] = var_specs[inp.name]
+                        changed = True
+            if all(s is not None for s in in_specs) and specs.get(id(n)) is None:
+                specs[id(n)] = infer_node(n, in_specs)
+                changed = True
+        if not changed:
+            break
+    return var_specs, specs, nodes
+
+
+def _first_dtype(specs):
+    return next((s.dtype for s in specs if s is not None), np.dtype("float32"))
+
+
+def infer_shape(sym, args, kwargs, partial):
+    """MXNet's ``(arg_shapes, out_shapes, aux_shapes)``; unknown ones are ``()`` when ``partial``
+    and make the whole result ``(None, None, None)`` otherwise."""
+    var_specs, specs, nodes = propagate(sym, _given(sym, args, kwargs))
+    return _collect(sym, var_specs, specs, partial, lambda s: tuple(s.shape), ())
+
+
+def infer_type(sym, args, kwargs):
+    """MXNet's ``(arg_types, out_types, aux_types)`` as NumPy scalar types.
+
+    Where shapes are known the ops' rules decide; elsewhere an output takes its first input's
+    type (``cast`` takes its ``dtype``), and untyped variables are float32."""
+    dtypes = {k: np.dtype(v) for k, v in _given(sym, args, kwargs).items()}
+    var_specs, specs, nodes = propagate(sym, None, dtypes)
+    types = {}
+    for n in nodes:
+        if n.is_variable:
+            types[id(n)] = (np.dtype(dtypes.get(n.name) or _declared_dtype(n) or "float32"),)
+        elif specs.get(id(n)) is not None:
+            types[id(n)] = tuple(s.dtype for s in specs[id(n)])
+        else:
+            first = types[id(n.inputs[0][0])][n.inputs[0][1]] if n.inputs else np.dtype("float32")
+            dt = np.dtype(n.attrs["dtype"]) if n.attrs.get("dtype") else first
+            types[id(n)] = (dt,) * n.num_outputs
+    def pick(names):
+        by_name = {n.name: types[id(n)][0] for n in nodes if n.is_variable}
+        return [by_name[x].type for x in names]
+    return (pick(sym.list_arguments()), [types[id(n)][k].type for n, k in sym._outputs],
+            pick(sym.list_auxiliary_states()))
+
+
+def _collect(sym, var_specs, specs, partial, field, missing):
+    args = [var_specs.get(n) for n in sym.list_arguments()]
+    auxs = [var_specs.get(n) for n in sym.list_auxiliary_states()]
+    outs = []
+    for node, k in sym._outputs:
+        s = specs.get(id(node))
+        outs.append(s[k] if s else None)
+    if not partial and any(s is None for s in args + outs + auxs):
+        return None, None, None
+    def conv(lst):
+        return [field(s) if s is not None else missing for s in lst]
+    return conv(args), conv(outs), conv(auxs)

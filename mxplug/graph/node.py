@@ -1,0 +1,164 @@
+"""Graph nodes, naming and attribute scopes.
+
+A :class:`Node` is one op application (or a variable: ``op is None``) with its attributes, its
+inputs as ``(node, output index)`` pairs, a name, the Python ``file:line`` that created it, and —
+when the input shapes are known — the output :class:`~mxplug.ops.infer.Spec` s from the op's own
+``infer`` rule.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import defaultdict
+
+from ..base import MXNetError
+from ..ops.infer import Spec
+
+__all__ = ["Node", "NameManager", "Prefix", "AttrScope", "source_of", "infer_node", "topo_nodes"]
+
+_MXPLUG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_local = threading.local()
+
+
+def source_of() -> str:
+    """``file:line`` of the first caller frame outside mxplug (where the user made the node)."""
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_MXPLUG_DIR):
+        f = f.f_back
+    return f"{f.f_code.co_filename}:{f.f_lineno}" if f is not None else "<unknown>"
+
+
+# -- naming -------------------------------------------------------------------------------------
+class NameManager:
+    """Automatic names (``fullyconnected0``) and prefixes (``with mx.name.Prefix('mlp_'):``)."""
+
+    def __init__(self, prefix=""):
+        self.prefix = prefix
+        self._counter = defaultdict(int)
+
+    def get(self, name, hint):
+        if name is not None:
+            return self.prefix + name
+        n = self._counter[hint]
+        self._counter[hint] += 1
+        return f"{self.prefix}{hint}{n}"
+
+    def __enter__(self):
+        stack = _name_stack()
+        self._old = stack[-1]
+        stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _name_stack().pop()
+
+
+class Prefix(NameManager):
+    """Prefix every automatic and explicit name made in the block."""
+
+
+def _name_stack():
+    if not hasattr(_local, "names"):
+        _local.names = [NameManager()]
+    return _local.names
+
+
+def current_name_manager() -> NameManager:
+    return _name_stack()[-1]
+
+
+# -- attribute scopes (ctx_group, lr_mult, ...) -------------------------------------------------
+class AttrScope:
+    """``with mx.AttrScope(ctx_group='dev1'):`` attaches attributes to every node made inside."""
+
+    def __init__(self, **attrs):
+        self.attrs = {k: str(v) for k, v in attrs.items()}
+
+    def __enter__(self):
+        stack = _attr_stack()
+        stack.append({**stack[-1], **self.attrs})
+        return self
+
+    def __exit__(self, *exc):
+        _attr_stack().pop()
+
+
+def _attr_stack():
+    if not hasattr(_local, "attrs"):
+        _local.attrs = [{}]
+    return _local.attrs
+
+
+# -- nodes --------------------------------------------------------------------------------------
+class Node:
+    """``consts`` maps argument positions to Python scalars (``x + 2.0``): the op's arguments are
+    the symbol inputs with the constants put back at their positions."""
+
+    __slots__ = ("op", "attrs", "inputs", "consts", "name", "source", "specs", "user_attrs")
+
+    def __init__(self, op, attrs, inputs, name, source, specs=None, user_attrs=None, consts=None):
+        self.op, self.attrs, self.inputs = op, attrs, tuple(inputs)
+        self.name, self.source, self.specs = name, source, specs
+        self.user_attrs = dict(user_attrs or {})
+        self.consts = dict(consts or {})
+
+    def arguments(self, values):
+        """The op's positional arguments: ``values`` (one per input) with constants put back."""
+        if not self.consts:
+            return list(values)
+        it = iter(values)
+        n = len(self.inputs) + len(self.consts)
+        return [self.consts[i] if i in self.consts else next(it) for i in range(n)]
+
+    @property
+    def is_variable(self):
+        return self.op is None
+
+    @property
+    def num_outputs(self):
+        if self.op is None:
+            return 1
+        return len(self.specs) if self.specs is not None else self.op.nout
+
+    def __repr__(self):
+        return f"<Node {self.name} {self.op.name if self.op else 'var'} @ {self.source}>"
+
+
+def infer_node(node, input_specs=None):
+    """Output specs of ``node`` from its op's rule when every input spec is known, else None."""
+    if input_specs is None:
+        input_specs = []
+        for inp, k in node.inputs:
+            if inp.specs is None:
+                return None
+            input_specs.append(inp.specs[k])
+    op, attrs, name, source = node.op, node.attrs, node.name, node.source
+    try:
+        out = op.infer(*node.arguments(input_specs), **attrs)
+    except MXNetError as e:
+        raise type(e)(f"{e} [node {name!r} ({op.name}) made at {source}]") from None
+    return tuple(out) if isinstance(out, tuple) and not isinstance(out, Spec) else (out,)
+
+
+# -- graph traversal ----------------------------------------------------------------------------
+def topo_nodes(outputs):
+    """Every node reachable from ``outputs``, inputs before their consumers (stable order)."""
+    order, seen = [], set()
+    stack = [(node, False) for node, _ in reversed(outputs)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for inp, _ in reversed(node.inputs):
+            if id(inp) not in seen:
+                stack.append((inp, False))
+    return order
+
+

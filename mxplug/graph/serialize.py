@@ -1,0 +1,155 @@
+"""Symbol JSON: MXNet 1.x's format, read and written.
+
+``{"nodes": [{"op": "null"|<op>, "name": ..., "attrs": {...}, "inputs": [[node, output, 0]]}],
+"arg_nodes": [...], "node_row_ptr": [...], "heads": [[node, output, 0]], "attrs": {...}}``.
+Attributes are strings, as MXNet writes them; loading parses them with each op's attribute
+parsers (no ``eval``, no pickle) and rejects unknown ops and attributes with the node named.
+Scalar operands (``x + 2``) are written as MXNet's ``_plus_scalar``-style ops, so files load in
+MXNet too, and those ops are read back into the registry's binary ops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from ..base import MXNetError
+from ..ops import REGISTRY
+from .node import Node, infer_node, topo_nodes
+from .symbol import Symbol
+
+__all__ = ["to_json", "from_json", "save", "load", "load_json"]
+
+MXNET_VERSION = 10901
+#: (registry op, scalar on the right?) <-> MXNet's scalar op names.
+SCALAR_OPS = {
+    ("add", True): "_plus_scalar", ("add", False): "_plus_scalar",
+    ("subtract", True): "_minus_scalar", ("subtract", False): "_rminus_scalar",
+    ("multiply", True): "_mul_scalar", ("multiply", False): "_mul_scalar",
+    ("divide", True): "_div_scalar", ("divide", False): "_rdiv_scalar",
+    ("modulo", True): "_mod_scalar", ("modulo", False): "_rmod_scalar",
+    ("power", True): "_power_scalar", ("power", False): "_rpower_scalar",
+    ("maximum", True): "_maximum_scalar", ("minimum", True): "_minimum_scalar",
+    ("equal", True): "_equal_scalar", ("not_equal", True): "_not_equal_scalar",
+    ("greater", True): "_greater_scalar", ("greater_equal", True): "_greater_equal_scalar",
+    ("lesser", True): "_lesser_scalar", ("lesser_equal", True): "_lesser_equal_scalar",
+}
+_FROM_SCALAR = {}
+for (_op, _right), _name in SCALAR_OPS.items():
+    _FROM_SCALAR.setdefault(_name, (_op, _right))
+
+
+def _attr_text(v):
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (tuple, list)):
+        return str(tuple(v))
+    return str(v)
+
+
+def to_json(sym: Symbol) -> str:
+    nodes = topo_nodes(sym._outputs)
+    index = {id(n): i for i, n in enumerate(nodes)}
+    out, row_ptr = [], [0]
+    for n in nodes:
+        entry = {"op": "null" if n.is_variable else n.op.name, "name": n.name}
+        attrs = {} if n.is_variable else {k: _attr_text(v) for k, v in n.attrs.items()
+                                          if v is not None and v != n.op.defaults.get(k)
+                                          and k not in ("key", "counter", "ctx")}
+        if n.consts:
+            (pos, value), = n.consts.items()
+            entry["op"] = SCALAR_OPS.get((n.op.name, pos == 1)) or _no_scalar(n)
+            attrs["scalar"] = repr(float(value))
+        attrs.update(n.user_attrs)
+        if attrs:
+            entry["attrs"] = attrs
+        entry["inputs"] = [[index[id(i)], k, 0] for i, k in n.inputs]
+        out.append(entry)
+        row_ptr.append(row_ptr[-1] + n.num_outputs)
+    doc = {"nodes": out, "arg_nodes": [i for i, n in enumerate(nodes) if n.is_variable],
+           "node_row_ptr": row_ptr,
+           "heads": [[index[id(n)], k, 0] for n, k in sym._outputs],
+           "attrs": {"mxnet_version": ["int", MXNET_VERSION]}}
+    return json.dumps(doc, indent=2)
+
+
+def _no_scalar(n):
+    raise MXNetError(f"tojson: node {n.name!r} applies {n.op.name} to a Python scalar, which "
+                     f"MXNet's JSON cannot express; use a variable instead")
+
+
+def from_json(text: str, source="<json>") -> Symbol:
+    try:
+        doc = json.loads(text)
+        entries, heads = doc["nodes"], doc["heads"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise MXNetError(f"{source}: not a symbol JSON document ({e})") from None
+    nodes = []
+    for i, e in enumerate(entries):
+        name, op_name = e.get("name", f"node{i}"), e.get("op")
+        attrs = dict(e.get("attrs") or e.get("param") or {})
+        user = {k: v for k, v in attrs.items() if k.startswith("__")}
+        where = f"{source}: node {i} ({name!r})"
+        try:
+            inputs = [(nodes[j], k) for j, k, *_ in e.get("inputs", [])]
+        except (IndexError, ValueError, TypeError):
+            raise MXNetError(f"{where}: bad inputs {e.get('inputs')!r}") from None
+        if op_name == "null":
+            nodes.append(Node(None, {}, (), name, where, None, user))
+            continue
+        consts = {}
+        if op_name in _FROM_SCALAR:
+            op_name, right = _FROM_SCALAR[op_name]
+            consts = {1 if right else 0: float(attrs.pop("scalar"))}
+        op = REGISTRY.get(op_name)
+        if op is None:
+            raise MXNetError(f"{where}: unknown op {op_name!r} (not in mxplug's registry)")
+        plain = {k: v for k, v in attrs.items() if not k.startswith("__")}
+        ignored = {k for k in plain if k not in op.attrs and k in _MXNET_ONLY_ATTRS}
+        for k in ignored:
+            plain.pop(k)
+        parsed = op.parse_attrs(plain) if plain else dict(op.defaults)
+        node = Node(op, parsed, inputs, name, where, None, user, consts)
+        if not op.variadic and len(inputs) > len(op.inputs):
+            raise MXNetError(f"{where}: {op_name} takes at most {len(op.inputs)} inputs, the file "
+                             f"gives {len(inputs)}")
+        node.specs = infer_node(node)
+        nodes.append(node)
+    try:
+        return Symbol([(nodes[j], k) for j, k, *_ in heads])
+    except (IndexError, ValueError, TypeError):
+        raise MXNetError(f"{source}: bad heads {heads!r}") from None
+
+
+#: Attributes MXNet writes that change nothing in mxplug (cuDNN and workspace tuning, layouts
+#: that are the default, storage types).
+_MXNET_ONLY_ATTRS = {"cudnn_tune", "cudnn_off", "workspace", "layout", "__storage_type__"}
+
+
+def save(sym: Symbol, fname) -> None:
+    """Write ``sym`` as JSON atomically (a temporary file renamed over ``fname``)."""
+    text = to_json(sym)
+    directory = os.path.dirname(os.path.abspath(fname))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, fname)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def load(fname) -> Symbol:
+    """Read a symbol JSON file (mxplug's or MXNet's)."""
+    try:
+        with open(fname) as f:
+            text = f.read()
+    except OSError as e:
+        raise MXNetError(f"load: cannot read {fname}: {e}") from None
+    return from_json(text, source=str(fname))
+
+
+def load_json(json_str) -> Symbol:
+    return from_json(json_str)

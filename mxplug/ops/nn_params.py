@@ -1,0 +1,67 @@
+"""Parameter-shape rules of the NN layers: the shapes of weight/bias/gamma/... implied by the data
+input and the attributes. Symbol shape inference (``simple_bind(data=...)``) and Gluon's deferred
+initialisation use them. Input indices follow each op's declared inputs."""
+
+from __future__ import annotations
+
+import math
+
+from .registry import REGISTRY
+
+
+def _channels(x, axis=1):
+    return x.shape[axis % len(x.shape)]
+
+
+@REGISTRY["FullyConnected"].params
+def _(x, w=None, b=None, num_hidden=0, no_bias=False, flatten=True):
+    if x is None:
+        return {}
+    k = math.prod(x.shape[1:]) if flatten and len(x.shape) > 1 else x.shape[-1]
+    return {1: (num_hidden, k), 2: None if no_bias else (num_hidden,)}
+
+
+def _conv_params(x, w=None, b=None, kernel=(), num_filter=0, num_group=1, no_bias=False,
+                 transposed=False, **_):
+    if x is None:
+        return {}
+    c = _channels(x)
+    wshape = ((c, num_filter // num_group) if transposed else (num_filter, c // num_group))
+    return {1: wshape + tuple(kernel), 2: None if no_bias else (num_filter,)}
+
+
+REGISTRY["Convolution"].params(lambda x, w=None, b=None, **a: _conv_params(x, w, b, **a))
+REGISTRY["Deconvolution"].params(
+    lambda x, w=None, b=None, **a: _conv_params(x, w, b, transposed=True, **a))
+
+
+def _per_channel(n_params, axis_attr="axis", default_axis=1):
+    def rule(x, *params, **attrs):
+        if x is None:
+            return {}
+        c = (_channels(x, attrs.get(axis_attr, default_axis)),)
+        return {i: c for i in range(1, 1 + n_params)}
+    return rule
+
+
+REGISTRY["BatchNorm"].params(_per_channel(4))
+REGISTRY["_BatchNorm"].params(_per_channel(4))
+REGISTRY["LayerNorm"].params(_per_channel(2, default_axis=-1))
+REGISTRY["InstanceNorm"].params(_per_channel(2))
+
+
+@REGISTRY["GroupNorm"].params
+def _(x, gamma=None, beta=None, num_groups=1, **_):
+    return {} if x is None else {1: (num_groups,), 2: (num_groups,)}
+
+
+@REGISTRY["Embedding"].params
+def _(x, w=None, input_dim=0, output_dim=0, **_):
+    return {1: (input_dim, output_dim)}
+
+
+@REGISTRY["LeakyReLU"].params
+def _(x, gamma=None, act_type="leaky", **_):
+    if x is None or act_type != "prelu":
+        return {}
+    return {1: (_channels(x),)}
