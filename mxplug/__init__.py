@@ -4,7 +4,10 @@
 ``mx.cpu()``, ``mx.gpu()``, ``mx.opencl()`` and the rest of MXNet's names.
 """
 
-from . import autograd, backends, base, context, ndarray, ops, random, symbol
+# First: the graph layer's own ops (_constant, _fused_elemwise) must be in the registry
+# before mx.nd and mx.sym are generated from it.
+from .graph import passes as _passes  # noqa: F401, I001
+from . import autograd, backends, base, context, ndarray, ops, random, symbol, viz
 from . import ndarray as nd
 from . import symbol as sym
 from .base import MXNetError
@@ -20,4 +23,5 @@ for _name in ndarray.random.__all__:
 __version__ = "0.1.0"
 __all__ = ["AttrScope", "Context", "MXNetError", "autograd", "backends", "base", "context", "cpu",
            "cpu_pinned", "current_context", "gpu", "name", "nd", "ndarray", "num_gpus", "opencl",
-           "ops", "random", "sym", "symbol"]
+           "ops", "random", "sym", "symbol", "viz", "visualization"]
+visualization = viz

@@ -1,23 +1,148 @@
 """Executor: a Symbol bound to arrays on a context (``sym.bind`` / ``sym.simple_bind``).
 
-``forward`` runs the graph's nodes in order through ``apply`` — the same dispatch, kernels and
-backends as ``mx.nd``. ``backward`` differentiates with the ops' VJP rules (recorded during a
-training forward), writing into ``grad_dict`` per ``grad_req``. Auxiliary states (BatchNorm's
-moving statistics) are updated in place by training forwards, as in MXNet.
+A :class:`Program` is a graph compiled once into a flat list of steps over numbered value slots;
+running it calls ``apply`` per node — the same dispatch, kernels and backends as ``mx.nd``. With
+any ``grad_req`` other than ``'null'`` the executor also builds, at bind time, the backward graph
+(the ops' gradient rules applied to Symbols, :mod:`.backward`) into one training program: a
+training forward keeps the values the gradient steps read, and ``backward`` runs those steps,
+writing into ``grad_dict`` per ``grad_req``. No autograd tape is involved.
 """
 
 from __future__ import annotations
 
-from .. import autograd
+import os
+
+import numpy as np
+
+from .. import random as _random
 from ..base import MXNetError, MXNetValueError
 from ..context import Context
 from ..ndarray import NDArray
+from ..ndarray import ones as _nd_ones
 from ..ndarray import zeros as _nd_zeros
+from ..ops import apply
+from ..ops.dispatch import state
 from .node import topo_nodes
 
-__all__ = ["Executor", "simple_bind"]
+__all__ = ["Executor", "Program", "simple_bind"]
 
 
+# -- compiled graphs -----------------------------------------------------------------------------
+class _Step:
+    __slots__ = ("node", "op", "attrs", "ins", "outs", "template", "ctx", "random")
+
+    def __init__(self, node, ins, outs, ctx):
+        self.node, self.op, self.ins, self.outs, self.ctx = node, node.op, ins, outs, ctx
+        attrs = node.attrs
+        if "ctx" in attrs:  # creation ops run where the graph is bound, not where it was built
+            attrs = {**attrs, "ctx": ctx}
+        self.attrs = attrs
+        self.random = node.op.random
+        # constants put back among the inputs: None marks a slot to fill
+        self.template = node.arguments([None] * len(ins)) if node.consts else None
+
+
+class Run:
+    """The values of one forward run (what its backward reads)."""
+
+    __slots__ = ("values", "draws")
+
+    def __init__(self, values, draws):
+        self.values, self.draws = values, draws
+
+
+class Program:
+    """``outputs`` (forward) and ``extra`` (a second phase: gradients) compiled to steps.
+
+    Variables are filled by name; ``forward`` runs the nodes ``outputs`` need, ``backward`` the
+    remaining ones on the same values. Random ops draw a fresh generator state every run."""
+
+    def __init__(self, outputs, extra=(), ctx=None, group2ctx=None):
+        self.ctx = Context(ctx) if ctx is not None else None
+        group2ctx = group2ctx or {}
+        self.copies = bool(group2ctx)  # inputs may live on another context than their node
+        fwd = {id(n) for n in topo_nodes(outputs)}
+        slot, self.variables = {}, {}
+        self.fwd_steps, self.bwd_steps = [], []
+        for n in topo_nodes(list(outputs) + list(extra)):
+            for k in range(n.num_outputs):
+                slot[(id(n), k)] = len(slot)
+            if n.is_variable:
+                self.variables.setdefault(n.name, []).append(slot[(id(n), 0)])
+                continue
+            group = n.user_attrs.get("__ctx_group__") or n.user_attrs.get("ctx_group")
+            ctx = group2ctx.get(group, self.ctx) if group else self.ctx
+            step = _Step(n, [slot[(id(i), k)] for i, k in n.inputs],
+                         [slot[(id(n), k)] for k in range(n.num_outputs)], ctx)
+            (self.fwd_steps if id(n) in fwd else self.bwd_steps).append(step)
+        self.nslots = len(slot)
+        self.out_slots = [slot[(id(n), k)] for n, k in outputs]
+        self.extra_slots = [slot[(id(n), k)] for n, k in extra]
+
+    def _feed(self, values, arrays, what):
+        for name, slots in self.variables.items():
+            a = arrays.get(name)
+            if a is None:
+                if what == "forward" and not name.startswith("_head_grad"):
+                    raise MXNetValueError(f"{what}: no array for input {name!r}")
+                continue
+            for s in slots:
+                values[s] = a
+
+    def _exec(self, steps, values, draws, keep_hook=False):
+        prev = None if keep_hook else state.set_hook(None)  # one graph run, not many tape entries
+        try:
+            for step in steps:
+                ins = [values[i] for i in step.ins]
+                if self.copies:
+                    ins = [v.as_in_context(step.ctx) if isinstance(v, NDArray)
+                           and v.context != step.ctx else v for v in ins]
+                if step.template is not None:
+                    it = iter(ins)
+                    ins = [next(it) if a is None else a for a in step.template]
+                attrs = step.attrs
+                if step.random:
+                    key = draws.get(id(step))
+                    if key is None:
+                        key = draws[id(step)] = _random.next_state()
+                    attrs = {**attrs, "key": key[0], "counter": key[1]}
+                try:
+                    out = apply(step.op, *ins, **attrs)
+                except MXNetError as e:
+                    node = step.node
+                    raise type(e)(f"{e} [node {node.name!r} made at {node.source}]") from None
+                if len(step.outs) == 1:
+                    values[step.outs[0]] = out[0] if type(out) is tuple else out
+                else:
+                    for s, o in zip(step.outs, out):
+                        values[s] = o
+                if step.op.aux_update is not None and state.training:
+                    step.op.aux_update(ins, attrs)  # BatchNorm's moving statistics
+        finally:
+            if not keep_hook:
+                state.set_hook(prev)
+
+    def forward(self, arrays, keep_hook=False, draws=None) -> Run:
+        """Run the forward steps on ``arrays`` (name -> NDArray); ``draws`` replays the random
+        states of an earlier run."""
+        values = [None] * self.nslots
+        self._feed(values, arrays, "forward")
+        run = Run(values, dict(draws or {}))
+        self._exec(self.fwd_steps, values, run.draws, keep_hook)
+        return run
+
+    def outputs(self, run):
+        return [run.values[s] for s in self.out_slots]
+
+    def backward(self, run, arrays, keep_hook=False):
+        """Run the second phase after ``forward`` (``arrays``: its extra inputs, the head
+        gradients); returns the ``extra`` values."""
+        self._feed(run.values, arrays, "backward")
+        self._exec(self.bwd_steps, run.values, run.draws, keep_hook)
+        return [run.values[s] for s in self.extra_slots]
+
+
+# -- the executor --------------------------------------------------------------------------------
 def _as_dict(names, values, what):
     if values is None:
         return {}
@@ -33,7 +158,50 @@ def _as_dict(names, values, what):
     return dict(zip(names, values))
 
 
+def head_grad_names(n):
+    return [f"_head_grad{i}" for i in range(n)]
+
+
+def build_training(symbol, wrt, arrays, ctx, group2ctx=None, training=True):
+    """The training program of ``symbol``: forward outputs, then gradients of ``wrt`` (head
+    gradients are the inputs ``_head_grad<i>``); returns ``(Program, constants)``."""
+    from .. import autograd
+    from .backward import backward_graph
+    from .inference import propagate
+    from .symbol import var
+    shapes = {n: a.shape for n, a in arrays.items()}
+    dtypes = {n: np.dtype(a.dtype) for n, a in arrays.items()}
+    _, specs, _ = propagate(symbol, shapes, dtypes)
+    heads = []
+    for name, (node, k) in zip(head_grad_names(len(symbol._outputs)), symbol._outputs):
+        s = specs.get(id(node))
+        heads.append(var(name, shape=s[k].shape, dtype=s[k].dtype) if s else var(name))
+    # the expansion of composites such as BatchNorm and Dropout depends on the mode
+    with autograd.train_mode() if training else autograd.predict_mode():
+        bg = backward_graph(symbol, wrt, heads, shapes, dtypes, ctx)
+    fwd, grads = bg.forward._outputs, bg.grads._outputs
+    if not group2ctx:  # passes do not move nodes across contexts
+        both = optimize_bound(fwd + grads, arrays, ctx, extra_specs={
+            h.name: h._outputs[0][0].specs[0] for h in heads if h._outputs[0][0].specs})
+        fwd, grads = both[:len(fwd)], both[len(fwd):]
+    return Program(fwd, grads, ctx, group2ctx), bg.constants
+
+
+def optimize_bound(outputs, arrays, ctx, extra_specs=None):
+    """The bind-time passes (level from ``MXPLUG_GRAPH_OPT``, default 2; 0 turns them off)."""
+    from ..ops.infer import Spec
+    from .passes import optimize
+    level = int(os.environ.get("MXPLUG_GRAPH_OPT", "2"))
+    specs = {n: Spec(tuple(a.shape), np.dtype(a.dtype)) for n, a in arrays.items()}
+    specs.update(extra_specs or {})
+    return optimize(list(outputs), level, ctx, specs)
+
+
 class Executor:
+    """A bound Symbol: ``forward(is_train)``, ``backward(out_grads)``, ``outputs``, the arrays.
+
+    Create with ``sym.bind`` or ``sym.simple_bind``."""
+
     def __init__(self, symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None,
                  group2ctx=None):
         self._symbol = symbol
@@ -53,18 +221,33 @@ class Executor:
             grad_req = {n: grad_req for n in arg_names}
         elif not isinstance(grad_req, dict):
             grad_req = dict(zip(arg_names, grad_req))
+        for n, r in grad_req.items():
+            if r not in ("write", "add", "null"):
+                raise MXNetValueError(f"bind: grad_req of {n!r} must be write, add or null, got "
+                                      f"{r!r}")
         self._grad_req = {n: grad_req.get(n, "null") for n in arg_names}
         self.grad_dict = _as_dict(arg_names, args_grad, "args_grad")
         for n, req in self._grad_req.items():
-            if req != "null" and n not in self.grad_dict:
+            if req != "null" and self.grad_dict.get(n) is None:
                 if args_grad is not None:
                     self._grad_req[n] = "null"  # MXNet: no gradient array, no gradient
                 else:
-                    self.grad_dict[n] = _nd_zeros(self.arg_dict[n].shape, ctx=self.arg_dict[n].ctx,
-                                                  dtype=self.arg_dict[n].dtype)
-        self._nodes = topo_nodes(symbol._outputs)
+                    a = self.arg_dict[n]
+                    self.grad_dict[n] = _nd_zeros(a.shape, ctx=a.ctx, dtype=a.dtype)
         self.outputs = []
-        self._recorded = False
+        plain = symbol._outputs if self._group2ctx else optimize_bound(
+            symbol._outputs, {**self.arg_dict, **self.aux_dict}, self._ctx)
+        self._plain = Program(plain, (), self._ctx, self._group2ctx)
+        self._wrt = [n for n, r in self._grad_req.items() if r != "null"]
+        self._train = self._consts = None
+        if self._wrt:
+            self._train, self._consts = build_training(symbol, self._wrt, self._inputs(), self._ctx,
+                                                       self._group2ctx)
+        self._run = None
+        self._ones = None
+
+    def _inputs(self):
+        return {**self.arg_dict, **self.aux_dict, **(self._consts or {})}
 
     @property
     def arg_arrays(self):
@@ -82,63 +265,61 @@ class Executor:
     def output_dict(self):
         return dict(zip(self._symbol.list_outputs(), self.outputs))
 
-    def _context_of(self, node):
-        group = node.user_attrs.get("ctx_group")
-        return self._group2ctx.get(group, self._ctx) if group else self._ctx
-
     def forward(self, is_train=False, **kwargs):
         """Run the graph; ``kwargs`` are copied into the bound argument arrays first."""
         for name, value in kwargs.items():
             if name not in self.arg_dict:
                 raise MXNetValueError(f"forward: unknown argument {name!r}")
             self.arg_dict[name][:] = value
-        needs_grad = is_train and any(r != "null" for r in self._grad_req.values())
-        if needs_grad:
-            variables = [self.arg_dict[n] for n, r in self._grad_req.items() if r != "null"]
-            autograd.mark_variables(variables, [self.grad_dict[n] for n, r in
-                                                self._grad_req.items() if r != "null"],
-                                    [r for r in self._grad_req.values() if r != "null"])
-        scope = autograd.record(train_mode=True) if needs_grad else (
-            autograd.train_mode() if is_train else autograd.predict_mode())
-        with scope:
-            values = self._run()
-        self.outputs = [values[(id(n), k)] for n, k in self._symbol._outputs]
-        self._recorded = needs_grad
+        saved, state.training = state.training, bool(is_train)
+        try:
+            if is_train and self._train is not None:
+                self._run = self._train.forward(self._inputs())
+                self.outputs = self._train.outputs(self._run)
+            else:
+                self._run = None
+                self.outputs = self._plain.outputs(self._plain.forward(self._inputs()))
+        finally:
+            state.training = saved
         return self.outputs
 
-    def _run(self):
-        values = {}
-        for node in self._nodes:
-            if node.is_variable:
-                arr = self.arg_dict.get(node.name)
-                if arr is None:
-                    arr = self.aux_dict[node.name]
-                values[(id(node), 0)] = arr
-                continue
-            ctx = self._context_of(node)
-            ins = []
-            for inp, k in node.inputs:
-                v = values[(id(inp), k)]
-                ins.append(v.as_in_context(ctx) if v.context != ctx else v)
-            from ..ops import apply
-            try:
-                out = apply(node.op, *node.arguments(ins), **node.attrs)
-            except MXNetError as e:
-                raise type(e)(f"{e} [node {node.name!r} made at {node.source}]") from None
-            outs = out if isinstance(out, tuple) else (out,)
-            for k, o in enumerate(outs):
-                values[(id(node), k)] = o
-        return values
-
     def backward(self, out_grads=None, is_train=True):
-        if not self._recorded:
+        """Gradients of the outputs (weighted by ``out_grads``, default ones) into ``grad_dict``:
+        ``'write'`` overwrites, ``'add'`` accumulates, ``'null'`` leaves untouched."""
+        if self._run is None:
             raise MXNetError("backward: call forward(is_train=True) first (with some grad_req "
                              "other than 'null')")
-        heads = self.outputs
-        if out_grads is not None:
-            out_grads = [out_grads] if isinstance(out_grads, NDArray) else list(out_grads)
-        autograd.backward(heads, out_grads, train_mode=is_train)
-        self._recorded = False
+        heads = self._head_grads(out_grads)
+        saved, state.training = state.training, bool(is_train)
+        try:
+            grads = self._train.backward(self._run, dict(zip(head_grad_names(len(heads)), heads)))
+        finally:
+            state.training = saved
+        for name, g in zip(self._wrt, grads):
+            target = self.grad_dict[name]
+            if g.dtype != target.dtype:
+                g = g.astype(target.dtype)
+            if self._grad_req[name] == "add":
+                target[:] = target + g
+            else:
+                target[:] = g
+
+    def _head_grads(self, out_grads):
+        if out_grads is None:
+            if self._ones is None or [o.shape for o in self._ones] != [
+                    o.shape for o in self.outputs]:
+                self._ones = [_nd_ones(o.shape, ctx=o.context, dtype=o.dtype)
+                              for o in self.outputs]
+            return self._ones
+        out_grads = [out_grads] if isinstance(out_grads, NDArray) else list(out_grads)
+        if len(out_grads) != len(self.outputs):
+            raise MXNetValueError(f"backward: {len(out_grads)} out_grads for "
+                                  f"{len(self.outputs)} outputs")
+        for i, (g, o) in enumerate(zip(out_grads, self.outputs)):
+            if tuple(g.shape) != tuple(o.shape):
+                raise MXNetValueError(f"backward: out_grads[{i}] has shape {g.shape}, the output "
+                                      f"has shape {o.shape}")
+        return out_grads
 
     def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False):
         for name, value in (arg_params or {}).items():
@@ -154,9 +335,8 @@ class Executor:
 
     def reshape(self, partial_shaping=False, allow_up_sizing=False, **shapes):
         """A new executor for new input shapes, sharing the parameters that keep their shape."""
-        new = simple_bind(self._symbol, self._ctx, self._grad_req, None, self._group2ctx,
-                          shapes, self.arg_dict)
-        return new
+        return simple_bind(self._symbol, self._ctx, self._grad_req, None, self._group2ctx,
+                           shapes, self.arg_dict)
 
 
 def simple_bind(symbol, ctx, grad_req, type_dict, group2ctx, shapes, reuse=None):

@@ -86,8 +86,10 @@ def propagate(sym, shapes=None, dtypes=None):
             if rule is not None and any(s is None for s in in_specs):
                 found = rule(*n.arguments(in_specs), **n.attrs) or {}
                 for idx, shape in found.items():
+                    if shape is None or idx >= len(n.inputs):  # no_bias: no bias input
+                        continue
                     inp, _ = n.inputs[idx]
-                    if inp.is_variable and var_specs.get(inp.name) is None and shape is not None:
+                    if inp.is_variable and var_specs.get(inp.name) is None:
                         dtype = np.dtype(dtypes.get(inp.name) or _declared_dtype(inp)
                                          or _first_dtype(in_specs))
                         shape = _merge(inp.name, _declared_shape(inp), tuple(shape), n)
@@ -120,11 +122,24 @@ def infer_type(sym, args, kwargs):
     Where shapes are known the ops' rules decide; elsewhere an output takes its first input's
     type (``cast`` takes its ``dtype``), and untyped variables are float32."""
     dtypes = {k: np.dtype(v) for k, v in _given(sym, args, kwargs).items()}
+    nodes = topo_nodes(sym._outputs)
+    for n in nodes:  # an untyped variable takes the type of the data it is used with (MXNet)
+        if n.is_variable and n.name not in dtypes and _declared_dtype(n) is not None:
+            dtypes[n.name] = _declared_dtype(n)
+    for _ in range(2):
+        for n in nodes:
+            if n.is_variable or not n.inputs:
+                continue
+            known = [dtypes[i.name] for i, _ in n.inputs if i.is_variable and i.name in dtypes]
+            if known:
+                for i, _ in n.inputs:
+                    if i.is_variable and i.name not in dtypes:
+                        dtypes[i.name] = known[0]
     var_specs, specs, nodes = propagate(sym, None, dtypes)
     types = {}
     for n in nodes:
         if n.is_variable:
-            types[id(n)] = (np.dtype(dtypes.get(n.name) or _declared_dtype(n) or "float32"),)
+            types[id(n)] = (np.dtype(dtypes.get(n.name) or "float32"),)
         elif specs.get(id(n)) is not None:
             types[id(n)] = tuple(s.dtype for s in specs[id(n)])
         else:

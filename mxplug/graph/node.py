@@ -70,11 +70,20 @@ def current_name_manager() -> NameManager:
 
 
 # -- attribute scopes (ctx_group, lr_mult, ...) -------------------------------------------------
+#: Attributes MXNet stores as ``__key__`` (so they are never taken for op parameters);
+#: ``Symbol.attr('ctx_group')`` finds them under either spelling.
+HIDDEN_KEYS = ("ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage")
+
+
+def hidden_key(key: str) -> str:
+    return f"__{key}__" if key in HIDDEN_KEYS else key
+
+
 class AttrScope:
     """``with mx.AttrScope(ctx_group='dev1'):`` attaches attributes to every node made inside."""
 
     def __init__(self, **attrs):
-        self.attrs = {k: str(v) for k, v in attrs.items()}
+        self.attrs = {hidden_key(k): str(v) for k, v in attrs.items()}
 
     def __enter__(self):
         stack = _attr_stack()
@@ -120,7 +129,7 @@ class Node:
     def num_outputs(self):
         if self.op is None:
             return 1
-        return len(self.specs) if self.specs is not None else self.op.nout
+        return len(self.specs) if self.specs is not None else self.op.num_outputs(self.attrs)
 
     def __repr__(self):
         return f"<Node {self.name} {self.op.name if self.op else 'var'} @ {self.source}>"

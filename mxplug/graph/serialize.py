@@ -96,7 +96,7 @@ def from_json(text: str, source="<json>") -> Symbol:
         except (IndexError, ValueError, TypeError):
             raise MXNetError(f"{where}: bad inputs {e.get('inputs')!r}") from None
         if op_name == "null":
-            nodes.append(Node(None, {}, (), name, where, None, user))
+            nodes.append(Node(None, {}, (), name, where, None, attrs))  # all attrs are the user's
             continue
         consts = {}
         if op_name in _FROM_SCALAR:
@@ -109,7 +109,10 @@ def from_json(text: str, source="<json>") -> Symbol:
         ignored = {k for k in plain if k not in op.attrs and k in _MXNET_ONLY_ATTRS}
         for k in ignored:
             plain.pop(k)
-        parsed = op.parse_attrs(plain) if plain else dict(op.defaults)
+        try:
+            parsed = op.parse_attrs(plain) if plain else dict(op.defaults)
+        except MXNetError as e:
+            raise type(e)(f"{where}: {e}") from None
         node = Node(op, parsed, inputs, name, where, None, user, consts)
         if not op.variadic and len(inputs) > len(op.inputs):
             raise MXNetError(f"{where}: {op_name} takes at most {len(op.inputs)} inputs, the file "

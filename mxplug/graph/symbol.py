@@ -7,7 +7,15 @@ import numpy as np
 from ..base import MXNetError, MXNetIndexError, MXNetValueError
 from ..ops import REGISTRY
 from ..ops.infer import Spec
-from .node import AttrScope, Node, current_name_manager, infer_node, source_of, topo_nodes
+from .node import (
+    AttrScope,
+    Node,
+    current_name_manager,
+    hidden_key,
+    infer_node,
+    source_of,
+    topo_nodes,
+)
 
 __all__ = ["Symbol", "var", "Variable", "Group", "make_node", "AttrScope"]
 
@@ -100,8 +108,9 @@ class Symbol:
         if len(self._outputs) != 1:
             return None
         node = self._outputs[0][0]
-        if key in node.user_attrs:
-            return node.user_attrs[key]
+        for k in (key, f"__{key}__"):
+            if k in node.user_attrs:
+                return node.user_attrs[k]
         v = node.attrs.get(key)
         return None if v is None else str(v)
 
@@ -115,7 +124,7 @@ class Symbol:
 
     def _set_attr(self, **kwargs):
         for node, _ in self._outputs:
-            node.user_attrs.update({k: str(v) for k, v in kwargs.items()})
+            node.user_attrs.update({hidden_key(k): str(v) for k, v in kwargs.items()})
 
     # -- what tracing code reads (shape known when the inputs' shapes are) -----------------------
     def _spec(self):
@@ -258,7 +267,7 @@ def var(name, shape=None, dtype=None, init=None, lr_mult=None, wd_mult=None, att
     if not isinstance(name, str):
         raise MXNetValueError(f"var: name must be a string, got {name!r}")
     user = dict(_attr_stack()[-1])
-    user.update({k: str(v) for k, v in (attr or {}).items()})
+    user.update({hidden_key(k): str(v) for k, v in (attr or {}).items()})
     for key, value in (("__shape__", shape), ("__dtype__", dtype), ("__init__", init),
                        ("__lr_mult__", lr_mult), ("__wd_mult__", wd_mult)):
         if value is not None:

@@ -536,6 +536,7 @@ def _(xp, x, num_outputs=1, axis=1, squeeze_axis=False):
     return _split(xp, x, bounds, axis, squeeze_axis, out)
 
 
+split.nout = lambda attrs: attrs.get("num_outputs", 1)
 split.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 6)), num_outputs=3),
               lambda rng: Sample(rng.uniform(-1, 1, (3, 2, 2)), num_outputs=3, axis=0,
                                  squeeze_axis=True),
@@ -562,6 +563,8 @@ def _(xp, x, indices_or_sections=1, axis=0, squeeze_axis=False):
     return _split(xp, x, bounds, axis, squeeze_axis, out)
 
 
+split_v2.nout = lambda attrs: (attrs["indices_or_sections"] if isinstance(
+    attrs.get("indices_or_sections"), int) else len(attrs.get("indices_or_sections") or ()) + 1)
 split_v2.samples(lambda rng: Sample(rng.uniform(-1, 1, (6, 2)), indices_or_sections=3),
                  lambda rng: Sample(rng.uniform(-1, 1, (2, 7)), indices_or_sections=(2, 3, 5),
                                     axis=-1),

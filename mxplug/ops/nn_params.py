@@ -65,3 +65,36 @@ def _(x, gamma=None, act_type="leaky", **_):
     if x is None or act_type != "prelu":
         return {}
     return {1: (_channels(x),)}
+
+
+# -- output counts that depend on attributes (a graph node must know them before shapes are) ------
+def _mean_var_outputs(attrs):
+    return 3 if attrs.get("output_mean_var") else 1
+
+
+for _name in ("BatchNorm", "_BatchNorm", "LayerNorm", "GroupNorm"):
+    REGISTRY[_name].nout = _mean_var_outputs
+
+
+# -- auxiliary-state updates (BatchNorm's moving statistics) ------------------------------------------
+def _batchnorm_update(args, attrs):
+    """MXNet's training-mode update: ``moving = momentum * moving + (1 - momentum) * batch``
+    with the batch mean and (biased) variance over every axis but ``axis``. The op itself is
+    pure; executors and Gluon's BatchNorm call this after a training forward."""
+    from .call import F
+
+    if attrs.get("use_global_stats"):
+        return
+    x, mean_state, var_state = args[0], args[3], args[4]
+    axis = attrs.get("axis", 1) % x.ndim
+    axes = tuple(i for i in range(x.ndim) if i != axis)
+    mean = F.mean(x, axis=axes)
+    var = F.mean(F.square(x - F.reshape(mean, shape=tuple(
+        x.shape[i] if i == axis else 1 for i in range(x.ndim)))), axis=axes)
+    m = attrs.get("momentum", 0.9)
+    mean_state[:] = mean_state * m + mean * (1 - m)
+    var_state[:] = var_state * m + var * (1 - m)
+
+
+for _name in ("BatchNorm", "_BatchNorm"):
+    REGISTRY[_name].aux_update = _batchnorm_update

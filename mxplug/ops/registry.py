@@ -76,6 +76,9 @@ class Op:
         #: statistics): a Symbol lists them as auxiliary states, not arguments.
         self.aux_inputs = frozenset()
         self.params_fn = None
+        #: ``aux_update(args, attrs)``: in-place update of auxiliary states after a training
+        #: forward (BatchNorm's moving statistics); None for ops without state.
+        self.aux_update = None
         #: Draws random numbers: front ends fill its ``key``/``counter`` attrs from mxplug.random.
         self.random = random
         self.generic = None  # impl(xp, *arrays, **attrs)
@@ -179,6 +182,11 @@ class Op:
         if self.generic is not None and backend.xp is not None:
             return "generic"
         return "host-fallback" if backend.host_fallback(self) is not None else "missing"
+
+    def num_outputs(self, attrs) -> int:
+        """How many outputs a call with ``attrs`` returns (``nout`` may be a function of them:
+        ``split``'s ``num_outputs``, ``topk``'s ``ret_typ``)."""
+        return self.nout(attrs) if callable(self.nout) else self.nout
 
     @functools.cached_property
     def required_inputs(self) -> int:

@@ -1,0 +1,301 @@
+"""The bind-time graph passes, each where it must fire and where it must not, plus the fused op
+and the memory plan (results equal to the unoptimised graph on every backend)."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import mxplug as mx
+from mxplug import autograd
+from mxplug.graph import fusion, passes
+from mxplug.graph.memory import MemoryPlan
+from mxplug.graph.node import topo_nodes
+from mxplug.ops import REGISTRY, apply
+from mxplug.ops.infer import Spec
+
+sym = mx.sym
+
+
+def _ops(outputs):
+    return [n.op.name for n in topo_nodes(outputs) if n.op is not None]
+
+
+def _feed(ctx, **arrays):
+    return {k: mx.nd.array(v, ctx=ctx, dtype=v.dtype) for k, v in arrays.items()}
+
+
+def _check_same(s, outs, ctx, tol=1e-5, **arrays):
+    """The optimised graph (run through a MemoryPlan) equals the plain symbol's eval."""
+    feed = _feed(ctx, **arrays)
+    want = [o.asnumpy() for o in s.eval(ctx, **feed)]
+    got = [o.asnumpy() for o in MemoryPlan(outs, ctx).run(feed)]
+    for w, g in zip(want, got):
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+
+
+def _snapshot(outputs):
+    return [(n, n.op, dict(n.attrs), tuple(n.inputs), n.specs) for n in topo_nodes(outputs)]
+
+
+# -- common subexpressions -------------------------------------------------------------------------
+def test_cse_merges_identical_nodes():
+    x = sym.var("x", shape=(2, 3))
+    s = sym.exp(x) + sym.exp(x) * sym.clip(x, a_min=0.0, a_max=1.0) + sym.clip(x, a_min=0, a_max=1)
+    before = _snapshot(s._outputs)
+    outs = passes.eliminate_common_subexpressions(s._outputs)
+    assert _ops(outs).count("exp") == 1 and _ops(outs).count("clip") == 1
+    assert _snapshot(s._outputs) == before  # the input graph is untouched
+
+
+def test_cse_keeps_different_nodes():
+    x = sym.var("x", shape=(2, 3))
+    s = sym.Group([sym.clip(x, a_min=0.0, a_max=1.0), sym.clip(x, a_min=0.0, a_max=2.0),
+                   x + 1, x + 2, x + 1.5, 1 - x, x - 1])
+    outs = passes.eliminate_common_subexpressions(s._outputs)
+    assert len(topo_nodes(outs)) == len(topo_nodes(s._outputs))
+
+
+def test_cse_never_merges_random_or_training_ops():
+    x = sym.var("x", shape=(2, 3))
+    r = sym.random_uniform(shape=(2, 3))
+    d = sym.Dropout(x, p=0.5)
+    s = sym.Group([r + sym.random_uniform(shape=(2, 3)), d + sym.Dropout(x, p=0.5)])
+    outs = passes.eliminate_common_subexpressions(s._outputs)
+    assert _ops(outs).count("random_uniform") == 2 and _ops(outs).count("Dropout") == 2
+
+
+# -- dead code -------------------------------------------------------------------------------------
+def _bn(output_mean_var):
+    x = sym.var("x", shape=(4, 3))
+    g, b, mm, mv = (sym.var(n, shape=(3,)) for n in ("g", "b", "mm", "mv"))
+    return sym.BatchNorm(x, g, b, mm, mv,
+                         output_mean_var=output_mean_var, axis=-1)
+
+
+def test_dce_turns_off_unused_extra_outputs():
+    bn = _bn(True)
+    outs = passes.eliminate_dead_code(bn[0]._outputs)
+    node = outs[0][0]
+    assert node.attrs["output_mean_var"] is False and node.num_outputs == 1
+    assert bn._outputs[0][0].attrs["output_mean_var"] is True  # not mutated
+
+
+def test_dce_keeps_read_extra_outputs():
+    bn = _bn(True)
+    outs = passes.eliminate_dead_code(sym.Group([bn[0], bn[1]])._outputs)
+    assert outs[0][0] is bn._outputs[0][0]
+
+
+def test_dce_drops_what_rewrites_leave_unreachable():
+    x = sym.var("x", shape=(2, 3))
+    s = sym.sin(sym.exp(x)) + sym.cos(sym.exp(x))
+    outs = passes.optimize(s._outputs, level=1)
+    assert _ops(outs).count("exp") == 1
+    assert len(topo_nodes(outs)) == len(topo_nodes(s._outputs)) - 1
+
+
+# -- constant folding ------------------------------------------------------------------------------
+def test_fold_constants_fires(ctx):
+    x = sym.var("x", shape=(2, 3))
+    c = sym.ones(shape=(2, 3)) * 2 + sym.exp(sym.zeros(shape=(2, 3)))
+    s = x * c
+    outs = passes.fold_constants(s._outputs, ctx)
+    ops = _ops(outs)
+    assert ops == ["_constant", "multiply"], ops
+    const = topo_nodes(outs)[1] if topo_nodes(outs)[0].op is None else topo_nodes(outs)[0]
+    np.testing.assert_array_equal(const.attrs["value"], np.full((2, 3), 3.0, np.float32))
+    _check_same(s, outs, ctx, x=np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def test_fold_constants_leaves_variables_creation_and_random_alone(ctx):
+    x = sym.var("x", shape=(2, 3))
+    s = sym.Group([sym.exp(x) + 1, x + sym.zeros(shape=(2, 3)),
+                   x + sym.random_uniform(shape=(2, 3)) * 2])
+    outs = passes.fold_constants(s._outputs, ctx)
+    assert "_constant" not in _ops(outs)
+    assert outs == list(s._outputs)
+
+
+# -- fusion ----------------------------------------------------------------------------------------
+def _chain(x, n=10):
+    for i in range(n):
+        x = [sym.exp, sym.tanh, lambda v: v * 0.5, sym.sigmoid, lambda v: v + 1.0][i % 5](x)
+    return x
+
+
+def test_fusion_fuses_a_chain(ctx):
+    x = sym.var("x", shape=(3, 4))
+    s = _chain(x)
+    outs = fusion.fuse_elementwise(s._outputs)
+    assert _ops(outs) == ["_fused_elemwise"]
+    assert len(outs[0][0].attrs["program"]) == 10
+    assert outs[0][0].name == s.name
+    _check_same(s, outs, ctx, x=np.random.default_rng(0).uniform(-1, 1, (3, 4)).astype("f4"))
+
+
+def test_fusion_fuses_a_tree_with_broadcast_inputs(ctx):
+    x, y = sym.var("x", shape=(4, 5)), sym.var("y", shape=(1, 5))
+    s = sym.relu(sym.tanh(sym.exp(x) * y + 2.0) - sym.softsign(x / 3)) * 3
+    outs = fusion.fuse_elementwise(s._outputs)
+    assert _ops(outs) == ["_fused_elemwise"]
+    assert [n.name for n, _ in outs[0][0].inputs] == ["x", "y"]
+    rng = np.random.default_rng(1)
+    _check_same(s, outs, ctx, x=rng.uniform(-1, 1, (4, 5)).astype("f4"),
+                y=rng.uniform(-1, 1, (1, 5)).astype("f4"))
+
+
+def test_fusion_must_not_fire():
+    x, y = sym.var("x", shape=(3, 4)), sym.var("y", shape=(3, 1))
+    shared = sym.exp(x)
+    cases = {
+        "single op": sym.exp(x),
+        "intermediate read twice": sym.Group([sym.sin(shared), sym.cos(shared)]),
+        "intermediate is an output": sym.Group([shared, sym.sin(shared)]),
+        "smaller intermediate": sym.exp(y) + x,
+        "reduction between": sym.exp(sym.sum(sym.sin(x), axis=1)),
+        "integer dtype": sym.negative(sym.abs(sym.var("i", shape=(3,), dtype="int32"))),
+    }
+    for what, s in cases.items():
+        outs = fusion.fuse_elementwise(s._outputs)
+        assert "_fused_elemwise" not in _ops(outs), what
+    # ... though the ops around a reduction still fuse on each side
+    s = sym.exp(sym.sum(sym.sin(sym.cos(x)), axis=1) * 2)
+    assert _ops(fusion.fuse_elementwise(s._outputs)).count("_fused_elemwise") == 2
+
+
+def test_fusion_needs_shapes_and_annotate_provides_them():
+    x = sym.var("x")
+    s = sym.exp(sym.sin(x))
+    assert "_fused_elemwise" not in _ops(fusion.fuse_elementwise(s._outputs))
+    outs = passes.optimize(s._outputs, 2, specs={"x": Spec((2, 2), np.dtype("float32"))})
+    assert _ops(outs) == ["_fused_elemwise"]
+    assert s._outputs[0][0].specs is None
+
+
+def test_fused_gradient_equals_unfused(ctx):
+    x, y = sym.var("x", shape=(3, 4)), sym.var("y", shape=(1, 4))
+    s = sym.tanh(sym.exp(x) * y) - sym.sigmoid(x) * y * y
+    fused = fusion.fuse_elementwise(s._outputs)[0][0]
+    assert [n.name for n, _ in fused.inputs] == ["x", "y"]
+    rng = np.random.default_rng(2)
+    xs = [rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (1, 4))]
+    grads = []
+    for run in ("plain", "fused"):
+        a, b = (mx.nd.array(v, ctx=ctx) for v in xs)
+        a.attach_grad()
+        b.attach_grad()
+        with autograd.record():
+            if run == "plain":
+                out = mx.nd.tanh(mx.nd.exp(a) * b) - mx.nd.sigmoid(a) * b * b
+            else:
+                out = apply(fusion.FUSED, a, b, **fused.attrs)
+        out.backward(mx.nd.ones(out.shape, ctx=ctx) * 0.7)
+        grads.append((out.asnumpy(), a.grad.asnumpy(), b.grad.asnumpy()))
+    for p, f in zip(*grads):
+        np.testing.assert_allclose(f, p, rtol=1e-5, atol=1e-6)
+
+
+def test_optimize_full_pipeline(ctx):
+    x = sym.var("x", shape=(2, 3))
+    c = sym.ones(shape=(2, 3)) + 1
+    s = sym.Group([sym.sigmoid(sym.exp(x) * c) + sym.exp(x) * c, sym.sum(x)])
+    outs = passes.optimize(s._outputs, 2, ctx)
+    ops = _ops(outs)
+    assert ops.count("_constant") == 1 and ops.count("exp") + ops.count("multiply") <= 1
+    _check_same(s, outs, ctx, x=np.random.default_rng(3).uniform(-1, 1, (2, 3)).astype("f4"))
+
+
+# -- memory planning -------------------------------------------------------------------------------
+def test_memory_plan_reuses_buffers_by_liveness():
+    x = sym.var("x", shape=(8, 8))
+    s = _chain(x, 10)
+    plan = MemoryPlan(s._outputs, mx.cpu())
+    assert len(plan.buffers) == 1  # every step in place
+    y = sym.var("y", shape=(8, 8))
+    t = sym.exp(x) * sym.sin(y) + sym.cos(x) * sym.tanh(y)  # side branches: pooled
+    plan = MemoryPlan(t._outputs, mx.cpu())
+    assert len(plan.buffers) <= 3
+    rng = np.random.default_rng(4)
+    _check_same(t, t._outputs, mx.cpu(), x=rng.random((8, 8)).astype("f4"),
+                y=rng.random((8, 8)).astype("f4"))
+
+
+def test_memory_plan_keeps_views_alive(ctx):
+    x = sym.var("x", shape=(4, 6))
+    a = sym.exp(x)
+    r = sym.reshape(a, shape=(6, 4))  # a view of a's buffer, made through apply
+    b = sym.sin(x) * 2  # would take a's buffer if reshape did not keep it alive
+    s = sym.Group([sym.reshape(b, shape=(6, 4)) + r, sym.tanh(b)])
+    _check_same(s, s._outputs, ctx, x=np.random.default_rng(5).random((4, 6)).astype("f4"))
+
+
+def test_memory_plan_outputs_are_stable_and_fresh(ctx):
+    x = sym.var("x", shape=(3,))
+    s = sym.exp(x) + 1
+    plan = MemoryPlan(passes.optimize(s._outputs, 2, ctx), ctx)
+    o1 = plan.run(_feed(ctx, x=np.zeros(3, "f4")))[0]
+    v1 = o1.asnumpy()
+    o2 = plan.run(_feed(ctx, x=np.ones(3, "f4")))[0]
+    np.testing.assert_allclose(v1, 2.0)
+    np.testing.assert_allclose(o2.asnumpy(), np.e + 1, rtol=1e-6)
+
+
+def test_steady_state_allocates_nothing_on_numpy():
+    x, y = sym.var("x", shape=(256, 256)), sym.var("y", shape=(256, 256))
+    t = sym.tanh(sym.exp(x) * sym.sin(y) + sym.cos(x) * sym.tanh(y)) * 0.5
+    feed = _feed(mx.cpu(), x=np.random.rand(256, 256).astype("f4"),
+                 y=np.random.rand(256, 256).astype("f4"))
+    for outs in (t._outputs, passes.optimize(t._outputs, 2, mx.cpu())):
+        plan = MemoryPlan(outs, mx.cpu())
+        plan.run(feed)
+        tracemalloc.start()
+        for _ in range(3):
+            plan.run(feed)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 64 * 1024, peak  # one array is 256 KiB
+
+
+# -- the fused op's kernels ------------------------------------------------------------------------
+def test_run_numpy_scratch_is_reused():
+    prog = fusion.SAMPLE_PROGRAMS[1]
+    dest, nscratch = fusion._allocate(prog)
+    assert dest[-1] == -1 and nscratch == 2  # sigmoid, and softsign (not in place)
+    xs = [np.random.rand(2, 3), np.random.rand(2, 3)]
+    out, scratch = np.empty((2, 3)), []
+    fusion.run_numpy(prog, xs, out, scratch)
+    first = list(scratch)
+    fusion.run_numpy(prog, xs, out, scratch)
+    assert all(a is b for a, b in zip(first, scratch))
+
+
+def test_every_fusible_op_has_a_c_expression():
+    pytest.importorskip("pyopencl")
+    from mxplug.backends.opencl.fused_kernels import C_OPS
+    assert set(C_OPS) == set(fusion.FUSIBLE)
+
+
+@pytest.mark.parametrize("name", sorted(fusion.FUSIBLE))
+def test_each_fusible_op_fused_matches_eager(ctx, name):
+    """Each op inside a fused program (after an abs/+0.5 to keep it in its domain) matches the
+    plain op, on the NumPy out= path and the OpenCL kernel."""
+    op = REGISTRY[name]
+    rng = np.random.default_rng(6)
+    lo, hi = (1.2, 2.0) if name == "arccosh" else (0.55, 0.95)  # inside every op's domain
+    x = rng.uniform(lo, hi, (3, 4))
+    y = rng.uniform(0.55, 0.95, (1, 4))
+    binary = op.inputs == ("lhs", "rhs")
+    attrs = {"a_min": 0.6, "a_max": 0.9} if name == "clip" else {}
+    attrs = op.parse_attrs(attrs)
+    arg = (("t", 0), ("i", 1)) if binary else (("t", 0),)
+    prog = (("abs", (("i", 0),), ()), (name, arg, tuple(sorted(attrs.items()))))
+    xs = [mx.nd.array(x, ctx=ctx), mx.nd.array(y, ctx=ctx)]
+    got = apply(fusion.FUSED, *xs, program=prog).asnumpy()
+    args = (mx.nd.abs(xs[0]), xs[1]) if binary else (mx.nd.abs(xs[0]),)
+    want = apply(op, *args, **attrs).asnumpy()
+    if not binary:
+        want = np.broadcast_to(want, got.shape)
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6)
