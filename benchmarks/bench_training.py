@@ -58,6 +58,36 @@ def mxplug_steps(ctx, rng, steps):
     return _time(step, steps, mx.nd.waitall)
 
 
+def executor_steps(ctx, rng, steps):
+    """The same MLP as a Symbol bound once (bind-time passes, compiled backward graph)."""
+    data, label = mx.sym.var("data"), mx.sym.var("label")
+    h = data
+    for i, n_out in enumerate(SIZES[1:]):
+        h = mx.sym.FullyConnected(h, num_hidden=n_out, name=f"fc{i}")
+        if i + 2 < len(SIZES):
+            h = mx.sym.relu(h)
+    loss = mx.sym.mean(-mx.sym.pick(mx.sym.log_softmax(h), label, axis=1))
+    ex = loss.simple_bind(ctx, grad_req={n: ("null" if n in ("data", "label") else "write")
+                                         for n in loss.list_arguments()},
+                          data=(BATCH, SIZES[0]), label=(BATCH,))
+    init = _init(rng)
+    names = [n for n in loss.list_arguments() if n not in ("data", "label")]
+    for n, p in zip(names, init):
+        ex.arg_dict[n][:] = p
+    ex.arg_dict["data"][:] = rng.normal(0, 1, (BATCH, SIZES[0]))
+    ex.arg_dict["label"][:] = rng.integers(0, SIZES[-1], BATCH)
+    vel = {n: mx.nd.zeros_like(ex.arg_dict[n]) for n in names}
+
+    def step():
+        ex.forward(is_train=True)
+        ex.backward()
+        for n in names:
+            v = vel[n]
+            v[:] = MOMENTUM * v - LR * ex.grad_dict[n]
+            ex.arg_dict[n][:] += v
+    return _time(step, steps, mx.nd.waitall)
+
+
 def numpy_steps(rng, steps):
     params = _init(rng)
     vel = [np.zeros_like(p) for p in params]
@@ -126,6 +156,8 @@ def main(argv=None):
     for c in args.ctx.split(","):
         ctx = mx.context.parse(c)
         rows.append([f"mxplug eager on {ctx}", f"{mxplug_steps(ctx, rng, args.steps):,.0f}"])
+        rows.append([f"mxplug executor on {ctx}",
+                     f"{executor_steps(ctx, rng, args.steps):,.0f}"])
     try:
         sps, label = torch_steps(rng, args.steps)
         rows.append([label, f"{sps:,.0f}"])

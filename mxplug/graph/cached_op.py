@@ -21,7 +21,7 @@ from ..base import MXNetError, MXNetValueError
 from ..ndarray import NDArray
 from ..ops import REGISTRY, apply
 from ..ops.dispatch import state
-from .executor import Program, build_training, head_grad_names
+from .executor import Program, build_training, head_grad_names, optimize_bound
 from .inference import propagate
 from .symbol import Symbol
 from .trace import TracedGraph, signature_of, trace
@@ -39,7 +39,8 @@ class _Bound:
         self.graph, self.ctx = graph, ctx
         self.names = [n for n in graph.input_names if n is not None] + list(graph.constants)
         self.training = graph.signature[1]
-        self.program = Program(graph.symbol._outputs, (), ctx)
+        # traced nodes carry their shapes, so the passes need no extra specs
+        self.program = Program(optimize_bound(graph.symbol._outputs, {}, ctx), (), ctx)
         self._train = {}  # tuple of input names needing gradients -> Program
 
     def train_program(self, wrt, feed):

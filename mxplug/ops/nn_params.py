@@ -76,7 +76,7 @@ for _name in ("BatchNorm", "_BatchNorm", "LayerNorm", "GroupNorm"):
     REGISTRY[_name].nout = _mean_var_outputs
 
 
-# -- auxiliary-state updates (BatchNorm's moving statistics) ------------------------------------------
+# -- auxiliary-state updates (BatchNorm's moving statistics) ---------------------------------------
 def _batchnorm_update(args, attrs):
     """MXNet's training-mode update: ``moving = momentum * moving + (1 - momentum) * batch``
     with the batch mean and (biased) variance over every axis but ``axis``. The op itself is
