@@ -20,6 +20,20 @@ for _name in ndarray.random.__all__:
     if not hasattr(random, _name):
         setattr(random, _name, getattr(ndarray.random, _name))
 
+_LAZY = {"gluon": "gluon", "optimizer": "optimizer", "init": "init", "initializer": "init",
+         "metric": "metric", "lr_scheduler": "lr_scheduler", "kv": "kvstore", "kvstore": "kvstore"}
+
+
+def __getattr__(name):
+    """``mx.gluon``, ``mx.optimizer``, ``mx.init``, ... load on first use (import stays fast)."""
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'mxplug' has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
 __all__ = ["AttrScope", "Context", "MXNetError", "autograd", "backends", "base", "context", "cpu",
            "cpu_pinned", "current_context", "gpu", "name", "nd", "ndarray", "num_gpus", "opencl",

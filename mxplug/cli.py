@@ -1,4 +1,4 @@
-"""The ``mxplug`` command line: ``mxplug info`` now; ``launch``, ``bench`` and ``demo`` later.
+"""The ``mxplug`` command line: ``mxplug info``, ``mxplug demo``; ``launch`` and ``bench`` later.
 
 Each subcommand is a ``(configure(parser), run(args) -> exit code)`` pair in :data:`COMMANDS`;
 a new one adds an entry there and nothing else changes.
@@ -142,8 +142,16 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
-    # Planned: train a small network end to end on the default context.
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.add_argument("--epochs", type=int, default=20, help="MLP epochs (default 20)")
+    p.add_argument("--cnn-epochs", type=int, default=8, help="CNN epochs (default 8)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _demo(args) -> int:
+    from . import demo
+    demo.main(args.epochs, args.cnn_epochs, args.batch_size, progress=not args.no_progress)
+    return 0
 
 
 #: name -> (help, configure(parser), run(args) -> exit code)
@@ -153,8 +161,8 @@ COMMANDS = {
     "launch": ("run a script on N MPI ranks (not available yet)", _launch_args,
                _not_yet("launch")),
     "bench": ("run the op benchmarks (not available yet)", _bench_args, _not_yet("bench")),
-    "demo": ("train a small network end to end (not available yet)", _demo_args,
-             _not_yet("demo")),
+    "demo": ("train an MLP and a CNN on scikit-learn's digits with Gluon (needs [demo])",
+             _demo_args, _demo),
 }
 
 

@@ -110,7 +110,7 @@ def test_info_host_fallback_flag():
     assert json.loads(r.stdout)["host_fallback"] is False
 
 
-@pytest.mark.parametrize("command", ["demo", "launch", "bench"])
+@pytest.mark.parametrize("command", ["launch", "bench"])
 def test_future_commands_say_not_available(command):
     r = run(command)
     assert r.returncode == 2

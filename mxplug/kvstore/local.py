@@ -1,0 +1,103 @@
+"""A single-process key-value store: sums what is pushed from several contexts, hands the sum
+(or the optimizer-updated value) back on pull."""
+
+from __future__ import annotations
+
+from ..base import MXNetValueError
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+class KVStore:
+    """MXNet's ``KVStore`` for one process: ``init``, ``push``, ``pull``, ``pushpull``,
+    ``broadcast``, ``set_optimizer``; ``rank`` 0 of ``num_workers`` 1."""
+
+    def __init__(self, kvtype="local"):
+        self.type = kvtype
+        self._store: dict = {}
+        self._updater = None
+
+    rank = 0
+    num_workers = 1
+
+    def _keys(self, key):
+        keys = _as_list(key)
+        for k in keys:
+            if not isinstance(k, (int, str)):
+                raise MXNetValueError(f"kvstore: keys must be int or str, got {k!r}")
+        return keys
+
+    def init(self, key, value):
+        for k, v in zip(self._keys(key), _per_key(key, value)):
+            v = _as_list(v)[0]
+            self._store[k] = v.copy()
+
+    def _sum(self, values):
+        values = _as_list(values)
+        ctx = values[0].context
+        total = values[0].copy()
+        for v in values[1:]:
+            total += v.as_in_context(ctx)
+        return total
+
+    def push(self, key, value, priority=0):
+        for k, v in zip(self._keys(key), _per_key(key, value)):
+            if k not in self._store:
+                raise MXNetValueError(f"kvstore: push to key {k!r} before init")
+            total = self._sum(v)
+            if self._updater is not None:
+                stored = self._store[k]
+                self._updater(k, total.as_in_context(stored.context), stored)
+            else:
+                self._store[k] = total
+
+    def pull(self, key, out=None, priority=0, ignore_sparse=True):
+        for k, outs in zip(self._keys(key), _per_key(key, out)):
+            if k not in self._store:
+                raise MXNetValueError(f"kvstore: pull of key {k!r} before init")
+            for o in _as_list(outs):
+                o[:] = self._store[k].as_in_context(o.context)
+
+    def pushpull(self, key, value, out=None, priority=0):
+        """Sum ``value`` over its contexts and write the sum (or the update) into ``out``."""
+        if self._updater is None:
+            for k, v, o in zip(self._keys(key), _per_key(key, value),
+                               _per_key(key, out if out is not None else value)):
+                total = self._sum(v)
+                self._store[k] = total
+                for dst in _as_list(o):
+                    dst[:] = total.as_in_context(dst.context)
+            return
+        self.push(key, value, priority)
+        self.pull(key, out if out is not None else value, priority)
+
+    def broadcast(self, key, value, out, priority=0):
+        self.init(key, value)
+        self.pull(key, out, priority)
+
+    def set_optimizer(self, optimizer):
+        from ..optimizer import get_updater
+        self._updater = get_updater(optimizer)
+
+    def save_optimizer_states(self, fname, dump_optimizer=False):
+        if self._updater is None:
+            raise MXNetValueError("kvstore: no optimizer is set")
+        with open(fname, "wb") as f:
+            f.write(self._updater.get_states(dump_optimizer))
+
+    def load_optimizer_states(self, fname):
+        if self._updater is None:
+            raise MXNetValueError("kvstore: no optimizer is set")
+        with open(fname, "rb") as f:
+            self._updater.set_states(f.read())
+
+
+def _per_key(key, value):
+    """Values grouped per key: a single key takes ``value`` whole (one array or a list of
+    per-context arrays)."""
+    if isinstance(key, (list, tuple)):
+        return list(value)
+    return [value]
+

@@ -1,0 +1,307 @@
+"""MXNet's fused optimizer update ops: ``sgd_update``, ``sgd_mom_update``, ``adam_update``, ...
+
+Each op is one call that returns the updated weight and, as in MXNet, updates its state inputs
+(momentum, running means, ...) in place; the optimizers call them as
+``sgd_mom_update(weight, grad, mom, out=weight, lr=...)``. The state inputs are declared
+auxiliary, so graph passes never fold or merge these calls.
+
+Every op has a generic body over the array namespace (several elementwise launches) and, for
+OpenCL, one kernel rendered from a short C body that reads the inputs and attributes by name and
+writes the states and ``w_out``: an update is one launch there when the arrays are contiguous
+float32/float64 arrays of one shape (other layouts take the generic body).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import infer as I
+from .attrs import Attr, Bool, Float, Int
+from .registry import Sample, defop
+
+__all__ = ["OPTIMIZER_OPS"]
+
+OPTIMIZER_OPS: dict = {}
+_COMMON = {"wd": Float(0.0), "rescale_grad": Float(1.0), "clip_gradient": Float(-1.0)}
+
+
+def _lr():
+    return Attr(None, "float")  # required, as in MXNet
+
+
+def _clip(xp, g, c):
+    return xp.clip(g, -c, c) if c >= 0 else g
+
+
+def _check_lr(name, lr):
+    if lr is None:
+        raise TypeError(f"{name}: the attribute lr is required")
+
+
+# -- OpenCL: one kernel per update ----------------------------------------------------------------
+_C_HEAD = """#define CLIPG(x, c) ((c) >= 0 ? fmin(fmax((x), -(c)), (c)) : (x))
+#define SGN(x) ((T)(((x) > 0) - ((x) < 0)))
+"""
+_CL_SOURCES: dict = {}
+
+
+def _cl_source(name, inputs, states, scalars, body, dtype):
+    key = (name, np.dtype(dtype).name)
+    hit = _CL_SOURCES.get(key)
+    if hit is not None:
+        return hit
+    t = "double" if np.dtype(dtype) == np.float64 else "float"
+    params = ["const long n", "__global T* out", "const long out_off"]
+    loads, stores = [], []
+    for k, nm in enumerate(inputs):
+        const = "" if nm in states else "const "
+        params += [f"__global {const}T* a{k}", f"const long o{k}"]
+        loads.append(f"    T {nm} = a{k}[o{k} + i];")
+        if nm in states:
+            stores.append(f"    a{k}[o{k} + i] = {nm};")
+    params += [f"const T {s}" for s in scalars]
+    kname = f"opt_{name}"
+    src = (f"typedef {t} T;\n{_C_HEAD}__kernel void {kname}({', '.join(params)}) {{\n"
+           f"    const long i = get_global_id(0);\n    if (i >= n) return;\n"
+           + "\n".join(loads) + "\n    T w_out;\n" + body + "\n" + "\n".join(stores)
+           + "\n    out[out_off + i] = w_out;\n}\n")
+    _CL_SOURCES[key] = hit = (src, kname)
+    return hit
+
+
+def _cl_kernel(op, body):
+    """OpenCL kernel of ``op`` from ``body`` (C statements; falls back to the generic body)."""
+    inputs, states = op.inputs, op.aux_inputs
+    scalars = [k for k, a in op.attrs.items() if a.kind in ("float", "int")]
+
+    def kernel(be, *xs, **attrs):
+        w = xs[0]
+        dt = np.dtype(w.dtype)
+        ok = (dt in (np.float32, np.float64) and (dt == np.float32 or w.rt.fp64)
+              and all(np.dtype(x.dtype) == dt and x.shape == w.shape and x.is_contiguous
+                      for x in xs))
+        if not ok:
+            return op.generic(be.xp, *xs, **attrs)
+        _check_lr(op.name, attrs.get("lr", 0.0))
+        src, kname = _cl_source(op.name, inputs, states, scalars, body, dt)
+        rt = w.rt
+        out = be.xp.empty(w.shape, dt, rt)
+        args = [np.int64(w.size), out.buf, np.int64(out.offset)]
+        for x in xs:
+            args += [x.buf, np.int64(x.offset)]
+        args += [dt.type(attrs[s]) for s in scalars]
+        rt.launch(rt.kernel(src, kname, [dt]), w.size, *args)
+        return out
+
+    op.kernel("opencl")(kernel)
+
+
+def _declare(name, inputs, states, attrs, body, doc):
+    """Declare an update op: generic body ``fn(xp, *arrays, **attrs)`` follows as decorator."""
+    op = defop(name, inputs, attrs=attrs, infer=I.same, differentiable=False, doc=doc)
+    if states:
+        op.aux(*states)
+
+    def deco(fn):
+        def generic(xp, *xs, **kw):
+            _check_lr(name, kw.get("lr", 0.0))
+            return fn(xp, *xs, **kw)
+        op.impl(generic)
+        if body is not None:
+            _cl_kernel(op, body)
+        OPTIMIZER_OPS[name] = op
+        return op
+    return deco
+
+
+def _samples(n_states, positive=(), **attrs):
+    """Sample inputs: weight, grad and ``n_states`` states (``positive`` ones > 0)."""
+    def make(extra):
+        def fn(rng):
+            xs = [rng.uniform(-1, 1, (3, 4)), rng.uniform(-2, 2, (3, 4))]
+            for k in range(n_states):
+                lo = 0.1 if k in positive else -0.5
+                xs.append(rng.uniform(lo, 0.8, (3, 4)))
+            return Sample(*xs, grad=False, **{**attrs, **extra})
+        return fn
+    return [make({}), make({"wd": 0.1, "rescale_grad": 0.5, "clip_gradient": 0.3})]
+
+
+# -- SGD family -----------------------------------------------------------------------------------
+@_declare("sgd_update", ("weight", "grad"), (), {"lr": _lr(), **_COMMON,
+                                                 "lazy_update": Bool(True)},
+          "    w_out = (1 - lr * wd) * weight - lr * CLIPG(rescale_grad * grad, clip_gradient);",
+          "SGD: ``weight = (1 - lr*wd)*weight - lr*clip(rescale_grad*grad)``.")
+def _(xp, weight, grad, lr, wd, rescale_grad, clip_gradient, lazy_update):
+    return (1 - lr * wd) * weight - lr * _clip(xp, rescale_grad * grad, clip_gradient)
+
+
+@_declare("sgd_mom_update", ("weight", "grad", "mom"), ("mom",),
+          {"lr": _lr(), "momentum": Float(0.0), **_COMMON, "lazy_update": Bool(True)},
+          "    mom = momentum * mom - lr * wd * weight - lr * CLIPG(rescale_grad * grad,"
+          " clip_gradient);\n    w_out = weight + mom;",
+          "SGD with momentum: ``mom = momentum*mom - lr*wd*weight - lr*clip(rescale_grad*grad)``, "
+          "``weight += mom`` (``mom`` is updated in place).")
+def _(xp, weight, grad, mom, lr, momentum, wd, rescale_grad, clip_gradient, lazy_update):
+    mom[...] = momentum * mom - lr * wd * weight - lr * _clip(xp, rescale_grad * grad,
+                                                               clip_gradient)
+    return weight + mom
+
+
+@_declare("mp_sgd_update", ("weight", "grad", "weight32"), ("weight32",),
+          {"lr": _lr(), **_COMMON, "lazy_update": Bool(True)}, None,
+          "Multi-precision SGD: updates the float32 master copy ``weight32`` in place and "
+          "returns it cast to the weight's dtype.")
+def _(xp, weight, grad, weight32, lr, wd, rescale_grad, clip_gradient, lazy_update):
+    g = xp.astype(grad, weight32.dtype)
+    weight32[...] = (1 - lr * wd) * weight32 - lr * _clip(xp, rescale_grad * g, clip_gradient)
+    return xp.astype(weight32, weight.dtype)
+
+
+@_declare("mp_sgd_mom_update", ("weight", "grad", "mom", "weight32"), ("mom", "weight32"),
+          {"lr": _lr(), "momentum": Float(0.0), **_COMMON, "lazy_update": Bool(True)}, None,
+          "Multi-precision SGD with momentum (float32 ``mom`` and master ``weight32``).")
+def _(xp, weight, grad, mom, weight32, lr, momentum, wd, rescale_grad, clip_gradient,
+      lazy_update):
+    g = xp.astype(grad, weight32.dtype)
+    mom[...] = momentum * mom - lr * wd * weight32 - lr * _clip(xp, rescale_grad * g,
+                                                                 clip_gradient)
+    weight32[...] = weight32 + mom
+    return xp.astype(weight32, weight.dtype)
+
+
+@_declare("nag_mom_update", ("weight", "grad", "mom"), ("mom",),
+          {"lr": _lr(), "momentum": Float(0.0), **_COMMON},
+          "    T g = CLIPG(rescale_grad * grad, clip_gradient) + wd * weight;\n"
+          "    mom = momentum * mom + g;\n    w_out = weight - lr * (momentum * mom + g);",
+          "Nesterov momentum: ``mom = momentum*mom + g``, ``weight -= lr*(momentum*mom + g)`` "
+          "with ``g = clip(rescale_grad*grad) + wd*weight``.")
+def _(xp, weight, grad, mom, lr, momentum, wd, rescale_grad, clip_gradient):
+    g = _clip(xp, rescale_grad * grad, clip_gradient) + wd * weight
+    mom[...] = momentum * mom + g
+    return weight - lr * (momentum * mom + g)
+
+
+@_declare("signsgd_update", ("weight", "grad"), (), {"lr": _lr(), **_COMMON},
+          "    w_out = (1 - lr * wd) * weight - lr * SGN(rescale_grad * grad);",
+          "signSGD: ``weight = (1 - lr*wd)*weight - lr*sign(grad)``.")
+def _(xp, weight, grad, lr, wd, rescale_grad, clip_gradient):
+    return (1 - lr * wd) * weight - lr * xp.sign(rescale_grad * grad)
+
+
+@_declare("signum_update", ("weight", "grad", "mom"), ("mom",),
+          {"lr": _lr(), "momentum": Float(0.0), **_COMMON, "wd_lh": Float(0.0)},
+          "    mom = momentum * mom - (1 - momentum) * wd * weight"
+          " - (1 - momentum) * CLIPG(rescale_grad * grad, clip_gradient);\n"
+          "    w_out = (1 - lr * wd_lh) * weight + lr * SGN(mom);",
+          "Signum: ``mom = momentum*mom - (1-momentum)*(wd*weight + clip(rescale_grad*grad))``, "
+          "``weight = (1 - lr*wd_lh)*weight + lr*sign(mom)``.")
+def _(xp, weight, grad, mom, lr, momentum, wd, rescale_grad, clip_gradient, wd_lh):
+    mom[...] = (momentum * mom - (1 - momentum) * wd * weight
+                - (1 - momentum) * _clip(xp, rescale_grad * grad, clip_gradient))
+    return (1 - lr * wd_lh) * weight + lr * xp.sign(mom)
+
+
+# -- adaptive -------------------------------------------------------------------------------------
+@_declare("adam_update", ("weight", "grad", "mean", "var"), ("mean", "var"),
+          {"lr": _lr(), "beta1": Float(0.9), "beta2": Float(0.999), "epsilon": Float(1e-8),
+           **_COMMON, "lazy_update": Bool(True)},
+          "    T g = CLIPG(rescale_grad * grad + wd * weight, clip_gradient);\n"
+          "    mean = beta1 * mean + (1 - beta1) * g;\n"
+          "    var = beta2 * var + (1 - beta2) * g * g;\n"
+          "    w_out = weight - lr * mean / (sqrt(var) + epsilon);",
+          "Adam (bias correction is the caller's, folded into ``lr``): "
+          "``g = clip(rescale_grad*grad + wd*weight)``, ``mean = b1*mean + (1-b1)*g``, "
+          "``var = b2*var + (1-b2)*g^2``, ``weight -= lr*mean/(sqrt(var) + epsilon)``.")
+def _(xp, weight, grad, mean, var, lr, beta1, beta2, epsilon, wd, rescale_grad, clip_gradient,
+      lazy_update):
+    g = _clip(xp, rescale_grad * grad + wd * weight, clip_gradient)
+    mean[...] = beta1 * mean + (1 - beta1) * g
+    var[...] = beta2 * var + (1 - beta2) * g * g
+    return weight - lr * mean / (xp.sqrt(var) + epsilon)
+
+
+_RMS = {"lr": _lr(), "gamma1": Float(0.95), "epsilon": Float(1e-8), **_COMMON,
+        "clip_weights": Float(-1.0)}
+
+
+@_declare("rmsprop_update", ("weight", "grad", "n"), ("n",), _RMS,
+          "    T g = CLIPG(rescale_grad * grad + wd * weight, clip_gradient);\n"
+          "    n = (1 - gamma1) * g * g + gamma1 * n;\n"
+          "    w_out = CLIPG(weight - lr * g / sqrt(n + epsilon), clip_weights);",
+          "RMSProp (Tieleman & Hinton): ``n = (1-gamma1)*g^2 + gamma1*n``, "
+          "``weight -= lr*g/sqrt(n + epsilon)``.")
+def _(xp, weight, grad, n, lr, gamma1, epsilon, wd, rescale_grad, clip_gradient, clip_weights):
+    g = _clip(xp, rescale_grad * grad + wd * weight, clip_gradient)
+    n[...] = (1 - gamma1) * g * g + gamma1 * n
+    return _clip(xp, weight - lr * g / xp.sqrt(n + epsilon), clip_weights)
+
+
+@_declare("rmspropalex_update", ("weight", "grad", "n", "g", "delta"), ("n", "g", "delta"),
+          {**_RMS, "gamma2": Float(0.9)},
+          "    T gr = CLIPG(rescale_grad * grad + wd * weight, clip_gradient);\n"
+          "    n = (1 - gamma1) * gr * gr + gamma1 * n;\n"
+          "    g = (1 - gamma1) * gr + gamma1 * g;\n"
+          "    delta = gamma2 * delta - lr * gr / sqrt(n - g * g + epsilon);\n"
+          "    w_out = CLIPG(weight + delta, clip_weights);",
+          "Centered RMSProp (Graves 2013): ``delta = gamma2*delta - lr*g/sqrt(n - g_avg^2 + eps)``,"
+          " ``weight += delta``.")
+def _(xp, weight, grad, n, g, delta, lr, gamma1, epsilon, wd, rescale_grad, clip_gradient,
+      clip_weights, gamma2):
+    gr = _clip(xp, rescale_grad * grad + wd * weight, clip_gradient)
+    n[...] = (1 - gamma1) * gr * gr + gamma1 * n
+    g[...] = (1 - gamma1) * gr + gamma1 * g
+    delta[...] = gamma2 * delta - lr * gr / xp.sqrt(n - g * g + epsilon)
+    return _clip(xp, weight + delta, clip_weights)
+
+
+@_declare("ftml_update", ("weight", "grad", "d", "v", "z"), ("d", "v", "z"),
+          {"lr": _lr(), "beta1": Float(0.6), "beta2": Float(0.999), "epsilon": Float(1e-8),
+           "t": Int(1), "wd": Float(0.0), "rescale_grad": Float(1.0), "clip_grad": Float(-1.0)},
+          "    T g = CLIPG(rescale_grad * grad + wd * weight, clip_grad);\n"
+          "    v = beta2 * v + (1 - beta2) * g * g;\n"
+          "    T d_t = (1 - pow(beta1, t)) / lr * (sqrt(v / (1 - pow(beta2, t))) + epsilon);\n"
+          "    z = beta1 * z + (1 - beta1) * g - (d_t - beta1 * d) * weight;\n"
+          "    d = d_t;\n    w_out = -z / d_t;",
+          "FTML (Zheng & Kwok 2017); ``t`` is the 1-based step count.")
+def _(xp, weight, grad, d, v, z, lr, beta1, beta2, epsilon, t, wd, rescale_grad, clip_grad):
+    g = _clip(xp, rescale_grad * grad + wd * weight, clip_grad)
+    v[...] = beta2 * v + (1 - beta2) * g * g
+    d_t = (1 - beta1 ** t) / lr * (xp.sqrt(v / (1 - beta2 ** t)) + epsilon)
+    z[...] = beta1 * z + (1 - beta1) * g - (d_t - beta1 * d) * weight
+    d[...] = d_t
+    return -z / d_t
+
+
+@_declare("ftrl_update", ("weight", "grad", "z", "n"), ("z", "n"),
+          {"lr": _lr(), "lamda1": Float(0.01), "beta": Float(1.0), **_COMMON},
+          "    T g = CLIPG(rescale_grad * grad, clip_gradient);\n"
+          "    z = z + g - (sqrt(n + g * g) - sqrt(n)) * weight / lr;\n"
+          "    n = n + g * g;\n"
+          "    w_out = fabs(z) > lamda1 ? (SGN(z) * lamda1 - z) / ((beta + sqrt(n)) / lr + wd)"
+          " : (T)0;",
+          "FTRL-proximal (McMahan et al. 2013) with L1 ``lamda1`` and L2 ``wd``.")
+def _(xp, weight, grad, z, n, lr, lamda1, beta, wd, rescale_grad, clip_gradient):
+    g = _clip(xp, rescale_grad * grad, clip_gradient)
+    z[...] = z + g - (xp.sqrt(n + g * g) - xp.sqrt(n)) * weight / lr
+    n[...] = n + g * g
+    w = (xp.sign(z) * lamda1 - z) / ((beta + xp.sqrt(n)) / lr + wd)
+    return xp.where(xp.abs(z) > lamda1, w, xp.zeros_like(w))
+
+
+# -- samples (weights, gradients and states; positive second moments) -----------------------------
+OPTIMIZER_OPS["sgd_update"].samples(*_samples(0, lr=0.1))
+OPTIMIZER_OPS["sgd_mom_update"].samples(*_samples(1, lr=0.1, momentum=0.9))
+OPTIMIZER_OPS["mp_sgd_update"].samples(*_samples(1, lr=0.1))
+OPTIMIZER_OPS["mp_sgd_mom_update"].samples(*_samples(2, lr=0.1, momentum=0.9))
+OPTIMIZER_OPS["nag_mom_update"].samples(*_samples(1, lr=0.1, momentum=0.9))
+OPTIMIZER_OPS["signsgd_update"].samples(*_samples(0, lr=0.1))
+OPTIMIZER_OPS["signum_update"].samples(*_samples(1, lr=0.1, momentum=0.9, wd_lh=0.01))
+OPTIMIZER_OPS["adam_update"].samples(*_samples(2, positive=(1,), lr=0.01))
+OPTIMIZER_OPS["rmsprop_update"].samples(*_samples(1, positive=(0,), lr=0.01))
+OPTIMIZER_OPS["rmspropalex_update"].samples(
+    lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), rng.uniform(-2, 2, (3, 4)),
+                       rng.uniform(1.0, 2.0, (3, 4)), rng.uniform(-0.5, 0.5, (3, 4)),
+                       rng.uniform(-0.1, 0.1, (3, 4)), grad=False, lr=0.01, clip_weights=0.9))
+OPTIMIZER_OPS["ftml_update"].samples(*_samples(3, positive=(0, 1), lr=0.1, t=3))
+OPTIMIZER_OPS["ftrl_update"].samples(*_samples(2, positive=(1,), lr=0.1, lamda1=0.05))
