@@ -143,7 +143,7 @@ def _bench_args(p: argparse.ArgumentParser) -> None:
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=20, help="MLP epochs (default 20)")
-    p.add_argument("--cnn-epochs", type=int, default=8, help="CNN epochs (default 8)")
+    p.add_argument("--cnn-epochs", type=int, default=15, help="CNN epochs (default 15)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 

@@ -49,7 +49,8 @@ def evaluate(net, loader, ctx):
 def train(name, net, image_shape, epochs, batch_size, lr, ctx, progress=True, log=print):
     """Train ``net`` on the digits; returns the test accuracy."""
     gdata = mx.gluon.data
-    reshape = (lambda x, y: (x.reshape(image_shape).astype("float32") / 16.0, float(y)))
+    # Digits are 8x8x1 uint8 images (0..255): scale to [0, 1] and lay out for the network
+    reshape = (lambda x, y: (x.astype("float32").reshape(image_shape) / 255.0, float(y)))
     train_set = gdata.vision.datasets.Digits(train=True).transform(reshape)
     test_set = gdata.vision.datasets.Digits(train=False).transform(reshape)
     train_loader = gdata.DataLoader(train_set, batch_size=batch_size, shuffle=True)
@@ -84,11 +85,11 @@ def train(name, net, image_shape, epochs, batch_size, lr, ctx, progress=True, lo
     return acc
 
 
-def main(epochs=20, cnn_epochs=8, batch_size=64, progress=True, seed=0) -> float:
+def main(epochs=20, cnn_epochs=15, batch_size=64, progress=True, seed=0) -> float:
     mx.random.seed(seed)
     ctx = mx.current_context()
     print(f"mxplug {mx.__version__} demo on {ctx}: scikit-learn digits (8x8, 10 classes)")
-    acc = train("mlp", mlp(), (-1,), epochs, batch_size, 0.05, ctx, progress)
+    acc = train("mlp", mlp(), (-1,), epochs, batch_size, 0.1, ctx, progress)
     train("cnn", cnn(), (1, 8, 8), cnn_epochs, batch_size, 0.05, ctx, progress)
     print(f"test accuracy: {acc:.4f}")  # the MLP's, as the README promises
     return acc

@@ -22,3 +22,14 @@ def test_quickstart_trains_digits_mlp(capsys):
     match = re.fullmatch(r"test accuracy: (\d\.\d+)", last)
     assert match, f"unexpected last line: {last!r}"
     assert float(match.group(1)) >= 0.93
+
+
+def test_mxplug_demo_reaches_96_percent(capsys):
+    """The README's main job: `mxplug demo` (Gluon MLP + CNN on digits, hybridized)."""
+    pytest.importorskip("sklearn", reason="the digits data ships with scikit-learn ([demo] extra)")
+    from mxplug import demo
+
+    acc = demo.main(progress=False)
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.fullmatch(r"test accuracy: \d\.\d{4}", last), last
+    assert acc >= 0.96

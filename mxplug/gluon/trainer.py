@@ -57,8 +57,8 @@ class Trainer:
             self._scale = optimizer.rescale_grad
         else:
             self._optimizer = opt.create(optimizer, param_dict={
-                i: p for i, p in enumerate(self._params)}, **optimizer_params)
-        self._optimizer.param_idx2name = {i: p.name for i, p in enumerate(self._params)}
+                i: p for i, p in enumerate(self._params)}, param_idx2name={
+                i: p.name for i, p in enumerate(self._params)}, **optimizer_params)
         self._updaters: dict = {}  # context -> Updater (one state set per device copy)
         self._kvstore_type = kvstore
         self._kvstore = None

@@ -15,6 +15,7 @@ from . import (
     movement_grad,
     nn,
     nn_params,
+    optimizer_ops,
     random,
     reduce,
     shape,
@@ -26,4 +27,4 @@ from .registry import REGISTRY, Op, Sample, defop, get_op
 __all__ = ["REGISTRY", "Op", "Sample", "apply", "attrs", "defop", "get_op", "infer", "state",
            "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random", "reduce",
            "shape",
-           "conv", "sorting", "movement_grad", "nn_params"]
+           "conv", "sorting", "movement_grad", "nn_params", "optimizer_ops"]

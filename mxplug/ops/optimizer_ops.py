@@ -13,6 +13,8 @@ float32/float64 arrays of one shape (other layouts take the generic body).
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from . import infer as I
@@ -51,7 +53,7 @@ def _cl_source(name, inputs, states, scalars, body, dtype):
     if hit is not None:
         return hit
     t = "double" if np.dtype(dtype) == np.float64 else "float"
-    params = ["const long n", "__global T* out", "const long out_off"]
+    params = ["const long n_items_", "__global T* out", "const long out_off"]
     loads, stores = [], []
     for k, nm in enumerate(inputs):
         const = "" if nm in states else "const "
@@ -62,7 +64,7 @@ def _cl_source(name, inputs, states, scalars, body, dtype):
     params += [f"const T {s}" for s in scalars]
     kname = f"opt_{name}"
     src = (f"typedef {t} T;\n{_C_HEAD}__kernel void {kname}({', '.join(params)}) {{\n"
-           f"    const long i = get_global_id(0);\n    if (i >= n) return;\n"
+           f"    const long i = get_global_id(0);\n    if (i >= n_items_) return;\n"
            + "\n".join(loads) + "\n    T w_out;\n" + body + "\n" + "\n".join(stores)
            + "\n    out[out_off + i] = w_out;\n}\n")
     _CL_SOURCES[key] = hit = (src, kname)
@@ -96,9 +98,24 @@ def _cl_kernel(op, body):
     op.kernel("opencl")(kernel)
 
 
+def _infer_for(name, inputs):
+    """Shape rule: every array input has the weight's shape; the output is like the weight."""
+    def infer(*specs, **attrs):
+        w = specs[0]
+        for nm, s in zip(inputs[1:], specs[1:]):
+            I.expect(tuple(s.shape) == tuple(w.shape), name, f"{nm}.shape == weight.shape",
+                     f"{tuple(s.shape)} != {tuple(w.shape)}")
+        return w
+    P = inspect.Parameter
+    infer.__signature__ = inspect.Signature([P(n, P.POSITIONAL_OR_KEYWORD) for n in inputs]
+                                            + [P("attrs", P.VAR_KEYWORD)])
+    return infer
+
+
 def _declare(name, inputs, states, attrs, body, doc):
     """Declare an update op: generic body ``fn(xp, *arrays, **attrs)`` follows as decorator."""
-    op = defop(name, inputs, attrs=attrs, infer=I.same, differentiable=False, doc=doc)
+    op = defop(name, inputs, attrs=attrs, infer=_infer_for(name, inputs), differentiable=False,
+               doc=doc)
     if states:
         op.aux(*states)
 
@@ -114,7 +131,7 @@ def _declare(name, inputs, states, attrs, body, doc):
     return deco
 
 
-def _samples(n_states, positive=(), **attrs):
+def _samples(n_states, positive=(), clip="clip_gradient", **attrs):
     """Sample inputs: weight, grad and ``n_states`` states (``positive`` ones > 0)."""
     def make(extra):
         def fn(rng):
@@ -124,7 +141,7 @@ def _samples(n_states, positive=(), **attrs):
                 xs.append(rng.uniform(lo, 0.8, (3, 4)))
             return Sample(*xs, grad=False, **{**attrs, **extra})
         return fn
-    return [make({}), make({"wd": 0.1, "rescale_grad": 0.5, "clip_gradient": 0.3})]
+    return [make({}), make({"wd": 0.1, "rescale_grad": 0.5, clip: 0.3})]
 
 
 # -- SGD family -----------------------------------------------------------------------------------
@@ -303,5 +320,5 @@ OPTIMIZER_OPS["rmspropalex_update"].samples(
     lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), rng.uniform(-2, 2, (3, 4)),
                        rng.uniform(1.0, 2.0, (3, 4)), rng.uniform(-0.5, 0.5, (3, 4)),
                        rng.uniform(-0.1, 0.1, (3, 4)), grad=False, lr=0.01, clip_weights=0.9))
-OPTIMIZER_OPS["ftml_update"].samples(*_samples(3, positive=(0, 1), lr=0.1, t=3))
+OPTIMIZER_OPS["ftml_update"].samples(*_samples(3, positive=(0, 1), clip="clip_grad", lr=0.1, t=3))
 OPTIMIZER_OPS["ftrl_update"].samples(*_samples(2, positive=(1,), lr=0.1, lamda1=0.05))

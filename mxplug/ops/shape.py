@@ -250,3 +250,14 @@ stop_gradient = defop(
 )
 stop_gradient.impl(lambda xp, x: x)
 stop_gradient.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 3))))
+
+
+reshape_like = defop("reshape_like", ("lhs", "rhs"),
+                     infer=lambda a, b: I.Spec(reshape_shape(a.shape, b.shape, op="reshape_like"),
+                                               a.dtype),
+                     doc="``lhs`` reshaped to the shape of ``rhs`` (sizes must match).")
+reshape_like.impl(lambda xp, a, b: xp.reshape(a, reshape_shape(a.shape, b.shape,
+                                                                op="reshape_like")))
+reshape_like.vjp(lambda g, out, a, b: (F.reshape(g, shape=a.shape), None))
+reshape_like.nograd("rhs")
+reshape_like.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 6)), rng.uniform(-1, 1, (3, 4))))

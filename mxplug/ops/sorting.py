@@ -67,8 +67,9 @@ def _pick_infer(x, index, axis=-1, keepdims=False, mode="clip"):
     want = tuple(1 if i == ax else s for i, s in enumerate(x.shape)) if keepdims else \
         (tuple(s for i, s in enumerate(x.shape) if i != ax) or (1,))
     got = tuple(index.shape)
-    ok = got == want or (not keepdims and got == tuple(
-        1 if i == ax else s for i, s in enumerate(x.shape)))
+    without = tuple(s for i, s in enumerate(x.shape) if i != ax) or (1,)
+    kept = tuple(1 if i == ax else s for i, s in enumerate(x.shape))
+    ok = got in (without, kept)  # MXNet takes the index with or without the picked axis
     I.expect(ok, op, f"index.shape == {want} (data.shape {tuple(x.shape)} without axis {ax})",
              f"index.shape == {got}")
     return I.Spec(want, x.dtype)

@@ -213,6 +213,7 @@ REFERENCES.update(
         "cast": lambda x, dtype="float32": x.astype(dtype),
         "copy": lambda x: x.copy(),
         "stop_gradient": lambda x: x.copy(),
+        "reshape_like": lambda a, b: a.reshape(b.shape),
     }
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ... import init as _init
 from ..block import HybridBlock
 
 __all__ = ["Activation", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Swish"]
@@ -67,11 +68,8 @@ class PReLU(HybridBlock):
         Number of channels (slopes); 1 shares one slope over all channels.
     """
 
-    def __init__(self, alpha_initializer=None, in_channels=1, **kwargs):
+    def __init__(self, alpha_initializer=_init.Constant(0.25), in_channels=1, **kwargs):
         super().__init__(**kwargs)
-        if alpha_initializer is None:
-            from ... import init as _init   # MXNet's default, initializer.Constant(0.25)
-            alpha_initializer = _init.Constant(0.25)
         with self.name_scope():
             self.alpha = self.params.get("alpha", shape=(in_channels,), init=alpha_initializer)
 

@@ -1,0 +1,17 @@
+"""``gluon.data``: datasets, samplers and the DataLoader (MXNet 1.x)."""
+
+from . import vision
+from .dataloader import DataLoader, DataLoaderTimeoutError, DataLoaderWorkerError
+from .dataset import ArrayDataset, Dataset, SimpleDataset
+from .sampler import (
+    BatchSampler,
+    FilterSampler,
+    IntervalSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+)
+
+__all__ = ["ArrayDataset", "BatchSampler", "DataLoader", "DataLoaderTimeoutError",
+           "DataLoaderWorkerError", "Dataset", "FilterSampler", "IntervalSampler",
+           "RandomSampler", "Sampler", "SequentialSampler", "SimpleDataset", "vision"]

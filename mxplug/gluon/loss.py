@@ -1,0 +1,573 @@
+"""Losses for training neural networks (MXNet 1.x ``gluon.loss``).
+
+Every loss is a :class:`HybridBlock` whose ``hybrid_forward(F, pred, label, ...)`` is written in
+``F`` ops, so it runs eagerly, hybridized and on every backend; gradients come from autograd.
+Unless noted, a loss returns one value per sample: the mean over every axis but ``batch_axis``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..ndarray import NDArray
+from .block import HybridBlock
+
+__all__ = ["Loss", "L2Loss", "L1Loss", "SigmoidBinaryCrossEntropyLoss", "SigmoidBCELoss",
+           "SoftmaxCrossEntropyLoss", "SoftmaxCELoss", "KLDivLoss", "CTCLoss", "HuberLoss",
+           "HingeLoss", "SquaredHingeLoss", "LogisticLoss", "TripletLoss", "PoissonNLLLoss",
+           "CosineEmbeddingLoss"]
+
+
+def _apply_weighting(F, loss, weight=None, sample_weight=None):
+    """``loss * sample_weight * weight``; ``sample_weight`` broadcasts against ``loss``."""
+    if sample_weight is not None:
+        loss = F.broadcast_mul(loss, sample_weight)
+    if weight is not None:
+        assert isinstance(weight, numbers.Number), "weight must be a number"
+        loss = loss * weight
+    return loss
+
+
+def _reshape_like(F, x, y):
+    """Reshape ``x`` to the shape of ``y`` (a no-op when it has it already)."""
+    if isinstance(y, NDArray) or not hasattr(F, "reshape_like"):
+        return x.reshape(y.shape)    # NDArrays and tracing stand-ins know their shapes
+    return F.reshape_like(x, y)
+
+
+def _ndim(x):
+    try:
+        return x.ndim
+    except Exception:  # a Symbol whose shape is not known yet
+        return None
+
+
+class Loss(HybridBlock):
+    """Base class of the losses.
+
+    Parameters
+    ----------
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+    """
+
+    def __init__(self, weight, batch_axis, **kwargs):
+        super().__init__(**kwargs)
+        self._weight = weight
+        self._batch_axis = batch_axis
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}(batch_axis={self._batch_axis}, w={self._weight})"
+
+    def hybrid_forward(self, F, x, *args, **kwargs):
+        """Compute the loss with the ops of ``F`` (``mx.nd`` or ``mx.sym``)."""
+        raise NotImplementedError
+
+    def _batch_mean(self, F, loss):
+        return F.mean(loss, axis=self._batch_axis, exclude=True)
+
+
+class L2Loss(Loss):
+    r"""Mean squared error: :math:`L = \frac{1}{2} \sum_i (label_i - pred_i)^2`, averaged over
+    all axes but ``batch_axis``.
+
+    Parameters
+    ----------
+    weight : float, default 1.0
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+
+    Notes
+    -----
+    Inputs: ``pred`` of any shape; ``label`` with as many elements; ``sample_weight``
+    (optional) broadcastable to ``pred``. Output: shape ``(batch_size,)``.
+    """
+
+    def __init__(self, weight=1., batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+
+    def hybrid_forward(self, F, pred, label, sample_weight=None):
+        label = _reshape_like(F, label, pred)
+        loss = F.square(label - pred)
+        loss = _apply_weighting(F, loss, self._weight / 2, sample_weight)
+        return self._batch_mean(F, loss)
+
+
+class L1Loss(Loss):
+    r"""Mean absolute error: :math:`L = \sum_i |label_i - pred_i|`, averaged over all axes but
+    ``batch_axis``.
+
+    Parameters
+    ----------
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+    """
+
+    def __init__(self, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+
+    def hybrid_forward(self, F, pred, label, sample_weight=None):
+        label = _reshape_like(F, label, pred)
+        loss = F.abs(label - pred)
+        loss = _apply_weighting(F, loss, self._weight, sample_weight)
+        return self._batch_mean(F, loss)
+
+
+class SigmoidBinaryCrossEntropyLoss(Loss):
+    r"""Binary cross-entropy with a sigmoid (alias ``SigmoidBCELoss``):
+    :math:`L = -\sum_i pos\_weight \cdot label_i \log p_i + (1 - label_i) \log(1 - p_i)` with
+    :math:`p = sigmoid(pred)`, or :math:`p = pred` when ``from_sigmoid``.
+
+    Parameters
+    ----------
+    from_sigmoid : bool, default False
+        Whether ``pred`` is already a probability. Otherwise the sigmoid and the logarithms are
+        computed together by the stable formula.
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+
+    Notes
+    -----
+    Inputs: ``pred``; ``label`` in [0, 1] with as many elements; ``sample_weight`` (optional);
+    ``pos_weight`` (optional) weighting the positive term, broadcastable to ``pred`` (e.g.
+    ``(1, num_classes)``). Output: shape ``(batch_size,)``.
+    """
+
+    def __init__(self, from_sigmoid=False, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self._from_sigmoid = from_sigmoid
+
+    def hybrid_forward(self, F, pred, label, sample_weight=None, pos_weight=None):
+        label = _reshape_like(F, label, pred)
+        if not self._from_sigmoid:
+            softrelu = F.Activation(-F.abs(pred), act_type="softrelu")  # log(1 + exp(-|x|))
+            if pos_weight is None:
+                # max(x, 0) - x * z + log(1 + exp(-|x|))
+                loss = F.relu(pred) - pred * label + softrelu
+            else:
+                # x - x * z + (1 + z * (pos_weight - 1)) * (log(1 + exp(-|x|)) + max(-x, 0))
+                log_weight = 1 + F.broadcast_mul(pos_weight - 1, label)
+                loss = pred - pred * label + log_weight * (softrelu + F.relu(-pred))
+        else:
+            eps = 1e-12
+            pos = F.log(pred + eps) * label
+            if pos_weight is not None:
+                pos = F.broadcast_mul(pos, pos_weight)
+            loss = -(pos + F.log(1. - pred + eps) * (1. - label))
+        loss = _apply_weighting(F, loss, self._weight, sample_weight)
+        return self._batch_mean(F, loss)
+
+
+SigmoidBCELoss = SigmoidBinaryCrossEntropyLoss
+
+
+class SoftmaxCrossEntropyLoss(Loss):
+    r"""Softmax cross-entropy (alias ``SoftmaxCELoss``).
+
+    With ``sparse_label`` (default) ``label`` holds class indices,
+    :math:`L = -\log softmax(pred)_{label}`; otherwise a distribution of ``pred``'s shape,
+    :math:`L = -\sum_j label_j \log softmax(pred)_j`.
+
+    Parameters
+    ----------
+    axis : int, default -1
+        The class axis of ``pred``.
+    sparse_label : bool, default True
+        Whether ``label`` holds integer class indices (``pred``'s shape without ``axis``).
+    from_logits : bool, default False
+        Whether ``pred`` is already a log-probability (e.g. from ``log_softmax``).
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+
+    Notes
+    -----
+    ``sample_weight`` (optional) broadcasts against the loss with ``axis`` kept as size 1
+    (e.g. ``(batch_size, 1)``). Output: shape ``(batch_size,)``.
+    """
+
+    def __init__(self, axis=-1, sparse_label=True, from_logits=False, weight=None, batch_axis=0,
+                 **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self._axis = axis
+        self._sparse_label = sparse_label
+        self._from_logits = from_logits
+
+    def hybrid_forward(self, F, pred, label, sample_weight=None):
+        if not self._from_logits:
+            pred = F.log_softmax(pred, axis=self._axis)
+        if self._sparse_label:
+            # MXNet's pick takes the index with or without the picked axis; give it with
+            if _ndim(label) is not None and _ndim(label) == _ndim(pred) - 1:
+                label = F.expand_dims(label, axis=self._axis)
+            loss = -F.pick(pred, label, axis=self._axis, keepdims=True)
+        else:
+            label = _reshape_like(F, label, pred)
+            loss = -F.sum(pred * label, axis=self._axis, keepdims=True)
+        loss = _apply_weighting(F, loss, self._weight, sample_weight)
+        return self._batch_mean(F, loss)
+
+
+SoftmaxCELoss = SoftmaxCrossEntropyLoss
+
+
+class KLDivLoss(Loss):
+    r"""Kullback-Leibler divergence: :math:`L = \sum_i label_i (\log label_i - pred_i)`.
+
+    Parameters
+    ----------
+    from_logits : bool, default True
+        Whether ``pred`` is a log-probability; otherwise ``log_softmax`` over ``axis`` is
+        applied first.
+    axis : int, default -1
+        The axis of the softmax (only with ``from_logits=False``).
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+    """
+
+    def __init__(self, from_logits=True, axis=-1, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self._from_logits = from_logits
+        self._axis = axis
+
+    def hybrid_forward(self, F, pred, label, sample_weight=None):
+        if not self._from_logits:
+            pred = F.log_softmax(pred, axis=self._axis)
+        loss = label * (F.log(label + 1e-12) - pred)
+        loss = _apply_weighting(F, loss, self._weight, sample_weight)
+        return self._batch_mean(F, loss)
+
+
+class HuberLoss(Loss):
+    r"""Smoothed L1 loss: :math:`\frac{1}{2\rho} (label - pred)^2` where
+    :math:`|label - pred| \le \rho`, :math:`|label - pred| - \frac{\rho}{2}` elsewhere.
+
+    Parameters
+    ----------
+    rho : float, default 1
+        Threshold between the quadratic and the linear part.
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+    """
+
+    def __init__(self, rho=1, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self._rho = rho
+
+    def hybrid_forward(self, F, pred, label, sample_weight=None):
+        label = _reshape_like(F, label, pred)
+        loss = F.abs(label - pred)
+        loss = F.where(loss > self._rho, loss - 0.5 * self._rho,
+                       (0.5 / self._rho) * F.square(loss))
+        loss = _apply_weighting(F, loss, self._weight, sample_weight)
+        return self._batch_mean(F, loss)
+
+
+class HingeLoss(Loss):
+    r"""Hinge loss of SVMs: :math:`L = \max(0, margin - pred \cdot label)` with labels -1/1.
+
+    Parameters
+    ----------
+    margin : float, default 1
+        The margin.
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+    """
+
+    def __init__(self, margin=1, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self._margin = margin
+
+    def hybrid_forward(self, F, pred, label, sample_weight=None):
+        label = _reshape_like(F, label, pred)
+        loss = F.relu(self._margin - pred * label)
+        loss = _apply_weighting(F, loss, self._weight, sample_weight)
+        return self._batch_mean(F, loss)
+
+
+class SquaredHingeLoss(Loss):
+    r"""Soft-margin loss of SVMs: :math:`L = \max(0, margin - pred \cdot label)^2`.
+
+    Parameters
+    ----------
+    margin : float, default 1
+        The margin.
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+    """
+
+    def __init__(self, margin=1, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self._margin = margin
+
+    def hybrid_forward(self, F, pred, label, sample_weight=None):
+        label = _reshape_like(F, label, pred)
+        loss = F.square(F.relu(self._margin - pred * label))
+        loss = _apply_weighting(F, loss, self._weight, sample_weight)
+        return self._batch_mean(F, loss)
+
+
+class LogisticLoss(Loss):
+    r"""Logistic loss for binary labels: :math:`L = \log(1 + \exp(-pred \cdot label))`.
+
+    Parameters
+    ----------
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+    label_format : str, default 'signed'
+        ``'signed'`` for labels -1/1, ``'binary'`` for labels 0/1.
+    """
+
+    def __init__(self, weight=None, batch_axis=0, label_format="signed", **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self._label_format = label_format
+        if self._label_format not in ("signed", "binary"):
+            raise ValueError(f"label_format can only be signed or binary, recieved "
+                             f"{label_format}.")
+
+    def hybrid_forward(self, F, pred, label, sample_weight=None):
+        label = _reshape_like(F, label, pred)
+        if self._label_format == "signed":
+            label = (label + 1.0) / 2.0  # to 0/1
+        loss = F.relu(pred) - pred * label + F.Activation(-F.abs(pred), act_type="softrelu")
+        loss = _apply_weighting(F, loss, self._weight, sample_weight)
+        return self._batch_mean(F, loss)
+
+
+class TripletLoss(Loss):
+    r"""Triplet loss:
+    :math:`L = \max(\|positive - pred\|^2 - \|negative - pred\|^2 + margin, 0)` per sample.
+
+    Parameters
+    ----------
+    margin : float, default 1
+        Margin of separation between the positive and the negative pair.
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+    """
+
+    def __init__(self, margin=1, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self._margin = margin
+
+    def hybrid_forward(self, F, pred, positive, negative):
+        positive = _reshape_like(F, positive, pred)
+        negative = _reshape_like(F, negative, pred)
+        loss = F.sum(F.square(positive - pred) - F.square(negative - pred),
+                     axis=self._batch_axis, exclude=True)
+        loss = F.relu(loss + self._margin)
+        return _apply_weighting(F, loss, self._weight, None)
+
+
+class PoissonNLLLoss(Loss):
+    r"""Negative log-likelihood of a Poisson distribution:
+    :math:`L = \exp(pred) - target \cdot pred` (``from_logits``), else
+    :math:`L = pred - target \cdot \log(pred + \epsilon)`; the mean over all elements.
+
+    Parameters
+    ----------
+    weight : float or None
+        Global scalar weight of the loss.
+    from_logits : bool, default True
+        Whether ``pred`` is the log of the rate.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+    compute_full : bool, default False
+        Add Stirling's approximation of :math:`\log(target!)`,
+        :math:`target \log target - target + \frac{1}{2}\log(2\pi \, target)`, for targets > 1.
+
+    Notes
+    -----
+    Output: shape ``(1,)``, as in MXNet (the mean over all elements). Unlike MXNet, targets of
+    0 with ``compute_full`` give a finite loss rather than NaN (the Stirling term is only
+    evaluated where it is used).
+    """
+
+    def __init__(self, weight=None, from_logits=True, batch_axis=0, compute_full=False,
+                 **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self._from_logits = from_logits
+        self._compute_full = compute_full
+
+    def hybrid_forward(self, F, pred, target, sample_weight=None, epsilon=1e-08):
+        target = _reshape_like(F, target, pred)
+        if self._from_logits:
+            loss = F.exp(pred) - target * pred
+        else:
+            loss = pred - target * F.log(pred + epsilon)
+        if self._compute_full:
+            t = F.maximum(target, 1.0)   # log(0) never computed: the term is 0 there anyway
+            stirling = t * F.log(t) - t + 0.5 * F.log(2 * math.pi * t)
+            loss = loss + stirling * (target > 1)
+        loss = _apply_weighting(F, loss, self._weight, sample_weight)
+        return F.mean(loss)
+
+
+class CosineEmbeddingLoss(Loss):
+    r"""Cosine embedding loss: :math:`1 - \cos(input1, input2)` for label 1,
+    :math:`\max(0, \cos(input1, input2) - margin)` for label -1.
+
+    Parameters
+    ----------
+    weight : float or None
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis that represents the mini-batch.
+    margin : float, default 0
+        Margin of the dissimilar pairs.
+
+    Notes
+    -----
+    Inputs: ``input1``, ``input2`` of shape ``(batch_size, dim)``; ``label`` of shape
+    ``(batch_size,)`` with values 1 or -1; ``sample_weight`` (optional). Output: shape
+    ``(batch_size, 1)``, as MXNet 1.x returns it.
+    """
+
+    def __init__(self, weight=None, batch_axis=0, margin=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self._margin = margin
+
+    def hybrid_forward(self, F, input1, input2, label, sample_weight=None):
+        input1 = _reshape_like(F, input1, input2)
+        label = F.reshape(label, shape=(-1, 1))
+        cos_sim = self._cosine_similarity(F, input1, input2)
+        y_1 = label == 1
+        y_minus_1 = label == -1
+        cos_sim_a = (1 - cos_sim) * y_1
+        cos_sim_b = F.relu(y_minus_1 * (cos_sim - self._margin))  # max(0, .)
+        loss = cos_sim_a + cos_sim_b
+        loss = _apply_weighting(F, loss, self._weight, sample_weight)
+        return loss
+
+    def _cosine_similarity(self, F, x, y, axis=-1):
+        x_norm = F.reshape(F.norm(x, axis=axis), shape=(-1, 1))
+        y_norm = F.reshape(F.norm(y, axis=axis), shape=(-1, 1))
+        x_dot_y = F.reshape(F.sum(x * y, axis=axis), shape=(-1, 1))
+        return x_dot_y / F.maximum(x_norm * y_norm, 1e-12)
+
+
+# -- CTC --------------------------------------------------------------------------------------
+_NEG = -1e30  # log(0) stand-in: finite, so no inf - inf = NaN in values or gradients
+
+
+def _logsumexp(F, *xs):
+    m = xs[0]
+    for x in xs[1:]:
+        m = F.maximum(m, x)
+    m = F.stop_gradient(m)   # the gradient of log-sum-exp does not depend on the shift
+    s = F.exp(xs[0] - m)
+    for x in xs[1:]:
+        s = s + F.exp(x - m)
+    return m + F.log(s)
+
+
+def _ctc_loss(F, pred, label, pred_lengths=None, label_lengths=None):
+    """Negative log-likelihood of ``label`` under CTC, per sample, by the forward (alpha)
+    recursion in log space. ``pred``: (N, T, C) unnormalized scores, blank = C - 1; ``label``:
+    (N, L), padded with -1 unless ``label_lengths`` is given."""
+    N, T, C = pred.shape
+    L = label.shape[1]
+    S = 2 * L + 1
+    logp = F.log_softmax(pred, axis=-1)
+    label = F.cast(label, dtype=pred.dtype)
+    if label_lengths is None:
+        # the label ends at its first -1 (MXNet's padding value with blank_label='last')
+        run = F.ones_like(F.slice_axis(label, axis=1, begin=0, end=1))
+        label_lengths = F.zeros_like(run)
+        for j in range(L):
+            run = run * (F.slice_axis(label, axis=1, begin=j, end=j + 1) != -1)
+            label_lengths = label_lengths + run
+        label_lengths = F.reshape(label_lengths, shape=(-1,))
+    label_lengths = F.cast(label_lengths, dtype=pred.dtype)
+    # extended label: blank, l1, blank, l2, ..., blank  -> (N, S)
+    blank = F.ones_like(label) * (C - 1)
+    ext = F.reshape(F.stack(blank, label, axis=2), shape=(N, 2 * L))
+    ext = F.concat(ext, F.slice_axis(blank, axis=1, begin=0, end=1), dim=1)
+    # log-probabilities of the extended labels at every step: (N, T, S)
+    emit = F.batch_dot(logp, F.one_hot(ext, depth=C, dtype=pred.dtype), transpose_b=True)
+    # a skip s-2 -> s is allowed where ext[s] != ext[s-2] (never onto a blank or a repeat)
+    skip = F.where(F.slice_axis(ext, axis=1, begin=2, end=None)
+                   != F.slice_axis(ext, axis=1, begin=0, end=S - 2),
+                   F.zeros_like(F.slice_axis(ext, axis=1, begin=2, end=None)),
+                   F.zeros_like(F.slice_axis(ext, axis=1, begin=2, end=None)) + _NEG)
+    zeros = F.zeros_like(ext)
+    neg1, neg2 = (F.slice_axis(zeros, axis=1, begin=0, end=k) + _NEG for k in (1, 2))
+    # a virtual step before t = 0 in state 0 makes the first step the usual initialisation
+    alpha = F.concat(F.slice_axis(zeros, axis=1, begin=0, end=1),
+                     F.slice_axis(zeros, axis=1, begin=1, end=None) + _NEG, dim=1)
+    for t in range(T):
+        prev1 = F.concat(neg1, F.slice_axis(alpha, axis=1, begin=0, end=S - 1), dim=1)
+        prev2 = F.concat(neg2, F.slice_axis(alpha, axis=1, begin=0, end=S - 2) + skip, dim=1)
+        e_t = F.reshape(F.slice_axis(emit, axis=1, begin=t, end=t + 1), shape=(N, S))
+        new = _logsumexp(F, alpha, prev1, prev2) + e_t
+        if pred_lengths is not None:
+            live = F.broadcast_like(F.reshape(pred_lengths > t, shape=(-1, 1)), new)
+            new = F.where(live, new, alpha)
+        alpha = new
+    last = F.pick(alpha, 2 * label_lengths, axis=1)
+    before = F.pick(alpha, F.maximum(2 * label_lengths - 1, 0), axis=1)
+    before = F.where(label_lengths > 0, before, F.zeros_like(before) + _NEG)
+    return -_logsumexp(F, last, before)
+
+
+class CTCLoss(Loss):
+    r"""Connectionist Temporal Classification loss (Graves et al., 2006).
+
+    Parameters
+    ----------
+    layout : str, default 'NTC'
+        Layout of ``pred``: 'NTC' or 'TNC' (batch, sequence length, alphabet size).
+    label_layout : str, default 'NT'
+        Layout of ``label``: 'NT' or 'TN'.
+    weight : float or None
+        Global scalar weight of the loss.
+
+    Notes
+    -----
+    Inputs: ``pred``, unnormalized scores (before softmax) whose last class,
+    ``alphabet_size - 1``, is the blank; ``label``, zero-based class indices padded with -1;
+    ``pred_lengths`` and ``label_lengths`` (optional, ``(batch_size,)``) for sequences of
+    different lengths; ``sample_weight`` (optional). Output: shape ``(batch_size,)``, the
+    negative log-likelihood of each label sequence. The forward recursion runs in log space
+    with ``mx.nd`` ops (one step per time step), and autograd differentiates it.
+    """
+
+    def __init__(self, layout="NTC", label_layout="NT", weight=None, **kwargs):
+        assert layout in ("NTC", "TNC"), \
+            f"Only 'NTC' and 'TNC' layouts for pred are supported. Got: {layout}"
+        assert label_layout in ("NT", "TN"), \
+            f"Only 'NT' and 'TN' layouts for label are supported. Got: {label_layout}"
+        self._layout = layout
+        self._label_layout = label_layout
+        batch_axis = label_layout.find("N")
+        super().__init__(weight, batch_axis, **kwargs)
+
+    def hybrid_forward(self, F, pred, label, pred_lengths=None, label_lengths=None,
+                       sample_weight=None):
+        if self._layout == "TNC":
+            pred = F.swapaxes(pred, 0, 1)
+        if self._batch_axis == 1:
+            label = F.swapaxes(label, 0, 1)
+        loss = _ctc_loss(F, pred, label, pred_lengths, label_lengths)
+        return _apply_weighting(F, loss, self._weight, sample_weight)

@@ -1,0 +1,246 @@
+"""SGD and its relatives: SGD, NAG, Signum, LARS, SGLD, DCASGD (MXNet 1.x update rules)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import ndarray as nd
+from .optimizer import Optimizer, fused, register, zeros_like
+
+__all__ = ["SGD", "NAG", "Signum", "LARS", "SGLD", "DCASGD"]
+
+
+class _MomentumSGDBase(Optimizer):
+    """SGD with momentum through the fused ``(mp_)sgd(_mom)_update`` ops; the multi-precision
+    state is ``(momentum or None, float32 master weight)`` as in MXNet's SGD."""
+
+    def create_state(self, index, weight):
+        return zeros_like(weight) if self.momentum != 0.0 else None
+
+    def create_state_multi_precision(self, index, weight):
+        if self.multi_precision and weight.dtype == np.float16:
+            master = weight.astype(np.float32)
+            return (self.create_state(index, master), master)
+        if weight.dtype == np.float16 and not self.multi_precision:
+            warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy or "
+                          "slow convergence. Consider using multi_precision=True option of the "
+                          "SGD optimizer", stacklevel=2)
+        return self.create_state(index, weight)
+
+    def _sgd_step(self, weight, grad, state, lr, wd, momentum, multi_precision):
+        kw = {"rescale_grad": self.rescale_grad, **self._clip_kwargs()}
+        if momentum > 0:
+            kw["momentum"] = momentum
+        if not multi_precision:
+            if state is not None:
+                new = fused("sgd_mom_update", weight, grad, state, lr=lr, wd=wd, **kw)
+            else:
+                new = fused("sgd_update", weight, grad, lr=lr, wd=wd, **kw)
+        elif state[0] is not None:
+            new = fused("mp_sgd_mom_update", weight, grad, state[0], state[1], lr=lr, wd=wd, **kw)
+        else:
+            new = fused("mp_sgd_update", weight, grad, state[1], lr=lr, wd=wd, **kw)
+        weight[:] = new
+
+    def update(self, index, weight, grad, state):
+        self._update_impl(index, weight, grad, state, False)
+
+    def update_multi_precision(self, index, weight, grad, state):
+        self._update_impl(index, weight, grad, state,
+                          self.multi_precision and weight.dtype == np.float16)
+
+    def _update_impl(self, index, weight, grad, state, multi_precision):
+        if isinstance(index, (list, tuple)):  # MXNet's aggregated call: lists of each
+            for i, w, g, s in zip(index, weight, grad, state):
+                self._update_impl(i, w, g, s, multi_precision)
+            return
+        self._update_count(index)
+        self._sgd_step(weight, grad, state, self._get_lr(index), self._get_wd(index),
+                       self.momentum, multi_precision)
+
+
+@register
+class SGD(_MomentumSGDBase):
+    """Stochastic gradient descent with optional momentum and weight decay.
+
+    ``rescaled_grad = clip(rescale_grad * grad, clip_gradient) + wd * weight``;
+    ``state = momentum * state + lr * rescaled_grad``; ``weight -= state``.
+
+    Parameters
+    ----------
+    momentum : float, optional
+        The momentum (0: plain SGD, no state).
+    lazy_update : bool, optional
+        Accepted for MXNet compatibility (all arrays are dense here).
+    """
+
+    def __init__(self, momentum=0.0, lazy_update=True, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.lazy_update = lazy_update
+
+
+@register
+class NAG(Optimizer):
+    """Nesterov accelerated SGD: ``state = momentum*state + g``,
+    ``weight -= lr * (momentum*state + g)`` with ``g = clip(rescale_grad*grad) + wd*weight``."""
+
+    def __init__(self, momentum=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+
+    def create_state(self, index, weight):
+        return zeros_like(weight) if self.momentum != 0.0 else None
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        kw = {"rescale_grad": self.rescale_grad, **self._clip_kwargs()}
+        if state is not None:
+            weight[:] = fused("nag_mom_update", weight, grad, state, lr=lr, wd=wd,
+                              momentum=self.momentum, **kw)
+        else:
+            weight[:] = fused("sgd_update", weight, grad, lr=lr, wd=wd, **kw)
+
+
+@register
+class Signum(Optimizer):
+    """Signum (signSGD with momentum, Bernstein et al. 2018).
+
+    ``state = momentum*state - (1-momentum)*(wd*weight + clip(rescale_grad*grad))``;
+    ``weight = (1 - lr*wd_lh)*weight + lr*sign(state)``; without momentum, signSGD.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.9, wd_lh=0.0, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.momentum = momentum
+        self.wd_lh = wd_lh
+
+    def create_state(self, index, weight):
+        return zeros_like(weight) if self.momentum != 0.0 else None
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        kw = {"rescale_grad": self.rescale_grad, **self._clip_kwargs()}
+        if state is not None:
+            weight[:] = fused("signum_update", weight, grad, state, lr=lr, wd=wd,
+                              momentum=self.momentum, wd_lh=self.wd_lh, **kw)
+        else:
+            weight[:] = fused("signsgd_update", weight, grad, lr=lr, wd=wd, **kw)
+
+
+@register
+class LARS(_MomentumSGDBase):
+    """LARS (You et al. 2017): SGD whose learning rate per layer is scaled by
+    ``eta * |w| / (|g| + wd*|w| + eps)`` (not for names ending in gamma, beta or bias).
+
+    Parameters
+    ----------
+    momentum : float, optional
+    lazy_update : bool, optional
+    eta : float, optional
+        The LARS coefficient.
+    eps : float, optional
+    momentum_correction : bool, optional
+        Scale the momentum by ``lr_t / lr_{t-1}`` when a scheduler changes the rate.
+    """
+
+    def __init__(self, momentum=0.0, lazy_update=True, eta=0.001, eps=0,
+                 momentum_correction=True, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.momentum_correction = momentum_correction
+        self.lazy_update = lazy_update
+        self.eta = eta
+        self.eps = eps
+        self.skip = 0
+        self.last_lr = None
+        self.cur_lr = None
+
+    def _get_lrs(self, indices):
+        if self.cur_lr is not None:
+            self.last_lr = self.cur_lr
+        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
+        if self.cur_lr is None:
+            self.last_lr = lr
+        self.cur_lr = lr
+        return [lr * self._mult(i, self.lr_mult, "lr_mult") for i in indices]
+
+    def set_wd_mult(self, args_wd_mult):
+        self.wd_mult = {n: 0.0 for n in self.idx2name.values() if not n.endswith("_weight")}
+        self.wd_mult.update(args_wd_mult)
+
+    def _l2norm(self, v, rescale=False):
+        v = v.astype("float32")
+        if rescale:
+            v = v * self.rescale_grad
+        return float(nd.norm(v).asscalar())
+
+    def _get_lars(self, i, weight, g, lr, wd):
+        name = self.idx2name.get(i, str(i))
+        if name.endswith("gamma") or name.endswith("beta") or name.endswith("bias"):
+            return lr
+        w_norm, g_norm = self._l2norm(weight), self._l2norm(g, rescale=True)
+        lars = self.eta * w_norm / (g_norm + wd * w_norm + self.eps) if (
+            w_norm > 0.0 and g_norm > 0.0) else 1.0
+        return lars * lr
+
+    def _update_impl(self, index, weight, grad, state, multi_precision):
+        if isinstance(index, (list, tuple)):
+            for i, w, g, s in zip(index, weight, grad, state):
+                self._update_impl(i, w, g, s, multi_precision)
+            return
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        momentum = self.momentum
+        if momentum > 0 and self.momentum_correction and self.last_lr != 0:
+            momentum = self.momentum * (self.cur_lr / self.last_lr)
+        lr = self._get_lars(index, weight, grad, lr, wd)
+        self._sgd_step(weight, grad, state, lr, wd, momentum, multi_precision)
+
+
+@register
+class SGLD(Optimizer):
+    """Stochastic gradient Langevin dynamics: ``weight += -lr/2 * (g + wd*weight)`` plus
+    Gaussian noise of variance ``lr`` (drawn from ``mx.random``, so seeds reproduce)."""
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        grad = self._prep_grad(grad)
+        noise = nd.random.normal(0, math.sqrt(lr), shape=weight.shape, dtype=weight.dtype,
+                                 ctx=weight.context)
+        weight[:] = weight - lr / 2 * (grad + wd * weight) + noise
+
+
+@register
+class DCASGD(Optimizer):
+    """Delay-compensated asynchronous SGD (Zheng et al. 2016):
+    ``mom = momentum*mom - lr*(g + wd*w + lamda*g*g*(w - w_prev))``, ``w_prev = w``,
+    ``w += mom``."""
+
+    def __init__(self, momentum=0.0, lamda=0.04, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.weight_previous: dict = {}
+        self.lamda = lamda
+
+    def create_state(self, index, weight):
+        mom = None if self.momentum == 0.0 else zeros_like(weight)
+        return (mom, weight.copy())
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        grad = self._prep_grad(grad)
+        mom, previous = state
+        step = -lr * (grad + wd * weight + self.lamda * grad * grad * (weight - previous))
+        if mom is not None:
+            mom[:] = mom * self.momentum + step
+            step = mom
+        previous[:] = weight
+        weight[:] = weight + step

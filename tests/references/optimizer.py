@@ -1,0 +1,113 @@
+"""Independent NumPy references for the fused optimizer update ops (the returned new weight),
+from MXNet 1.x's documented update rules, computed in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _f(*xs):
+    return [np.asarray(x, dtype=np.float64) for x in xs]
+
+
+def _g(grad, rescale_grad=1.0, clip_gradient=-1.0, wd=0.0, weight=None, wd_first=False):
+    g = rescale_grad * grad
+    if wd_first:
+        g = g + wd * weight
+    return np.clip(g, -clip_gradient, clip_gradient) if clip_gradient >= 0 else g
+
+
+def sgd_update(weight, grad, lr, wd=0.0, rescale_grad=1.0, clip_gradient=-1.0, **_):
+    w, g = _f(weight, grad)
+    return ((1 - lr * wd) * w - lr * _g(g, rescale_grad, clip_gradient)).astype(weight.dtype)
+
+
+def sgd_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
+                   clip_gradient=-1.0, **_):
+    w, g, m = _f(weight, grad, mom)
+    m = momentum * m - lr * wd * w - lr * _g(g, rescale_grad, clip_gradient)
+    return (w + m).astype(weight.dtype)
+
+
+def mp_sgd_update(weight, grad, weight32, **kw):
+    return sgd_update(weight32, grad, **kw).astype(weight.dtype)
+
+
+def mp_sgd_mom_update(weight, grad, mom, weight32, **kw):
+    return sgd_mom_update(weight32, grad, mom, **kw).astype(weight.dtype)
+
+
+def nag_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
+                   clip_gradient=-1.0):
+    w, g, m = _f(weight, grad, mom)
+    g = _g(g, rescale_grad, clip_gradient) + wd * w
+    m = momentum * m + g
+    return (w - lr * (momentum * m + g)).astype(weight.dtype)
+
+
+def signsgd_update(weight, grad, lr, wd=0.0, rescale_grad=1.0, clip_gradient=-1.0):
+    w, g = _f(weight, grad)
+    return ((1 - lr * wd) * w - lr * np.sign(g)).astype(weight.dtype)
+
+
+def signum_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
+                  clip_gradient=-1.0, wd_lh=0.0):
+    w, g, m = _f(weight, grad, mom)
+    m = momentum * m - (1 - momentum) * (wd * w + _g(g, rescale_grad, clip_gradient))
+    return ((1 - lr * wd_lh) * w + lr * np.sign(m)).astype(weight.dtype)
+
+
+def adam_update(weight, grad, mean, var, lr, beta1=0.9, beta2=0.999, epsilon=1e-8, wd=0.0,
+                rescale_grad=1.0, clip_gradient=-1.0, **_):
+    w, g, m, v = _f(weight, grad, mean, var)
+    g = _g(g, rescale_grad, clip_gradient, wd, w, wd_first=True)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    return (w - lr * m / (np.sqrt(v) + epsilon)).astype(weight.dtype)
+
+
+def _clipw(w, c):
+    return np.clip(w, -c, c) if c >= 0 else w
+
+
+def rmsprop_update(weight, grad, n, lr, gamma1=0.95, epsilon=1e-8, wd=0.0, rescale_grad=1.0,
+                   clip_gradient=-1.0, clip_weights=-1.0):
+    w, g, n = _f(weight, grad, n)
+    g = _g(g, rescale_grad, clip_gradient, wd, w, wd_first=True)
+    n = (1 - gamma1) * g * g + gamma1 * n
+    return _clipw(w - lr * g / np.sqrt(n + epsilon), clip_weights).astype(weight.dtype)
+
+
+def rmspropalex_update(weight, grad, n, g_avg, delta, lr, gamma1=0.95, gamma2=0.9, epsilon=1e-8,
+                       wd=0.0, rescale_grad=1.0, clip_gradient=-1.0, clip_weights=-1.0):
+    w, g, n, ga, d = _f(weight, grad, n, g_avg, delta)
+    g = _g(g, rescale_grad, clip_gradient, wd, w, wd_first=True)
+    n = (1 - gamma1) * g * g + gamma1 * n
+    ga = (1 - gamma1) * g + gamma1 * ga
+    d = gamma2 * d - lr * g / np.sqrt(n - ga * ga + epsilon)
+    return _clipw(w + d, clip_weights).astype(weight.dtype)
+
+
+def ftml_update(weight, grad, d, v, z, lr, t, beta1=0.6, beta2=0.999, epsilon=1e-8, wd=0.0,
+                rescale_grad=1.0, clip_grad=-1.0, clip_gradient=None):
+    w, g, d, v, z = _f(weight, grad, d, v, z)
+    g = _g(g, rescale_grad, clip_grad, wd, w, wd_first=True)
+    v = beta2 * v + (1 - beta2) * g * g
+    d_t = (1 - beta1 ** t) / lr * (np.sqrt(v / (1 - beta2 ** t)) + epsilon)
+    z = beta1 * z + (1 - beta1) * g - (d_t - beta1 * d) * w
+    return (-z / d_t).astype(weight.dtype)
+
+
+def ftrl_update(weight, grad, z, n, lr, lamda1=0.01, beta=1.0, wd=0.0, rescale_grad=1.0,
+                clip_gradient=-1.0):
+    w, g, z, n = _f(weight, grad, z, n)
+    g = _g(g, rescale_grad, clip_gradient)
+    z = z + g - (np.sqrt(n + g * g) - np.sqrt(n)) * w / lr
+    n = n + g * g
+    out = (np.sign(z) * lamda1 - z) / ((beta + np.sqrt(n)) / lr + wd) * (np.abs(z) > lamda1)
+    return out.astype(weight.dtype)
+
+
+REFERENCES = {f.__name__: f for f in (
+    sgd_update, sgd_mom_update, mp_sgd_update, mp_sgd_mom_update, nag_mom_update, signsgd_update,
+    signum_update, adam_update, rmsprop_update, rmspropalex_update, ftml_update, ftrl_update)}

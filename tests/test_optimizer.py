@@ -1,0 +1,361 @@
+"""Optimizers against independent NumPy implementations of MXNet 1.x's published update rules,
+over several steps, with weight decay, gradient rescaling/clipping and lr/wd multipliers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import mxplug as mx
+
+SHAPE = (3, 4)
+STEPS = 3
+
+
+def _clip(g, c):
+    return np.clip(g, -c, c) if c is not None else g
+
+
+# -- NumPy references: step(w, g, state, t, lr, wd, o) -> new w; ``state`` is a dict -------------
+def ref_sgd(w, g, s, t, lr, wd, o):
+    g = _clip(o["rescale_grad"] * g, o.get("clip_gradient"))
+    mom = o.get("momentum", 0.0)
+    if mom:
+        s["m"] = mom * s.get("m", 0 * w) - lr * wd * w - lr * g
+        return w + s["m"]
+    return (1 - lr * wd) * w - lr * g
+
+
+def ref_nag(w, g, s, t, lr, wd, o):
+    g = _clip(o["rescale_grad"] * g, o.get("clip_gradient")) + wd * w
+    mom = o.get("momentum", 0.0)
+    s["m"] = mom * s.get("m", 0 * w) + g
+    return w - lr * (mom * s["m"] + g)
+
+
+def ref_signum(w, g, s, t, lr, wd, o):
+    g = _clip(o["rescale_grad"] * g, o.get("clip_gradient"))
+    mom = o.get("momentum", 0.9)
+    s["m"] = mom * s.get("m", 0 * w) - (1 - mom) * (wd * w + g)
+    return (1 - lr * o.get("wd_lh", 0.0)) * w + lr * np.sign(s["m"])
+
+
+def ref_signsgd(w, g, s, t, lr, wd, o):
+    return (1 - lr * wd) * w - lr * np.sign(g)
+
+
+def ref_adam(w, g, s, t, lr, wd, o):
+    b1, b2, eps = o.get("beta1", 0.9), o.get("beta2", 0.999), o.get("epsilon", 1e-8)
+    g = _clip(o["rescale_grad"] * g + wd * w, o.get("clip_gradient"))
+    s["m"] = b1 * s.get("m", 0 * w) + (1 - b1) * g
+    s["v"] = b2 * s.get("v", 0 * w) + (1 - b2) * g * g
+    m_hat, v_hat = s["m"] / (1 - b1 ** t), s["v"] / (1 - b2 ** t)
+    # MXNet folds the bias correction into lr, so epsilon is scaled by sqrt(1 - b2^t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps / math.sqrt(1 - b2 ** t))
+
+
+def ref_adamw(w, g, s, t, lr, wd, o):
+    b1, b2, eps = 0.9, 0.999, 1e-6
+    g = _clip(o["rescale_grad"] * g, o.get("clip_gradient"))
+    s["m"] = b1 * s.get("m", 0 * w) + (1 - b1) * g
+    s["v"] = b2 * s.get("v", 0 * w) + (1 - b2) * g * g
+    lr_t = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+    return w - lr_t * (s["m"] / (np.sqrt(s["v"]) + eps) + wd * w)
+
+
+def ref_adagrad(w, g, s, t, lr, wd, o):
+    g = _clip(o["rescale_grad"] * g, o.get("clip_gradient"))
+    s["h"] = s.get("h", 0 * w) + g * g
+    return w - lr * (g / np.sqrt(s["h"] + 1e-7) + wd * w)
+
+
+def ref_adadelta(w, g, s, t, lr, wd, o):
+    rho, eps = 0.9, 1e-5
+    g = _clip(o["rescale_grad"] * g, o.get("clip_gradient"))
+    s["ag"] = rho * s.get("ag", 0 * w) + (1 - rho) * g * g
+    d = np.sqrt(s.get("ad", 0 * w) + eps) / np.sqrt(s["ag"] + eps) * g
+    s["ad"] = rho * s.get("ad", 0 * w) + (1 - rho) * d * d
+    return w - (d + wd * w)
+
+
+def ref_rmsprop(w, g, s, t, lr, wd, o):
+    g1, eps = o.get("gamma1", 0.9), 1e-8
+    g = _clip(o["rescale_grad"] * g + wd * w, o.get("clip_gradient"))
+    s["n"] = (1 - g1) * g * g + g1 * s.get("n", 0 * w)
+    if not o.get("centered"):
+        return w - lr * g / np.sqrt(s["n"] + eps)
+    s["g"] = (1 - g1) * g + g1 * s.get("g", 0 * w)
+    s["d"] = 0.9 * s.get("d", 0 * w) - lr * g / np.sqrt(s["n"] - s["g"] ** 2 + eps)
+    return w + s["d"]
+
+
+def ref_adamax(w, g, s, t, lr, wd, o):
+    b1, b2 = 0.9, 0.999
+    g = _clip(o["rescale_grad"] * g + wd * w, o.get("clip_gradient"))
+    s["m"] = b1 * s.get("m", 0 * w) + (1 - b1) * g
+    s["u"] = np.maximum(b2 * s.get("u", 0 * w), np.abs(g))
+    return w - lr / (1 - b1 ** t) * s["m"] / s["u"]
+
+
+def ref_nadam(w, g, s, t, lr, wd, o):
+    b1, b2, eps, sd = 0.9, 0.999, 1e-8, 0.004
+    g = _clip(o["rescale_grad"] * g + wd * w, o.get("clip_gradient"))
+    mu_t = b1 * (1 - 0.5 * 0.96 ** (t * sd))
+    mu_t1 = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * sd))
+    s["sched"] = s.get("sched", 1.0) * mu_t
+    s["m"] = b1 * s.get("m", 0 * w) + (1 - b1) * g
+    s["v"] = b2 * s.get("v", 0 * w) + (1 - b2) * g * g
+    m_bar = ((1 - mu_t) * g / (1 - s["sched"])
+             + mu_t1 * s["m"] / (1 - s["sched"] * mu_t1))
+    return w - lr * m_bar / (np.sqrt(s["v"] / (1 - b2 ** t)) + eps)
+
+
+def ref_ftml(w, g, s, t, lr, wd, o):
+    b1, b2, eps = 0.6, 0.999, 1e-8
+    g = _clip(o["rescale_grad"] * g + wd * w, o.get("clip_gradient"))
+    s["v"] = b2 * s.get("v", 0 * w) + (1 - b2) * g * g
+    d_t = (1 - b1 ** t) / lr * (np.sqrt(s["v"] / (1 - b2 ** t)) + eps)
+    s["z"] = b1 * s.get("z", 0 * w) + (1 - b1) * g - (d_t - b1 * s.get("d", 0 * w)) * w
+    s["d"] = d_t
+    return -s["z"] / d_t
+
+
+def ref_ftrl(w, g, s, t, lr, wd, o):
+    l1, beta = 0.01, 1.0
+    g = _clip(o["rescale_grad"] * g, o.get("clip_gradient"))
+    n = s.get("n", 0 * w)
+    s["z"] = s.get("z", 0 * w) + g - (np.sqrt(n + g * g) - np.sqrt(n)) * w / lr
+    s["n"] = n + g * g
+    z = s["z"]
+    return np.where(np.abs(z) > l1, (np.sign(z) * l1 - z) / ((beta + np.sqrt(s["n"])) / lr + wd),
+                    0.0)
+
+
+def ref_lamb(w, g, s, t, lr, wd, o):
+    b1, b2, eps = 0.9, 0.999, 1e-6
+    g = _clip(o["rescale_grad"] * g, o.get("clip_gradient"))
+    s["m"] = b1 * s.get("m", 0 * w) + (1 - b1) * g
+    s["v"] = b2 * s.get("v", 0 * w) + (1 - b2) * g * g
+    r = (s["m"] / (1 - b1 ** t)) / (np.sqrt(s["v"] / (1 - b2 ** t)) + eps) + wd * w
+    r1, r2 = np.linalg.norm(w), np.linalg.norm(r)
+    return w - lr * (r1 / r2 if r1 > 0 and r2 > 0 else 1.0) * r
+
+
+def ref_dcasgd(w, g, s, t, lr, wd, o):
+    lam = 0.04
+    g = _clip(o["rescale_grad"] * g, o.get("clip_gradient"))
+    prev = s.get("prev", w.copy())
+    step = -lr * (g + wd * w + lam * g * g * (w - prev))
+    s["prev"] = w.copy()
+    return w + step
+
+
+def ref_lars(w, g, s, t, lr, wd, o):
+    eta, mom = 0.001, o.get("momentum", 0.0)
+    gr = o["rescale_grad"] * g
+    wn, gn = np.linalg.norm(w), np.linalg.norm(gr)
+    lr = lr * (eta * wn / (gn + wd * wn) if wn > 0 and gn > 0 else 1.0)
+    return ref_sgd(w, g, s, t, lr, wd, {**o, "momentum": mom})
+
+
+def ref_adabound(w, g, s, t, lr, wd, o, ams=False):
+    b1, b2, eps, final, gamma = 0.9, 0.999, 1e-8, 0.1, 1e-3
+    g = _clip(o["rescale_grad"] * g + wd * w, o.get("clip_gradient"))
+    s["m"] = b1 * s.get("m", 0 * w) + (1 - b1) * g
+    s["v"] = b2 * s.get("v", 0 * w) + (1 - b2) * g * g
+    v = s["v"]
+    if ams:
+        s["vmax"] = v = np.maximum(s.get("vmax", 0 * w), v)
+    step = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+    f = final * lr / o["base_lr"]
+    lo, hi = f * (1 - 1 / (gamma * t + 1)), f * (1 + 1 / (gamma * t))
+    return w - np.clip(step / (np.sqrt(v) + eps), lo, hi) * s["m"]
+
+
+CASES = {
+    "sgd": (ref_sgd, {}),
+    "sgd_mom": (ref_sgd, {"momentum": 0.9}),
+    "nag": (ref_nag, {"momentum": 0.9}),
+    "signum": (ref_signum, {"momentum": 0.9, "wd_lh": 0.01}),
+    "signsgd": (ref_signsgd, {"momentum": 0.0}),
+    "adam": (ref_adam, {}),
+    "adamw": (ref_adamw, {}),
+    "adagrad": (ref_adagrad, {}),
+    "adadelta": (ref_adadelta, {}),
+    "rmsprop": (ref_rmsprop, {}),
+    "rmsprop_centered": (ref_rmsprop, {"centered": True}),
+    "adamax": (ref_adamax, {}),
+    "nadam": (ref_nadam, {}),
+    "ftml": (ref_ftml, {}),
+    "ftrl": (ref_ftrl, {}),
+    "lamb": (ref_lamb, {}),
+    "dcasgd": (ref_dcasgd, {}),
+    "lars": (ref_lars, {"momentum": 0.9}),
+    "adabound": (ref_adabound, {}),
+    "amsbound": (lambda *a: ref_adabound(*a, ams=True), {}),
+}
+NAMES = {"sgd_mom": "sgd", "signsgd": "signum", "rmsprop_centered": "rmsprop"}
+
+
+def _make(case, lr, **kw):
+    opts = dict(CASES[case][1])
+    return mx.optimizer.create(NAMES.get(case, case), learning_rate=lr, **opts, **kw)
+
+
+@pytest.mark.parametrize("variant", ["plain", "wd_rescale_clip", "mults"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_update_matches_reference(ctx, case, variant):
+    rng = np.random.default_rng(abs(hash((case, variant))) % 2 ** 32)
+    ref, extra = CASES[case]
+    lr = 0.05
+    kw = {}
+    if variant == "wd_rescale_clip":
+        kw = {"wd": 0.01, "rescale_grad": 0.5, "clip_gradient": 0.4}
+    elif variant == "mults":
+        kw = {"wd": 0.02, "param_idx2name": {0: "fc_weight"}}
+    opt = _make(case, lr, **kw)
+    lr_eff, wd_eff = lr, kw.get("wd", 0.0)
+    if variant == "mults":
+        opt.set_lr_mult({"fc_weight": 0.5})
+        opt.set_wd_mult({0: 2.0})
+        lr_eff, wd_eff = lr * 0.5, 0.04
+    o = {"rescale_grad": kw.get("rescale_grad", 1.0), "clip_gradient": kw.get("clip_gradient"),
+         "base_lr": lr, **extra}
+    w_np = rng.uniform(-1, 1, SHAPE)
+    w = mx.nd.array(w_np, ctx=ctx, dtype="float32")
+    state = opt.create_state(0, w)
+    ref_state: dict = {}
+    for t in range(1, STEPS + 1):
+        g_np = rng.uniform(-1, 1, SHAPE).astype(np.float32).astype(np.float64)
+        opt.update(0, w, mx.nd.array(g_np, ctx=ctx, dtype="float32"), state)
+        w_np = ref(w_np, g_np, ref_state, t, lr_eff, wd_eff, o)
+        np.testing.assert_allclose(w.asnumpy(), w_np, rtol=2e-4, atol=2e-5,
+                                   err_msg=f"{case} step {t}")
+
+
+def test_registry_and_create():
+    assert mx.optimizer.Optimizer.opt_registry["sgd"] is mx.optimizer.SGD
+    opt = mx.optimizer.create("Adam", learning_rate=0.1, beta1=0.8)
+    assert isinstance(opt, mx.optimizer.Adam) and opt.lr == 0.1 and opt.beta1 == 0.8
+    assert mx.optimizer.create(opt) is opt
+    with pytest.raises(ValueError):
+        mx.optimizer.create("nope")
+
+    @mx.optimizer.register
+    class MyOpt(mx.optimizer.Optimizer):
+        def update(self, index, weight, grad, state):
+            weight[:] = weight - grad
+
+    assert isinstance(mx.optimizer.create("myopt"), MyOpt)
+    del mx.optimizer.Optimizer.opt_registry["myopt"]
+
+
+def test_defaults_and_learning_rate():
+    assert mx.optimizer.SGD().lr == 0.01 and mx.optimizer.Adam().lr == 0.001
+    assert mx.optimizer.Adamax().lr == 0.002 and mx.optimizer.Ftrl().lr == 0.1
+    opt = mx.optimizer.SGD(learning_rate=0.1)
+    opt.set_learning_rate(0.2)
+    assert opt.learning_rate == 0.2
+    sched = mx.lr_scheduler.FactorScheduler(step=2, factor=0.5)
+    opt = mx.optimizer.SGD(learning_rate=1.0, lr_scheduler=sched)
+    assert sched.base_lr == 1.0
+    with pytest.raises(UserWarning):
+        opt.set_learning_rate(0.5)
+    w, g = mx.nd.ones((2,)), mx.nd.ones((2,))
+    for _ in range(3):
+        opt.update(0, w, g, None)
+    assert opt.num_update == 3 and opt.learning_rate == 0.5
+    # 1 + 1 + 0.5 subtracted
+    np.testing.assert_allclose(w.asnumpy(), [-1.5, -1.5])
+
+
+def test_wd_mult_defaults_from_names():
+    opt = mx.optimizer.SGD(wd=0.1, param_idx2name={0: "fc_weight", 1: "fc_bias", 2: "bn_gamma"})
+    assert opt._get_wd(0) == 0.1 and opt._get_wd(1) == 0.0 and opt._get_wd(2) == 0.1
+
+
+def _need_fp16(ctx):
+    if "float16" not in ctx.backend.dtypes:
+        pytest.skip(f"{ctx} has no float16")
+
+
+def test_multi_precision_sgd(ctx):
+    _need_fp16(ctx)
+    opt = mx.optimizer.SGD(learning_rate=0.1, momentum=0.9, multi_precision=True)
+    w16 = mx.nd.array(np.full(SHAPE, 1.0), ctx=ctx, dtype="float16")
+    state = opt.create_state_multi_precision(0, w16)
+    mom, master = state
+    assert master.dtype == np.float32 and mom.dtype == np.float32
+    w_ref, m_ref = np.full(SHAPE, 1.0), np.zeros(SHAPE)
+    for _ in range(3):
+        g = mx.nd.array(np.full(SHAPE, 1e-3), ctx=ctx, dtype="float16")
+        opt.update_multi_precision(0, w16, g, state)
+        m_ref = 0.9 * m_ref - 0.1 * np.float64(np.float16(1e-3))
+        w_ref = w_ref + m_ref
+    np.testing.assert_allclose(master.asnumpy(), w_ref, rtol=1e-5)
+    np.testing.assert_allclose(w16.asnumpy(), w_ref.astype(np.float16), rtol=1e-3)
+    assert w16.dtype == np.float16
+
+
+def test_multi_precision_generic_adam(ctx):
+    _need_fp16(ctx)
+    opt = mx.optimizer.Adam(learning_rate=0.01, multi_precision=True)
+    w16 = mx.nd.array(np.full(SHAPE, 0.5), ctx=ctx, dtype="float16")
+    state = opt.create_state_multi_precision(0, w16)
+    assert state[0].dtype == np.float32
+    opt.update_multi_precision(0, w16, mx.nd.ones(SHAPE, ctx=ctx, dtype="float16"), state)
+    np.testing.assert_allclose(state[0].asnumpy(), 0.49, rtol=1e-4)
+    assert w16.dtype == np.float16
+
+
+def test_sgld_reproducible(ctx):
+    def run():
+        mx.random.seed(7)
+        opt = mx.optimizer.SGLD(learning_rate=0.01)
+        w = mx.nd.ones(SHAPE, ctx=ctx)
+        opt.update(0, w, mx.nd.ones(SHAPE, ctx=ctx), None)
+        return w.asnumpy()
+    a, b = run(), run()
+    np.testing.assert_array_equal(a, b)
+    noise = a - (1 - 0.005)
+    assert 0.01 < noise.std() < 0.3
+
+
+def test_updater_states_roundtrip(ctx):
+    opt = mx.optimizer.Adam(learning_rate=0.1)
+    up = mx.optimizer.get_updater(opt)
+    w = mx.nd.ones(SHAPE, ctx=ctx)
+    g = mx.nd.array(np.full(SHAPE, 0.3), ctx=ctx)
+    up(0, g, w)
+    up([1], [mx.nd.ones((2,), ctx=ctx)], [mx.nd.ones((2,), ctx=ctx)])
+    blob = up.get_states(dump_optimizer=True)
+    assert isinstance(blob, bytes) and b"pickle" not in blob
+    up2 = mx.optimizer.get_updater(mx.optimizer.SGD())
+    up2.set_states(blob)
+    assert isinstance(up2.optimizer, mx.optimizer.Adam) and up2.optimizer.lr == 0.1
+    assert up2.optimizer._index_update_count == {0: 1, 1: 1}
+    for k in (0, 1):
+        for a, b in zip(up.states[k], up2.states[k]):
+            np.testing.assert_array_equal(a.asnumpy(), b.asnumpy())
+    # continuing from restored states matches continuing from the originals
+    w2 = w.copy()
+    up(0, g, w)
+    up2(0, g, w2)
+    np.testing.assert_allclose(w.asnumpy(), w2.asnumpy(), rtol=1e-6)
+    assert up2.states[0][0].context == ctx
+
+
+def test_fused_ops_in_nd(ctx):
+    w = mx.nd.ones(SHAPE, ctx=ctx)
+    mom = mx.nd.zeros(SHAPE, ctx=ctx)
+    out = mx.nd.sgd_mom_update(w, mx.nd.ones(SHAPE, ctx=ctx), mom, lr=0.1, momentum=0.9, out=w)
+    assert out is w
+    np.testing.assert_allclose(w.asnumpy(), 0.9)
+    np.testing.assert_allclose(mom.asnumpy(), -0.1)
+    mean, var = mx.nd.zeros(SHAPE, ctx=ctx), mx.nd.zeros(SHAPE, ctx=ctx)
+    new = mx.nd.adam_update(w, mx.nd.ones(SHAPE, ctx=ctx), mean, var, lr=0.01)
+    np.testing.assert_allclose(mean.asnumpy(), 0.1, rtol=1e-6)
+    np.testing.assert_allclose(new.asnumpy(), 0.9 - 0.01 * 0.1 / (math.sqrt(0.001) + 1e-8),
+                               rtol=1e-5)
