@@ -33,3 +33,15 @@ def test_mxplug_demo_reaches_96_percent(capsys):
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.fullmatch(r"test accuracy: \d\.\d{4}", last), last
     assert acc >= 0.96
+
+
+def test_lenet_tutorial_script_runs_unchanged_but_the_import(capsys):
+    """MXNet's Gluon LeNet tutorial (digits upscaled to 28x28): it learns."""
+    pytest.importorskip("sklearn", reason="the digits data ships with scikit-learn ([demo] extra)")
+    path = Path(__file__).resolve().parent.parent / "examples" / "lenet_digits.py"
+    spec = importlib.util.spec_from_file_location("lenet_digits", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    acc = module.main(["--epochs", "4"])
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("test accuracy: ")
+    assert acc > 0.8

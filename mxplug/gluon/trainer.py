@@ -124,7 +124,8 @@ class Trainer:
     def save_states(self, fname):
         """Save the optimizer states (no pickle; written atomically)."""
         ctx = next(iter(self._updaters), None)
-        blob = self._updaters[ctx].get_states(dump_optimizer=False) if ctx is not None else b""
+        # as MXNet: the optimizer (its settings and per-parameter update counts) goes along
+        blob = self._updaters[ctx].get_states(dump_optimizer=True) if ctx is not None else b""
         directory = os.path.dirname(os.path.abspath(fname))
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
         try:
@@ -149,6 +150,8 @@ class Trainer:
             if updater is None:
                 updater = self._updaters[ctx] = opt.get_updater(self._optimizer)
             updater.set_states(blob)
+            self._optimizer = updater.optimizer  # restored with its update counts
+        for updater in self._updaters.values():
             updater.optimizer = self._optimizer
 
 

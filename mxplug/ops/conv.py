@@ -16,6 +16,7 @@ from ..base import MXNetNotImplementedError
 from . import infer as I
 from .attrs import Any, Attr, Bool, Enum, Int, Shape
 from .call import F
+from .nn import skips_grad
 from .registry import Sample, defop
 
 _LAYOUTS = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
@@ -126,21 +127,27 @@ def _(xp, x, w, b=None, **attrs):
 @convolution.kernel("numpy")
 def _(be, x, w, b=None, **attrs):
     stride, dilate, pad, out = _conv_geom(x, w, b, **attrs)
-    kernel, g = attrs["kernel"], attrs["num_group"]
+    g = attrs["num_group"]
+    cols = _im2col(x, attrs["kernel"], stride, dilate, pad, out, g)      # (N, G, C/G*K, L)
+    fg = w.shape[0] // g
+    # a batch of (F/G, C/G*K) @ (C/G*K, L) GEMMs lands in NCHW order: no transpose afterwards
+    r = np.matmul(w.reshape(g, fg, -1), cols)                            # (N, G, F/G, L)
+    r = r.reshape((x.shape[0], w.shape[0]) + tuple(out))
+    return _add_bias(np, r, b).astype(x.dtype, copy=False)
+
+
+def _im2col(x, kernel, stride, dilate, pad, out, g):
+    """NumPy im2col: ``(N, G, C/G * prod(kernel), prod(out))`` (one copy of the window view)."""
     nsp = len(kernel)
     if any(pad):
         x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in pad))
     span = [d * (k - 1) + 1 for d, k in zip(dilate, kernel)]
     win = np.lib.stride_tricks.sliding_window_view(x, span, axis=tuple(range(2, 2 + nsp)))
-    win = win[(slice(None),) * 2 + tuple(slice(None, None, s) for s in stride)
+    win = win[(slice(None),) * 2 + tuple(slice(None, m * s, s) for m, s in zip(out, stride))
               + tuple(slice(None, None, d) for d in dilate)]                 # (N, C, *out, *k)
-    ax_w = list(range(2 + nsp, 2 + 2 * nsp))
-    cg, fg = x.shape[1] // g, w.shape[0] // g
-    parts = [np.tensordot(win[:, i * cg:(i + 1) * cg], w[i * fg:(i + 1) * fg],
-                          axes=([1] + ax_w, [1] + list(range(2, 2 + nsp)))) for i in range(g)]
-    r = parts[0] if g == 1 else np.concatenate(parts, axis=-1)            # (N, *out, F)
-    r = np.ascontiguousarray(np.moveaxis(r, -1, 1))
-    return _add_bias(np, r, b).astype(x.dtype, copy=False)
+    order = (0, 1) + tuple(range(2 + nsp, 2 + 2 * nsp)) + tuple(range(2, 2 + nsp))
+    n, c = x.shape[:2]
+    return win.transpose(order).reshape(n, g, c // g * math.prod(kernel), math.prod(out))
 
 
 def _u(rng, *shape):
@@ -207,18 +214,14 @@ def _(xp, x, g, **attrs):
 def _(be, x, g, **attrs):
     _wgrad_infer(x, g, **attrs)
     kernel, stride, dilate, pad = attrs["kernel"], *_fill(attrs)
-    gr, nsp, out = attrs["num_group"], len(kernel), g.shape[2:]
-    if any(pad):
-        x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in pad))
-    span = [d * (k - 1) + 1 for d, k in zip(dilate, kernel)]
-    win = np.lib.stride_tricks.sliding_window_view(x, span, axis=tuple(range(2, 2 + nsp)))
-    win = win[(slice(None),) * 2 + tuple(slice(None, m * s, s) for m, s in zip(out, stride))
-              + tuple(slice(None, None, d) for d in dilate)]                 # (N, C, *out, *k)
-    cg, fg = x.shape[1] // gr, g.shape[1] // gr
-    ax = [0] + list(range(2, 2 + nsp))
-    parts = [np.tensordot(g[:, i * fg:(i + 1) * fg], win[:, i * cg:(i + 1) * cg], axes=(ax, ax))
-             for i in range(gr)]                                             # (F/G, C/G, *k)
-    return (parts[0] if gr == 1 else np.concatenate(parts, axis=0)).astype(x.dtype, copy=False)
+    gr, out = attrs["num_group"], g.shape[2:]
+    n, c, f, L = x.shape[0], x.shape[1], g.shape[1], math.prod(out)
+    cols = _im2col(x, kernel, stride, dilate, pad, out, gr)               # (N, G, C/G*K, L)
+    # one GEMM per group over the whole batch: (F/G, N*L) @ (N*L, C/G*K)
+    cols = cols.transpose(1, 0, 3, 2).reshape(gr, n * L, -1)
+    gm = g.reshape(n, gr, f // gr, L).transpose(1, 2, 0, 3).reshape(gr, f // gr, n * L)
+    dw = np.matmul(gm, cols)                                             # (G, F/G, C/G*K)
+    return dw.reshape((f, c // gr) + tuple(kernel)).astype(x.dtype, copy=False)
 
 
 def _fill(attrs):
@@ -252,10 +255,13 @@ def _bias_grad(g):
 
 @convolution.vjp
 def _(g, out, x, w, b=None, **attrs):
-    gx = _conv_data_grad(g, w, x.shape, attrs, x.shape[1])
-    gw = F._backward_Convolution_weight(x, g, **_win_attrs(attrs), num_filter=w.shape[0],
-                                        num_group=attrs["num_group"])
-    return (gx, gw) if b is None else (gx, gw, _bias_grad(g))
+    # eager autograd: no work for inputs no gradient reaches (the network's data, frozen weights)
+    gx = None if skips_grad(x) else _conv_data_grad(g, w, x.shape, attrs, x.shape[1])
+    gw = None if skips_grad(w) else F._backward_Convolution_weight(
+        x, g, **_win_attrs(attrs), num_filter=w.shape[0], num_group=attrs["num_group"])
+    if b is None:
+        return gx, gw
+    return gx, gw, (None if skips_grad(b) else _bias_grad(g))
 
 
 @conv_wgrad.vjp
@@ -351,6 +357,25 @@ def _(xp, x, w, b=None, **attrs):
         buf[idx] = buf[idx] + cols[:, :, i]          # col2im: scatter-add each kernel tap
     r = buf[(slice(None),) * 2 + tuple(slice(p, p + o) for p, o in zip(pad, out))]
     return _add_bias(xp, r, b)
+
+
+@deconvolution.kernel("numpy")
+def _(be, x, w, b=None, **attrs):
+    # the generic body with one GEMM per group over the batch and in-place col2im adds
+    stride, dilate, pad, full, out = _deconv_geom(x, w, b, **attrs)
+    kernel, g, f = attrs["kernel"], attrs["num_group"], attrs["num_filter"]
+    n, c, kk, sp_in = x.shape[0], x.shape[1], math.prod(kernel), x.shape[2:]
+    L = math.prod(sp_in)
+    wm = w.reshape(g, c // g, f // g * kk).transpose(0, 2, 1)             # (G, F/G*K, C/G)
+    xm = x.reshape(n, g, c // g, L).transpose(1, 2, 0, 3).reshape(g, c // g, n * L)
+    cols = np.matmul(wm, xm).reshape((f, kk, n) + sp_in)                 # (F, K, N, *in)
+    size = tuple(max(fu, p + o) for fu, p, o in zip(full, pad, out))   # adj may reach past full
+    buf = np.zeros((f, n) + size, dtype=x.dtype)
+    for i, off in enumerate(itertools.product(*(range(k) for k in kernel))):
+        buf[_slices([o * d for o, d in zip(off, dilate)], stride, sp_in)] += cols[:, i]
+    r = buf[(slice(None),) * 2 + tuple(slice(p, p + o) for p, o in zip(pad, out))]
+    r = np.ascontiguousarray(r.transpose((1, 0) + tuple(range(2, 2 + len(kernel)))))
+    return _add_bias(np, r, b).astype(x.dtype, copy=False)
 
 
 @deconvolution.vjp
@@ -489,6 +514,28 @@ def _(xp, g, x, **attrs):
             dx[idx] = dx[idx] + g
     dx = dx[(slice(None),) * 2 + tuple(slice(q, q + n) for q, n in zip(pad, x.shape[2:]))]
     return dx if dx.dtype == x.dtype else dx.astype(x.dtype)
+
+
+@pool_grad.kernel("numpy")
+def _(be, g, x, **attrs):
+    if attrs["pool_type"] != "max":
+        return pool_grad.generic(np, g, x, **attrs)
+    # max: the generic body's rule (the window's first maximum takes the gradient) with in-place
+    # NumPy ops instead of fresh temporaries per window offset
+    acc, xpad, _, (offsets, stride, pad, out) = _pool_forward(np, x, attrs)
+    I.expect(tuple(g.shape) == tuple(acc.shape), "_backward_Pooling",
+             f"grad of Pooling's output shape {tuple(acc.shape)}", f"grad.shape={g.shape}")
+    dx = np.zeros(xpad.shape, dtype=g.dtype)
+    taken = np.zeros(acc.shape, dtype=bool)
+    hit = np.empty(acc.shape, dtype=bool)
+    for off in offsets:
+        idx = _slices(off, stride, out)
+        np.equal(xpad[idx], acc, out=hit)
+        hit &= ~taken
+        taken |= hit
+        dx[idx] += np.where(hit, g, 0)
+    dx = dx[(slice(None),) * 2 + tuple(slice(q, q + n) for q, n in zip(pad, x.shape[2:]))]
+    return dx.astype(x.dtype, copy=False)
 
 
 pooling.vjp(lambda g, out, x, **attrs: (F._backward_Pooling(g, x, **attrs),))

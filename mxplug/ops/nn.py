@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from . import dispatch
 from . import infer as I
 from .attrs import Attr, Axis, Bool, Dtype, Enum, Float, Int
 from .call import F
@@ -85,13 +86,31 @@ fully_connected.samples(
 )
 
 
+def skips_grad(a) -> bool:
+    """True for a concrete input no gradient can reach (eager autograd: no ``attach_grad``, not
+    recorded): its share of a rule's work is skipped (None). Stand-ins of a graph build are
+    never skipped; the graph passes drop the gradients nobody reads."""
+    if type(a) is not dispatch._Array:  # mxplug.ndarray.NDArray (a Tracer is a subclass)
+        return False
+    ag = getattr(a, "_ag", None)
+    return ag is None or (type(ag) is not tuple and ag.grad_req == "null")
+
+
 @fully_connected.vjp
 def _(g, out, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
-    x2 = F.reshape(x, shape=(-1, w.shape[1]))
-    g2 = F.reshape(g, shape=(-1, num_hidden))
-    gx = F.reshape(F.dot(g2, w), shape=x.shape)
-    gw = F.dot(g2, x2, transpose_a=True)
-    return (gx, gw) if b is None else (gx, gw, F.sum(g2, axis=0))
+    # 2-D data (the common case) needs no reshapes: each would be a graph step of its own
+    flat = x.ndim == 2
+    x2 = x if flat else F.reshape(x, shape=(-1, w.shape[1]))
+    g2 = g if g.ndim == 2 else F.reshape(g, shape=(-1, num_hidden))
+    gx = gw = None
+    if not skips_grad(x):
+        gx = F.dot(g2, w)
+        gx = gx if flat else F.reshape(gx, shape=x.shape)
+    if not skips_grad(w):
+        gw = F.dot(g2, x2, transpose_a=True)
+    if b is None:
+        return gx, gw
+    return gx, gw, (None if skips_grad(b) else F.sum(g2, axis=0))
 
 
 # -- normalisation --------------------------------------------------------------------------------
