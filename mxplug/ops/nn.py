@@ -554,8 +554,11 @@ _SM_ATTRS = {"axis": Axis(-1), "temperature": Attr(None, "float"), "dtype": Dtyp
              "use_length": Bool(False)}
 
 
-def _softmax_op(name, log, negate, what):
-    op = defop(name, ("data", "length"), _SM_ATTRS, infer=_sm_infer(name),
+def _softmax_op(name, log, negate, what, with_length=True):
+    """``with_length``: MXNet 1.x gives softmax a ``length`` input; log_softmax and softmin have
+    none (so ``log_softmax(x, 1)`` means axis 1 there, as in MXNet)."""
+    op = defop(name, ("data", "length") if with_length else ("data",), _SM_ATTRS,
+               infer=_sm_infer(name),
                doc=f"{what} along ``axis`` of ``data / temperature``, computed stably; with "
                    f"``use_length`` only the first ``length`` entries along ``axis`` count (the "
                    f"rest give 0). ``dtype`` sets the output (and computation) dtype.")
@@ -566,21 +569,20 @@ def _softmax_op(name, log, negate, what):
                         dtype, use_length)
         return _softmax_body(x, length, axis, temperature, dtype, use_length, log, negate)
 
-    op.nograd("length")
-    op.samples(
-        lambda rng: Sample(_u(rng, 3, 4, lo=-3, hi=3)),
-        lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3), axis=1, temperature=2.0),
-        # integer lengths: a float length is a step function (finite differences would see it)
-        lambda rng: Sample(_u(rng, 2, 5, lo=-3, hi=3), np.array([3, 5]), use_length=True),
-        lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3), np.array([[1, 2, 3, 1], [3, 2, 1, 2]]),
-                           axis=1, use_length=True),
-    )
+    op.samples(lambda rng: Sample(_u(rng, 3, 4, lo=-3, hi=3)),
+               lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3), axis=1, temperature=2.0))
+    if with_length:
+        op.nograd("length")
+        op.samples(  # integer lengths: a float length is a step function for finite differences
+            lambda rng: Sample(_u(rng, 2, 5, lo=-3, hi=3), np.array([3, 5]), use_length=True),
+            lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3),
+                               np.array([[1, 2, 3, 1], [3, 2, 1, 2]]), axis=1, use_length=True))
     return op
 
 
 softmax = _softmax_op("softmax", False, False, "``exp(x) / sum(exp(x))``")
-log_softmax = _softmax_op("log_softmax", True, False, "``log(softmax(x))``")
-softmin = _softmax_op("softmin", False, True, "``softmax(-x)``")
+log_softmax = _softmax_op("log_softmax", True, False, "``log(softmax(x))``", with_length=False)
+softmin = _softmax_op("softmin", False, True, "``softmax(-x)``", with_length=False)
 
 
 def _sma_infer(x, mode="instance"):
