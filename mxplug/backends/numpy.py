@@ -11,6 +11,7 @@ class NumpyBackend(BackendBase):
     name = "numpy"
     device_type = "cpu"
     xp = np
+    host_buffers = True
 
     def num_devices(self):
         return None  # cpu(i) ids are virtual, as in MXNet

@@ -60,6 +60,9 @@ class BackendBase:
     """Shared defaults for plugins: host fallback, host-staged copies, no kernels of its own."""
 
     xp = None
+    #: Arrays are host NumPy arrays that ops can write into (``out=``): graph memory planning
+    #: pre-allocates buffers only on such backends (others pool device memory themselves).
+    host_buffers = False
     dtypes = ("float16", "float32", "float64", "int8", "int32", "int64", "uint8", "bool")
 
     def available(self):

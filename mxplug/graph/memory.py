@@ -53,7 +53,7 @@ class MemoryPlan:
         self.ctx = ctx
         self._outputs = list(outputs)
         nodes = topo_nodes(self._outputs)
-        planned = ctx.backend.name == "numpy"
+        planned = getattr(ctx.backend, "host_buffers", False)
         slot = {}  # (id(node), k) -> slot index
         for node in nodes:
             for k in range(node.num_outputs):
