@@ -289,6 +289,8 @@ class HingeLoss(Loss):
         The axis that represents the mini-batch.
     """
 
+    _squared = False
+
     def __init__(self, margin=1, weight=None, batch_axis=0, **kwargs):
         super().__init__(weight, batch_axis, **kwargs)
         self._margin = margin
@@ -296,11 +298,13 @@ class HingeLoss(Loss):
     def hybrid_forward(self, F, pred, label, sample_weight=None):
         label = _reshape_like(F, label, pred)
         loss = F.relu(self._margin - pred * label)
+        if self._squared:
+            loss = F.square(loss)
         loss = _apply_weighting(F, loss, self._weight, sample_weight)
         return self._batch_mean(F, loss)
 
 
-class SquaredHingeLoss(Loss):
+class SquaredHingeLoss(HingeLoss):
     r"""Soft-margin loss of SVMs: :math:`L = \max(0, margin - pred \cdot label)^2`.
 
     Parameters
@@ -313,15 +317,7 @@ class SquaredHingeLoss(Loss):
         The axis that represents the mini-batch.
     """
 
-    def __init__(self, margin=1, weight=None, batch_axis=0, **kwargs):
-        super().__init__(weight, batch_axis, **kwargs)
-        self._margin = margin
-
-    def hybrid_forward(self, F, pred, label, sample_weight=None):
-        label = _reshape_like(F, label, pred)
-        loss = F.square(F.relu(self._margin - pred * label))
-        loss = _apply_weighting(F, loss, self._weight, sample_weight)
-        return self._batch_mean(F, loss)
+    _squared = True
 
 
 class LogisticLoss(Loss):
