@@ -39,3 +39,10 @@ def ctx(backend):
     c = mx.Context(info.device_type, 0)
     with c:
         yield c
+
+
+@pytest.fixture
+def rng():
+    """A seeded NumPy generator (tests may define their own ``rng`` to override it)."""
+    import numpy as np
+    return np.random.default_rng(1234)

@@ -17,28 +17,7 @@ import mxplug as mx
 from mxplug import autograd
 from mxplug.base import MXNetError
 
-RTOL, ATOL = 1e-6, 1e-8
-
-
-def arr(a, dtype="float64"):
-    """An NDArray on the test's default context (the ``ctx`` fixture makes it the default)."""
-    return mx.nd.array(np.asarray(a), dtype=dtype)
-
-
-def var(a, grad_req="write", dtype="float64"):
-    x = arr(a, dtype)
-    x.attach_grad(grad_req=grad_req)
-    return x
-
-
-def close(got, want, rtol=RTOL, atol=ATOL):
-    got = got.asnumpy() if hasattr(got, "asnumpy") else np.asarray(got)
-    np.testing.assert_allclose(got, np.asarray(want, dtype=np.float64), rtol=rtol, atol=atol)
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(1234)
+from .autograd_helpers import ATOL, RTOL, arr, close, var  # noqa: F401
 
 
 # -- gradient bookkeeping: broadcasting, reuse, indexing, non-differentiable ops ------------------
