@@ -425,3 +425,21 @@ def test_registering_impl_invalidates_cache():
     op.kernel("numpy")(lambda backend, x: x * 10)
     assert op.coverage(be) == "native"
     np.testing.assert_array_equal(op.resolve(be)(np.ones(2)), [10, 10])
+
+
+def test_numpy_backend_malloc_tuning(monkeypatch):
+    """glibc keeps freed big buffers (fewer page faults per step) unless told not to."""
+    import sys
+
+    from mxplug.backends.numpy import MALLOC_TUNING_ENV, tune_malloc
+    monkeypatch.setenv(MALLOC_TUNING_ENV, "0")
+    assert tune_malloc() is False
+    monkeypatch.delenv(MALLOC_TUNING_ENV)
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "1000000")  # the user's own glibc setting wins
+    assert tune_malloc() is False
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    if sys.platform.startswith("linux"):
+        import platform
+        if platform.libc_ver()[0] == "glibc":
+            assert tune_malloc() is True

@@ -31,7 +31,7 @@ def test_trace_records_graph_and_dependencies(ctx):
     g = trace(_mlp(*params), x)
     assert g.input_names == ["data0"]
     assert len(g.constants) == 3  # the closed-over parameters, read on every run
-    assert g.signature == ((("array", (2, 4), "float32", str(ctx)),), False)
+    assert g.signature == ((("array", (2, 4), np.dtype("float32"), ctx),), False)
     assert g.single and g.symbol.list_outputs() == ["softmax0_output"]
     assert g.symbol.infer_shape(data0=(2, 4))[1] == [(2, 3)]
 

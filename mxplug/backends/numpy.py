@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+
 import numpy as np
 
 from .protocol import BackendBase
+
+#: glibc's malloc, tuned when the backend starts unless this is "0" or the user set glibc's own
+#: MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_.
+MALLOC_TUNING_ENV = "MXPLUG_MALLOC_TUNING"
+
+
+def tune_malloc() -> bool:
+    """Keep freed multi-megabyte buffers in the heap instead of handing them back to the OS.
+
+    By default glibc serves arrays above a (dynamic) threshold with ``mmap`` and trims the heap
+    eagerly, so a training step's fresh im2col and gradient buffers page-fault on every use:
+    LeNet's step takes ~35% longer. As MXNet's and PyTorch's pooled CPU allocators do, keep the
+    memory: allocations up to 256 MiB come from the heap, and the heap is trimmed only past
+    512 MiB free. Returns whether the setting was applied (glibc only)."""
+    if os.environ.get(MALLOC_TUNING_ENV, "1") == "0" or not sys.platform.startswith("linux") \
+            or "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl and other libcs: nothing to tune
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    return bool(mallopt(m_mmap_threshold, 256 << 20)) and bool(mallopt(m_trim_threshold,
+                                                                        512 << 20))
 
 
 class NumpyBackend(BackendBase):
@@ -12,6 +41,9 @@ class NumpyBackend(BackendBase):
     device_type = "cpu"
     xp = np
     host_buffers = True
+
+    def __init__(self):
+        self.malloc_tuned = tune_malloc()
 
     def num_devices(self):
         return None  # cpu(i) ids are virtual, as in MXNet

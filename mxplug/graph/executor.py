@@ -11,6 +11,7 @@ writing into ``grad_dict`` per ``grad_req``. No autograd tape is involved.
 from __future__ import annotations
 
 import os
+import weakref
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from ..ndarray import ones as _nd_ones
 from ..ndarray import zeros as _nd_zeros
 from ..ops import apply
 from ..ops.dispatch import state
+from .memory import plan_buffers
 from .node import topo_nodes
 
 __all__ = ["Executor", "Program", "simple_bind"]
@@ -29,7 +31,7 @@ __all__ = ["Executor", "Program", "simple_bind"]
 
 # -- compiled graphs -----------------------------------------------------------------------------
 class _Step:
-    __slots__ = ("node", "op", "attrs", "ins", "outs", "template", "ctx", "random")
+    __slots__ = ("node", "op", "attrs", "ins", "outs", "template", "ctx", "random", "buf", "body")
 
     def __init__(self, node, ins, outs, ctx):
         self.node, self.op, self.ins, self.outs, self.ctx = node, node.op, ins, outs, ctx
@@ -40,15 +42,17 @@ class _Step:
         self.random = node.op.random
         # constants put back among the inputs: None marks a slot to fill
         self.template = node.arguments([None] * len(ins)) if node.consts else None
+        self.buf = self.body = None  # a planned output buffer, and what writes into it
 
 
 class Run:
-    """The values of one forward run (what its backward reads)."""
+    """The values of one forward run (what its backward reads), and the planned buffers they
+    live in: a set the Program takes back when the run is dropped."""
 
-    __slots__ = ("values", "draws")
+    __slots__ = ("values", "draws", "bufs", "__weakref__")
 
-    def __init__(self, values, draws):
-        self.values, self.draws = values, draws
+    def __init__(self, values, draws, bufs=None):
+        self.values, self.draws, self.bufs = values, draws, bufs
 
 
 class Program:
@@ -78,6 +82,31 @@ class Program:
         self.nslots = len(slot)
         self.out_slots = [slot[(id(n), k)] for n, k in outputs]
         self.extra_slots = [slot[(id(n), k)] for n, k in extra]
+        self._plan, self._free = None, []
+        if not self.copies and self.ctx is not None and graph_opt_level() > 0:
+            self._plan_memory([(id(n), k) for n, k in list(outputs) + list(extra)])
+
+    def _plan_memory(self, results):
+        """Planned buffers for the steps that can write into one (host-buffer backends): each
+        run takes a set from ``_free`` and gives it back when dropped, so steady-state runs
+        allocate nothing for them. Results stay fresh arrays: the caller owns them."""
+        steps = self.fwd_steps + self.bwd_steps
+        plan = plan_buffers([s.node for s in steps], results, self.ctx, own_outputs=False,
+                            keep_from=len(self.fwd_steps))
+        if not plan.specs:
+            return
+        self._plan = plan
+        for step in steps:
+            step.buf = plan.assignment.get(id(step.node))
+            step.body = plan.bodies.get(id(step.node))
+
+    def _new_run(self, values, draws, planned):
+        if not planned or self._plan is None:
+            return Run(values, draws)
+        bufs = self._free.pop() if self._free else (self._plan.allocate(), {})
+        run = Run(values, draws, bufs)
+        weakref.finalize(run, self._free.append, bufs)
+        return run
 
     def _feed(self, values, arrays, what):
         for name, slots in self.variables.items():
@@ -89,8 +118,10 @@ class Program:
             for s in slots:
                 values[s] = a
 
-    def _exec(self, steps, values, draws, keep_hook=False):
+    def _exec(self, steps, run, keep_hook=False):
+        values, draws, bufs = run.values, run.draws, run.bufs
         prev = None if keep_hook else state.set_hook(None)  # one graph run, not many tape entries
+        wrap = NDArray._wrap
         try:
             for step in steps:
                 ins = [values[i] for i in step.ins]
@@ -101,6 +132,15 @@ class Program:
                     it = iter(ins)
                     ins = [next(it) if a is None else a for a in step.template]
                 attrs = step.attrs
+                if step.buf is not None and bufs is not None:
+                    out = bufs[0][step.buf]
+                    scratch = bufs[1].get(id(step))
+                    if scratch is None:
+                        scratch = bufs[1][id(step)] = []
+                    step.body(out, *[v._data if isinstance(v, NDArray) else v for v in ins],
+                              scratch=scratch, **attrs)
+                    values[step.outs[0]] = wrap(out, step.ctx)
+                    continue
                 if step.random:
                     key = draws.get(id(step))
                     if key is None:
@@ -127,8 +167,8 @@ class Program:
         states of an earlier run."""
         values = [None] * self.nslots
         self._feed(values, arrays, "forward")
-        run = Run(values, dict(draws or {}))
-        self._exec(self.fwd_steps, values, run.draws, keep_hook)
+        run = self._new_run(values, dict(draws or {}), not keep_hook)
+        self._exec(self.fwd_steps, run, keep_hook)
         return run
 
     def outputs(self, run):
@@ -138,7 +178,7 @@ class Program:
         """Run the second phase after ``forward`` (``arrays``: its extra inputs, the head
         gradients); returns the ``extra`` values."""
         self._feed(run.values, arrays, "backward")
-        self._exec(self.bwd_steps, run.values, run.draws, keep_hook)
+        self._exec(self.bwd_steps, run, keep_hook)
         return [run.values[s] for s in self.extra_slots]
 
 
@@ -187,11 +227,17 @@ def build_training(symbol, wrt, arrays, ctx, group2ctx=None, training=True):
     return Program(fwd, grads, ctx, group2ctx), bg.constants
 
 
+def graph_opt_level() -> int:
+    """``MXPLUG_GRAPH_OPT``: 2 (default) all passes, 1 without constant folding and fusion, 0
+    none, and no memory planning either (the plain reference execution)."""
+    return int(os.environ.get("MXPLUG_GRAPH_OPT", "2"))
+
+
 def optimize_bound(outputs, arrays, ctx, extra_specs=None):
-    """The bind-time passes (level from ``MXPLUG_GRAPH_OPT``, default 2; 0 turns them off)."""
+    """The bind-time passes at :func:`graph_opt_level`."""
     from ..ops.infer import Spec
     from .passes import optimize
-    level = int(os.environ.get("MXPLUG_GRAPH_OPT", "2"))
+    level = graph_opt_level()
     specs = {n: Spec(tuple(a.shape), np.dtype(a.dtype)) for n, a in arrays.items()}
     specs.update(extra_specs or {})
     return optimize(list(outputs), level, ctx, specs)

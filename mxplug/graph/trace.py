@@ -242,8 +242,8 @@ def signature_of(args, training=None):
     is not an array — and the training flag."""
     sig = []
     for a in args:
-        if isinstance(a, NDArray):
-            sig.append(("array", tuple(a.shape), np.dtype(a.dtype).name, str(a.context)))
+        if isinstance(a, NDArray):  # dtype and (interned) Context objects: cheap to hash
+            sig.append(("array", tuple(a.shape), np.dtype(a.dtype), a.context))
         else:
             try:
                 hash(a)
@@ -284,7 +284,7 @@ class TracedGraph:
 
 def _describe(s):
     if s[0] == "array":
-        return f"an array of shape {s[1]}, {s[2]} on {s[3]}"
+        return f"an array of shape {s[1]}, {np.dtype(s[2]).name} on {s[3]}"
     return f"the {s[1]} {s[2]!r}"
 
 

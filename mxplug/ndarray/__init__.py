@@ -18,10 +18,6 @@ from .ndarray import NDArray, array, from_dlpack, from_numpy
 __all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "random", "linalg"]
 
 
-def _write_out(out, res):
-    out[...] = res
-
-
 _internal = types.ModuleType(__name__ + "._internal", "Ops whose names start with an underscore.")
 _frontends: dict = {}
 _module = sys.modules[__name__]
@@ -29,7 +25,7 @@ _module = sys.modules[__name__]
 
 def _export(name, op):
     """Make ``op`` callable as ``mx.nd.<name>`` (or ``mx.nd.<group>.<rest>`` for grouped ops)."""
-    fn = make_frontend(op, name, _write_out)
+    fn = make_frontend(op, name)
     _frontends[name] = fn
     target = _internal if name.startswith("_") else _module
     if not hasattr(target, name):

@@ -21,10 +21,9 @@ from . import (
     shape,
     sorting,
 )
-from .dispatch import apply, state
+from .dispatch import apply, apply_into, state
 from .registry import REGISTRY, Op, Sample, defop, get_op
 
-__all__ = ["REGISTRY", "Op", "Sample", "apply", "attrs", "defop", "get_op", "infer", "state",
-           "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random", "reduce",
-           "shape",
-           "conv", "sorting", "movement_grad", "nn_params", "optimizer_ops"]
+__all__ = ["REGISTRY", "Op", "Sample", "apply", "apply_into", "attrs", "defop", "get_op", "infer",
+           "state", "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random",
+           "reduce", "shape", "conv", "sorting", "movement_grad", "nn_params", "optimizer_ops"]

@@ -136,15 +136,21 @@ def _(be, x, w, b=None, **attrs):
     return _add_bias(np, r, b).astype(x.dtype, copy=False)
 
 
-def _im2col(x, kernel, stride, dilate, pad, out, g):
-    """NumPy im2col: ``(N, G, C/G * prod(kernel), prod(out))`` (one copy of the window view)."""
+def _windows(x, kernel, stride, dilate, pad, out):
+    """The convolution windows of (zero-padded) ``x`` as a view ``(N, C, *out, *kernel)``."""
     nsp = len(kernel)
     if any(pad):
         x = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in pad))
     span = [d * (k - 1) + 1 for d, k in zip(dilate, kernel)]
     win = np.lib.stride_tricks.sliding_window_view(x, span, axis=tuple(range(2, 2 + nsp)))
-    win = win[(slice(None),) * 2 + tuple(slice(None, m * s, s) for m, s in zip(out, stride))
-              + tuple(slice(None, None, d) for d in dilate)]                 # (N, C, *out, *k)
+    return win[(slice(None),) * 2 + tuple(slice(None, m * s, s) for m, s in zip(out, stride))
+               + tuple(slice(None, None, d) for d in dilate)]
+
+
+def _im2col(x, kernel, stride, dilate, pad, out, g):
+    """NumPy im2col: ``(N, G, C/G * prod(kernel), prod(out))`` (one copy of the window view)."""
+    nsp = len(kernel)
+    win = _windows(x, kernel, stride, dilate, pad, out)
     order = (0, 1) + tuple(range(2 + nsp, 2 + 2 * nsp)) + tuple(range(2, 2 + nsp))
     n, c = x.shape[:2]
     return win.transpose(order).reshape(n, g, c // g * math.prod(kernel), math.prod(out))
@@ -216,9 +222,13 @@ def _(be, x, g, **attrs):
     kernel, stride, dilate, pad = attrs["kernel"], *_fill(attrs)
     gr, out = attrs["num_group"], g.shape[2:]
     n, c, f, L = x.shape[0], x.shape[1], g.shape[1], math.prod(out)
-    cols = _im2col(x, kernel, stride, dilate, pad, out, gr)               # (N, G, C/G*K, L)
-    # one GEMM per group over the whole batch: (F/G, N*L) @ (N*L, C/G*K)
-    cols = cols.transpose(1, 0, 3, 2).reshape(gr, n * L, -1)
+    # one GEMM per group over the whole batch: (F/G, N*L) @ (N*L, C/G*K), its right-hand side
+    # copied once from the window view straight into that layout
+    win = _windows(x, kernel, stride, dilate, pad, out)                    # (N, C, *out, *k)
+    nsp = len(kernel)
+    win = win.reshape((n, gr, c // gr) + win.shape[2:])
+    order = (1, 0) + tuple(range(3, 3 + nsp)) + (2,) + tuple(range(3 + nsp, 3 + 2 * nsp))
+    cols = win.transpose(order).reshape(gr, n * L, -1)
     gm = g.reshape(n, gr, f // gr, L).transpose(1, 2, 0, 3).reshape(gr, f // gr, n * L)
     dw = np.matmul(gm, cols)                                             # (G, F/G, C/G*K)
     return dw.reshape((f, c // gr) + tuple(kernel)).astype(x.dtype, copy=False)
@@ -516,8 +526,38 @@ def _(xp, g, x, **attrs):
     return dx if dx.dtype == x.dtype else dx.astype(x.dtype)
 
 
+def _tiling_max_pool(x, attrs):
+    """The window geometry of a max pooling whose windows tile the input exactly (stride ==
+    kernel, no padding, sizes divisible: LeNet's 2x2 pools), else None."""
+    if attrs["pool_type"] != "max" or attrs["global_pool"]:
+        return None
+    kernel, stride, pad, out = _pool_geom(x, **attrs)
+    if any(pad) or tuple(stride) != kernel or any(o * k != n for o, k, n in
+                                                  zip(out, kernel, x.shape[2:])):
+        return None
+    return kernel, stride, out
+
+
 @pool_grad.kernel("numpy")
 def _(be, g, x, **attrs):
+    tiling = _tiling_max_pool(x, attrs)
+    if tiling is not None:  # each input element sits in one window: write, never accumulate
+        kernel, stride, out = tiling
+        offsets = list(itertools.product(*(range(k) for k in kernel)))
+        views = [x[_slices(off, stride, out)] for off in offsets]
+        acc = views[0].copy()
+        for v in views[1:]:
+            np.maximum(acc, v, out=acc)
+        I.expect(tuple(g.shape) == acc.shape, "_backward_Pooling",
+                 f"grad of Pooling's output shape {acc.shape}", f"grad.shape={g.shape}")
+        dx = np.empty(x.shape, dtype=g.dtype)
+        taken, hit = np.zeros(acc.shape, dtype=bool), np.empty(acc.shape, dtype=bool)
+        for off, v in zip(offsets, views):  # the window's first maximum takes the gradient
+            np.equal(v, acc, out=hit)
+            np.greater(hit, taken, out=hit)          # hit and not taken
+            taken |= hit
+            np.multiply(g, hit, out=dx[_slices(off, stride, out)])
+        return dx.astype(x.dtype, copy=False)
     if attrs["pool_type"] != "max":
         return pool_grad.generic(np, g, x, **attrs)
     # max: the generic body's rule (the window's first maximum takes the gradient) with in-place
@@ -531,7 +571,7 @@ def _(be, g, x, **attrs):
     for off in offsets:
         idx = _slices(off, stride, out)
         np.equal(xpad[idx], acc, out=hit)
-        hit &= ~taken
+        np.greater(hit, taken, out=hit)              # hit and not taken
         taken |= hit
         dx[idx] += np.where(hit, g, 0)
     dx = dx[(slice(None),) * 2 + tuple(slice(q, q + n) for q, n in zip(pad, x.shape[2:]))]

@@ -21,7 +21,7 @@ from ..base import (
 from ..context import current_context
 from .registry import COMPOSE
 
-__all__ = ["apply", "eager", "state", "set_array_type"]
+__all__ = ["apply", "apply_into", "eager", "state", "set_array_type"]
 
 
 class _State(threading.local):
@@ -97,6 +97,36 @@ def apply(op, *args, **attrs):
     o._data = out
     o._ctx = ctx
     return o
+
+
+def apply_into(op, out, *args, **attrs):
+    """``out[...] = apply(op, *args, **attrs)``, returning ``out``.
+
+    Without a temporary when ``op`` has an out-kernel for ``out``'s backend, nothing traces or
+    records, and every array argument is on ``out``'s context with ``out``'s shape and dtype
+    (:meth:`Op.kernel_out`'s contract)."""
+    fn = op.out_kernels.get(out._ctx.backend.name) if op.out_kernels else None
+    if fn is not None and not (_hooks_installed and state.hook is not None):
+        raw = []
+        for a in args:
+            if type(a) is _Array:
+                d = a._data
+                if a._ctx is not out._ctx or d.shape != out._data.shape or \
+                        d.dtype != out._data.dtype:
+                    break
+                raw.append(d)
+            else:
+                raw.append(a)
+        else:
+            try:
+                fn(out._data, *raw, **attrs)
+            except MXNetError:
+                raise
+            except Exception as e:
+                raise op_error(op, args, e) from e
+            return out
+    out[...] = apply(op, *args, **attrs)
+    return out
 
 
 def eager(op, args, attrs):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 
 from ..base import MXNetTypeError
-from .dispatch import apply
+from .dispatch import apply, apply_into
 
 __all__ = ["make_frontend", "bind_args"]
 
@@ -87,23 +87,21 @@ def _doc(op):
     return "\n".join(lines)
 
 
-def make_frontend(op, name=None, write_out=None):
-    """The ``mx.nd`` function for ``op``; ``write_out(out, result)`` implements ``out=``."""
+def make_frontend(op, name=None):
+    """The ``mx.nd`` function for ``op`` (``out=`` writes the result into an NDArray)."""
     nin, defaults = len(op.inputs), op.defaults
     variadic = op.variadic
 
     if op.random:
-        return _finish(op, _random_frontend(op, write_out), name)
+        return _finish(op, _random_frontend(op), name)
 
     def frontend(*args, **kwargs):
         if not kwargs and (variadic or len(args) == nin):
             return apply(op, *args, **defaults)
         inputs, attrs, out = bind_args(op, args, kwargs)
-        res = apply(op, *inputs, **attrs)
         if out is not None:
-            write_out(out, res)
-            return out
-        return res
+            return apply_into(op, out, *inputs, **attrs)
+        return apply(op, *inputs, **attrs)
 
     return _finish(op, frontend, name)
 
@@ -116,7 +114,7 @@ def _finish(op, frontend, name):
     return frontend
 
 
-def _random_frontend(op, write_out):
+def _random_frontend(op):
     """Random ops get a fresh (key, counter) from the global counter-based generator per call."""
     from .. import random as _random
 
@@ -124,10 +122,8 @@ def _random_frontend(op, write_out):
         inputs, attrs, out = bind_args(op, args, dict(kwargs))
         if "key" not in kwargs:
             attrs["key"], attrs["counter"] = _random.next_state()
-        res = apply(op, *inputs, **attrs)
         if out is not None:
-            write_out(out, res)
-            return out
-        return res
+            return apply_into(op, out, *inputs, **attrs)
+        return apply(op, *inputs, **attrs)
 
     return frontend

@@ -1,7 +1,7 @@
 """Neural-network primitives: FullyConnected, normalisations, Embedding, activations, softmax and
 its relatives, the classic losses. Convolution, Deconvolution and Pooling live in ``conv.py``.
 
-Composites (``@op.compose``: softmax family, LayerNorm, Activation, LeakyReLU, smooth_l1) are
+Composites (``@op.compose``: LayerNorm, Activation, LeakyReLU, smooth_l1) are
 written in other registered ops, so they get gradients and every backend for free.
 """
 from __future__ import annotations
@@ -77,6 +77,29 @@ def _(xp, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
     if b is not None:
         r = r + b
     return xp.reshape(r, out.shape)
+
+
+@fully_connected.kernel("numpy", direct=True)
+def _fc_numpy(x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
+    """2-D data straight to BLAS with the bias added in place: the generic body's checks and
+    second temporary cost ~10 us per layer."""
+    if (x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1] and w.shape[0] == num_hidden
+            and x.dtype == w.dtype
+            and (no_bias and b is None or not no_bias and b is not None
+                 and b.shape == (num_hidden,) and b.dtype == x.dtype)):
+        r = np.matmul(x, w.T)
+        if b is not None:
+            r += b
+        return r
+    return fully_connected.generic(np, x, w, b, num_hidden, no_bias, flatten)
+
+
+@fully_connected.kernel_out("numpy")
+def _(out, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
+    o2 = out.reshape(-1, num_hidden)  # out is contiguous: a view
+    np.matmul(x.reshape(-1, w.shape[1]), w.T, out=o2)
+    if b is not None:
+        o2 += b
 
 
 fully_connected.samples(
@@ -523,31 +546,45 @@ def _sm_infer(name):
     return rule
 
 
-def _softmax_body(x, length, axis, temperature, dtype, use_length, log, negate):
+def _softmax_xp(xp, x, length, axis, temperature, dtype, use_length, log, negate):
+    """The softmax family over ``xp``: one op, so a graph holds one step, not eight."""
     axis %= x.ndim
     if negate:
         x = -x
     if temperature is not None and temperature != 1.0:
         x = x * (1.0 / temperature)
     if dtype is not None and dtype != x.dtype:
-        x = _f("cast", x, dtype=dtype)
+        x = xp.astype(x, dtype)
     mask = None
     if use_length:           # positions >= length along axis are excluded and output as 0
-        pos = _f("arange", start=0.0, stop=float(x.shape[axis]), ctx=x.context, dtype=x.dtype)
-        pos = _f("reshape", pos, shape=_chan_shape(x.ndim, axis, x.shape[axis]))
-        lim = _f("expand_dims", _f("cast", length, dtype=x.dtype), axis=axis)
-        mask = _f("lesser", pos, lim)
-        # move excluded entries to the minimum so they never win the max (no inf arithmetic)
-        x = x - (1.0 - mask) * (x - _f("min", x, axis=axis, keepdims=True))
-    shifted = x - _f("max", x, axis=axis, keepdims=True)
-    e = _f("exp", shifted)
+        n = x.shape[axis]
+        pos = xp.reshape(xp.arange(n, dtype=xp.int64), _chan_shape(x.ndim, axis, n))
+        mask = pos < xp.expand_dims(xp.astype(length, xp.int64), axis=axis)
+        # excluded entries get the minimum so they never win the max (no inf arithmetic)
+        x = xp.where(mask, x, xp.min(x, axis=axis, keepdims=True))
+    shifted = x - xp.max(x, axis=axis, keepdims=True)
+    e = xp.exp(shifted)
     if mask is not None:
-        e = e * mask
-    s = _f("sum", e, axis=axis, keepdims=True)
+        e = xp.where(mask, e, xp.zeros_like(e))
+    s = xp.sum(e, axis=axis, keepdims=True)
     if log:
-        out = shifted - _f("log", s)
-        return out * mask if mask is not None else out
+        out = shifted - xp.log(s)
+        return xp.where(mask, out, xp.zeros_like(out)) if mask is not None else out
     return e / s
+
+
+def _softmax_vjp(g, y, x, axis, temperature, negate, log):
+    """``d softmax = y * (g - sum(g * y))``, ``d log_softmax = g - exp(y) * sum(g)``; then the
+    chain through ``-x / temperature`` and the cast. Masked entries have ``y == 0``: no gradient
+    (softmax with ``use_length``)."""
+    if log:
+        gx = g - F.exp(y) * F.sum(g, axis=axis, keepdims=True)
+    else:
+        gx = y * (g - F.sum(g * y, axis=axis, keepdims=True))
+    scale = (-1.0 if negate else 1.0) / (temperature if temperature else 1.0)
+    if scale != 1.0:
+        gx = gx * scale
+    return F.cast(gx, dtype=x.dtype) if gx.dtype != x.dtype else gx
 
 
 _SM_ATTRS = {"axis": Axis(-1), "temperature": Attr(None, "float"), "dtype": Dtype(None),
@@ -563,11 +600,16 @@ def _softmax_op(name, log, negate, what, with_length=True):
                    f"``use_length`` only the first ``length`` entries along ``axis`` count (the "
                    f"rest give 0). ``dtype`` sets the output (and computation) dtype.")
 
-    @op.compose
-    def _(x, length=None, axis=-1, temperature=None, dtype=None, use_length=False):
+    @op.impl
+    def _(xp, x, length=None, axis=-1, temperature=None, dtype=None, use_length=False):
         _sm_infer(name)(_s(x), length if length is None else _s(length), axis, temperature,
                         dtype, use_length)
-        return _softmax_body(x, length, axis, temperature, dtype, use_length, log, negate)
+        return _softmax_xp(xp, x, length, axis, temperature, dtype, use_length, log, negate)
+
+    @op.vjp
+    def _(g, out, x, length=None, axis=-1, temperature=None, dtype=None, use_length=False):
+        gx = _softmax_vjp(g, out, x, axis, temperature, negate, log)
+        return (gx, None) if with_length else (gx,)
 
     op.samples(lambda rng: Sample(_u(rng, 3, 4, lo=-3, hi=3)),
                lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3), axis=1, temperature=2.0))

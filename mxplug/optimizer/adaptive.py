@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from .. import ndarray as nd
-from .optimizer import Optimizer, fused, register, zeros_like
+from .optimizer import Optimizer, fused_update, register, zeros_like
 
 __all__ = ["Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "Adamax", "Nadam", "FTML", "LAMB",
            "Ftrl", "AdaBound", "AMSBound"]
@@ -39,9 +39,9 @@ class Adam(Optimizer):
         t = self._index_update_count[index]
         lr *= math.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
         mean, var = state
-        weight[:] = fused("adam_update", weight, grad, mean, var, lr=lr, wd=wd, beta1=self.beta1,
-                          beta2=self.beta2, epsilon=self.epsilon, rescale_grad=self.rescale_grad,
-                          **self._clip_kwargs())
+        fused_update("adam_update", weight, grad, mean, var, lr=lr, wd=wd, beta1=self.beta1,
+                     beta2=self.beta2, epsilon=self.epsilon, rescale_grad=self.rescale_grad,
+                     **self._clip_kwargs())
 
 
 @register
@@ -153,11 +153,11 @@ class RMSProp(Optimizer):
         if self.clip_weights:
             kw["clip_weights"] = self.clip_weights
         if not self.centered:
-            weight[:] = fused("rmsprop_update", weight, grad, state[0], lr=lr, wd=wd, **kw)
+            fused_update("rmsprop_update", weight, grad, state[0], lr=lr, wd=wd, **kw)
         else:
             n, g, delta = state
-            weight[:] = fused("rmspropalex_update", weight, grad, n, g, delta, lr=lr, wd=wd,
-                              gamma2=self.gamma2, **kw)
+            fused_update("rmspropalex_update", weight, grad, n, g, delta, lr=lr, wd=wd,
+                         gamma2=self.gamma2, **kw)
 
 
 @register
@@ -234,9 +234,9 @@ class FTML(Optimizer):
         lr, wd = self._get_lr(index), self._get_wd(index)
         t = self._index_update_count[index]
         d, v, z = state
-        weight[:] = fused("ftml_update", weight, grad, d, v, z, lr=lr, wd=wd, t=t,
-                          beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon,
-                          rescale_grad=self.rescale_grad, **self._clip_kwargs("clip_grad"))
+        fused_update("ftml_update", weight, grad, d, v, z, lr=lr, wd=wd, t=t,
+                     beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon,
+                     rescale_grad=self.rescale_grad, **self._clip_kwargs("clip_grad"))
 
 
 @register
@@ -294,8 +294,8 @@ class Ftrl(Optimizer):
         self._update_count(index)
         wd, lr = self._get_wd(index), self._get_lr(index)
         z, n = state
-        weight[:] = fused("ftrl_update", weight, grad, z, n, lr=lr, wd=wd, lamda1=self.lamda1,
-                          beta=self.beta, rescale_grad=self.rescale_grad, **self._clip_kwargs())
+        fused_update("ftrl_update", weight, grad, z, n, lr=lr, wd=wd, lamda1=self.lamda1,
+                     beta=self.beta, rescale_grad=self.rescale_grad, **self._clip_kwargs())
 
 
 @register

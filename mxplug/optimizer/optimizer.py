@@ -12,16 +12,19 @@ import warnings
 import numpy as np
 
 from .. import ndarray as nd
-from ..ops import optimizer_ops as _optimizer_ops  # noqa: F401  (registers the fused ops)
-from ..ops.call import F
+from ..ops import apply_into
+from ..ops.optimizer_ops import OPTIMIZER_OPS
 
-__all__ = ["Optimizer", "register", "create", "fused"]
+__all__ = ["Optimizer", "register", "create", "fused_update"]
 
 
-def fused(name, *inputs, **attrs):
-    """Call the fused update op ``name`` (``sgd_mom_update``, ...): it returns the new weight
-    and updates its state inputs in place."""
-    return getattr(F, name)(*inputs, **attrs)
+def fused_update(name, weight, *inputs, **attrs):
+    """Run the fused update op ``name`` (``sgd_mom_update``, ...) on ``weight, *inputs``: the
+    new weight is written into ``weight`` (without a temporary where the backend has an
+    out-kernel) and the state inputs are updated in place. The optimizers pass well-typed
+    settings, so the attributes skip the parsing user calls get."""
+    op = OPTIMIZER_OPS[name]
+    apply_into(op, weight, weight, *inputs, **{**op.defaults, **attrs})
 
 
 class Optimizer:

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from .. import ndarray as nd
-from .optimizer import Optimizer, fused, register, zeros_like
+from .optimizer import Optimizer, fused_update, register, zeros_like
 
 __all__ = ["SGD", "NAG", "Signum", "LARS", "SGLD", "DCASGD"]
 
@@ -36,14 +36,14 @@ class _MomentumSGDBase(Optimizer):
             kw["momentum"] = momentum
         if not multi_precision:
             if state is not None:
-                new = fused("sgd_mom_update", weight, grad, state, lr=lr, wd=wd, **kw)
+                fused_update("sgd_mom_update", weight, grad, state, lr=lr, wd=wd, **kw)
             else:
-                new = fused("sgd_update", weight, grad, lr=lr, wd=wd, **kw)
+                fused_update("sgd_update", weight, grad, lr=lr, wd=wd, **kw)
         elif state[0] is not None:
-            new = fused("mp_sgd_mom_update", weight, grad, state[0], state[1], lr=lr, wd=wd, **kw)
+            fused_update("mp_sgd_mom_update", weight, grad, state[0], state[1], lr=lr, wd=wd,
+                         **kw)
         else:
-            new = fused("mp_sgd_update", weight, grad, state[1], lr=lr, wd=wd, **kw)
-        weight[:] = new
+            fused_update("mp_sgd_update", weight, grad, state[1], lr=lr, wd=wd, **kw)
 
     def update(self, index, weight, grad, state):
         self._update_impl(index, weight, grad, state, False)
@@ -100,10 +100,10 @@ class NAG(Optimizer):
         lr, wd = self._get_lr(index), self._get_wd(index)
         kw = {"rescale_grad": self.rescale_grad, **self._clip_kwargs()}
         if state is not None:
-            weight[:] = fused("nag_mom_update", weight, grad, state, lr=lr, wd=wd,
-                              momentum=self.momentum, **kw)
+            fused_update("nag_mom_update", weight, grad, state, lr=lr, wd=wd,
+                         momentum=self.momentum, **kw)
         else:
-            weight[:] = fused("sgd_update", weight, grad, lr=lr, wd=wd, **kw)
+            fused_update("sgd_update", weight, grad, lr=lr, wd=wd, **kw)
 
 
 @register
@@ -127,10 +127,10 @@ class Signum(Optimizer):
         lr, wd = self._get_lr(index), self._get_wd(index)
         kw = {"rescale_grad": self.rescale_grad, **self._clip_kwargs()}
         if state is not None:
-            weight[:] = fused("signum_update", weight, grad, state, lr=lr, wd=wd,
-                              momentum=self.momentum, wd_lh=self.wd_lh, **kw)
+            fused_update("signum_update", weight, grad, state, lr=lr, wd=wd,
+                         momentum=self.momentum, wd_lh=self.wd_lh, **kw)
         else:
-            weight[:] = fused("signsgd_update", weight, grad, lr=lr, wd=wd, **kw)
+            fused_update("signsgd_update", weight, grad, lr=lr, wd=wd, **kw)
 
 
 @register
