@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 import mxplug as mx
 
 
@@ -39,6 +41,17 @@ def cnn():
     return net
 
 
+def digits(train, image_shape):
+    """The digits as an ArrayDataset: float32 images in [0, 1] laid out for the network, and the
+    labels. A dataset held in memory is converted once, not per sample and epoch."""
+    ds = mx.gluon.data.vision.datasets.Digits(train=train)
+    samples = [ds[i] for i in range(len(ds))]                  # 8x8x1 uint8 images (0..255)
+    images = np.stack([x.asnumpy() for x, _ in samples]).astype(np.float32) / 255.0
+    labels = np.array([y for _, y in samples], dtype=np.float32)
+    return mx.gluon.data.ArrayDataset(mx.nd.array(images.reshape((len(ds),) + image_shape)),
+                                      labels)
+
+
 def evaluate(net, loader, ctx):
     metric = mx.metric.Accuracy()
     for x, y in loader:
@@ -49,17 +62,15 @@ def evaluate(net, loader, ctx):
 def train(name, net, image_shape, epochs, batch_size, lr, ctx, progress=True, log=print):
     """Train ``net`` on the digits; returns the test accuracy."""
     gdata = mx.gluon.data
-    # Digits are 8x8x1 uint8 images (0..255): scale to [0, 1] and lay out for the network
-    reshape = (lambda x, y: (x.astype("float32").reshape(image_shape) / 255.0, float(y)))
-    train_set = gdata.vision.datasets.Digits(train=True).transform(reshape)
-    test_set = gdata.vision.datasets.Digits(train=False).transform(reshape)
-    train_loader = gdata.DataLoader(train_set, batch_size=batch_size, shuffle=True)
-    test_loader = gdata.DataLoader(test_set, batch_size=256)
+    train_loader = gdata.DataLoader(digits(True, image_shape), batch_size=batch_size,
+                                    shuffle=True)
+    test_loader = gdata.DataLoader(digits(False, image_shape), batch_size=256)
     net.initialize(mx.init.Xavier(), ctx=ctx)
     net.hybridize()
     trainer = mx.gluon.Trainer(net.collect_params(), "sgd",
                                {"learning_rate": lr, "momentum": 0.9})
     loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    loss_fn.hybridize()
     metric = mx.metric.Accuracy()
     start = time.perf_counter()
     for epoch in range(epochs):

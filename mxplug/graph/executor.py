@@ -31,7 +31,8 @@ __all__ = ["Executor", "Program", "simple_bind"]
 
 # -- compiled graphs -----------------------------------------------------------------------------
 class _Step:
-    __slots__ = ("node", "op", "attrs", "ins", "outs", "template", "ctx", "random", "buf", "body")
+    __slots__ = ("node", "op", "attrs", "ins", "outs", "template", "ctx", "random", "buf", "body",
+                 "fn")
 
     def __init__(self, node, ins, outs, ctx):
         self.node, self.op, self.ins, self.outs, self.ctx = node, node.op, ins, outs, ctx
@@ -43,6 +44,74 @@ class _Step:
         # constants put back among the inputs: None marks a slot to fill
         self.template = node.arguments([None] * len(ins)) if node.consts else None
         self.buf = self.body = None  # a planned output buffer, and what writes into it
+        self.fn = None  # fn(values, bufs, draws): the step, compiled by _compile
+
+
+def _compile(step, copies):
+    """``fn(values, bufs, draws)`` running ``step``: the common cases (a planned buffer; one
+    output from one or two inputs) as closures with nothing left to decide per run."""
+    op, attrs, ins, outs, ctx = step.op, step.attrs, step.ins, step.outs, step.ctx
+    template, out0 = step.template, outs[0]
+
+    def gather(values):
+        xs = [values[i] for i in ins]
+        if copies:
+            xs = [v.as_in_context(ctx) if isinstance(v, NDArray) and v.context != ctx else v
+                  for v in xs]
+        if template is not None:
+            it = iter(xs)
+            xs = [next(it) if a is None else a for a in template]
+        return xs
+
+    def general(values, bufs, draws):
+        xs, a = gather(values), attrs
+        if step.random:
+            key = draws.get(id(step))
+            if key is None:
+                key = draws[id(step)] = _random.next_state()
+            a = {**attrs, "key": key[0], "counter": key[1]}
+        out = apply(op, *xs, **a)
+        if len(outs) == 1:
+            values[out0] = out[0] if type(out) is tuple else out
+        else:
+            for s, o in zip(outs, out):
+                values[s] = o
+        if op.aux_update is not None and state.training:
+            op.aux_update(xs, a)  # BatchNorm's moving statistics
+
+    if step.buf is not None:
+        buf, body, key, wrap = step.buf, step.body, id(step), NDArray._wrap
+
+        def planned(values, bufs, draws):
+            if bufs is None:  # a run that records (create_graph) or has no buffer set
+                return general(values, bufs, draws)
+            o = bufs[0][buf]
+            body(o, *[v._data if isinstance(v, NDArray) else v for v in gather(values)],
+                 scratch=bufs[1][key], **attrs)
+            values[out0] = wrap(o, ctx)
+        return planned
+    if copies or template is not None or step.random or op.aux_update is not None \
+            or len(outs) != 1:
+        return general
+    if len(ins) == 1:
+        i0 = ins[0]
+
+        def unary(values, bufs, draws):
+            out = apply(op, values[i0], **attrs)
+            values[out0] = out[0] if type(out) is tuple else out
+        return unary
+    if len(ins) == 2:
+        i0, i1 = ins
+
+        def binary(values, bufs, draws):
+            out = apply(op, values[i0], values[i1], **attrs)
+            values[out0] = out[0] if type(out) is tuple else out
+        return binary
+
+    def nary(values, bufs, draws):
+        out = apply(op, *[values[i] for i in ins], **attrs)
+        values[out0] = out[0] if type(out) is tuple else out
+    return nary
 
 
 class Run:
@@ -85,6 +154,8 @@ class Program:
         self._plan, self._free = None, []
         if not self.copies and self.ctx is not None and graph_opt_level() > 0:
             self._plan_memory([(id(n), k) for n, k in list(outputs) + list(extra)])
+        for step in self.fwd_steps + self.bwd_steps:
+            step.fn = _compile(step, self.copies)
 
     def _plan_memory(self, results):
         """Planned buffers for the steps that can write into one (host-buffer backends): each
@@ -103,7 +174,8 @@ class Program:
     def _new_run(self, values, draws, planned):
         if not planned or self._plan is None:
             return Run(values, draws)
-        bufs = self._free.pop() if self._free else (self._plan.allocate(), {})
+        bufs = self._free.pop() if self._free else (
+            self._plan.allocate(), {id(s): [] for s in self.fwd_steps + self.bwd_steps})
         run = Run(values, draws, bufs)
         weakref.finalize(run, self._free.append, bufs)
         return run
@@ -121,43 +193,13 @@ class Program:
     def _exec(self, steps, run, keep_hook=False):
         values, draws, bufs = run.values, run.draws, run.bufs
         prev = None if keep_hook else state.set_hook(None)  # one graph run, not many tape entries
-        wrap = NDArray._wrap
+        step = None
         try:
             for step in steps:
-                ins = [values[i] for i in step.ins]
-                if self.copies:
-                    ins = [v.as_in_context(step.ctx) if isinstance(v, NDArray)
-                           and v.context != step.ctx else v for v in ins]
-                if step.template is not None:
-                    it = iter(ins)
-                    ins = [next(it) if a is None else a for a in step.template]
-                attrs = step.attrs
-                if step.buf is not None and bufs is not None:
-                    out = bufs[0][step.buf]
-                    scratch = bufs[1].get(id(step))
-                    if scratch is None:
-                        scratch = bufs[1][id(step)] = []
-                    step.body(out, *[v._data if isinstance(v, NDArray) else v for v in ins],
-                              scratch=scratch, **attrs)
-                    values[step.outs[0]] = wrap(out, step.ctx)
-                    continue
-                if step.random:
-                    key = draws.get(id(step))
-                    if key is None:
-                        key = draws[id(step)] = _random.next_state()
-                    attrs = {**attrs, "key": key[0], "counter": key[1]}
-                try:
-                    out = apply(step.op, *ins, **attrs)
-                except MXNetError as e:
-                    node = step.node
-                    raise type(e)(f"{e} [node {node.name!r} made at {node.source}]") from None
-                if len(step.outs) == 1:
-                    values[step.outs[0]] = out[0] if type(out) is tuple else out
-                else:
-                    for s, o in zip(step.outs, out):
-                        values[s] = o
-                if step.op.aux_update is not None and state.training:
-                    step.op.aux_update(ins, attrs)  # BatchNorm's moving statistics
+                step.fn(values, bufs, draws)
+        except MXNetError as e:
+            node = step.node
+            raise type(e)(f"{e} [node {node.name!r} made at {node.source}]") from None
         finally:
             if not keep_hook:
                 state.set_hook(prev)

@@ -152,7 +152,8 @@ def run_numpy(program, inputs, out=None, scratch=None):
     first call and reused after, so a steady-state call allocates nothing."""
     dest, nscratch = _allocate(program)
     if out is None:
-        spec = _infer_program(program, [Spec(x.shape, x.dtype) for x in inputs])
+        spec = _out_spec(program, tuple((x.shape, x.dtype) if isinstance(x, np.ndarray)
+                                        else (np.shape(x), np.asarray(x).dtype) for x in inputs))
         out = np.empty(spec.shape, spec.dtype)
     if scratch is None:
         scratch = []
@@ -174,6 +175,12 @@ def _run_generic(xp, program, inputs):
         ops = [inputs[v] if kind == "i" else vals[v] if kind == "t" else v for kind, v in args]
         vals.append(REGISTRY[name].generic(xp, *ops, **dict(attrs)))
     return vals[-1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _out_spec(program, shapes_dtypes):
+    """The output spec of ``program`` on inputs of these (shape, dtype): inferred once."""
+    return _infer_program(program, [Spec(shape, dt) for shape, dt in shapes_dtypes])
 
 
 def _infer_program(program, specs):

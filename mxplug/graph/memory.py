@@ -42,7 +42,7 @@ def _fresh_result(op) -> bool:
     return op is FUSED or op.name in _FRESH or op.name in NP_OUT or bool(op.out_kernels)
 
 
-def _body(node, backend_name):
+def _body(node, backend):
     """``(fn(out, *operands, scratch), in_place_ok)`` writing ``node``'s output, or None."""
     op = node.op
     if op is FUSED:
@@ -55,9 +55,9 @@ def _body(node, backend_name):
     if op.name in NP_OUT and _fusible(node):
         fn, in_place = NP_OUT[op.name]
         return (lambda o, *xs, scratch, **attrs: fn(o, *xs, **attrs)), in_place
-    fn = op.out_kernels.get(backend_name)
+    fn = op.out_kernels.get(backend.name)
     if fn is not None and node.specs[0].dtype in (np.float32, np.float64):
-        return (lambda o, *xs, scratch, **attrs: fn(o, *xs, **attrs)), False
+        return (lambda o, *xs, scratch, **attrs: fn(backend, o, *xs, **attrs)), False
     return None
 
 
@@ -93,7 +93,7 @@ def plan_buffers(nodes, outputs, ctx, own_outputs, keep_from=None) -> BufferPlan
     result = BufferPlan()
     if not getattr(ctx.backend, "host_buffers", False):
         return result
-    bodies = {id(n): b for n in nodes if (b := _body(n, ctx.backend.name)) is not None}
+    bodies = {id(n): b for n in nodes if (b := _body(n, ctx.backend)) is not None}
     outs = set(outputs)
     end = len(nodes)
     while True:  # drop candidates whose buffer could escape through an output; repeat

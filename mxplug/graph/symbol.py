@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..base import MXNetError, MXNetIndexError, MXNetValueError
@@ -150,7 +152,7 @@ class Symbol:
 
     @property
     def size(self):
-        return int(np.prod(self._spec().shape, dtype=np.int64))
+        return math.prod(self._spec().shape)
 
     @property
     def context(self):

@@ -13,6 +13,7 @@ very arrays, so the graph reads their current values on every run rather than ba
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,7 +66,7 @@ class Tracer(NDArray):
 
     @property
     def size(self):
-        return int(np.prod(self._spec().shape, dtype=np.int64))
+        return math.prod(self._spec().shape)
 
     @property
     def ndim(self):

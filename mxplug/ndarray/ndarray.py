@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..base import MXNetError, MXNetIndexError, MXNetTypeError, MXNetValueError, dtype_of
@@ -52,7 +54,7 @@ class NDArray:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self._data.shape, dtype=np.int64))
+        return math.prod(self._data.shape)
 
     @property
     def ndim(self) -> int:

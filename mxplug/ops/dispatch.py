@@ -105,7 +105,8 @@ def apply_into(op, out, *args, **attrs):
     Without a temporary when ``op`` has an out-kernel for ``out``'s backend, nothing traces or
     records, and every array argument is on ``out``'s context with ``out``'s shape and dtype
     (:meth:`Op.kernel_out`'s contract)."""
-    fn = op.out_kernels.get(out._ctx.backend.name) if op.out_kernels else None
+    be = out._ctx._backend or out._ctx.backend
+    fn = op.out_kernels.get(be.name) if op.out_kernels else None
     if fn is not None and not (_hooks_installed and state.hook is not None):
         raw = []
         for a in args:
@@ -119,7 +120,7 @@ def apply_into(op, out, *args, **attrs):
                 raw.append(a)
         else:
             try:
-                fn(out._data, *raw, **attrs)
+                fn(be, out._data, *raw, **attrs)
             except MXNetError:
                 raise
             except Exception as e:

@@ -4,6 +4,7 @@ Chainer-style "Expect / Actual" message when the inputs cannot work."""
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -36,7 +37,7 @@ class Spec(NamedTuple):
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
 
 def spec(shape, dtype) -> Spec:

@@ -498,7 +498,7 @@ def _dot_numpy(be, a, b, transpose_a=False, transpose_b=False, forward_stype=Non
 
 
 @dot.kernel_out("numpy")
-def _(out, a, b, transpose_a=False, transpose_b=False, forward_stype=None):
+def _(be, out, a, b, transpose_a=False, transpose_b=False, forward_stype=None):
     if a.ndim == 2 and b.ndim == 2:
         np.matmul(a.T if transpose_a else a, b.T if transpose_b else b, out=out)
     else:

@@ -95,7 +95,7 @@ def _fc_numpy(x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
 
 
 @fully_connected.kernel_out("numpy")
-def _(out, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
+def _(be, out, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
     o2 = out.reshape(-1, num_hidden)  # out is contiguous: a view
     np.matmul(x.reshape(-1, w.shape[1]), w.T, out=o2)
     if b is not None:

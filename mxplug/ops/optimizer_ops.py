@@ -76,26 +76,38 @@ def _cl_kernel(op, body):
     inputs, states = op.inputs, op.aux_inputs
     scalars = [k for k, a in op.attrs.items() if a.kind in ("float", "int")]
 
-    def kernel(be, *xs, **attrs):
+    def launch(be, out, xs, attrs):
+        """Run the one-kernel update into ``out`` (None: a new array); False when the arrays do
+        not fit it (dtype, shape, layout)."""
         w = xs[0]
         dt = np.dtype(w.dtype)
         ok = (dt in (np.float32, np.float64) and (dt == np.float32 or w.rt.fp64)
               and all(np.dtype(x.dtype) == dt and x.shape == w.shape and x.is_contiguous
-                      for x in xs))
+                      for x in xs) and (out is None or out.is_contiguous))
         if not ok:
-            return op.generic(be.xp, *xs, **attrs)
+            return None
         _check_lr(op.name, attrs.get("lr", 0.0))
         src, kname = _cl_source(op.name, inputs, states, scalars, body, dt)
         rt = w.rt
-        out = be.xp.empty(w.shape, dt, rt)
+        if out is None:
+            out = be.xp.empty(w.shape, dt, rt)
         args = [np.int64(w.size), out.buf, np.int64(out.offset)]
         for x in xs:
             args += [x.buf, np.int64(x.offset)]
         args += [dt.type(attrs[s]) for s in scalars]
-        rt.launch(rt.kernel(src, kname, [dt]), w.size, *args)
+        rt.launch(rt.kernel(src, kname, [dt]), w.size, *args)  # reads w[i] before out[i]
         return out
 
-    op.kernel("opencl")(kernel)
+    @op.kernel("opencl")
+    def kernel(be, *xs, **attrs):
+        out = launch(be, None, xs, attrs)
+        return out if out is not None else op.generic(be.xp, *xs, **attrs)
+
+    @op.kernel_out("opencl")
+    def kernel_out(be, out, *xs, **attrs):
+        if launch(be, out, xs, attrs) is None:
+            res = op.generic(be.xp, *xs, **attrs)
+            be.setitem(out, Ellipsis, res)
 
 
 def _infer_for(name, inputs):
@@ -342,13 +354,13 @@ def _scaled_grad(grad, weight, lr, wd, rescale_grad, clip_gradient):
 
 
 @OPTIMIZER_OPS["sgd_update"].kernel_out("numpy")
-def _(out, weight, grad, lr, wd, rescale_grad, clip_gradient, lazy_update):
+def _(be, out, weight, grad, lr, wd, rescale_grad, clip_gradient, lazy_update):
     _check_lr("sgd_update", lr)
     np.subtract(weight, _scaled_grad(grad, weight, lr, wd, rescale_grad, clip_gradient), out=out)
 
 
 @OPTIMIZER_OPS["sgd_mom_update"].kernel_out("numpy")
-def _(out, weight, grad, mom, lr, momentum, wd, rescale_grad, clip_gradient, lazy_update):
+def _(be, out, weight, grad, mom, lr, momentum, wd, rescale_grad, clip_gradient, lazy_update):
     _check_lr("sgd_mom_update", lr)
     g = _scaled_grad(grad, weight, lr, wd, rescale_grad, clip_gradient)
     mom *= momentum
@@ -357,7 +369,7 @@ def _(out, weight, grad, mom, lr, momentum, wd, rescale_grad, clip_gradient, laz
 
 
 @OPTIMIZER_OPS["adam_update"].kernel_out("numpy")
-def _(out, weight, grad, mean, var, lr, beta1, beta2, epsilon, wd, rescale_grad, clip_gradient,
+def _(be, out, weight, grad, mean, var, lr, beta1, beta2, epsilon, wd, rescale_grad, clip_gradient,
       lazy_update):
     _check_lr("adam_update", lr)
     g = np.multiply(grad, rescale_grad)

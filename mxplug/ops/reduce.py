@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import infer as I
@@ -86,7 +88,7 @@ def reduction(name, f, ufunc=None, aliases=(), positive=False, vjp=None, doc="")
 
         @op.vjp
         def _(g, out, x, axis=None, keepdims=False, exclude=False):
-            n = x.size // max(int(np.prod(_expand_shape(x, axis, exclude))), 1)
+            n = x.size // max(math.prod(_expand_shape(x, axis, exclude)), 1)
             return (vjp(_expand(g, x, axis, exclude), _expand(out, x, axis, exclude), x, n),)
     _samples(op, positive)
     return op

@@ -84,8 +84,8 @@ class Op:
         self.generic = None  # impl(xp, *arrays, **attrs)
         self.composite = None  # body(*ndarrays, **attrs) in mxplug ops
         self.kernels: dict = {}  # backend name -> kernel(backend, *arrays, **attrs)
-        #: backend name -> ``fn(out, *arrays, **attrs)`` writing the result into ``out``: what
-        #: ``out=`` calls use to skip the temporary (see ``dispatch.apply_into``).
+        #: backend name -> ``fn(backend, out, *arrays, **attrs)`` writing the result into ``out``:
+        #: what ``out=`` calls use to skip the temporary (see ``dispatch.apply_into``).
         self.out_kernels: dict = {}
         self.vjp_fn = None
         self.sample_fns: list = []
@@ -119,10 +119,11 @@ class Op:
         return deco
 
     def kernel_out(self, backend_name: str):
-        """Decorator: ``fn(out, *arrays, **attrs)`` computes the result straight into ``out``, a
-        raw array of ``backend_name`` with the shape and dtype of the first input (the ops that
-        have one produce that: elementwise and optimizer-update ops). ``out`` may be one of the
-        inputs (``sgd_update(w, g, out=w)``), so ``fn`` must not read an input after writing it.
+        """Decorator: ``fn(backend, out, *arrays, **attrs)`` computes the result straight into
+        ``out``, a raw array of ``backend_name`` with the result's shape and dtype (graph memory
+        planning gives those from the node's spec; ``apply_into`` calls it only when every array
+        has ``out``'s shape and dtype). ``out`` may be one of the inputs (``sgd_update(w, g,
+        out=w)``), so ``fn`` must not read an input element after writing it.
         """
 
         def deco(fn):

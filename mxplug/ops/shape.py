@@ -3,6 +3,8 @@ squeeze, Flatten, cast, copy and stop_gradient."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..base import MXNetValueError
@@ -60,19 +62,19 @@ def reshape_shape(src, target, reverse=False, op="reshape"):
             f"{op}: Expect: target shape {target} to fit the input's {src} "
             f"/ Actual: it refers past the input's dimensions"
         ) from None
-    size = int(np.prod(src, dtype=np.int64))
+    size = math.prod(src)
     if infer_at is not None:
-        rest = int(np.prod(out, dtype=np.int64))
+        rest = math.prod(out)
         if rest == 0 or size % rest:
             raise MXNetValueError(
                 f"{op}: Expect: size {size} divisible by {rest} to infer -1 "
                 f"/ Actual: shape={target} for input {src}"
             )
         out[infer_at] = size // rest
-    if int(np.prod(out, dtype=np.int64)) != size:
+    if math.prod(out) != size:
         raise MXNetValueError(
             f"{op}: Expect: target size == input size {size} / Actual: "
-            f"{tuple(out)} has {int(np.prod(out, dtype=np.int64))} elements "
+            f"{tuple(out)} has {math.prod(out)} elements "
             f"(input shape {src[::-1] if reverse else src})"
         )
     return tuple(out[::-1]) if reverse else tuple(out)
@@ -199,7 +201,7 @@ squeeze.samples(
 
 def _flatten_infer(x):
     return I.Spec(
-        (x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))) if x.ndim else (1, 1), x.dtype
+        (x.shape[0], math.prod(x.shape[1:])) if x.ndim else (1, 1), x.dtype
     )
 
 

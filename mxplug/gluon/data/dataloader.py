@@ -499,8 +499,12 @@ class DataLoader:
         return _MultiWorkerIter(self, self._pool)
 
     def _same_process_iter(self):
+        take = getattr(self._dataset, "_take_batch", None) if self._user_batchify is None \
+            else None
         for batch in self._batch_sampler:
-            ret = self._batchify_fn([self._dataset[idx] for idx in batch])
+            ret = take(batch) if take is not None else None
+            if ret is None:
+                ret = self._batchify_fn([self._dataset[idx] for idx in batch])
             if self._pin_memory:
                 ret = _as_in_context(ret, cpu_pinned(self._pin_device_id))
             yield ret

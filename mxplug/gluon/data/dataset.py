@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...base import MXNetValueError
-from ...ndarray import NDArray
+from ...ndarray import NDArray, array
+from ...ndarray import take as _nd_take
 
 __all__ = ["Dataset", "SimpleDataset", "ArrayDataset"]
 
@@ -265,3 +268,18 @@ class ArrayDataset(Dataset):
 
     def __len__(self):
         return self._length
+
+    def _take_batch(self, indices):
+        """The batch ``default_batchify_fn`` would build from these samples, gathered with one
+        index per array (the DataLoader's fast path), or None when a field is not an array."""
+        if not all(isinstance(d, (NDArray, np.ndarray)) for d in self._data):
+            return None
+        idx = np.asarray(indices, dtype=np.int64)
+        fields = []
+        for d in self._data:
+            if isinstance(d, NDArray):
+                fields.append(_nd_take(d, array(idx, ctx=d.context, dtype="int64"), axis=0))
+            else:
+                rows = d[idx]
+                fields.append(array(rows, dtype=rows.dtype))
+        return fields[0] if len(fields) == 1 else fields
