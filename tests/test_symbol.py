@@ -253,8 +253,6 @@ def test_infer_shape_incomplete_and_partial():
     assert arg[3:] == [(10, 128), (128, 128), (128,)] and outs == [(10, 128)]
 
 
-@pytest.mark.xfail(strict=True, reason="graph core: shape inference runs forward only; MXNet "
-                   "also infers an elementwise op's unknown input/output from the known one")
 def test_infer_shape_partial_elementwise_backward():
     data, prev = mx.sym.var("data"), mx.sym.var("prev")
     fc1 = mx.sym.FullyConnected(data=data, name="fc1", num_hidden=128)
@@ -263,13 +261,22 @@ def test_infer_shape_partial_elementwise_backward():
     assert out.infer_shape_partial(data=(10, 64))[1] == [(10, 128)]  # documented by MXNet
 
 
-@pytest.mark.xfail(strict=True, reason="graph core: a 0 (unknown) dimension makes the whole "
-                   "shape unknown; MXNet keeps the known dims and infers the weights")
 def test_infer_shape_partial_unknown_dim():
     conv = mx.sym.Convolution(mx.sym.var("data"), kernel=(3, 3), num_filter=4, name="c")
     arg, out, _ = conv.infer_shape_partial(data=(0, 3, 8, 8))
     assert arg[1:] == [(4, 3, 3, 3), (4,)]
     assert out == [(0, 4, 6, 6)]
+
+
+def test_infer_shape_fills_elementwise_peers_and_keeps_zero_dims_unknown():
+    a, b = mx.sym.var("a"), mx.sym.var("b")
+    args, outs, _ = (mx.sym.relu(a) * b).infer_shape(a=(2, 3))
+    assert args == [(2, 3), (2, 3)] and outs == [(2, 3)]          # b from its elementwise peer
+    assert (a + b).infer_shape_partial()[0] == [(), ()]            # nothing known: nothing made up
+    with pytest.raises(mx.MXNetError, match="Expect"):              # known peers still must agree
+        mx.sym.elemwise_add(a, b).infer_shape(a=(2, 3), b=(3, 2))
+    conv = mx.sym.Convolution(mx.sym.var("data"), kernel=(3, 3), num_filter=4, name="c")
+    assert conv.infer_shape(data=(0, 3, 8, 8)) == (None, None, None)  # 0 = unknown dimension
 
 
 def test_declared_zero_dims_are_filled_by_inference():

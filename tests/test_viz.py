@@ -23,6 +23,11 @@ def _net():
     return mx.sym.FullyConnected(fc1, name="fc2", num_hidden=10)
 
 
+def _incomplete():
+    """``other``'s width cannot be inferred: only the Dense layer's output shape can."""
+    return _net() + mx.sym.FullyConnected(mx.sym.var("other"), name="fo", num_hidden=10)
+
+
 def _rows(text):
     return [line.rstrip() for line in text.splitlines()
             if line.strip() and set(line.strip()) - {"_", "="}]
@@ -78,7 +83,7 @@ def test_print_summary_without_shapes_and_errors(capsys):
     text = capsys.readouterr().out
     assert "fc2(FullyConnected)" in text and "Total params:" in text
     with pytest.raises(ValueError, match="incomplete"):
-        viz.print_summary(_net() + mx.sym.var("other"), shape={"data": (1, 3, 28, 28)})
+        viz.print_summary(_incomplete(), shape={"data": (1, 3, 28, 28)})
     with pytest.raises(TypeError):
         viz.print_summary("not a symbol")
 
@@ -122,7 +127,7 @@ def test_plot_network_shapes_types_and_attrs():
     assert 'fc1 -> mp1 [label="32x6x6(float32)"' in src
     assert "fixedsize=false" in src and "fixedsize=true" not in src
     with pytest.raises(ValueError, match="incomplete"):
-        viz.plot_network(_net() + mx.sym.var("other"), shape={"data": (1, 3, 28, 28)})
+        viz.plot_network(_incomplete(), shape={"data": (1, 3, 28, 28)})
     with pytest.raises(TypeError):
         viz.plot_network(42)
 

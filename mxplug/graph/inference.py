@@ -3,7 +3,10 @@
 Forward, each node's output specs come from its op's ``infer`` rule. Backward, a variable that
 feeds an op's parameter slot (``fc1_weight``) gets its shape from the op's ``params`` rule
 (``weight = (num_hidden, in_units)``), so ``simple_bind(data=(32, 784))`` knows every shape, as
-in MXNet. A variable's ``__shape__`` may hold 0 for an unknown dimension.
+in MXNet; and an elementwise op whose inputs are partly unknown takes the known ones' shape for
+the others and its output (MXNet's symbols add same-shape arrays). A 0 in a given or declared
+shape is an unknown dimension: it flows through the rules (``infer_shape_partial`` reports it,
+as MXNet does) while the parameter rules fill what they can.
 """
 
 from __future__ import annotations
@@ -12,9 +15,19 @@ import ast
 
 import numpy as np
 
-from ..base import MXNetValueError
+from ..base import MXNetError, MXNetValueError
 from ..ops.infer import Spec
+from .fusion import FUSIBLE
 from .node import infer_node, topo_nodes
+
+#: Ops whose array inputs and output all have one shape (MXNet's elementwise symbols).
+_SAME_SHAPE = FUSIBLE | {"Activation", "elemwise_add", "elemwise_sub", "elemwise_mul",
+                         "elemwise_div", "identity", "_copy", "Dropout"}
+
+
+def _partial(spec):
+    """A spec with an unknown (0) dimension."""
+    return spec is not None and 0 in spec.shape
 
 
 def _declared_shape(node):
@@ -65,16 +78,24 @@ def propagate(sym, shapes=None, dtypes=None):
     specs = {}  # node id -> tuple of Spec | None
     var_specs = {}
     shapes, dtypes = shapes or {}, dtypes or {}
+
+    def dtype_of(var, in_specs):
+        return np.dtype(dtypes.get(var.name) or _declared_dtype(var) or _first_dtype(in_specs))
+
+    def settle(var, shape, node, in_specs):
+        """Give variable ``var`` the shape a rule found (merged with what it declared)."""
+        shape = _merge(var.name, var_specs[var.name].shape if var_specs.get(var.name)
+                       else _declared_shape(var), tuple(shape), node)
+        var_specs[var.name] = Spec(shape, dtype_of(var, in_specs))
+        specs[id(var)] = (var_specs[var.name],)
+
     for n in nodes:
         if n.is_variable:
             shape = shapes.get(n.name)
             shape = tuple(shape) if shape is not None else _declared_shape(n)
             dtype = np.dtype(dtypes.get(n.name) or _declared_dtype(n) or "float32")
-            if shape is not None and all(s > 0 for s in shape):
-                var_specs[n.name] = Spec(shape, dtype)
-            else:
-                var_specs[n.name] = None
-    for _ in range(3):  # parameter shapes found late can unlock earlier nodes
+            var_specs[n.name] = Spec(shape, dtype) if shape is not None and shape else None
+    for _ in range(4):  # shapes found late (parameters, elementwise peers) unlock earlier nodes
         changed = False
         for n in nodes:
             if n.is_variable:
@@ -83,26 +104,50 @@ def propagate(sym, shapes=None, dtypes=None):
             ins = [specs.get(id(i)) for i, _ in n.inputs]
             in_specs = [s[k] if s else None for s, (_, k) in zip(ins, n.inputs)]
             rule = n.op.params_fn
-            if rule is not None and any(s is None for s in in_specs):
+            if rule is not None and any(s is None or _partial(s) for s in in_specs):
                 found = rule(*n.arguments(in_specs), **n.attrs) or {}
                 for idx, shape in found.items():
                     if shape is None or idx >= len(n.inputs):  # no_bias: no bias input
                         continue
                     inp, _ = n.inputs[idx]
-                    if inp.is_variable and var_specs.get(inp.name) is None:
-                        dtype = np.dtype(dtypes.get(inp.name) or _declared_dtype(inp)
-                                         or _first_dtype(in_specs))
-                        shape = _merge(inp.name, _declared_shape(inp), tuple(shape), n)
-                        var_specs[inp.name] = Spec(shape, dtype)
-                        specs[id(inp)] = (var_specs[inp.name],)
+                    known = var_specs.get(inp.name) if inp.is_variable else None
+                    if inp.is_variable and (known is None or _partial(known)) and \
+                            0 not in tuple(shape):
+                        settle(inp, shape, n, in_specs)
                         in_specs[idx] = var_specs[inp.name]
                         changed = True
-            if all(s is not None for s in in_specs) and specs.get(id(n)) is None:
-                specs[id(n)] = infer_node(n, in_specs)
-                changed = True
+            if n.op.name in _SAME_SHAPE and any(s is None for s in in_specs):
+                known = {s.shape for s in in_specs if s is not None and not _partial(s)}
+                if len(known) == 1:
+                    shape = known.pop()
+                    for idx, ((inp, _), s) in enumerate(zip(n.inputs, in_specs)):
+                        if s is None and inp.is_variable:
+                            settle(inp, shape, n, in_specs)
+                            in_specs[idx] = var_specs[inp.name]
+                            changed = True
+                    if any(s is None for s in in_specs) and specs.get(id(n)) is None:
+                        dt = _first_dtype(in_specs)
+                        specs[id(n)] = (Spec(shape, dt),) * n.num_outputs
+                        changed = True
+            if all(s is not None for s in in_specs):
+                new = _infer(n, in_specs)
+                if new is not None and new != specs.get(id(n)):
+                    specs[id(n)] = new
+                    changed = True
         if not changed:
             break
     return var_specs, specs, nodes
+
+
+def _infer(node, in_specs):
+    """``infer_node``, except that inputs with unknown (0) dims may not fit a rule: then the
+    node stays unknown instead of raising."""
+    if not any(_partial(s) for s in in_specs):
+        return infer_node(node, in_specs)
+    try:
+        return infer_node(node, in_specs)
+    except MXNetError:
+        return None
 
 
 def _first_dtype(specs):
@@ -160,7 +205,7 @@ def _collect(sym, var_specs, specs, partial, field, missing):
     for node, k in sym._outputs:
         s = specs.get(id(node))
         outs.append(s[k] if s else None)
-    if not partial and any(s is None for s in args + outs + auxs):
+    if not partial and any(s is None or _partial(s) for s in args + outs + auxs):
         return None, None, None
     def conv(lst):
         return [field(s) if s is not None else missing for s in lst]
