@@ -85,3 +85,19 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
         return "  ".join(cells)
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([fmt(headers), sep, *map(fmt, rows)])
+
+
+_LIMITER = None
+
+
+def limit_threads(n, torch=None):
+    """Give NumPy's BLAS (and PyTorch, when given) ``n`` threads each: on a busy machine a
+    spinning multi-threaded BLAS can cost 10x."""
+    global _LIMITER
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        sys.exit("--threads needs threadpoolctl (pip install threadpoolctl)")
+    _LIMITER = threadpool_limits(n, user_api="blas")
+    if torch is not None:
+        torch.set_num_threads(n)

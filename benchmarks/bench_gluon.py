@@ -32,7 +32,7 @@ import numpy as np
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 sys.path.append(os.path.dirname(_HERE))
-from _common import machine, numpy_threads, table, thread_env
+from _common import limit_threads, machine, numpy_threads, table, thread_env
 
 import mxplug as mx
 from mxplug import autograd, gluon
@@ -182,21 +182,6 @@ def demo_rows(torch, epochs=20, batch=64):
     return rows
 
 
-def _limit_threads(n, torch):
-    """On a busy machine a spinning multi-threaded BLAS can cost 10x: both sides get ``n``."""
-    global _LIMITER
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        sys.exit("--threads needs threadpoolctl (pip install threadpoolctl)")
-    _LIMITER = threadpool_limits(n, user_api="blas")
-    if torch is not None:
-        torch.set_num_threads(n)
-
-
-_LIMITER = None
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ctx", default="cpu", help="the mxplug context")
@@ -211,7 +196,7 @@ def main(argv=None):
     except ImportError:
         torch = None
     if args.threads:
-        _limit_threads(args.threads, torch)
+        limit_threads(args.threads, torch)
     ctx = mx.context.parse(args.ctx)
     which = args.only.split(",")
     rows = []

@@ -1,10 +1,13 @@
 """MLP training step (784-256-256-10, batch 128, SGD with momentum) on mxplug contexts, PyTorch
 CPU and a hand-written NumPy loop, in samples per second.
 
-    python benchmarks/bench_training.py [--ctx cpu,opencl:0] [--steps 30]
+    python benchmarks/bench_training.py [--ctx cpu,opencl:0] [--steps 30] [--threads N]
 
-mxplug runs eagerly through mx.nd + mx.autograd (Gluon and hybridize arrive later). Random data:
-the figure is throughput, not accuracy.
+mxplug runs twice per context: eagerly through mx.nd + mx.autograd, and as a Symbol bound once
+(``simple_bind``: bind-time passes, memory plan, compiled backward graph), the way MXNet's Module
+trains. Both update with MXNet's fused ``sgd_mom_update(w, g, mom, out=w)``, as ``mx.optimizer.SGD``
+does. ``--threads N`` gives NumPy's BLAS and PyTorch N threads each. Random data: the figure is
+throughput, not accuracy.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 sys.path.append(os.path.dirname(_HERE))
-from _common import machine, numpy_threads, table, thread_env
+from _common import limit_threads, machine, numpy_threads, table, thread_env
 
 import mxplug as mx
 
@@ -53,8 +56,7 @@ def mxplug_steps(ctx, rng, steps):
             loss = mx.nd.mean(-mx.nd.pick(mx.nd.log_softmax(h), y, axis=1))
         loss.backward()
         for p, v in zip(params, vel):
-            v[:] = MOMENTUM * v - LR * p.grad
-            p += v
+            mx.nd.sgd_mom_update(p, p.grad, v, out=p, lr=LR, momentum=MOMENTUM)
     return _time(step, steps, mx.nd.waitall)
 
 
@@ -82,9 +84,8 @@ def executor_steps(ctx, rng, steps):
         ex.forward(is_train=True)
         ex.backward()
         for n in names:
-            v = vel[n]
-            v[:] = MOMENTUM * v - LR * ex.grad_dict[n]
-            ex.arg_dict[n][:] += v
+            w = ex.arg_dict[n]
+            mx.nd.sgd_mom_update(w, ex.grad_dict[n], vel[n], out=w, lr=LR, momentum=MOMENTUM)
     return _time(step, steps, mx.nd.waitall)
 
 
@@ -150,7 +151,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ctx", default="cpu", help="comma-separated mxplug contexts")
     ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="BLAS and PyTorch threads (default: their own defaults)")
     args = ap.parse_args(argv)
+    if args.threads:
+        try:
+            import torch
+        except ImportError:
+            torch = None
+        limit_threads(args.threads, torch)
     rng = np.random.default_rng(0)
     rows = [["numpy by hand", f"{numpy_steps(rng, args.steps):,.0f}"]]
     for c in args.ctx.split(","):

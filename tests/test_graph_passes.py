@@ -127,6 +127,19 @@ def _chain(x, n=10):
     return x
 
 
+def test_drop_broadcasts_where_the_other_operand_gives_the_shape(ctx):
+    x, y = sym.var("x", shape=(4, 3)), sym.var("y", shape=(1, 3))
+    kept = sym.broadcast_to(y, shape=(4, 3))
+    s = sym.Group([x * kept, kept + y])           # the second needs the broadcast for its shape
+    outs = passes.drop_broadcasts(passes.annotate(s._outputs, {}))
+    first, second = (n for n, _ in outs)
+    assert [i.op is None for i, _ in first.inputs] == [True, True]   # reads y itself
+    assert second.inputs[0][0].op.name == "broadcast_to"
+    rng = np.random.default_rng(7)
+    _check_same(s, passes.optimize(s._outputs, 2, ctx), ctx,
+                x=rng.random((4, 3)).astype("f4"), y=rng.random((1, 3)).astype("f4"))
+
+
 def test_fusion_fuses_a_chain(ctx):
     x = sym.var("x", shape=(3, 4))
     s = _chain(x)
@@ -285,6 +298,34 @@ def test_bound_executor_allocates_only_its_results(monkeypatch, opt):
     peak = _peak_bytes(lambda: exe.forward()[0].wait_to_read())
     assert peak < 64 * 1024, peak  # one intermediate is 256 KiB
     np.testing.assert_allclose(exe.forward()[0].asnumpy(), ref, rtol=1e-6)
+
+
+def test_training_executor_writes_gradients_in_place():
+    """A bound training step allocates nothing per step: intermediates live in planned buffers
+    and each 'write' gradient is computed straight into its grad_dict array (MXNet)."""
+    x, w = sym.var("x"), sym.var("w")
+    s = sym.sum(sym.relu(sym.FullyConnected(_chain(x, 4), w, num_hidden=256, no_bias=True)))
+    rng = np.random.default_rng(1)
+    exe = s.simple_bind(mx.cpu(), grad_req={"x": "null", "w": "write"}, x=(256, 256),
+                        w=(256, 256))
+    exe.arg_dict["x"][:] = rng.random((256, 256))
+    exe.arg_dict["w"][:] = rng.random((256, 256)) * 0.01
+    grad = exe.grad_dict["w"]
+
+    def step():
+        exe.forward(is_train=True)
+        exe.backward()
+    step()
+    ref = grad.asnumpy().copy()
+    assert _peak_bytes(step) < 64 * 1024  # one array is 256 KiB
+    assert exe.grad_dict["w"] is grad
+    np.testing.assert_allclose(grad.asnumpy(), ref, rtol=1e-6)
+    xv = exe.arg_dict["x"].asnumpy()
+    h = xv
+    for i in range(4):
+        h = [np.exp, np.tanh, lambda v: v * 0.5, lambda v: 1 / (1 + np.exp(-v))][i](h)
+    z = h @ exe.arg_dict["w"].asnumpy().T
+    np.testing.assert_allclose(ref, (z > 0).astype(np.float32).T @ h, rtol=1e-4)
 
 
 def test_cached_op_planned_buffers_are_per_run(ctx):

@@ -23,7 +23,7 @@ from ..ndarray import ones as _nd_ones
 from ..ndarray import zeros as _nd_zeros
 from ..ops import apply
 from ..ops.dispatch import state
-from .memory import plan_buffers
+from .memory import out_body, plan_buffers
 from .node import topo_nodes
 
 __all__ = ["Executor", "Program", "simple_bind"]
@@ -47,9 +47,10 @@ class _Step:
         self.fn = None  # fn(values, bufs, draws): the step, compiled by _compile
 
 
-def _compile(step, copies):
-    """``fn(values, bufs, draws)`` running ``step``: the common cases (a planned buffer; one
-    output from one or two inputs) as closures with nothing left to decide per run."""
+def _compile(step, copies, pinned=None):
+    """``fn(values, bufs, draws)`` running ``step``: the common cases (a planned buffer, or a
+    ``pinned`` array the result goes to; one output from one or two inputs) as closures with
+    nothing left to decide per run."""
     op, attrs, ins, outs, ctx = step.op, step.attrs, step.ins, step.outs, step.ctx
     template, out0 = step.template, outs[0]
 
@@ -79,13 +80,13 @@ def _compile(step, copies):
         if op.aux_update is not None and state.training:
             op.aux_update(xs, a)  # BatchNorm's moving statistics
 
-    if step.buf is not None:
+    if step.buf is not None or pinned is not None:
         buf, body, key, wrap = step.buf, step.body, id(step), NDArray._wrap
 
         def planned(values, bufs, draws):
             if bufs is None:  # a run that records (create_graph) or has no buffer set
                 return general(values, bufs, draws)
-            o = bufs[0][buf]
+            o = pinned if pinned is not None else bufs[0][buf]
             body(o, *[v._data if isinstance(v, NDArray) else v for v in gather(values)],
                  scratch=bufs[1][key], **attrs)
             values[out0] = wrap(o, ctx)
@@ -170,6 +171,24 @@ class Program:
         for step in steps:
             step.buf = plan.assignment.get(id(step.node))
             step.body = plan.bodies.get(id(step.node))
+
+    def pin(self, index, target):
+        """Write the ``extra`` result ``index`` straight into the NDArray ``target`` (which has
+        its shape and dtype) on every planned run: an executor's gradient into its
+        ``grad_dict`` array, as MXNet's executors do. Returns whether it could."""
+        if self._plan is None:
+            return False
+        slot = self.extra_slots[index]
+        step = next((s for s in self.bwd_steps if s.outs == [slot]), None)
+        others = self.out_slots + self.extra_slots[:index] + self.extra_slots[index + 1:]
+        body = out_body(step.node, self.ctx.backend) if step is not None else None
+        spec = step.node.specs[0] if body is not None else None
+        if body is None or slot in others or target.context != self.ctx or \
+                tuple(spec.shape) != tuple(target.shape) or np.dtype(spec.dtype) != target.dtype:
+            return False
+        step.body = body[0]
+        step.fn = _compile(step, self.copies, pinned=target._data)
+        return True
 
     def _new_run(self, values, draws, planned):
         if not planned or self._plan is None:
@@ -331,6 +350,9 @@ class Executor:
         if self._wrt:
             self._train, self._consts = build_training(symbol, self._wrt, self._inputs(), self._ctx,
                                                        self._group2ctx)
+            for i, name in enumerate(self._wrt):  # 'write' gradients go straight to grad_dict
+                if self._grad_req[name] == "write":
+                    self._train.pin(i, self.grad_dict[name])
         self._run = None
         self._ones = None
 
@@ -360,6 +382,7 @@ class Executor:
                 raise MXNetValueError(f"forward: unknown argument {name!r}")
             self.arg_dict[name][:] = value
         saved, state.training = state.training, bool(is_train)
+        self._run = None  # its buffers go back to the program for this run
         try:
             if is_train and self._train is not None:
                 self._run = self._train.forward(self._inputs())
@@ -385,6 +408,8 @@ class Executor:
             state.training = saved
         for name, g in zip(self._wrt, grads):
             target = self.grad_dict[name]
+            if g._data is target._data:  # written in place by a pinned step
+                continue
             if g.dtype != target.dtype:
                 g = g.astype(target.dtype)
             if self._grad_req[name] == "add":

@@ -28,7 +28,7 @@ from .fusion import FUSED, NP_OUT, _fusible, run_numpy
 from .node import topo_nodes
 from .passes import CONSTANT
 
-__all__ = ["MemoryPlan", "BufferPlan", "plan_buffers"]
+__all__ = ["MemoryPlan", "BufferPlan", "out_body", "plan_buffers"]
 
 _INF = float("inf")
 #: Ops whose result never shares memory with an input when run through ``apply`` (besides the
@@ -42,7 +42,7 @@ def _fresh_result(op) -> bool:
     return op is FUSED or op.name in _FRESH or op.name in NP_OUT or bool(op.out_kernels)
 
 
-def _body(node, backend):
+def out_body(node, backend):
     """``(fn(out, *operands, scratch), in_place_ok)`` writing ``node``'s output, or None."""
     op = node.op
     if op is FUSED:
@@ -93,7 +93,7 @@ def plan_buffers(nodes, outputs, ctx, own_outputs, keep_from=None) -> BufferPlan
     result = BufferPlan()
     if not getattr(ctx.backend, "host_buffers", False):
         return result
-    bodies = {id(n): b for n in nodes if (b := _body(n, ctx.backend)) is not None}
+    bodies = {id(n): b for n in nodes if (b := out_body(n, ctx.backend)) is not None}
     outs = set(outputs)
     end = len(nodes)
     while True:  # drop candidates whose buffer could escape through an output; repeat

@@ -10,6 +10,9 @@ inputs did not change is reused as is, anything else is a new :class:`~.node.Nod
   merging random ops or ops that read the training mode or update state;
 - :func:`fold_constants`: subgraphs that read no variable are evaluated once, at bind time, and
   become ``_constant`` nodes;
+- :func:`drop_broadcasts`: an elementwise op reads the source of a ``broadcast_to`` directly
+  when its other operands give the output its shape anyway (the ufunc broadcasts; the reduced
+  gradients of ``sum``/``mean`` are never materialised);
 - :func:`~.fusion.fuse_elementwise`: trees of elementwise ops become one ``_fused_elemwise``;
 - :func:`optimize`: the pipeline; :mod:`.memory` plans the buffers of the result.
 """
@@ -25,7 +28,7 @@ from .fusion import fuse_elementwise
 from .node import Node, infer_node, topo_nodes
 
 __all__ = ["rewrite", "eliminate_dead_code", "eliminate_common_subexpressions",
-           "fold_constants", "annotate", "optimize", "CONSTANT"]
+           "fold_constants", "drop_broadcasts", "annotate", "optimize", "CONSTANT"]
 
 
 # -- the _constant op ---------------------------------------------------------------------------
@@ -227,6 +230,36 @@ def fold_constants(outputs, ctx=None):
 
 
 # -- shapes and the pipeline --------------------------------------------------------------------
+def drop_broadcasts(outputs):
+    """Elementwise ops read the source of a ``broadcast_to`` input instead, wherever the
+    broadcast of their new operands still has the op's output shape (so nothing changes but
+    the copy)."""
+    from .fusion import FUSIBLE
+
+    def visit(node, ins, lookup):
+        if node.op is None or node.op.name not in FUSIBLE or node.specs is None:
+            return None
+        new = list(ins)
+        for j, (src, k) in enumerate(ins):
+            if src.op is None or src.op.name != "broadcast_to" or not src.inputs:
+                continue
+            inner, ik = src.inputs[0]
+            shapes = [(inner if i == j else n).specs[ik if i == j else kk].shape
+                      if (inner if i == j else n).specs else None
+                      for i, (n, kk) in enumerate(new)]
+            if any(s is None for s in shapes) or inner.specs[ik].dtype != src.specs[k].dtype:
+                continue
+            try:
+                same = tuple(np.broadcast_shapes(*shapes)) == tuple(node.specs[0].shape)
+            except ValueError:
+                same = False
+            if same:
+                new[j] = (inner, ik)
+        return None if new == list(ins) else _with_inputs(node, tuple(new))
+
+    return rewrite(outputs, visit)
+
+
 def annotate(outputs, specs):
     """A copy of the graph with every node's ``specs`` inferred from ``specs`` (variable name ->
     Spec), as fusion needs. Nodes whose specs do not change are reused."""
@@ -276,5 +309,6 @@ def optimize(outputs, level=2, ctx=None, specs=None):
     outs = eliminate_common_subexpressions(outs)
     if level >= 2:
         outs = fold_constants(outs, ctx)
+        outs = drop_broadcasts(outs)
         outs = fuse_elementwise(outs)
     return eliminate_dead_code(outs)

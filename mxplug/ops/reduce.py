@@ -84,6 +84,11 @@ def reduction(name, f, ufunc=None, aliases=(), positive=False, vjp=None, doc="")
                     r = r.reshape(1)
             return r if r.dtype == x.dtype else r.astype(x.dtype)
 
+        @op.kernel_out("numpy")
+        def _(be, out, x, axis=None, keepdims=False, exclude=False):
+            axes = None if axis is None and not exclude else _axes(x, axis, exclude)
+            reduce(x, axis=axes, keepdims=True, out=out.reshape(_expand_shape(x, axis, exclude)))
+
     if vjp is not None:  # vjp(g, out, x, n): g and out broadcast back to x; n elements per output
 
         @op.vjp
