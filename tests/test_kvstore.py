@@ -48,4 +48,4 @@ def test_broadcast_and_errors():
     with pytest.raises(mx.MXNetError, match="unknown kvstore"):
         mx.kv.create("bogus")
     with pytest.raises(mx.MXNetError, match="MPI"):
-        mx.kv.create("dist_sync")
+        mx.kv.create("dist_async")

@@ -1,15 +1,24 @@
 """``gluon.Trainer``: applies an optimizer to a set of Parameters, aggregating gradients over the
-contexts the parameters live on (MXNet 1.x semantics: ``step(batch_size)`` rescales by
-``1 / batch_size``)."""
+contexts the parameters live on and, with ``kvstore='dist_sync'``, over the ranks of an MPI job
+(MXNet 1.x semantics: gradients are summed, ``step(batch_size)`` rescales by ``1 / batch_size``)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 
+import numpy as np
+
 from ..base import MXNetError, MXNetValueError
 
 __all__ = ["Trainer"]
+
+
+def _is_dist(kvstore) -> bool:
+    """A distributed store: named ``dist...`` or an object with the data-parallel fast path."""
+    if isinstance(kvstore, str):
+        return kvstore.startswith("dist")
+    return hasattr(kvstore, "allreduce_grads") and hasattr(kvstore, "broadcast_parameters")
 
 
 def _param_list(params):
@@ -33,9 +42,21 @@ class Trainer:
     optimizer_params : dict, optional
         Keyword arguments of the optimizer (``learning_rate``, ``momentum``, ``wd``, ...).
     kvstore : str or KVStore, default 'device'
-        How gradients of a parameter held on several contexts are summed: ``'local'`` or
-        ``'device'`` in one process (``'dist_sync'`` arrives with the MPI layer).
+        How gradients are summed: ``'local'`` or ``'device'`` over the contexts of one process;
+        ``'dist_sync'`` also over the ranks of an MPI job (docs/parallel.md).
+
+    Notes
+    -----
+    With a distributed kvstore, creating the Trainer broadcasts rank 0's parameters to every
+    rank (a deferred-init parameter is broadcast when it initialises, during the first forward),
+    the first step broadcasts rank 0's optimizer state, and each step allreduces the gradients
+    in fused buckets. Every rank runs the optimizer on the same summed gradients, as MXNet's
+    servers would (``update_on_kvstore`` makes no difference). A rank that runs out of batches
+    before the others calls :meth:`join`.
     """
+
+    _dist_average = False  # Horovod semantics (parallel.DistributedTrainer): average, not sum
+    _dist_root = 0
 
     def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
                  compression_params=None, update_on_kvstore=None):
@@ -62,8 +83,11 @@ class Trainer:
         self._updaters: dict = {}  # context -> Updater (one state set per device copy)
         self._kvstore_type = kvstore
         self._kvstore = None
+        self._dist = None  # the distributed store, when there is one
         if compression_params:
             raise MXNetValueError("Trainer: gradient compression is not supported")
+        if _is_dist(kvstore):
+            self._init_dist()
 
     # -- properties -----------------------------------------------------------------------------
     @property
@@ -88,13 +112,23 @@ class Trainer:
                     self._kvstore.init(i, p.list_data()[0])
 
     def step(self, batch_size, ignore_stale_grad=False):
-        """Sum gradients over contexts, then update with gradients scaled by 1/batch_size."""
+        """Sum gradients over contexts (and ranks), then update with gradients scaled by
+        1/batch_size."""
         self._optimizer.rescale_grad = self._scale / batch_size
+        if self._dist is not None:
+            active = self._dist_allreduce(active=1)
+            if self._dist_average:
+                self._optimizer.rescale_grad = self._scale / batch_size / active
+            self._update(ignore_stale_grad)
+            return
         self.allreduce_grads()
         self._update(ignore_stale_grad)
 
     def allreduce_grads(self):
-        """Sum each parameter's gradients over its contexts (in place on every context)."""
+        """Sum each parameter's gradients over its contexts (and ranks), in place."""
+        if self._dist is not None:
+            self._dist_active = self._dist_allreduce(active=1)
+            return
         self._init_kvstore()
         for i, p in enumerate(self._params):
             if p.grad_req == "null":
@@ -106,7 +140,66 @@ class Trainer:
     def update(self, batch_size, ignore_stale_grad=False):
         """Update with the (already aggregated) gradients scaled by 1/batch_size."""
         self._optimizer.rescale_grad = self._scale / batch_size
+        if self._dist is not None:
+            self._dist_prepare()
+            if self._dist_average:
+                active = getattr(self, "_dist_active", self._dist.num_workers)
+                self._optimizer.rescale_grad /= active
         self._update(ignore_stale_grad)
+
+    # -- data parallel ----------------------------------------------------------------------------
+    def _init_dist(self):
+        from ..kvstore import create
+
+        kv = self._kvstore_type
+        self._dist = self._kvstore = create(kv) if isinstance(kv, str) else kv
+        self._dist_ready = False
+        self._dist.broadcast_parameters(self._params, root=self._dist_root)
+
+    def _dist_prepare(self):
+        """On the first step: every rank takes ``root``'s optimizer state (if it has any, e.g.
+        from ``load_states``), so that resumed runs stay identical across ranks."""
+        if self._dist_ready:
+            return
+        self._dist_ready = True
+        comm = self._dist.comm
+        blob = self._states_blob() if comm.rank == self._dist_root else None
+        blob = comm.broadcast_object(blob, self._dist_root)
+        if blob and comm.rank != self._dist_root:
+            rescale = self._optimizer.rescale_grad  # this step's scale, not the one saved
+            self._set_states_blob(blob)
+            self._optimizer.rescale_grad = rescale
+
+    def _dist_allreduce(self, active):
+        """Allreduce the gradients (bucketed) with a control word: how many ranks are still
+        training and the sum of their ``rescale_grad``; returns the active count."""
+        self._dist_prepare()
+        grads = [p.list_grad() for p in self._params if p.grad_req != "null"]
+        control = np.array([active, active * self._optimizer.rescale_grad], np.float64)
+        control = self._dist.allreduce_grads(grads, control=control)
+        self._dist_control = control
+        return int(round(control[0]))
+
+    def join(self):
+        """Call when this rank has no more batches (distributed only; a no-op otherwise).
+
+        Until every rank has joined, this rank takes part in the others' steps with zero
+        gradients and applies the same updates, so uneven batch counts neither hang the job nor
+        drop the gradients of the ranks still training, and all ranks end with equal parameters.
+        :class:`~mxplug.parallel.DistributedSampler` gives every rank the same number of
+        batches, which makes ``join`` unnecessary.
+        """
+        if self._dist is None:
+            return
+        while True:
+            for p in self._params:
+                p.zero_grad()
+            active = self._dist_allreduce(active=0)
+            if active == 0:
+                return
+            rescale = self._dist_control[1] / active  # the active ranks' (mean) rescale
+            self._optimizer.rescale_grad = rescale / active if self._dist_average else rescale
+            self._update(ignore_stale_grad=True)
 
     def _update(self, ignore_stale_grad):
         from .. import optimizer as opt
@@ -121,11 +214,14 @@ class Trainer:
                 updater(i, grad, data)
 
     # -- states ------------------------------------------------------------------------------------
-    def save_states(self, fname):
-        """Save the optimizer states (no pickle; written atomically)."""
+    def _states_blob(self) -> bytes:
         ctx = next(iter(self._updaters), None)
         # as MXNet: the optimizer (its settings and per-parameter update counts) goes along
-        blob = self._updaters[ctx].get_states(dump_optimizer=True) if ctx is not None else b""
+        return self._updaters[ctx].get_states(dump_optimizer=True) if ctx is not None else b""
+
+    def save_states(self, fname):
+        """Save the optimizer states (no pickle; written atomically)."""
+        blob = self._states_blob()
         directory = os.path.dirname(os.path.abspath(fname))
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
         try:
@@ -137,13 +233,16 @@ class Trainer:
             raise
 
     def load_states(self, fname):
-        from .. import optimizer as opt
-
         try:
             with open(fname, "rb") as f:
                 blob = f.read()
         except OSError as e:
             raise MXNetError(f"load_states: cannot read {fname}: {e}") from None
+        self._set_states_blob(blob)
+
+    def _set_states_blob(self, blob):
+        from .. import optimizer as opt
+
         contexts = {d.context for p in self._params for d in p.list_data()}
         for ctx in contexts:
             updater = self._updaters.get(ctx)
