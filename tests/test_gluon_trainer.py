@@ -29,16 +29,17 @@ def test_step_rescales_by_batch_size(ctx):
     np.testing.assert_allclose(net.weight.data(ctx).asnumpy(), before - 0.1 * g / 8, rtol=1e-6)
 
 
-def test_two_contexts_sum_gradients_and_stay_equal(ctx):
+@pytest.mark.parametrize("opt,params", [("sgd", {"learning_rate": 0.1, "momentum": 0.9}),
+                                        ("adam", {"learning_rate": 0.1})])
+def test_two_contexts_sum_gradients_and_stay_equal(ctx, opt, params):
+    """Adam: each device copy keeps its own update count (bias correction), as in MXNet."""
     ctxs = [mx.cpu(1), ctx]
     net = _net(ctxs)
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1,
-                                                          "momentum": 0.9}, kvstore="device")
+    trainer = gluon.Trainer(net.collect_params(), opt, dict(params), kvstore="device")
     rng = np.random.default_rng(0)
     data = rng.normal(size=(8, 4)).astype(np.float32)
     single = _net(mx.cpu(2))  # the same model on one context with the whole batch
-    trainer1 = gluon.Trainer(single.collect_params(), "sgd", {"learning_rate": 0.1,
-                                                              "momentum": 0.9})
+    trainer1 = gluon.Trainer(single.collect_params(), opt, dict(params))
     for _ in range(3):
         parts = gluon.utils.split_and_load(mx.nd.array(data), ctxs)
         with autograd.record():
@@ -51,7 +52,7 @@ def test_two_contexts_sum_gradients_and_stay_equal(ctx):
         loss.backward()
         trainer1.step(8)
     w = [net.weight.data(c).asnumpy() for c in ctxs]
-    np.testing.assert_allclose(w[0], w[1], rtol=1e-6)
+    np.testing.assert_allclose(w[0], w[1], rtol=2e-5)  # OpenCL's update kernel rounds apart
     np.testing.assert_allclose(w[0], single.weight.data(mx.cpu(2)).asnumpy(), rtol=1e-5,
                                atol=1e-6)
 

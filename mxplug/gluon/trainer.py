@@ -204,14 +204,22 @@ class Trainer:
     def _update(self, ignore_stale_grad):
         from .. import optimizer as opt
 
+        per_ctx: dict = {}  # context -> (indices, grads, weights): one updater call each
         for i, p in enumerate(self._params):
             if p.grad_req == "null":
                 continue
             for data, grad in zip(p.list_data(), p.list_grad()):
-                updater = self._updaters.get(data.context)
-                if updater is None:
-                    updater = self._updaters[data.context] = opt.get_updater(self._optimizer)
-                updater(i, grad, data)
+                batch = per_ctx.get(data.context)
+                if batch is None:
+                    batch = per_ctx[data.context] = ([], [], [])
+                batch[0].append(i)
+                batch[1].append(grad)
+                batch[2].append(data)
+        for ctx, (indices, grads, weights) in per_ctx.items():
+            updater = self._updaters.get(ctx)
+            if updater is None:
+                updater = self._updaters[ctx] = opt.get_updater(self._optimizer)
+            updater(indices, grads, weights)
 
     # -- states ------------------------------------------------------------------------------------
     def _states_blob(self) -> bytes:

@@ -104,6 +104,8 @@ class Updater:
         """Update ``weight`` (NDArray, or lists of index/grad/weight) in place."""
         if not isinstance(index, (list, tuple)):
             index, grad, weight = [index], [grad], [weight]
+        if weight:  # as MXNet: update counts (Adam's t, schedules) are kept per device
+            self.optimizer._set_current_context(weight[0].context.device_id)
         for i, g, w in zip(index, grad, weight):
             if i not in self.states:
                 self.states[i] = self.optimizer.create_state_multi_precision(i, w)
