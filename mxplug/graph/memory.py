@@ -98,7 +98,7 @@ def plan_buffers(nodes, outputs, ctx, own_outputs, keep_from=None) -> BufferPlan
     end = len(nodes)
     while True:  # drop candidates whose buffer could escape through an output; repeat
         life = _lifetimes(nodes, bodies, outs, own_outputs, keep_from, end)
-        escaped = [i for i, (b, _) in bodies.items() if life.get((i, 0)) == _INF
+        escaped = [i for i in bodies if life.get((i, 0)) == _INF
                    and not (own_outputs and (i, 0) in outs)]
         if not escaped:
             break

@@ -77,7 +77,7 @@ def _cl_kernel(op, body):
     scalars = [k for k, a in op.attrs.items() if a.kind in ("float", "int")]
 
     def launch(be, out, xs, attrs):
-        """Run the one-kernel update into ``out`` (None: a new array); False when the arrays do
+        """Run the one-kernel update into ``out`` (None: a new array); None when the arrays do
         not fit it (dtype, shape, layout)."""
         w = xs[0]
         dt = np.dtype(w.dtype)
