@@ -75,7 +75,7 @@ def train(name, net, image_shape, epochs, batch_size, lr, ctx, progress=True, lo
     start = time.perf_counter()
     for epoch in range(epochs):
         metric.reset()
-        total = 0.0
+        total, steps = 0.0, 0
         bar = _progress(train_loader, len(train_loader), f"{name} epoch {epoch + 1}/{epochs}",
                         progress)
         for x, y in bar:
@@ -86,9 +86,9 @@ def train(name, net, image_shape, epochs, batch_size, lr, ctx, progress=True, lo
             loss.backward()
             trainer.step(x.shape[0])
             metric.update([y], [out])
-            total += float(loss.mean().asscalar())
-            if hasattr(bar, "set_postfix"):
-                bar.set_postfix(loss=f"{total / (bar.n + 1):.3f}", acc=f"{metric.get()[1]:.3f}")
+            total, steps = total + float(loss.mean().asscalar()), steps + 1
+            if hasattr(bar, "set_postfix"):  # the epoch's running mean loss and accuracy
+                bar.set_postfix(loss=f"{total / steps:.3f}", acc=f"{metric.get()[1]:.3f}")
     elapsed = time.perf_counter() - start
     acc = evaluate(net, test_loader, ctx)
     log(f"{name}: {epochs} epochs in {elapsed:.1f} s, train accuracy {metric.get()[1]:.4f}, "
