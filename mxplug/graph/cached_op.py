@@ -183,6 +183,9 @@ class CachedOp:
 def _fresh(outs, inputs):
     """Outputs that are not inputs nor each other (each gets its own tape identity)."""
     seen = {id(a) for a in inputs}
+    ids = [id(o) for o in outs]
+    if seen.isdisjoint(ids) and len(set(ids)) == len(ids):
+        return list(outs)  # the common case: nothing to copy
     res = []
     prev = state.set_hook(None)
     try:

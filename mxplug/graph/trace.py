@@ -243,7 +243,10 @@ def signature_of(args, training=None):
     is not an array — and the training flag."""
     sig = []
     for a in args:
-        if isinstance(a, NDArray):  # dtype and (interned) Context objects: cheap to hash
+        if type(a) is NDArray:  # dtype and (interned) Context objects: cheap to hash
+            d = a._data
+            sig.append(("array", tuple(d.shape), np.dtype(d.dtype), a._ctx))
+        elif isinstance(a, NDArray):
             sig.append(("array", tuple(a.shape), np.dtype(a.dtype), a.context))
         else:
             try:

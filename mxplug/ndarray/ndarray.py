@@ -24,6 +24,9 @@ _lt, _le = _R["lesser"], _R["lesser_equal"]
 _getitem, _reshape, _cast, _copy = _R["getitem"], _R["reshape"], _R["cast"], _R["copy"]
 
 
+_ALL = slice(None)
+
+
 class NDArray:
     """An n-dimensional array on a context.
 
@@ -209,6 +212,10 @@ class NDArray:
         hook = _state.hook
         if hook is not None and getattr(hook, "check_setitem", None) is not None:
             hook.check_setitem(self, value)  # autograd refuses writes that would break gradients
+        if (key is Ellipsis or type(key) is slice and key == _ALL) and type(value) is NDArray \
+                and value._ctx is self._ctx and value._data.shape == self._data.shape:
+            self._ctx.backend.setitem(self._data, key, value._data)  # x[:] = y: the hot case
+            return
         static, idx = normalize_key(key, _is_nd, self._as_index)
         raw = tuple(_raw_index(idx[k], self._ctx) if isinstance(k, IndexArg) else k for k in static)
         if isinstance(value, NDArray):
