@@ -90,6 +90,7 @@ class Op:
         self.vjp_fn = None
         self.sample_fns: list = []
         self._resolved: dict = {}
+        self._parsed: dict = {}  # parse_attrs memo
 
     # -- declaration decorators ---------------------------------------------------------------
     def impl(self, fn):
@@ -216,7 +217,23 @@ class Op:
                    and p.default is p.empty and p.name not in self.attrs)
 
     def parse_attrs(self, kwargs: dict) -> dict:
-        """Complete ``kwargs`` with defaults and canonicalise values; reject unknown names."""
+        """Complete ``kwargs`` with defaults and canonicalise values; reject unknown names.
+
+        Results are memoised per (name, type, value) when the values hash: gradient rules call
+        ops with the same few attribute sets again and again."""
+        try:
+            key = tuple((k, type(v), v) for k, v in kwargs.items())
+            hit = self._parsed.get(key)
+        except TypeError:  # an unhashable value (a list, an array): parse every time
+            return self._parse_attrs(kwargs)
+        if hit is None:
+            hit = self._parse_attrs(kwargs)
+            if len(self._parsed) > 512:
+                self._parsed.clear()
+            self._parsed[key] = hit
+        return dict(hit)  # callers may add to it (random ops add their key and counter)
+
+    def _parse_attrs(self, kwargs: dict) -> dict:
         attrs = dict(self.defaults)
         for k, v in kwargs.items():
             spec = self.attrs.get(k)
