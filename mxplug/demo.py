@@ -59,8 +59,10 @@ def evaluate(net, loader, ctx):
     return metric.get()[1]
 
 
-def train(name, net, image_shape, epochs, batch_size, lr, ctx, progress=True, log=print):
-    """Train ``net`` on the digits; returns the test accuracy."""
+def train(name, net, image_shape, epochs, batch_size, lr, ctx, progress=True, log=print,
+          timing=None):
+    """Train ``net`` on the digits; returns the test accuracy. ``timing`` (a dict) receives the
+    training loop's wall time as ``"train_s"``."""
     gdata = mx.gluon.data
     train_loader = gdata.DataLoader(digits(True, image_shape), batch_size=batch_size,
                                     shuffle=True)
@@ -90,6 +92,8 @@ def train(name, net, image_shape, epochs, batch_size, lr, ctx, progress=True, lo
             if hasattr(bar, "set_postfix"):  # the epoch's running mean loss and accuracy
                 bar.set_postfix(loss=f"{total / steps:.3f}", acc=f"{metric.get()[1]:.3f}")
     elapsed = time.perf_counter() - start
+    if timing is not None:
+        timing["train_s"] = elapsed
     acc = evaluate(net, test_loader, ctx)
     log(f"{name}: {epochs} epochs in {elapsed:.1f} s, train accuracy {metric.get()[1]:.4f}, "
         f"test accuracy {acc:.4f}")
