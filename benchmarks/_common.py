@@ -87,17 +87,15 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([fmt(headers), sep, *map(fmt, rows)])
 
 
-_LIMITER = None
+def limit_threads(n):
+    """Give NumPy's BLAS, OpenMP (PyTorch) and MKL ``n`` threads, before any of them starts.
 
-
-def limit_threads(n, torch=None):
-    """Give NumPy's BLAS (and PyTorch, when given) ``n`` threads each: on a busy machine a
-    spinning multi-threaded BLAS can cost 10x."""
-    global _LIMITER
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        sys.exit("--threads needs threadpoolctl (pip install threadpoolctl)")
-    _LIMITER = threadpool_limits(n, user_api="blas")
-    if torch is not None:
-        torch.set_num_threads(n)
+    The count must be set before OpenBLAS starts its pool: limiting an already started pool
+    through threadpoolctl left both the NumPy and the mxplug MLP step 5-10x slower whenever
+    another job shared the cores (measured on this 2-core machine). So a process whose
+    ``OPENBLAS_NUM_THREADS`` differs re-executes itself once with the variables set."""
+    want = str(n)
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    if any(os.environ.get(k) != want for k in names):
+        os.environ.update(dict.fromkeys(names, want))
+        os.execv(sys.executable, [sys.executable, *sys.argv])

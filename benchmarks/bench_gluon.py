@@ -189,15 +189,17 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--only", default="mlp,lenet", help="comma-separated: mlp, lenet, demo")
     ap.add_argument("--threads", type=int, default=0,
-                    help="limit NumPy's BLAS (threadpoolctl) and PyTorch to N threads; 0 keeps "
-                         "the library defaults")
+                    help="give NumPy's BLAS and PyTorch N threads (the script re-executes itself "
+                         "with OPENBLAS_NUM_THREADS/OMP_NUM_THREADS=N); 0 keeps the defaults")
     args = ap.parse_args(argv)
+    if args.threads:
+        limit_threads(args.threads)
     try:
         import torch
     except ImportError:
         torch = None
-    if args.threads:
-        limit_threads(args.threads, torch)
+    if torch is not None and args.threads:
+        torch.set_num_threads(args.threads)
     ctx = mx.context.parse(args.ctx)
     which = args.only.split(",")
     rows = []

@@ -152,14 +152,11 @@ def main(argv=None):
     ap.add_argument("--ctx", default="cpu", help="comma-separated mxplug contexts")
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--threads", type=int, default=0,
-                    help="BLAS and PyTorch threads (default: their own defaults)")
+                    help="give NumPy's BLAS and PyTorch N threads (the script re-executes itself "
+                         "with OPENBLAS_NUM_THREADS/OMP_NUM_THREADS=N); 0 keeps the defaults")
     args = ap.parse_args(argv)
     if args.threads:
-        try:
-            import torch
-        except ImportError:
-            torch = None
-        limit_threads(args.threads, torch)
+        limit_threads(args.threads)
     rng = np.random.default_rng(0)
     rows = [["numpy by hand", f"{numpy_steps(rng, args.steps):,.0f}"]]
     for c in args.ctx.split(","):
