@@ -87,6 +87,40 @@ def test_out_writes_into_given_array():
     np.testing.assert_array_equal(a.asnumpy(), [2, 4])
 
 
+@pytest.mark.parametrize("name,attrs,n_states", [
+    ("sgd_update", {"lr": 0.1, "wd": 0.01}, 0),
+    ("sgd_mom_update", {"lr": 0.1, "momentum": 0.9, "wd": 0.01, "clip_gradient": 0.5}, 1),
+    ("adam_update", {"lr": 0.01, "wd": 0.01, "rescale_grad": 0.5}, 2)])
+def test_update_ops_in_place_equal_the_pure_call(ctx, name, attrs, n_states):
+    """``op(w, g, *states, out=w)`` (the optimizers' in-place out-kernels) gives the same weight
+    and states as the call that returns a new weight, and writes into w's own buffer."""
+    rng = np.random.default_rng(3)
+    w0, g = rng.uniform(-1, 1, (5, 4)), rng.uniform(-2, 2, (5, 4))
+    states0 = [rng.uniform(0.1, 0.8, (5, 4)) for _ in range(n_states)]
+    op = getattr(mx.nd, name)
+
+    def arrays():
+        return [mx.nd.array(a, ctx=ctx) for a in (w0, g, *states0)]
+
+    w, gg, *st = arrays()
+    expect = op(w, gg, *st, **attrs).asnumpy()
+    expect_states = [s.asnumpy() for s in st]
+    w, gg, *st = arrays()
+    buf = w.data
+    assert op(w, gg, *st, out=w, **attrs) is w and w.data is buf
+    np.testing.assert_allclose(w.asnumpy(), expect, rtol=1e-5, atol=1e-7)
+    for s, e in zip(st, expect_states):
+        np.testing.assert_allclose(s.asnumpy(), e, rtol=1e-5, atol=1e-7)
+
+
+def test_out_kernel_dot_into_an_input():
+    a = mx.nd.array(np.arange(16.0).reshape(4, 4) / 7 + 1)
+    b = mx.nd.array(np.arange(16.0).reshape(4, 4)[::-1].copy())
+    expect = a.asnumpy() @ b.asnumpy().T
+    assert mx.nd.dot(a, b, transpose_b=True, out=a) is a
+    np.testing.assert_allclose(a.asnumpy(), expect, rtol=1e-5)
+
+
 def test_out_visible_through_view():
     base = mx.nd.zeros((3, 2))
     view = base[1:2]
