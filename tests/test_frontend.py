@@ -284,3 +284,21 @@ def test_getitem_frontend_exists():
     assert f.op is REGISTRY["getitem"]
     x = _x()
     np.testing.assert_array_equal(f(x, key=(slice(0, 2),)).asnumpy(), A[0:2])
+
+
+def test_parsed_attributes_memo_keeps_equal_values_of_other_types_apart():
+    """1 == True and IndexArg(0) == 0 in Python; a memoised parse must still tell them apart
+    (an integer index and an index-array placeholder mean different things to getitem)."""
+    from mxplug.ops import REGISTRY
+    from mxplug.ops.indexing import IndexArg
+    op = REGISTRY["_getitem_backward"]
+    plain = op.parse_attrs({"key": (0,), "shape": (4, 3)})["key"]
+    placeholder = op.parse_attrs({"key": (IndexArg(0),), "shape": (4, 3)})["key"]
+    assert type(plain[0]) is int and type(placeholder[0]) is IndexArg
+    x = mx.nd.array(np.arange(12.0).reshape(4, 3))
+    assert x[0].shape == (3,)                                    # an int index first ...
+    x.attach_grad()
+    with mx.autograd.record():
+        y = x[mx.nd.array([0, 2, 0], dtype="int64")]             # ... then an index array
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy()[:, 0], [2, 0, 1, 0])

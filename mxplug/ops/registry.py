@@ -42,6 +42,17 @@ class Sample:
         self.fixed_dtype, self.grad = fixed_dtype, grad
 
 
+def _memo_key(v):
+    """``v`` with the type of every element, so that values that compare equal across types
+    (``1 == True == 1.0``, an index placeholder ``IndexArg(0) == 0``) stay apart. Mutable and
+    unhashable values raise TypeError: such calls are not memoised."""
+    if type(v) is tuple:
+        return (tuple, tuple(_memo_key(x) for x in v))
+    if type(v) is list:
+        raise TypeError("a list may change after the call")
+    return (type(v), v)
+
+
 class Op:
     """One registered op. Create with :func:`defop`; call through ``apply`` or ``mx.nd.<name>``."""
 
@@ -222,7 +233,7 @@ class Op:
         Results are memoised per (name, type, value) when the values hash: gradient rules call
         ops with the same few attribute sets again and again."""
         try:
-            key = tuple((k, type(v), v) for k, v in kwargs.items())
+            key = tuple((k, _memo_key(v)) for k, v in kwargs.items())
             hit = self._parsed.get(key)
         except TypeError:  # an unhashable value (a list, an array): parse every time
             return self._parse_attrs(kwargs)
