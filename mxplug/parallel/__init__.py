@@ -28,11 +28,15 @@ if TYPE_CHECKING:
     from .check import CollectiveMismatchError
     from .comm import REDUCE_OPS, Communicator, gpu_aware_mpi
     from .data import DistributedSampler
+    from .pipeline import Pipeline
+    from .tensor import ColumnParallelDense, RowParallelDense, ShardedParameter
     from .trainer import DistributedTrainer
 
 _LAZY = {"GradientBuckets": "buckets", "DEFAULT_BUCKET_BYTES": "buckets",
          "CollectiveMismatchError": "check", "Communicator": "comm", "REDUCE_OPS": "comm",
-         "gpu_aware_mpi": "comm", "DistributedSampler": "data", "DistributedTrainer": "trainer"}
+         "gpu_aware_mpi": "comm", "DistributedSampler": "data", "DistributedTrainer": "trainer",
+         "Pipeline": "pipeline", "ColumnParallelDense": "tensor", "RowParallelDense": "tensor",
+         "ShardedParameter": "tensor"}
 
 
 def __getattr__(name):
@@ -48,7 +52,8 @@ __all__ = ["init", "world", "is_initialized", "Communicator", "rank", "size", "l
            "local_size", "allreduce", "broadcast", "allgather", "reduce_scatter", "send", "recv",
            "barrier", "GradientBuckets", "DEFAULT_BUCKET_BYTES", "DistributedSampler",
            "DistributedTrainer", "CollectiveMismatchError", "REDUCE_OPS", "gpu_aware_mpi",
-           "broadcast_parameters"]
+           "broadcast_parameters", "Pipeline", "ColumnParallelDense", "RowParallelDense",
+           "ShardedParameter"]
 
 _world = None  # the world Communicator, once init() ran
 

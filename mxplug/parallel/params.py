@@ -23,6 +23,8 @@ def sync_parameters(params, comm, root: int = 0) -> None:
 
     with autograd.pause():
         for p in param_list(params):
+            if getattr(p, "shard_axis", None) is not None:
+                continue  # a tensor-parallel block: every rank holds its own part
             if p._data is not None:
                 arrays = p.list_data()
                 comm.broadcast(arrays[0], root)
