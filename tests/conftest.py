@@ -3,6 +3,12 @@
 A test that takes ``backend`` (a backend name) or ``ctx`` (a Context) runs once per backend that
 is available on this machine, narrowed by ``MXPLUG_TEST_BACKENDS=numpy,opencl``; ids are the
 backend names.
+
+With ``array-api-strict`` installed (it is in ``mxplug[test]``), the ``array_api_strict`` backend
+(contexts ``strict(i)``, see ``mxplug/backends/array_api.py``) is one of them: every generic op
+body, gradient rule and Gluon layer also runs on the strictest Array API namespace. No test is
+excluded for it; what the standard cannot express runs through the adapter's documented host
+paths instead (``ArrayAPIBackend.host_ops``, ``array_api.HOST_PATHS``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The reference backend: NumPy on the CPU. Every generic impl runs here as written."""
+"""The reference backend: NumPy on the CPU. Every generic impl runs here as written.
+
+A specialization of the Array API adapter (:mod:`mxplug.backends.array_api`) with NumPy itself as
+``xp`` (NumPy's arrays carry NumPy dtypes, so nothing is wrapped) and its own fast paths: copies
+with ``np.array``, kernels for the hot ops, and ``host_buffers`` for graph memory planning.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import sys
 
 import numpy as np
 
-from .protocol import BackendBase
+from .array_api import ArrayAPIBackend
 
 #: glibc's malloc, tuned when the backend starts unless this is "0" or the user set glibc's own
 #: MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_.
@@ -36,13 +41,19 @@ def tune_malloc() -> bool:
                                                                         512 << 20))
 
 
-class NumpyBackend(BackendBase):
+class NumpyBackend(ArrayAPIBackend):
     name = "numpy"
     device_type = "cpu"
-    xp = np
+    namespace = np
+    xp = ns = np
+    wrapped = False
     host_buffers = True
+    dtypes = ArrayAPIBackend.dtypes
 
     def __init__(self):
+        # NumPy itself is the namespace, with no array_api_compat layer in between: the generic
+        # bodies are written to NumPy's behaviour, and every call through a layer costs.
+        self._why, self._devices = None, [None]
         self.malloc_tuned = tune_malloc()
 
     def num_devices(self):

@@ -20,12 +20,18 @@ __all__ = [
     "BackendInfo",
     "check_device_type",
     "num_devices",
+    "register",
 ]
 
 GROUP = "mxplug.backends"
 #: Used when mxplug runs from a source tree that was never pip-installed (no entry points).
 _BUILTIN = {"numpy": "mxplug.backends.numpy:NumpyBackend",
-            "opencl": "mxplug.backends.opencl:OpenCLBackend"}
+            "opencl": "mxplug.backends.opencl:OpenCLBackend",
+            "cupy": "mxplug.backends.cupy:CupyBackend",
+            "array_api_strict": "mxplug.backends.array_api:StrictBackend"}
+#: A target ``array-api:<module>`` is that Array API namespace as a backend, with no code:
+#: ``MXPLUG_PLUGINS="mydev=array-api:array_api_compat.torch"`` serves ``mx.Context("mydev", 0)``.
+ARRAY_API_PREFIX = "array-api:"
 #: Device types whose plugins ship with mxplug, known without importing anything.
 BUILTIN_DEVICE_TYPES = {"cpu": "numpy", "gpu": "cupy", "opencl": "opencl"}
 
@@ -63,12 +69,24 @@ def load(name: str):
     try:
         import importlib
 
-        mod, _, cls = target.partition(":")
-        be = getattr(importlib.import_module(mod), cls)()
+        if target.startswith(ARRAY_API_PREFIX):
+            from .array_api import ArrayAPIBackend
+
+            be = ArrayAPIBackend(target[len(ARRAY_API_PREFIX):], name=name, device_type=name)
+        else:
+            mod, _, cls = target.partition(":")
+            be = getattr(importlib.import_module(mod), cls)()
     except Exception as e:  # a broken plugin must not break mxplug
         be = f"failed to load {target}: {type(e).__name__}: {e}"
     _loaded[name] = be
     return be
+
+
+def register(backend) -> None:
+    """Add a backend instance at run time (replacing one of the same name): its device type
+    becomes a context type at once. See :func:`mxplug.backends.array_api.make_backend`."""
+    entry_points()[backend.name] = f"<registered at run time: {type(backend).__name__}>"
+    _loaded[backend.name] = backend
 
 
 def _all_loaded():
