@@ -26,6 +26,7 @@ import numpy as np
 
 from ..ops import REGISTRY, Sample, apply, defop
 from ..ops.attrs import Any
+from ..ops.elemwise import relu_numpy
 from ..ops.infer import Spec
 from .node import Node, topo_nodes
 
@@ -94,7 +95,7 @@ NP_OUT = {
         ("logical_or", np.logical_or), ("logical_xor", np.logical_xor),
     )},
     "logical_not": (lambda o, x: np.equal(x, 0, out=o), True),
-    "relu": (lambda o, x: np.maximum(x, 0, out=o), True),
+    "relu": (lambda o, x: relu_numpy(x, out=o), True),
     "reciprocal": (lambda o, x: np.divide(1, x, out=o), True),
     "degrees": (lambda o, x: np.multiply(x, 1 / _RAD, out=o), True),
     "radians": (lambda o, x: np.multiply(x, _RAD, out=o), True),

@@ -8,6 +8,7 @@ see docs/architecture.md).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -340,6 +341,22 @@ def _zero(dtype, _cache={}):  # noqa: B006  (the cache is the point)
     return z
 
 
+@functools.lru_cache(maxsize=16)
+def _zeros(shape, dtype):
+    z = np.zeros(shape, dtype)
+    z.flags.writeable = False
+    return z
+
+
+def relu_numpy(x, out=None):
+    """``max(x, 0)`` on NumPy. Against a whole array of zeros NumPy's SIMD loop runs; against a
+    scalar it does not (17 us instead of 5 for 128x256 float32), so arrays past a few thousand
+    elements compare with a cached zeros array of their shape."""
+    if x.size >= 4096 and x.dtype.kind == "f":
+        return np.maximum(x, _zeros(x.shape, x.dtype), out=out)
+    return np.maximum(x, _zero(x.dtype), out=out)
+
+
 # -- NumPy fast paths: a ufunc called directly saves the wrapper frames on the hottest ops --------
 for _op, _fn in (
     (add, np.add),
@@ -349,7 +366,7 @@ for _op, _fn in (
     (abs_, np.absolute),
     (maximum, np.maximum),
     (minimum, np.minimum),
-    (relu, lambda x: np.maximum(x, _zero(x.dtype))),
+    (relu, relu_numpy),
     (sqrt, lambda x: _keep(np.sqrt(x), x)),
 ):
     _op.kernel("numpy", direct=True)(_fn)

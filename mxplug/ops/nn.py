@@ -611,6 +611,22 @@ def _softmax_op(name, log, negate, what, with_length=True):
         gx = _softmax_vjp(g, out, x, axis, temperature, negate, log)
         return (gx, None) if with_length else (gx,)
 
+    @op.kernel("numpy")
+    def _(be, x, length=None, axis=-1, temperature=None, dtype=None, use_length=False):
+        if use_length or negate or dtype is not None or temperature not in (None, 1.0) or \
+                not -x.ndim <= axis < x.ndim:
+            return op.generic(np, x, length, axis, temperature, dtype, use_length)
+        # the generic body's arithmetic with reductions straight to the ufuncs and the
+        # temporaries reused (a loss's softmax is small: the calls are the cost)
+        out = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
+        if log:
+            s = np.add.reduce(np.exp(out), axis=axis, keepdims=True)
+            out -= np.log(s, out=s)
+        else:
+            np.exp(out, out=out)
+            out /= np.add.reduce(out, axis=axis, keepdims=True)
+        return out
+
     op.samples(lambda rng: Sample(_u(rng, 3, 4, lo=-3, hi=3)),
                lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3), axis=1, temperature=2.0))
     if with_length:

@@ -117,6 +117,17 @@ min_ = reduction(
 )
 mean = reduction("mean", lambda xp, x, a, k: xp.mean(x, axis=a, keepdims=k),
                  vjp=lambda g, out, x, n: g / n)
+
+
+@mean.kernel("numpy", direct=True)
+def _(x, axis=None, keepdims=False, exclude=False):
+    # np.mean's own arithmetic (np.add.reduce, then a division) without its Python wrapper
+    if x.dtype.kind != "f" or x.dtype == np.float16 or x.size == 0:
+        return mean.generic(np, x, axis, keepdims, exclude)
+    axes = None if axis is None and not exclude else _axes(x, axis, exclude)
+    r = np.add.reduce(x, axis=axes, keepdims=True)
+    r /= x.size // r.size
+    return r.reshape(I.reduce_shape(x.shape, axis, keepdims, exclude)) if not keepdims else r
 nansum = reduction(
     "nansum",
     lambda xp, x, a, k: xp.sum(xp.where(xp.isnan(x), 0, x), axis=a, keepdims=k),

@@ -90,6 +90,30 @@ def _(xp, x, index, axis=-1, keepdims=False, mode="clip"):
     return xp.reshape(xp.take_along_axis(x, idx, axis=ax), out)
 
 
+def _rows_pick_index(x_shape, index, axis, mode):
+    """The per-row column of a pick along the last axis of a 2-D array — the shape every
+    classification loss uses — as an intp vector, or None for other layouts."""
+    if len(x_shape) != 2 or axis % 2 != 1 or index.size != x_shape[0] or not (
+            index.shape == (x_shape[0],) or index.shape == (x_shape[0], 1)):
+        return None
+    n = x_shape[1]
+    i = index.reshape(-1).astype(np.intp)  # truncates toward zero, as _as_index does
+    if mode == "clip":  # two in-place ufuncs: np.clip's dispatch costs more than both
+        np.minimum(np.maximum(i, 0, out=i), n - 1, out=i)
+    else:
+        np.remainder(i, n, out=i)
+    return i
+
+
+@pick.kernel("numpy")
+def _(be, x, index, axis=-1, keepdims=False, mode="clip"):
+    i = _rows_pick_index(x.shape, index, axis, mode)
+    if i is None:
+        return pick.generic(np, x, index, axis, keepdims, mode)
+    r = x[np.arange(x.shape[0]), i]          # one fancy index instead of take_along_axis
+    return r.reshape(-1, 1) if keepdims else r
+
+
 pick.nograd("index")
 pick.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), np.array([0.0, 3.5, 1.2])),
@@ -448,6 +472,18 @@ def _(xp, g, index, shape=(), axis=-1, keepdims=False, mode="clip"):
                      tuple(shape[ax] if i == ax else 1 for i in range(nd)))
     gk = xp.reshape(g, kshape)      # one pick per fiber: a select, nothing to accumulate
     return xp.where(idx == pos, gk, xp.zeros_like(gk))
+
+
+@pick_backward.kernel("numpy")
+def _(be, g, index, shape=(), axis=-1, keepdims=False, mode="clip"):
+    shape = tuple(shape)
+    i = _rows_pick_index(shape, index, axis, mode)
+    want = (shape[0], 1) if keepdims else (shape[0],)
+    if i is None or len(shape) != 2 or g.shape != want:
+        return pick_backward.generic(np, g, index, shape, axis, keepdims, mode)
+    out = np.zeros(shape, dtype=g.dtype)
+    out[np.arange(shape[0]), i] = g.reshape(-1)
+    return out
 
 
 pick_backward.samples(
