@@ -203,14 +203,17 @@ class SoftmaxCrossEntropyLoss(Loss):
         self._from_logits = from_logits
 
     def hybrid_forward(self, F, pred, label, sample_weight=None):
-        if not self._from_logits:
-            pred = F.log_softmax(pred, axis=self._axis)
-        if self._sparse_label:
+        if self._sparse_label and not self._from_logits:
+            # one fused op (and one for its gradient) instead of log_softmax, pick, negative
+            loss = F._internal._softmax_ce(pred, label, axis=self._axis)
+        elif self._sparse_label:
             # MXNet's pick takes the index with or without the picked axis; give it with
             if _ndim(label) is not None and _ndim(label) == _ndim(pred) - 1:
                 label = F.expand_dims(label, axis=self._axis)
             loss = -F.pick(pred, label, axis=self._axis, keepdims=True)
         else:
+            if not self._from_logits:
+                pred = F.log_softmax(pred, axis=self._axis)
             label = _reshape_like(F, label, pred)
             loss = -F.sum(pred * label, axis=self._axis, keepdims=True)
         loss = _apply_weighting(F, loss, self._weight, sample_weight)

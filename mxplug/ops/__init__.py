@@ -11,6 +11,7 @@ from . import (
     indexing,
     infer,
     linalg,
+    losses,
     movement,
     movement_grad,
     nn,
@@ -26,4 +27,5 @@ from .registry import REGISTRY, Op, Sample, defop, get_op
 
 __all__ = ["REGISTRY", "Op", "Sample", "apply", "apply_into", "attrs", "defop", "get_op", "infer",
            "state", "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random",
-           "reduce", "shape", "conv", "sorting", "movement_grad", "nn_params", "optimizer_ops"]
+           "reduce", "shape", "conv", "sorting", "movement_grad", "nn_params", "optimizer_ops",
+           "losses"]

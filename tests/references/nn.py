@@ -278,6 +278,33 @@ def _sce(x, label):
     return np.array([total], dtype=x.dtype)
 
 
+def _ce_rows(x, label, axis):
+    """(data moved so ``axis`` is last, flat rows, each row's clipped integer label)."""
+    v = np.moveaxis(x.astype(np.float64), axis, -1)
+    rows = v.reshape(-1, v.shape[-1])
+    lab = np.clip(np.trunc(np.asarray(label, np.float64)).astype(np.int64).reshape(-1), 0,
+                  v.shape[-1] - 1)
+    return v, rows, lab
+
+
+def _softmax_ce(x, label, axis=-1):
+    v, rows, lab = _ce_rows(x, label, axis)
+    out = np.array([np.log(np.sum(np.exp(r - r.max()))) + r.max() - r[k]
+                    for r, k in zip(rows, lab)])
+    return np.moveaxis(out.reshape(v.shape[:-1] + (1,)), -1, axis).astype(x.dtype)
+
+
+def _softmax_ce_backward(g, x, label, axis=-1):
+    v, rows, lab = _ce_rows(x, label, axis)
+    gr = np.moveaxis(g.astype(np.float64), axis, -1).reshape(-1)
+    out = np.empty_like(rows)
+    for i, (r, k) in enumerate(zip(rows, lab)):
+        e = np.exp(r - r.max())
+        out[i] = gr[i] * e / e.sum()
+        out[i, k] -= gr[i]
+    return np.moveaxis(out.reshape(v.shape), -1, axis).astype(x.dtype)
+
+
 def _softmax_output(x, label, multi_output=False, preserve_shape=False, **_):
     if multi_output:
         return _softmax_ref(x, axis=1)
@@ -312,6 +339,8 @@ REFERENCES = {
     "softmin": _sm(negate=True),
     "SoftmaxActivation": _sm_activation,
     "softmax_cross_entropy": _sce,
+    "_softmax_ce": _softmax_ce,
+    "_softmax_ce_backward": _softmax_ce_backward,
     "SoftmaxOutput": _softmax_output,
     "smooth_l1": _smooth_l1,
 }
