@@ -33,6 +33,7 @@ from types import ModuleType
 
 import numpy as np
 
+from .operators import install_operators
 from .protocol import BackendBase
 
 __all__ = ["ArrayAPIBackend", "Array", "Namespace", "StrictBackend", "make_backend",
@@ -422,20 +423,7 @@ def _unary(name):
     return method
 
 
-for _dunder, _fn in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
-                     ("truediv", "divide"), ("floordiv", "floor_divide"), ("mod", "remainder"),
-                     ("pow", "pow"), ("matmul", "matmul"), ("and", "bitwise_and"),
-                     ("or", "bitwise_or"), ("xor", "bitwise_xor"), ("lshift", "bitwise_left_shift"),
-                     ("rshift", "bitwise_right_shift")):
-    setattr(Array, f"__{_dunder}__", _binary(_fn))
-    setattr(Array, f"__r{_dunder}__", _binary(_fn, reflected=True))
-for _dunder, _fn in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
-                     ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal")):
-    setattr(Array, f"__{_dunder}__", _binary(_fn))
-for _dunder, _fn in (("neg", "negative"), ("pos", "positive"), ("abs", "abs"),
-                     ("invert", "bitwise_invert")):
-    setattr(Array, f"__{_dunder}__", _unary(_fn))
-Array.__hash__ = object.__hash__
+install_operators(Array, _binary, _unary)
 
 
 class ArrayAPIBackend(BackendBase):

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ..operators import install_operators
+
 
 def c_strides(shape):
     strides, acc = [], 1
@@ -155,17 +157,4 @@ def _unary(name):
     return method
 
 
-for _dunder, _fn in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
-                     ("truediv", "divide"), ("floordiv", "floor_divide"), ("mod", "remainder"),
-                     ("pow", "pow"), ("matmul", "matmul"), ("and", "bitwise_and"),
-                     ("or", "bitwise_or"), ("xor", "bitwise_xor"), ("lshift", "bitwise_left_shift"),
-                     ("rshift", "bitwise_right_shift")):
-    setattr(CLArray, f"__{_dunder}__", _binary(_fn))
-    setattr(CLArray, f"__r{_dunder}__", _binary(_fn, reflected=True))
-for _dunder, _fn in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
-                     ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal")):
-    setattr(CLArray, f"__{_dunder}__", _binary(_fn))
-for _dunder, _fn in (("neg", "negative"), ("pos", "positive"), ("abs", "abs"),
-                     ("invert", "bitwise_invert")):
-    setattr(CLArray, f"__{_dunder}__", _unary(_fn))
-CLArray.__hash__ = object.__hash__
+install_operators(CLArray, _binary, _unary)
