@@ -1,4 +1,5 @@
-"""MkDocs hook: fills ``{{ ops_table }}`` in api/ops.md with a table built from the op registry."""
+"""MkDocs hook: fills ``{{ ops_table }}`` in api/ops.md with a table built from the op registry,
+and ``{{ coverage_table }}`` in api/coverage.md with ``mx.backends.coverage()``."""
 from __future__ import annotations
 
 import html
@@ -7,6 +8,7 @@ import sys
 from collections import defaultdict
 
 MARKER = "{{ ops_table }}"
+COVERAGE_MARKER = "{{ coverage_table }}"
 
 
 def _cell(text: str) -> str:
@@ -44,7 +46,34 @@ def ops_table() -> str:
     return "\n".join(out)
 
 
+def coverage_table() -> str:
+    """Op x backend status for every backend available where the site is built, then totals."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import mxplug
+    from mxplug.testing.coverage import STATUSES, counts
+
+    table = mxplug.backends.coverage()
+    backends = list(next(iter(table.values())))
+    absent = [f"`{b.name}` ({b.reason})" for b in mxplug.backends.list() if not b.available]
+    out = ["Backends in this table: " + ", ".join(f"`{b}`" for b in backends) + "."]
+    if absent:
+        out[0] += " Unavailable where the site was built, so not shown: " + "; ".join(
+            _cell(a) for a in absent) + "."
+    out += ["", "| backend | " + " | ".join(STATUSES) + " |",
+            "| --- |" + " --- |" * len(STATUSES)]
+    for b in backends:
+        n = counts(table, b)
+        out.append(f"| `{b}` | " + " | ".join(str(n[s]) for s in STATUSES) + " |")
+    out += ["", "| op | " + " | ".join(f"`{b}`" for b in backends) + " |",
+            "| --- |" + " --- |" * len(backends)]
+    for name, row in table.items():
+        out.append(f"| `{name}` | " + " | ".join(row[b] for b in backends) + " |")
+    return "\n".join(out)
+
+
 def on_page_markdown(markdown, page, **kwargs):
     if MARKER in markdown:
-        return markdown.replace(MARKER, ops_table())
+        markdown = markdown.replace(MARKER, ops_table())
+    if COVERAGE_MARKER in markdown:
+        markdown = markdown.replace(COVERAGE_MARKER, coverage_table())
     return markdown

@@ -135,9 +135,19 @@ def format_info(info: dict) -> str:
 # -- subcommands --------------------------------------------------------------------------------
 def _info_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the same information as JSON")
+    p.add_argument("--ops", action="store_true",
+                   help="print the op coverage table instead: how each available backend runs "
+                        "each op (native | generic | composite | host-fallback | missing)")
 
 
 def _info(args) -> int:
+    if args.ops:
+        import mxplug
+        from mxplug.testing.coverage import format_matrix
+
+        table = mxplug.backends.coverage()
+        print(json.dumps(table, indent=2) if args.json else format_matrix(table))
+        return 0
     info = collect_info()
     print(json.dumps(info, indent=2) if args.json else format_info(info))
     return 0

@@ -13,6 +13,7 @@ import pytest
 import mxplug as mx
 from mxplug import autograd
 from mxplug.ops import REGISTRY, apply
+from mxplug.testing.checks import numeric_grad
 
 from .test_ops import OPS, as_tuple, make_sample
 
@@ -46,20 +47,6 @@ def _loss_fn(op, sample, weights):
         return sum(float(np.sum(o.asnumpy().astype(np.float64) * w))
                    for o, w in zip(outs, weights) if w is not None)
     return loss
-
-
-def _numeric_grad(loss, inputs, k):
-    x = inputs[k]
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(*x.shape):
-        orig = x[idx]
-        x[idx] = orig + EPS
-        up = loss(inputs)
-        x[idx] = orig - EPS
-        down = loss(inputs)
-        x[idx] = orig
-        grad[idx] = (up - down) / (2 * EPS)
-    return grad
 
 
 def _setup(op_name, index):
@@ -101,7 +88,7 @@ def test_vjp_matches_finite_differences(ctx, op_name, index):
     grads = autograd.grad(heads, [args[k] for k in positions], head_grads=head_grads)
     loss = _loss_fn(op, sample, weights)
     for k, g in zip(positions, grads):
-        expected = _numeric_grad(loss, inputs, k)
+        expected = numeric_grad(loss, inputs, k, EPS)
         np.testing.assert_allclose(g.asnumpy(), expected, rtol=1e-5, atol=1e-6,
                                    err_msg=f"{op_name}: gradient of input {k}")
 
