@@ -87,6 +87,22 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([fmt(headers), sep, *map(fmt, rows)])
 
 
+def samples_per_s(step, batch, steps, sync=lambda: None, rounds=3):
+    """Training throughput: ``batch / seconds`` of ``step()``, best of ``rounds`` rounds of
+    ``steps`` steps after 3 warm-up steps; ``sync`` ends each round (asynchronous backends)."""
+    for _ in range(3):
+        step()
+    sync()
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync()
+        best = min(best, (time.perf_counter() - t0) / steps)
+    return batch / best
+
+
 def limit_threads(n):
     """Give NumPy's BLAS, OpenMP (PyTorch) and MKL ``n`` threads, before any of them starts.
 

@@ -33,7 +33,7 @@ import numpy as np
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 sys.path.append(os.path.dirname(_HERE))
-from _common import limit_threads, machine, numpy_threads, table, thread_env
+from _common import limit_threads, machine, numpy_threads, samples_per_s, table, thread_env
 
 import mxplug as mx
 from mxplug import autograd, gluon
@@ -109,20 +109,6 @@ def torch_step(torch, make, x, y):
         loss_fn(model(xs), ys).backward()
         opt.step()
     return step
-
-
-def samples_per_s(step, batch, steps, sync=lambda: None):
-    for _ in range(3):
-        step()
-    sync()
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        best = min(best, (time.perf_counter() - t0) / steps)
-    return batch / best
 
 
 def compare(name, mx_make, torch_make, shape, batch, ctx, steps, torch):

@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 sys.path.append(os.path.dirname(_HERE))
-from _common import limit_threads, machine, numpy_threads, table, thread_env
+from _common import limit_threads, machine, numpy_threads, samples_per_s, table, thread_env
 
 import mxplug as mx
 
@@ -57,7 +56,7 @@ def mxplug_steps(ctx, rng, steps):
         loss.backward()
         for p, v in zip(params, vel):
             mx.nd.sgd_mom_update(p, p.grad, v, out=p, lr=LR, momentum=MOMENTUM)
-    return _time(step, steps, mx.nd.waitall)
+    return samples_per_s(step, BATCH, steps, mx.nd.waitall)
 
 
 def executor_steps(ctx, rng, steps):
@@ -86,7 +85,7 @@ def executor_steps(ctx, rng, steps):
         for n in names:
             w = ex.arg_dict[n]
             mx.nd.sgd_mom_update(w, ex.grad_dict[n], vel[n], out=w, lr=LR, momentum=MOMENTUM)
-    return _time(step, steps, mx.nd.waitall)
+    return samples_per_s(step, BATCH, steps, mx.nd.waitall)
 
 
 def numpy_steps(rng, steps):
@@ -112,7 +111,7 @@ def numpy_steps(rng, steps):
             for k, gr in ((i, grad_w), (i + 1, grad_b)):
                 vel[k] = MOMENTUM * vel[k] - LR * gr
                 params[k] += vel[k]
-    return _time(step, steps)
+    return samples_per_s(step, BATCH, steps)
 
 
 def torch_steps(rng, steps):
@@ -130,21 +129,8 @@ def torch_steps(rng, steps):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
-    return _time(step, steps), f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
-
-
-def _time(step, steps, sync=lambda: None):
-    for _ in range(3):
-        step()
-    sync()
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync()
-        best = min(best, (time.perf_counter() - t0) / steps)
-    return BATCH / best
+    label = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    return samples_per_s(step, BATCH, steps), label
 
 
 def main(argv=None):
