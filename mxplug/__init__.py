@@ -21,7 +21,8 @@ for _name in ndarray.random.__all__:
         setattr(random, _name, getattr(ndarray.random, _name))
 
 _LAZY = {"gluon": "gluon", "optimizer": "optimizer", "init": "init", "initializer": "init",
-         "metric": "metric", "lr_scheduler": "lr_scheduler", "kv": "kvstore", "kvstore": "kvstore"}
+         "metric": "metric", "lr_scheduler": "lr_scheduler", "kv": "kvstore", "kvstore": "kvstore",
+         "profiler": "profiler", "contrib": "contrib", "onnx": "onnx", "model": "model"}
 
 
 def __getattr__(name):

@@ -33,17 +33,24 @@ _sequence = itertools.count()
 
 
 class Entry:
-    """One recorded op: what its VJP needs, freed after backward unless the graph is retained."""
+    """One recorded op: what its VJP needs, freed after backward unless the graph is retained.
 
-    __slots__ = ("name", "vjp", "attrs", "inputs", "outputs", "seq", "__weakref__")
+    ``vjp_into(g, out, dests, *inputs)``, when given, is a VJP that may write an input's gradient
+    straight into ``dests[i]`` (a variable's ``.grad``, or None) and return ``dests[i]`` itself
+    for it: :func:`backward` offers that for variables whose whole gradient comes from this one
+    input slot, saving a temporary and a copy (a CachedOp's planned backward writes there)."""
 
-    def __init__(self, name, vjp, attrs, inputs, outputs):
+    __slots__ = ("name", "vjp", "attrs", "inputs", "outputs", "seq", "vjp_into", "__weakref__")
+
+    def __init__(self, name, vjp, attrs, inputs, outputs, vjp_into=None):
         self.name, self.vjp, self.attrs = name, vjp, attrs
         self.inputs, self.outputs = inputs, outputs
+        self.vjp_into = vjp_into
         self.seq = next(_sequence)
 
     def free(self):
-        self.inputs = self.outputs = self.vjp = self.attrs = None  # vjp may hold saved arrays
+        # vjp may hold saved arrays
+        self.inputs = self.outputs = self.vjp = self.vjp_into = self.attrs = None
 
 
 def _needs_grad(a) -> bool:
@@ -210,11 +217,43 @@ def _check_heads(heads, head_grads):
     return head_grads
 
 
-def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode):
+def _direct_sinks(entries, heads):
+    """ids of the ``write`` variables whose gradient comes from exactly one input slot of
+    ``entries`` and which are no head: that slot's gradient may go straight into their ``.grad``."""
+    seen: dict = {}
+    for a in heads:
+        ag = getattr(a, "_ag", None)
+        if type(ag) is Leaf:
+            seen[id(ag)] = 2
+    for entry in entries:
+        for a in entry.inputs:
+            ag = getattr(a, "_ag", None)
+            if type(ag) is Leaf:
+                seen[id(ag)] = seen.get(id(ag), 0) + 1
+    return {k for k, n in seen.items() if n == 1}
+
+
+def _into_targets(entry, sinks):
+    """The ``dests`` argument of ``entry.vjp_into``: a sink variable's ``.grad`` per input."""
+    dests = [None] * len(entry.inputs)
+    for i, a in enumerate(entry.inputs):
+        ag = getattr(a, "_ag", None)
+        if type(ag) is Leaf and id(ag) in sinks and ag.grad_req == "write" and \
+                type(ag.grad) is NDArray and ag.grad.dtype == a.dtype:
+            dests[i] = ag.grad
+    return tuple(dests) if any(d is not None for d in dests) else None
+
+
+def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode, direct=False):
     """Propagate from the heads. Returns ``grads`` keyed by each array's autograd state — a
-    ``(entry, k)`` tuple for recorded outputs, the :class:`Leaf` for variables — and the leaves."""
+    ``(entry, k)`` tuple for recorded outputs, the :class:`Leaf` for variables — and the leaves.
+
+    ``direct``: entries with a ``vjp_into`` may write a variable's gradient into its ``.grad``
+    themselves (see :class:`Entry`); such variables are then neither in ``grads`` nor leaves."""
     grads: dict = {}
     leaves: dict = {}
+    order = _topo_order(heads)
+    sinks = _direct_sinks(order, heads) if direct and not create_graph else None
 
     def accumulate(arr, g):
         ag = getattr(arr, "_ag", None)
@@ -230,21 +269,28 @@ def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode):
     for h, g in zip(heads, head_grads):
         accumulate(h, g if g is not None else apply(REGISTRY["ones_like"], h))
     with _Scope(bool(create_graph), train_mode):
-        for entry in _topo_order(heads):
+        for entry in order:
             outs = entry.outputs
             if len(outs) == 1:
                 g = grads.pop((entry, 0), None)
                 if g is None:
                     continue
-                in_grads = _call_vjp(entry, g, outs[0])
+                out = outs[0]
             else:
                 gs = [grads.pop((entry, k), None) for k in range(len(outs))]
                 if all(g is None for g in gs):
                     continue
-                gs = tuple(apply(REGISTRY["zeros_like"], o) if g is None else g
-                           for g, o in zip(gs, outs))
-                in_grads = _call_vjp(entry, gs, outs)
-            for a, g in zip(entry.inputs, in_grads):
+                g = tuple(apply(REGISTRY["zeros_like"], o) if g is None else g
+                          for g, o in zip(gs, outs))
+                out = outs
+            dests = _into_targets(entry, sinks) if sinks and entry.vjp_into else None
+            if dests is None:
+                in_grads = _call_vjp(entry, g, out)
+            else:
+                in_grads = entry.vjp_into(g, out, dests, *entry.inputs)
+            for i, (a, g) in enumerate(zip(entry.inputs, in_grads)):
+                if dests is not None and g is not None and g is dests[i]:
+                    continue  # written into the variable's .grad already
                 if g is not None and type(a) is NDArray:
                     if g._data.shape != a._data.shape:
                         raise MXNetError(f"backward: the gradient rule of {entry.name} returned "
@@ -265,7 +311,7 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True) -> Non
     """Compute gradients of ``heads`` and write them into the ``.grad`` of marked variables."""
     heads = _as_list(heads)
     head_grads = _check_heads(heads, head_grads)
-    grads, leaves = _run_backward(heads, head_grads, retain_graph, False, train_mode)
+    grads, leaves = _run_backward(heads, head_grads, retain_graph, False, train_mode, direct=True)
     for leaf in leaves:
         g = grads[leaf]
         if g.dtype != leaf.grad.dtype:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 
 __all__ = [
@@ -12,7 +15,12 @@ __all__ = [
     "MXNetNotImplementedError",
     "dtype_of",
     "dtype_name",
+    "is_float",
+    "bfloat16",
     "SUPPORTED_DTYPES",
+    "LOW_PRECISION",
+    "MXNetFileError",
+    "atomic_write",
 ]
 
 
@@ -36,9 +44,84 @@ class MXNetNotImplementedError(MXNetError, NotImplementedError):
     """An op or feature a backend does not provide."""
 
 
-#: The dtypes an NDArray may hold (MXNet 1.x set plus bool).
-SUPPORTED_DTYPES = ("float16", "float32", "float64", "int8", "int32", "int64", "uint8", "bool")
+class MXNetFileError(MXNetError, OSError):
+    """A file that cannot be read or written (missing, truncated, corrupted, foreign format)."""
+
+
+_UMASK: list = []
+
+
+def _umask() -> int:
+    """The process umask, read once (reading it means setting it, briefly)."""
+    if not _UMASK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        _UMASK.append(mask)
+    return _UMASK[0]
+
+
+def atomic_write(fname, write, what="file") -> None:
+    """Call ``write(f)`` on a binary temporary file next to ``fname``, then rename it over
+    ``fname``: a crash or an error leaves any previous file intact, and no partial file behind.
+    The file gets the mode ``open()`` would give (not ``mkstemp``'s 0600) and reaches the disk
+    before the rename. A directory that cannot be written raises :class:`MXNetFileError`
+    naming ``fname`` (``what`` says what it is: "symbol file", "ONNX model", ...)."""
+    fname = os.fspath(fname)
+    directory = os.path.dirname(os.path.abspath(fname))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=directory)
+    except OSError as e:
+        raise MXNetFileError(f"cannot write the {what} {fname!r}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.chmod(tmp, 0o666 & ~_umask())
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, fname)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+#: The dtypes an NDArray may hold (MXNet 1.x set plus bool; bfloat16 with ``ml_dtypes``).
+SUPPORTED_DTYPES = ("float16", "float32", "float64", "int8", "int32", "int64", "uint8", "bool",
+                    "bfloat16")
+#: Floating-point dtypes narrower than float32 (what mixed precision computes in).
+LOW_PRECISION = ("float16", "bfloat16")
 _DTYPE_CACHE: dict = {}
+#: Called once, with the dtype, the first time ``dtype_of`` resolves a low-precision dtype:
+#: the NumPy backend registers here to switch on its float32-accumulating GEMMs (a seam that
+#: keeps ``base`` free of imports from the layers above).
+LOW_PRECISION_HOOKS: list = []
+_low_precision_seen = False
+
+
+def bfloat16():
+    """The ``bfloat16`` NumPy dtype from ``ml_dtypes`` (imported on first use, so that
+    ``import mxplug`` stays fast); a clear error when it is not installed."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise MXNetTypeError(
+            "dtype bfloat16 needs the ml_dtypes package: pip install mxplug[amp]"
+        ) from None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def is_float(dtype) -> bool:
+    """Whether ``dtype`` is a floating-point type (bfloat16 included: NumPy calls it kind 'V')."""
+    dt = np.dtype(dtype)
+    return dt.kind == "f" or dt.name == "bfloat16"
+
+
+def _note_low_precision(dt):
+    global _low_precision_seen
+    if not _low_precision_seen:
+        _low_precision_seen = True
+        for hook in list(LOW_PRECISION_HOOKS):
+            hook(dt)
 
 
 def dtype_of(dtype, default="float32") -> np.dtype:
@@ -52,13 +135,17 @@ def dtype_of(dtype, default="float32") -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        raise MXNetTypeError(
-            f"unknown dtype {dtype!r}; supported: {', '.join(SUPPORTED_DTYPES)}"
-        ) from None
+        if not (isinstance(dtype, str) and dtype.strip().lower() == "bfloat16"):
+            raise MXNetTypeError(
+                f"unknown dtype {dtype!r}; supported: {', '.join(SUPPORTED_DTYPES)}"
+            ) from None
+        dt = bfloat16()
     if dt.name not in SUPPORTED_DTYPES:
         raise MXNetTypeError(
             f"dtype {dt.name} is not supported; supported: {', '.join(SUPPORTED_DTYPES)}"
         )
+    if dt.name in LOW_PRECISION:
+        _note_low_precision(dt)
     try:
         _DTYPE_CACHE[dtype] = dt
     except TypeError:

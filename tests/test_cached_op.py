@@ -173,3 +173,84 @@ def test_cached_op_from_symbol(ctx):
     assert op(mx.nd.ones((5, 4), ctx=ctx), w, b).shape == (5, 3)
     with pytest.raises(MXNetError):
         op(mx.nd.ones((5, 6), ctx=ctx), w, b)
+
+
+# -- gradients written straight into .grad (autograd.Entry.vjp_into) -------------------------------
+def _eager_grads(f, x, params, heads=1):
+    for p in params:
+        p.attach_grad()
+    with autograd.record():
+        out = f(x)
+        for _ in range(heads - 1):
+            out = out + f(x)
+    out.backward()
+    return [p.grad.asnumpy().copy() for p in params]
+
+
+def test_direct_grad_write_matches_eager_and_reuses_grad_arrays(ctx):
+    rng = np.random.default_rng(3)
+    x = mx.nd.array(rng.uniform(-1, 1, (2, 4)), ctx=ctx)
+    params = _params(ctx, rng)
+    want = _eager_grads(_mlp(*params), x, params)
+    op = CachedOp(lambda x, w1, b1, w2: _mlp(w1, b1, w2)(x))
+    for p in params:
+        p.attach_grad()
+    grads = [p.grad for p in params]
+    for _ in range(2):  # the second call runs the pinned program
+        with autograd.record():
+            out = op(x, *params)
+        out.backward()
+        for p, g, w in zip(params, grads, want):
+            assert p.grad is g  # the same array, written in place
+            np.testing.assert_allclose(p.grad.asnumpy(), w, **TOL)
+    if ctx.device_type == "cpu":  # NumPy plans buffers: its backward wrote into the .grad arrays
+        (bound,) = op._cache.values()
+        (prog,) = bound._train.values()
+        assert set(prog._pins) == {0, 1, 2}
+
+
+def test_direct_grad_write_leaves_shared_and_add_variables_right(ctx):
+    """A variable reached twice, or with grad_req='add', must get the sum — never one part."""
+    rng = np.random.default_rng(4)
+    x = mx.nd.array(rng.uniform(-1, 1, (2, 4)), ctx=ctx)
+    params = _params(ctx, rng)
+    want = _eager_grads(_mlp(*params), x, params, heads=2)
+    op = CachedOp(lambda x, w1, b1, w2: _mlp(w1, b1, w2)(x))
+    for p in params:
+        p.attach_grad()
+    with autograd.record():  # once: pins the program to the .grad arrays
+        out = op(x, *params)
+    out.backward()
+    with autograd.record():  # twice in one graph: the pins must not be used
+        out = op(x, *params) + op(x, *params)
+    out.backward()
+    for p, w in zip(params, want):
+        np.testing.assert_allclose(p.grad.asnumpy(), w, **TOL)
+    for p in params:
+        p.attach_grad(grad_req="add")
+    for _ in range(2):
+        with autograd.record():
+            out = op(x, *params)
+        out.backward()
+    for p, w in zip(params, want):  # two single passes add up to the doubled graph's gradient
+        np.testing.assert_allclose(p.grad.asnumpy(), w, **TOL)
+
+
+def test_autograd_grad_after_direct_write_leaves_grad_untouched(ctx):
+    rng = np.random.default_rng(5)
+    x = mx.nd.array(rng.uniform(-1, 1, (2, 4)), ctx=ctx)
+    params = _params(ctx, rng)
+    op = CachedOp(lambda x, w1, b1, w2: _mlp(w1, b1, w2)(x))
+    for p in params:
+        p.attach_grad()
+    with autograd.record():
+        out = op(x, *params)
+    out.backward()
+    before = [p.grad.asnumpy().copy() for p in params]
+    x2 = mx.nd.array(rng.uniform(-1, 1, (2, 4)), ctx=ctx)
+    with autograd.record():
+        out = op(x2, *params)
+    got = autograd.grad(out, params)
+    for p, b, g in zip(params, before, got):
+        np.testing.assert_array_equal(p.grad.asnumpy(), b)
+        assert g._data is not p.grad._data

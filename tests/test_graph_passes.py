@@ -140,6 +140,98 @@ def test_drop_broadcasts_where_the_other_operand_gives_the_shape(ctx):
                 x=rng.random((4, 3)).astype("f4"), y=rng.random((1, 3)).astype("f4"))
 
 
+# -- identities and the fused cross-entropy --------------------------------------------------------
+def test_drop_identities_fires(ctx):
+    x, y = sym.var("x", shape=(4, 1)), sym.var("y", shape=(4, 3))
+    s = sym.Group([
+        sym.exp(sym.mean(x, axis=1)),                      # a size-1 reduction: a reshape
+        sym.exp(sym.reshape(y, shape=(4, 3)) * 1 / 1 - 0),  # all identities
+        sym.exp(sym.reshape(sym.reshape(y, shape=(12,)), shape=(3, 4))),  # one reshape
+        sym.exp(sym.reshape(sym.sum(y, axis=0, keepdims=True), shape=(3,))),  # one reduction
+    ])
+    outs = passes.drop_identities(passes.annotate(s._outputs, {}))
+    first, second, third, fourth = (n.inputs[0][0] for n, _ in outs)
+    assert first.op.name == "reshape" and first.inputs[0][0].op is None
+    assert second.op is None and second.name == "y"
+    assert third.op.name == "reshape" and third.inputs[0][0].op is None
+    assert fourth.op.name == "sum" and fourth.attrs["keepdims"] is False
+    rng = np.random.default_rng(8)
+    _check_same(s, passes.optimize(s._outputs, 1, ctx), ctx,
+                x=rng.random((4, 1)).astype("f4"), y=rng.random((4, 3)).astype("f4"))
+
+
+def test_drop_identities_must_not_fire():
+    x = sym.var("x", shape=(4, 3))
+    s = sym.Group([
+        sym.mean(x, axis=1),                      # a real reduction
+        sym.reshape(x, shape=(4, 3)),             # an output: would alias the input variable
+        x + 0,                                    # -0.0 + 0 is +0.0: not an identity
+        x * 2, x / 1.5,
+        sym.cast(x, dtype="float64"),             # a dtype change
+    ])
+    outs = passes.drop_identities(passes.annotate(s._outputs, {}))
+    assert [n.op.name for n, _ in outs] == ["mean", "reshape", "add", "multiply", "divide",
+                                            "cast"]
+    summed = sym.sum(x, axis=0, keepdims=True)     # read twice: folding would compute it twice
+    s = sym.Group([sym.reshape(summed, shape=(3,)), summed * 2])
+    outs = passes.drop_identities(passes.annotate(s._outputs, {}))
+    assert outs[0][0].op.name == "reshape"
+
+
+def _ce(x, label, axis=-1):
+    return -sym.pick(sym.log_softmax(x, axis=axis), label, axis=axis)
+
+
+def test_fuse_softmax_ce_fires_and_matches(ctx):
+    x, label = sym.var("x", shape=(4, 5)), sym.var("label", shape=(4,))
+    for s in (sym.mean(_ce(x, label)), sym.sum(_ce(x, label, axis=1))):
+        outs = passes.fuse_softmax_ce(passes.annotate(s._outputs, {}))
+        ops = _ops(outs)
+        assert "_softmax_ce" in ops and "log_softmax" not in ops and "pick" not in ops
+        rng = np.random.default_rng(9)
+        _check_same(s, outs, ctx, x=rng.normal(size=(4, 5)).astype("f4"),
+                    label=rng.integers(0, 5, 4).astype("f4"))
+
+
+def test_fuse_softmax_ce_must_not_fire():
+    x, label = sym.var("x", shape=(4, 5)), sym.var("label", shape=(4,))
+    logp = sym.log_softmax(x)
+    cases = [
+        sym.Group([-sym.pick(logp, label), logp]),                   # logp read elsewhere
+        -sym.pick(sym.log_softmax(x, axis=0), label, axis=1),        # different axes
+        -sym.pick(sym.log_softmax(x), label, mode="wrap"),           # wrap != the fused clip
+        -sym.pick(sym.log_softmax(x, temperature=2.0), label),
+        sym.pick(sym.log_softmax(x), label),                         # no negation
+    ]
+    for s in cases:
+        assert "_softmax_ce" not in _ops(passes.fuse_softmax_ce(passes.annotate(s._outputs, {})))
+
+
+def test_executor_trains_through_the_fused_cross_entropy(ctx):
+    x, w, label = sym.var("x"), sym.var("w"), sym.var("label")
+    loss = sym.mean(_ce(sym.FullyConnected(x, w, num_hidden=5, no_bias=True), label, axis=1))
+    rng = np.random.default_rng(10)
+    X, W = rng.normal(size=(4, 3)).astype("f4"), rng.normal(size=(5, 3)).astype("f4")
+    Y = np.array([0, 4, 2, 1], "f4")
+    ex = loss.simple_bind(ctx, grad_req={"x": "null", "label": "null", "w": "write"},
+                          x=(4, 3), w=(5, 3), label=(4,))
+    for name, v in (("x", X), ("w", W), ("label", Y)):
+        ex.arg_dict[name][:] = v
+    ex.forward(is_train=True)
+    ex.backward()
+    if ctx.device_type == "cpu":
+        assert "_softmax_ce_backward" in [s.op.name for s in ex._train.bwd_steps]
+    wv = mx.nd.array(W, ctx=ctx)
+    wv.attach_grad()
+    with autograd.record():
+        h = mx.nd.FullyConnected(mx.nd.array(X, ctx=ctx), wv, num_hidden=5, no_bias=True)
+        want = mx.nd.mean(-mx.nd.pick(mx.nd.log_softmax(h), mx.nd.array(Y, ctx=ctx), axis=1))
+    want.backward()
+    np.testing.assert_allclose(ex.outputs[0].asnumpy(), want.asnumpy(), rtol=1e-5)
+    np.testing.assert_allclose(ex.grad_dict["w"].asnumpy(), wv.grad.asnumpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
 def test_fusion_fuses_a_chain(ctx):
     x = sym.var("x", shape=(3, 4))
     s = _chain(x)

@@ -359,3 +359,23 @@ def test_fused_ops_in_nd(ctx):
     np.testing.assert_allclose(mean.asnumpy(), 0.1, rtol=1e-6)
     np.testing.assert_allclose(new.asnumpy(), 0.9 - 0.01 * 0.1 / (math.sqrt(0.001) + 1e-8),
                                rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_bfloat16_weights_keep_float32_masters(name):
+    pytest.importorskip("ml_dtypes", reason="bfloat16 needs ml_dtypes (the [amp] extra)")
+    rng = np.random.default_rng(11)
+    w0, g0 = rng.normal(size=(5,)).astype("f4"), rng.normal(size=(5,)).astype("f4")
+    kw = {"learning_rate": 0.01, **({"momentum": 0.9} if name == "sgd" else {})}
+    lo = mx.optimizer.get_updater(mx.optimizer.create(name, multi_precision=True, **kw))
+    ref = mx.optimizer.get_updater(mx.optimizer.create(name, **kw))
+    w_lo, w_ref = mx.nd.array(w0).astype("bfloat16"), mx.nd.array(w0)
+    g_lo = mx.nd.array(g0).astype("bfloat16")
+    w_ref[:] = w_lo.astype("float32")  # both start from the same rounded weights
+    for _ in range(20):  # steps far below bfloat16's resolution still add up in the master
+        lo(0, g_lo, w_lo)
+        ref(0, g_lo.astype("float32"), w_ref)
+    master = lo.states[0][1] if name == "sgd" else lo.states[0][0]
+    assert master.dtype == np.float32 and w_lo.dtype.__name__ == "bfloat16"
+    np.testing.assert_allclose(master.asnumpy(), w_ref.asnumpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(w_lo.astype("float32").asnumpy(), w_ref.asnumpy(), rtol=1e-2)

@@ -1,5 +1,5 @@
 """Symbol JSON: round trips, files, validation, and reading what MXNet 1.9.1 itself exported
-(``tests/data/*-symbol.json``, copied from ``shared/fixtures/mxnet-1.9.1``)."""
+(``tests/data/mxnet-1.9.1/*-symbol.json``, copied from ``shared/fixtures/mxnet-1.9.1``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 import mxplug as mx
 
-DATA = os.path.join(os.path.dirname(__file__), "data")
+DATA = os.path.join(os.path.dirname(__file__), "data", "mxnet-1.9.1")
 
 
 def _net():

@@ -10,7 +10,7 @@ import pytest
 import mxplug as mx
 from mxplug import viz
 
-DATA = os.path.join(os.path.dirname(__file__), "data")
+DATA = os.path.join(os.path.dirname(__file__), "data", "mxnet-1.9.1")
 
 
 def _net():

@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from .. import base
+from . import lowp
 from .array_api import ArrayAPIBackend
 
 #: glibc's malloc, tuned when the backend starts unless this is "0" or the user set glibc's own
@@ -48,13 +50,25 @@ class NumpyBackend(ArrayAPIBackend):
     xp = ns = np
     wrapped = False
     host_buffers = True
-    dtypes = ArrayAPIBackend.dtypes
+
+    @property
+    def dtypes(self):
+        """ArrayAPIBackend's set, plus bfloat16 (through ``ml_dtypes``) when it is installed."""
+        if self._bfloat16 is None:
+            try:
+                base.bfloat16()
+                self._bfloat16 = ("bfloat16",)
+            except base.MXNetTypeError:
+                self._bfloat16 = ()
+        return ArrayAPIBackend.dtypes + self._bfloat16
 
     def __init__(self):
         # NumPy itself is the namespace, with no array_api_compat layer in between: the generic
         # bodies are written to NumPy's behaviour, and every call through a layer costs.
         self._why, self._devices = None, [None]
         self.malloc_tuned = tune_malloc()
+        self._bfloat16 = None  # ("bfloat16",) or (), found on first look at `dtypes`
+        lowp.install()  # float16/bfloat16 GEMMs in float32, once a 2-byte float is used
 
     def num_devices(self):
         return None  # cpu(i) ids are virtual, as in MXNet
@@ -73,3 +87,7 @@ class NumpyBackend(ArrayAPIBackend):
 
     def from_dlpack(self, obj, device_id):
         return np.from_dlpack(obj)
+
+    def kernel(self, op_name):
+        # float16/bfloat16 GEMMs through float32 (lowp.py)
+        return lowp.kernel(op_name) or super().kernel(op_name)

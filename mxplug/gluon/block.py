@@ -364,7 +364,7 @@ class Block:
 
     def load_parameters(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
                         cast_dtype=False, dtype_source="current"):
-        """Load a file written by :meth:`save_parameters` (or by ``ParameterDict.save``).
+        """Load a file written by :meth:`save_parameters`, ``ParameterDict.save`` or MXNet 1.x.
 
         Parameters
         ----------
@@ -677,10 +677,10 @@ class HybridBlock(Block):
     def export(self, path, epoch=0, remove_amp_cast=True):
         """Write the graph to ``path-symbol.json`` and parameters to ``path-%04d.params``.
 
-        The JSON is MXNet's symbol format; the parameters use mxplug's ``.npz`` format with
-        MXNet's ``arg:``/``aux:`` keys (reading MXNet's binary ``.params`` is a later issue).
+        Both files are in MXNet 1.x's formats (symbol JSON; the binary ``nd.save`` format with
+        ``arg:``/``aux:`` keys), so MXNet's ``SymbolBlock.imports`` reads them too.
         Requires a hybridized block that has run forward once. Returns both file names.
         Read them back with :meth:`SymbolBlock.imports`.
         """
         from .symbol_block import export_block
-        return export_block(self, path, epoch)
+        return export_block(self, path, epoch, remove_amp_cast)

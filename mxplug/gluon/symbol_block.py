@@ -6,14 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import MXNetValueError
-from ..graph.inference import propagate
+from ..graph.inference import _declared_dtype, _declared_shape, propagate
 from ..graph.node import Node, infer_node, topo_nodes
+from ..graph.passes import remove_amp_casts
 from ..graph.serialize import from_json, to_json
 from ..graph.serialize import load as load_symbol
 from ..graph.symbol import Group, Symbol, var
 from ..ndarray import NDArray
+from ..ndarray.mxnet_format import dump, type_flag
 from ..ops.dispatch import apply
-from . import params_io
 from .block import HybridBlock, _building, _flatten, _is_symbolic, _regroup
 from .parameter import DeferredInitializationError, ParameterDict
 
@@ -31,16 +32,6 @@ def _common_prefix(names):
             i += 1
         prefix = prefix[:i]
     return prefix[:prefix.rfind("_") + 1]
-
-
-def _declared(node, key):
-    v = node.user_attrs.get(key)
-    if v is None:
-        return None
-    if key == "__shape__":
-        shape = tuple(int(s) for s in v.strip("()[] ").split(",") if s.strip())
-        return shape or None
-    return np.dtype(v)
 
 
 class SymbolBlock(HybridBlock):
@@ -81,7 +72,8 @@ class SymbolBlock(HybridBlock):
             if name in input_names:
                 continue
             kwargs = {"allow_deferred_init": True}
-            shape, dtype = _declared(node, "__shape__"), _declared(node, "__dtype__")
+            # MXNet writes "(32, 0)" (0: unknown until the first forward) and type codes ("0")
+            shape, dtype = _declared_shape(node) or None, _declared_dtype(node)
             if shape is not None:
                 kwargs["shape"] = shape
             if dtype is not None:
@@ -100,7 +92,7 @@ class SymbolBlock(HybridBlock):
     @staticmethod
     def imports(symbol_file, input_names, param_file=None, ctx=None, allow_missing=False,
                 ignore_extra=False):
-        """Load a model written by :meth:`HybridBlock.export`.
+        """Load a model written by :meth:`HybridBlock.export` (mxplug's or MXNet 1.x's).
 
         Parameters
         ----------
@@ -109,8 +101,9 @@ class SymbolBlock(HybridBlock):
         input_names : str or list of str
             Names of the input variables (``'data'``).
         param_file : str, optional
-            ``path-0000.params`` (mxplug's ``.npz`` format; MXNet's binary ``.params`` is not
-            read yet). Without it the parameters are left to ``initialize``.
+            ``path-0000.params``: MXNet's binary format (as MXNet and mxplug export) or an
+            mxplug ``.npz`` file; ``arg:``/``aux:`` key prefixes are dropped. Without it the
+            parameters are left to ``initialize``.
         ctx : Context or list of Context, optional
             Where to load the parameters.
 
@@ -214,22 +207,30 @@ class SymbolBlock(HybridBlock):
         return out if len(outs) == 1 else list(out)
 
 
-def export_block(block, path, epoch=0):
-    """``HybridBlock.export``: the traced graph as MXNet JSON, the parameters as ``.npz`` with
-    MXNet's ``arg:``/``aux:`` keys. Returns ``(symbol file, params file)``."""
+def export_block(block, path, epoch=0, remove_amp_cast=True):
+    """``HybridBlock.export``: the traced graph as MXNet JSON, the parameters in MXNet's binary
+    ``nd.save`` format with ``arg:``/``aux:`` keys (what MXNet 1.x writes, so that MXNet's
+    ``SymbolBlock.imports`` reads mxplug's exports). Returns ``(symbol file, params file)``."""
     graph = block._traced_graph()
-    symbol = from_json(to_json(graph.symbol))  # a copy: the attributes below are edited
+    symbol = graph.symbol
+    if remove_amp_cast:  # the float32 graph, as MXNet exports it
+        symbol = Symbol(remove_amp_casts(symbol._outputs))
+    symbol = from_json(to_json(symbol))  # a copy: the attributes below are edited
     by_name = {p.name: p for p in block._cached_params}
     data_names = {n for n in graph.input_names if n is not None and n not in by_name}
     for node in symbol._nodes():
         if node.is_variable and node.name in data_names:
             node.user_attrs.pop("__shape__", None)  # any batch size
             node.user_attrs.pop("__dtype__", None)
-        elif node.is_variable and node.name in by_name:
+            continue
+        if node.is_variable and node.name in by_name:
             init = by_name[node.name].init  # lets SymbolBlock.imports initialise afresh
             init = init.dumps() if hasattr(init, "dumps") else init
             if isinstance(init, str):
                 node.user_attrs["__init__"] = init
+        flag = type_flag(node.user_attrs.get("__dtype__", "")) if node.is_variable else None
+        if flag is not None:  # MXNet parses __dtype__ as its integer type code ("0": float32)
+            node.user_attrs["__dtype__"] = str(flag)
     sym_file, params_file = f"{path}-symbol.json", f"{path}-{epoch:04d}.params"
     symbol.save(sym_file)
     arg_names = set(symbol.list_arguments())
@@ -242,5 +243,5 @@ def export_block(block, path, epoch=0):
             arrays[f"aux:{name}"] = value
         elif name in arg_names:
             arrays[f"arg:{name}"] = value
-    params_io.save(params_file, arrays)
+    dump(params_file, list(arrays.values()), list(arrays))
     return sym_file, params_file

@@ -4,12 +4,9 @@ contexts the parameters live on and, with ``kvstore='dist_sync'``, over the rank
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 
-from ..base import MXNetError, MXNetValueError
+from ..base import MXNetError, MXNetValueError, atomic_write
 
 __all__ = ["Trainer"]
 
@@ -131,11 +128,10 @@ class Trainer:
             return
         self._init_kvstore()
         for i, p in enumerate(self._params):
-            if p.grad_req == "null":
+            if p.grad_req == "null" or len(p.list_ctx()) < 2:  # one copy: nothing to sum
                 continue
             grads = p.list_grad()
-            if len(grads) > 1:
-                self._kvstore.pushpull(i, grads, out=grads)
+            self._kvstore.pushpull(i, grads, out=grads)
 
     def update(self, batch_size, ignore_stale_grad=False):
         """Update with the (already aggregated) gradients scaled by 1/batch_size."""
@@ -208,12 +204,12 @@ class Trainer:
         for i, p in enumerate(self._params):
             if p.grad_req == "null":
                 continue
-            for data, grad in zip(p.list_data(), p.list_grad()):
+            for data in p.list_data():
                 batch = per_ctx.get(data.context)
                 if batch is None:
                     batch = per_ctx[data.context] = ([], [], [])
                 batch[0].append(i)
-                batch[1].append(grad)
+                batch[1].append(data.grad)
                 batch[2].append(data)
         for ctx, (indices, grads, weights) in per_ctx.items():
             updater = self._updaters.get(ctx)
@@ -230,15 +226,7 @@ class Trainer:
     def save_states(self, fname):
         """Save the optimizer states (no pickle; written atomically)."""
         blob = self._states_blob()
-        directory = os.path.dirname(os.path.abspath(fname))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-            os.replace(tmp, fname)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_write(fname, lambda f: f.write(blob), "optimizer states file")
 
     def load_states(self, fname):
         try:

@@ -157,7 +157,7 @@ class CachedOp:
         names, training = b.names, b.training
         heads = head_grad_names(len(outs))
 
-        def vjp(g, out, *inputs):
+        def gradients(g, inputs):
             gs = (g,) if isinstance(g, NDArray) else tuple(g)
             saved, state.training = state.training, training
             try:
@@ -171,7 +171,22 @@ class CachedOp:
             by_name = dict(zip(wrt, grads))
             return tuple(by_name.get(n) for n in names)
 
-        entry = autograd.Entry(self.name, vjp, {}, tuple(arrays), tuple(outs))
+        def vjp(g, out, *inputs):
+            if getattr(prog, "_pins", None):  # gradients are returned, never written anywhere
+                prog.repin({})
+            return gradients(g, inputs)
+
+        def vjp_into(g, out, dests, *inputs):
+            # dests: the .grad of variables fed only here (autograd.Entry): the planned backward
+            # writes their gradients there, instead of a fresh array autograd would copy
+            index = {n: i for i, n in enumerate(wrt)}
+            prog.repin({index[n]: d for n, d in zip(names, dests)
+                        if d is not None and n in index})
+            grads = gradients(g, inputs)
+            return tuple(d if d is not None and r is not None and r._data is d._data else r
+                         for d, r in zip(dests, grads))
+
+        entry = autograd.Entry(self.name, vjp, {}, tuple(arrays), tuple(outs), vjp_into)
         for k, o in enumerate(outs):
             o._ag = (entry, k)
 

@@ -21,7 +21,7 @@ from ..context import Context
 from ..ndarray import NDArray
 from ..ndarray import ones as _nd_ones
 from ..ndarray import zeros as _nd_zeros
-from ..ops import apply
+from ..ops import apply, registry
 from ..ops.dispatch import state
 from .memory import out_body, plan_buffers
 from .node import topo_nodes
@@ -32,7 +32,7 @@ __all__ = ["Executor", "Program", "simple_bind"]
 # -- compiled graphs -----------------------------------------------------------------------------
 class _Step:
     __slots__ = ("node", "op", "attrs", "ins", "outs", "template", "ctx", "random", "buf", "body",
-                 "fn")
+                 "fn", "pinned")
 
     def __init__(self, node, ins, outs, ctx):
         self.node, self.op, self.ins, self.outs, self.ctx = node, node.op, ins, outs, ctx
@@ -45,9 +45,21 @@ class _Step:
         self.template = node.arguments([None] * len(ins)) if node.consts else None
         self.buf = self.body = None  # a planned output buffer, and what writes into it
         self.fn = None  # fn(values, bufs, draws): the step, compiled by _compile
+        self.pinned = None  # the array a pinned step writes into (Program.pin)
 
 
 def _compile(step, copies, pinned=None):
+    """``_compile_plain``, through the registry's kernel wrapper (the profiler) if one is
+    installed: planned bodies call no op, so the wrapper times them as steps."""
+    step.pinned = pinned  # what a recompile (Program._exec) passes again
+    fn = _compile_plain(step, copies, pinned)
+    wrapper = registry.kernel_wrapper()
+    if wrapper is None:
+        return fn
+    return wrapper.step(step, fn, step.buf is not None or pinned is not None)
+
+
+def _compile_plain(step, copies, pinned=None):
     """``fn(values, bufs, draws)`` running ``step``: the common cases (a planned buffer, or a
     ``pinned`` array the result goes to; one output from one or two inputs) as closures with
     nothing left to decide per run."""
@@ -153,6 +165,7 @@ class Program:
         self.out_slots = [slot[(id(n), k)] for n, k in outputs]
         self.extra_slots = [slot[(id(n), k)] for n, k in extra]
         self._plan, self._free = None, []
+        self._generation = registry.generation  # of the kernel wrapper the steps were made with
         if not self.copies and self.ctx is not None and graph_opt_level() > 0:
             self._plan_memory([(id(n), k) for n, k in list(outputs) + list(extra)])
         for step in self.fwd_steps + self.bwd_steps:
@@ -190,6 +203,26 @@ class Program:
         step.fn = _compile(step, self.copies, pinned=target._data)
         return True
 
+    def repin(self, targets):
+        """Pin exactly the ``extra`` results ``targets`` gives (index -> NDArray; see
+        :meth:`pin`), re-pinning changed targets and unpinning the rest, so that a result is
+        never written into an array a later call did not offer. Returns the set of pinned
+        indices. Cheap when the targets are those of the previous call."""
+        pins = self.__dict__.setdefault("_pins", {})  # index -> the pinned NumPy/device array
+        if len(pins) == len(targets) and all(
+                pins.get(i) is t._data for i, t in targets.items()):
+            return set(pins)
+        for i in [i for i in pins if i not in targets or pins[i] is not targets[i]._data]:
+            slot = self.extra_slots[i]
+            step = next(s for s in self.bwd_steps if s.outs == [slot])
+            step.body = self._plan.bodies.get(id(step.node))
+            step.fn = _compile(step, self.copies)
+            del pins[i]
+        for i, t in targets.items():
+            if i not in pins and self.pin(i, t):
+                pins[i] = t._data
+        return set(pins)
+
     def _new_run(self, values, draws, planned):
         if not planned or self._plan is None:
             return Run(values, draws)
@@ -210,6 +243,10 @@ class Program:
                 values[s] = a
 
     def _exec(self, steps, run, keep_hook=False):
+        if self._generation != registry.generation:  # the profiler started or stopped
+            self._generation = registry.generation
+            for step in self.fwd_steps + self.bwd_steps:
+                step.fn = _compile(step, self.copies, step.pinned)
         values, draws, bufs = run.values, run.draws, run.bufs
         prev = None if keep_hook else state.set_hook(None)  # one graph run, not many tape entries
         step = None
@@ -272,6 +309,8 @@ def build_training(symbol, wrt, arrays, ctx, group2ctx=None, training=True):
     from .symbol import var
     shapes = {n: a.shape for n, a in arrays.items()}
     dtypes = {n: np.dtype(a.dtype) for n, a in arrays.items()}
+    if graph_opt_level() >= 2 and not group2ctx:  # before differentiating: fused gradients
+        symbol = _fuse_before_differentiation(symbol, arrays)
     _, specs, _ = propagate(symbol, shapes, dtypes)
     heads = []
     for name, (node, k) in zip(head_grad_names(len(symbol._outputs)), symbol._outputs):
@@ -286,6 +325,16 @@ def build_training(symbol, wrt, arrays, ctx, group2ctx=None, training=True):
             h.name: h._outputs[0][0].specs[0] for h in heads if h._outputs[0][0].specs})
         fwd, grads = both[:len(fwd)], both[len(fwd):]
     return Program(fwd, grads, ctx, group2ctx), bg.constants
+
+
+def _fuse_before_differentiation(symbol, arrays):
+    from ..ops.infer import Spec
+    from .passes import annotate, fuse_softmax_ce
+    from .symbol import Symbol
+    specs = {n: Spec(tuple(a.shape), np.dtype(a.dtype)) for n, a in arrays.items()}
+    outs = annotate(list(symbol._outputs), specs)
+    fused = fuse_softmax_ce(outs)
+    return symbol if all(a[0] is b[0] for a, b in zip(fused, outs)) else Symbol(fused)
 
 
 def graph_opt_level() -> int:

@@ -15,7 +15,8 @@ import ast
 
 import numpy as np
 
-from ..base import MXNetError, MXNetValueError
+from ..base import MXNetError, MXNetValueError, dtype_of
+from ..ndarray.mxnet_format import TYPE_FLAGS
 from ..ops.infer import Spec
 from .fusion import FUSIBLE
 from .node import infer_node, topo_nodes
@@ -40,14 +41,18 @@ def _declared_dtype(node):
     if text is None:
         return None
     try:  # MXNet writes type codes ("0" = float32)
-        return _MX_TYPE_CODES[int(text)]
+        code = int(text)
     except ValueError:
-        return np.dtype(text)
-
-
-_MX_TYPE_CODES = {0: np.dtype("float32"), 1: np.dtype("float64"), 2: np.dtype("float16"),
-                  3: np.dtype("uint8"), 4: np.dtype("int32"), 5: np.dtype("int8"),
-                  6: np.dtype("int64"), 7: np.dtype("bool")}
+        return dtype_of(text)
+    name = TYPE_FLAGS.get(code)
+    if name is None:
+        raise MXNetValueError(f"variable {node.name!r}: unknown MXNet type code "
+                              f"__dtype__={text!r}")
+    try:
+        return dtype_of(name)
+    except MXNetError:
+        raise MXNetValueError(f"variable {node.name!r}: MXNet dtype {name} (__dtype__={text!r}) "
+                              f"is not supported by mxplug") from None
 
 
 def _merge(name, declared, found, node):
@@ -110,6 +115,8 @@ def propagate(sym, shapes=None, dtypes=None):
                     if shape is None or idx >= len(n.inputs):  # no_bias: no bias input
                         continue
                     inp, _ = n.inputs[idx]
+                    while inp.op is not None and inp.op.name == "amp_cast":  # keeps the shape
+                        inp = inp.inputs[0][0]
                     known = var_specs.get(inp.name) if inp.is_variable else None
                     if inp.is_variable and (known is None or _partial(known)) and \
                             0 not in tuple(shape):

@@ -55,7 +55,7 @@ def out_body(node, backend):
     if op.name in NP_OUT and _fusible(node):
         fn, in_place = NP_OUT[op.name]
         return (lambda o, *xs, scratch, **attrs: fn(o, *xs, **attrs)), in_place
-    fn = op.out_kernels.get(backend.name)
+    fn = op.plain_out_kernels.get(backend.name)  # a compiled step wraps the whole body
     if fn is not None and node.specs[0].dtype in (np.float32, np.float64):
         return (lambda o, *xs, scratch, **attrs: fn(backend, o, *xs, **attrs)), False
     return None

@@ -10,6 +10,10 @@ inputs did not change is reused as is, anything else is a new :class:`~.node.Nod
   merging random ops or ops that read the training mode or update state;
 - :func:`fold_constants`: subgraphs that read no variable are evaluated once, at bind time, and
   become ``_constant`` nodes;
+- :func:`fuse_softmax_ce`: ``-pick(log_softmax(x), label)`` becomes the fused cross-entropy
+  (run before differentiation, by :func:`~.executor.build_training`);
+- :func:`drop_identities`: nodes that return their input unchanged at the bound shapes
+  (same-shape reshapes, reductions over size-1 axes, ``x * 1``) disappear;
 - :func:`drop_broadcasts`: an elementwise op reads the source of a ``broadcast_to`` directly
   when its other operands give the output its shape anyway (the ufunc broadcasts; the reduced
   gradients of ``sum``/``mean`` are never materialised);
@@ -230,6 +234,143 @@ def fold_constants(outputs, ctx=None):
 
 
 # -- shapes and the pipeline --------------------------------------------------------------------
+#: Ops that only change the shape (or dtype) of their first input: identities at equal specs.
+_SHAPE_OPS = frozenset({"reshape", "Flatten", "squeeze", "expand_dims", "broadcast_to",
+                        "broadcast_like", "broadcast_axis", "reshape_like", "cast"})
+#: Reductions: over axes of size 1 only (as many elements out as in), a reshape.
+_REDUCTIONS = frozenset({"sum", "mean", "max", "min", "prod", "nansum", "nanprod"})
+#: (op, position of the scalar, scalar) that leave the other operand exactly as it is.
+_NEUTRAL = {("multiply", 1, 1), ("multiply", 0, 1), ("divide", 1, 1), ("subtract", 1, 0)}
+
+
+def _neutral_scalar(node):
+    if len(node.consts) != 1 or len(node.inputs) != 1:
+        return False
+    (pos, value), = node.consts.items()
+    return type(value) in (int, float) and (node.op.name, pos, value) in _NEUTRAL
+
+
+def drop_identities(outputs):
+    """Drop nodes that return their input unchanged at the bound shapes — reshapes to the same
+    shape, reductions over size-1 axes (then a reshape), ``x * 1``, ``x / 1``, ``x - 0`` — and
+    let a reshape of a reshape read the first one's input (gradient rules make all of these: a
+    ``mean`` over the per-sample axis of a ``(N, 1)`` loss, the reshapes of ``FullyConnected``'s
+    3-D rule). A graph output is never made an input variable nor another output (aliasing)."""
+    from ..ops import REGISTRY
+    reshape_op = REGISTRY["reshape"]
+    is_output = {(id(n), k) for n, k in outputs}
+    taken: set = set()  # what outputs already stand for
+    readers: dict = {}  # id(node) -> how many inputs and outputs read it
+    for n in topo_nodes(outputs):
+        for i, _ in n.inputs:
+            readers[id(i)] = readers.get(id(i), 0) + 1
+    for n, _ in outputs:
+        readers[id(n)] = readers.get(id(n), 0) + 1
+
+    def replace_by(node, src):
+        if (id(node), 0) in is_output:
+            if src[0].op is None or (id(src[0]), src[1]) in is_output or src in taken:
+                return None
+            taken.add(src)
+        return [src]
+
+    def as_reshape(node, src):
+        return Node(reshape_op, {**reshape_op.defaults, "shape": tuple(node.specs[0].shape)},
+                    (src,), node.name, node.source, node.specs, node.user_attrs)
+
+    def visit(node, ins, lookup):
+        op = node.op
+        if op is None or node.specs is None or len(node.specs) != 1 or not ins:
+            return None
+        src = ins[0]
+        inner = src[0].specs[src[1]] if src[0].specs else None
+        if inner is None or inner.dtype != node.specs[0].dtype:
+            return None
+        same = tuple(inner.shape) == tuple(node.specs[0].shape)
+        name = op.name
+        if name in _SHAPE_OPS or name in _REDUCTIONS or _neutral_scalar(node):
+            if same:
+                return replace_by(node, src)
+            if name in _REDUCTIONS and int(np.prod(inner.shape)) == \
+                    int(np.prod(node.specs[0].shape)):
+                return as_reshape(node, src)
+        if name == "reshape" and src[0].op is reshape_op and src[0].inputs:
+            return as_reshape(node, src[0].inputs[0])
+        red = src[0]
+        if name == "reshape" and red.op is not None and red.op.name in _REDUCTIONS and \
+                red.attrs.get("keepdims") and readers.get(id(node.inputs[0][0])) == 1:
+            # sum(keepdims=True) read only by a reshape dropping the kept axes: one reduction
+            flat = Node(red.op, {**red.attrs, "keepdims": False}, red.inputs, red.name,
+                        red.source, None, red.user_attrs, red.consts)
+            specs = infer_node(flat)
+            if specs is not None and tuple(specs[0].shape) == tuple(node.specs[0].shape):
+                flat.specs = specs
+                return [(flat, 0)]
+        return None
+
+    return rewrite(outputs, visit)
+
+
+def remove_amp_casts(outputs):
+    """The graph without ``amp_cast`` / ``amp_multicast`` nodes, each output read from the
+    matching input instead (``HybridBlock.export(remove_amp_cast=True)``, ``amp``)."""
+    from ..ops import REGISTRY
+    casts = (REGISTRY["amp_cast"], REGISTRY["amp_multicast"])
+
+    def visit(node, ins, lookup):
+        return list(ins) if node.op in casts else None
+
+    return annotate(rewrite(outputs, visit), {})  # the dtypes downstream change
+
+
+def fuse_softmax_ce(outputs):
+    """``-pick(log_softmax(x, axis), label, axis)`` becomes ``_softmax_ce(x, label, axis)`` (the
+    fused sparse cross-entropy Gluon's loss runs on). Run before differentiation, so that the
+    gradient is ``_softmax_ce_backward`` too: two graph steps for the eight of the composition.
+    Only where the log-probabilities and the picked values have no other reader."""
+    from ..ops import REGISTRY
+    ce, reshape_op = REGISTRY["_softmax_ce"], REGISTRY["reshape"]
+    readers: dict = {}
+    for n in topo_nodes(outputs):
+        for i, _ in n.inputs:
+            readers[id(i)] = readers.get(id(i), 0) + 1
+    for n, _ in outputs:
+        readers[id(n)] = readers.get(id(n), 0) + 1
+
+    def axis_of(node, ndim):
+        a = node.attrs.get("axis", -1)
+        return a + ndim if isinstance(a, int) and -ndim <= a < 0 else a
+
+    def visit(node, ins, lookup):
+        if node.op is None or node.op.name != "negative" or node.specs is None:
+            return None
+        pk, lsm = node.inputs[0][0], None
+        if pk.op is not None and pk.op.name == "pick" and pk.attrs.get("mode") == "clip" and \
+                readers.get(id(pk)) == 1:
+            lsm = pk.inputs[0][0]
+        if lsm is None or lsm.op is None or lsm.op.name != "log_softmax" or \
+                readers.get(id(lsm)) != 1 or lsm.specs is None or \
+                lsm.attrs.get("temperature") not in (None, 1.0) or lsm.attrs.get("dtype") or \
+                lsm.attrs.get("use_length"):
+            return None
+        ndim = len(lsm.specs[0].shape)
+        axis = axis_of(lsm, ndim)
+        if axis != axis_of(pk, ndim) or not isinstance(axis, int):
+            return None
+        (x, label) = lookup(*lsm.inputs[0]), lookup(*pk.inputs[1])
+        fused = Node(ce, {"axis": axis}, (x, label), node.name, node.source, None,
+                     node.user_attrs)
+        fused.specs = infer_node(fused)
+        if fused.specs is None:
+            return None
+        if tuple(fused.specs[0].shape) == tuple(node.specs[0].shape):
+            return fused
+        return Node(reshape_op, {**reshape_op.defaults, "shape": tuple(node.specs[0].shape)},
+                    ((fused, 0),), node.name, node.source, node.specs, node.user_attrs)
+
+    return rewrite(outputs, visit)
+
+
 def drop_broadcasts(outputs):
     """Elementwise ops read the source of a ``broadcast_to`` input instead, wherever the
     broadcast of their new operands still has the op's output shape (so nothing changes but
@@ -307,6 +448,7 @@ def optimize(outputs, level=2, ctx=None, specs=None):
     if specs:
         outs = annotate(outs, specs)
     outs = eliminate_common_subexpressions(outs)
+    outs = drop_identities(outs)
     if level >= 2:
         outs = fold_constants(outs, ctx)
         outs = drop_broadcasts(outs)

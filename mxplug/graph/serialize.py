@@ -11,10 +11,8 @@ MXNet too, and those ops are read back into the registry's binary ops.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
-from ..base import MXNetError
+from ..base import MXNetError, atomic_write
 from ..ops import REGISTRY
 from .node import Node, infer_node, topo_nodes
 from .symbol import Symbol
@@ -132,16 +130,8 @@ _MXNET_ONLY_ATTRS = {"cudnn_tune", "cudnn_off", "workspace", "layout", "__storag
 
 def save(sym: Symbol, fname) -> None:
     """Write ``sym`` as JSON atomically (a temporary file renamed over ``fname``)."""
-    text = to_json(sym)
-    directory = os.path.dirname(os.path.abspath(fname))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, fname)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    data = to_json(sym).encode()
+    atomic_write(fname, lambda f: f.write(data), "symbol file")
 
 
 def load(fname) -> Symbol:

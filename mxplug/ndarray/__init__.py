@@ -13,9 +13,11 @@ import types
 from .. import ops as _ops
 from ..ops.frontend import make_frontend
 from . import random
+from .mxnet_format import load, load_frombuffer, save, save_tobuffer
 from .ndarray import NDArray, array, from_dlpack, from_numpy
 
-__all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "random", "linalg"]
+__all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "random", "linalg",
+           "save", "load", "load_frombuffer", "save_tobuffer"]
 
 
 _internal = types.ModuleType(__name__ + "._internal", "Ops whose names start with an underscore.")

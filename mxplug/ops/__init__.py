@@ -4,6 +4,7 @@ Importing a family module registers its ops; ``REGISTRY`` maps every op name and
 """
 
 from . import (
+    amp_ops,
     attrs,
     conv,
     creation,
@@ -19,6 +20,7 @@ from . import (
     optimizer_ops,
     random,
     reduce,
+    rnn,
     shape,
     sorting,
 )
@@ -28,4 +30,4 @@ from .registry import REGISTRY, Op, Sample, defop, get_op
 __all__ = ["REGISTRY", "Op", "Sample", "apply", "apply_into", "attrs", "defop", "get_op", "infer",
            "state", "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random",
            "reduce", "shape", "conv", "sorting", "movement_grad", "nn_params", "optimizer_ops",
-           "losses"]
+           "losses", "rnn", "amp_ops"]

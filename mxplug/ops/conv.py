@@ -127,12 +127,26 @@ def _(xp, x, w, b=None, **attrs):
 @convolution.kernel("numpy")
 def _(be, x, w, b=None, **attrs):
     stride, dilate, pad, out = _conv_geom(x, w, b, **attrs)
-    g = attrs["num_group"]
-    cols = _im2col(x, attrs["kernel"], stride, dilate, pad, out, g)      # (N, G, C/G*K, L)
-    fg = w.shape[0] // g
-    # a batch of (F/G, C/G*K) @ (C/G*K, L) GEMMs lands in NCHW order: no transpose afterwards
-    r = np.matmul(w.reshape(g, fg, -1), cols)                            # (N, G, F/G, L)
-    r = r.reshape((x.shape[0], w.shape[0]) + tuple(out))
+    return _conv_numpy(x, w, b, attrs["kernel"], stride, dilate, pad, out, attrs["num_group"])
+
+
+#: Below this many output positions per sample, the per-sample GEMMs get too thin for BLAS and
+#: one GEMM over the whole batch wins despite the transpose it needs (measured on ResNet-18).
+_BATCHED_GEMM_MIN_L = 512
+
+
+def _conv_numpy(x, w, b, kernel, stride, dilate, pad, out, g):
+    n, f, L = x.shape[0], w.shape[0], math.prod(out)
+    fg = f // g
+    if L >= _BATCHED_GEMM_MIN_L:
+        cols = _im2col(x, kernel, stride, dilate, pad, out, g)          # (N, G, C/G*K, L)
+        # a batch of (F/G, C/G*K) @ (C/G*K, L) GEMMs lands in NCHW order: no transpose
+        r = np.matmul(w.reshape(g, fg, -1), cols).reshape((n, f) + tuple(out))
+    else:
+        cols = _im2col_batch(x, kernel, stride, dilate, pad, out, g)    # (G, C/G*K, N*L)
+        r = np.matmul(w.reshape(g, fg, -1), cols)                       # (G, F/G, N*L)
+        r = np.ascontiguousarray(r.reshape(f, n, L).transpose(1, 0, 2)).reshape(
+            (n, f) + tuple(out))
     return _add_bias(np, r, b).astype(x.dtype, copy=False)
 
 
@@ -154,6 +168,17 @@ def _im2col(x, kernel, stride, dilate, pad, out, g):
     order = (0, 1) + tuple(range(2 + nsp, 2 + 2 * nsp)) + tuple(range(2, 2 + nsp))
     n, c = x.shape[:2]
     return win.transpose(order).reshape(n, g, c // g * math.prod(kernel), math.prod(out))
+
+
+def _im2col_batch(x, kernel, stride, dilate, pad, out, g):
+    """NumPy im2col with the batch folded into the columns: ``(G, C/G * prod(kernel), N *
+    prod(out))``. The copy reads whole output rows of the window view (its last, contiguous axis),
+    which is several times faster than gathering kernel-sized runs."""
+    nsp = len(kernel)
+    win = _windows(x, kernel, stride, dilate, pad, out)                  # (N, C, *out, *k)
+    n, c = x.shape[:2]
+    order = (1,) + tuple(range(2 + nsp, 2 + 2 * nsp)) + (0,) + tuple(range(2, 2 + nsp))
+    return win.transpose(order).reshape(g, c // g * math.prod(kernel), n * math.prod(out))
 
 
 def _u(rng, *shape):
@@ -222,15 +247,11 @@ def _(be, x, g, **attrs):
     kernel, stride, dilate, pad = attrs["kernel"], *_fill(attrs)
     gr, out = attrs["num_group"], g.shape[2:]
     n, c, f, L = x.shape[0], x.shape[1], g.shape[1], math.prod(out)
-    # one GEMM per group over the whole batch: (F/G, N*L) @ (N*L, C/G*K), its right-hand side
-    # copied once from the window view straight into that layout
-    win = _windows(x, kernel, stride, dilate, pad, out)                    # (N, C, *out, *k)
-    nsp = len(kernel)
-    win = win.reshape((n, gr, c // gr) + win.shape[2:])
-    order = (1, 0) + tuple(range(3, 3 + nsp)) + (2,) + tuple(range(3 + nsp, 3 + 2 * nsp))
-    cols = win.transpose(order).reshape(gr, n * L, -1)
+    # one GEMM per group over the whole batch: (F/G, N*L) @ (N*L, C/G*K), the right-hand side
+    # the transposed (C/G*K, N*L) im2col (BLAS reads it transposed, no copy)
+    cols = _im2col_batch(x, kernel, stride, dilate, pad, out, gr)        # (G, C/G*K, N*L)
     gm = g.reshape(n, gr, f // gr, L).transpose(1, 2, 0, 3).reshape(gr, f // gr, n * L)
-    dw = np.matmul(gm, cols)                                             # (G, F/G, C/G*K)
+    dw = np.matmul(gm, cols.transpose(0, 2, 1))                          # (G, F/G, C/G*K)
     return dw.reshape((f, c // gr) + tuple(kernel)).astype(x.dtype, copy=False)
 
 
@@ -374,6 +395,14 @@ def _(be, x, w, b=None, **attrs):
     # the generic body with one GEMM per group over the batch and in-place col2im adds
     stride, dilate, pad, full, out = _deconv_geom(x, w, b, **attrs)
     kernel, g, f = attrs["kernel"], attrs["num_group"], attrs["num_filter"]
+    cpad = tuple(d * (k - 1) - p for d, k, p in zip(dilate, kernel, pad))
+    if (g == 1 and all(s == 1 for s in stride) and all(p >= 0 for p in cpad)
+            and all(o == fu - 2 * p for o, fu, p in zip(out, full, pad))):  # no adj
+        # stride 1: the transposed convolution is a convolution with the kernel flipped and its
+        # channel axes swapped, padded by dilate*(k-1) - pad; im2col + GEMM beats col2im here
+        flip = (slice(None),) * 2 + (slice(None, None, -1),) * len(kernel)
+        wc = np.ascontiguousarray(w.transpose((1, 0) + tuple(range(2, w.ndim)))[flip])
+        return _conv_numpy(x, wc, b, kernel, stride, dilate, cpad, out, 1)
     n, c, kk, sp_in = x.shape[0], x.shape[1], math.prod(kernel), x.shape[2:]
     L = math.prod(sp_in)
     wm = w.reshape(g, c // g, f // g * kk).transpose(0, 2, 1)             # (G, F/G*K, C/G)

@@ -173,8 +173,11 @@ def scalar_operand(v, dtype):
     never widens the result and a float meets an int array as a (truncated) int."""
     if isinstance(v, np.generic):
         v = v.item()
-    if type(v) is float and np.dtype(dtype).kind in "iu":
+    kind = np.dtype(dtype).kind
+    if type(v) is float and kind in "iu":
         return int(v)
+    if kind == "V":  # bfloat16 (ml_dtypes): a Python float would promote the result to float32
+        return np.dtype(dtype).type(v)
     return v
 
 

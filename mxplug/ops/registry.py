@@ -19,11 +19,37 @@ from dataclasses import dataclass, field
 from ..base import MXNetError, MXNetNotImplementedError
 from .attrs import Attr, as_attr
 
-__all__ = ["Op", "defop", "get_op", "REGISTRY", "Sample", "COMPOSE"]
+__all__ = ["Op", "defop", "get_op", "REGISTRY", "Sample", "COMPOSE", "set_kernel_wrapper",
+           "kernel_wrapper"]
 
 REGISTRY: dict[str, Op] = {}
 #: Resolution marker: run the op's ``compose`` body on NDArrays instead of a kernel.
 COMPOSE = object()
+#: Bumped whenever a kernel wrapper is installed or removed: compiled graph steps hold the
+#: callables they resolved, so a Program compares this once per run and recompiles.
+generation = 0
+#: The installed kernel wrapper (``mxplug.profiler`` while it runs), or None. It is applied where
+#: callables are handed out (``resolve``, ``out_kernels``, ``composite``), never per call, so
+#: nothing is left on the hot path when it is None.
+_wrapper = None
+
+
+def kernel_wrapper():
+    """The installed kernel wrapper, or None."""
+    return _wrapper
+
+
+def set_kernel_wrapper(wrapper) -> None:
+    """Install ``wrapper`` (None removes it): every op's resolved callables are dropped and
+    handed out again through ``wrapper.kernel(op, backend, fn)``, its out-kernels through
+    ``wrapper.out_kernel(op, backend_name, fn)`` and its composite body through
+    ``wrapper.composite(op, fn)``; compiled graphs recompile their steps on their next run."""
+    global _wrapper, generation
+    _wrapper = wrapper
+    generation += 1
+    for op in {id(o): o for o in REGISTRY.values()}.values():
+        op._resolved.clear()
+        op._rewrap()
 
 
 @dataclass
@@ -93,11 +119,14 @@ class Op:
         #: Draws random numbers: front ends fill its ``key``/``counter`` attrs from mxplug.random.
         self.random = random
         self.generic = None  # impl(xp, *arrays, **attrs)
-        self.composite = None  # body(*ndarrays, **attrs) in mxplug ops
+        self.composite = None  # body(*ndarrays, **attrs) in mxplug ops (maybe wrapped)
         self.kernels: dict = {}  # backend name -> kernel(backend, *arrays, **attrs)
         #: backend name -> ``fn(backend, out, *arrays, **attrs)`` writing the result into ``out``:
         #: what ``out=`` calls use to skip the temporary (see ``dispatch.apply_into``).
         self.out_kernels: dict = {}
+        #: the unwrapped composite and out-kernels (the two above while no wrapper is installed)
+        self.plain_composite = None
+        self.plain_out_kernels = self.out_kernels
         self.vjp_fn = None
         self.sample_fns: list = []
         self._resolved: dict = {}
@@ -112,8 +141,9 @@ class Op:
 
     def compose(self, fn):
         """Register a body written in mxplug ops: ``fn(*ndarrays, **attrs)``."""
-        self.composite = fn
+        self.plain_composite = fn
         self._resolved.clear()
+        self._rewrap()
         return fn
 
     def kernel(self, backend_name: str, direct: bool = False):
@@ -139,10 +169,18 @@ class Op:
         """
 
         def deco(fn):
-            self.out_kernels[backend_name] = fn
+            self.plain_out_kernels[backend_name] = fn
+            self._rewrap()
             return fn
 
         return deco
+
+    def _rewrap(self):
+        """``composite`` and ``out_kernels`` from their plain versions and the kernel wrapper."""
+        w, c = _wrapper, self.plain_composite
+        self.composite = c if w is None or c is None else w.composite(self, c)
+        self.out_kernels = self.plain_out_kernels if w is None else {
+            k: w.out_kernel(self, k, fn) for k, fn in self.plain_out_kernels.items()}
 
     def vjp(self, fn):
         """Register ``fn(g, out, *inputs, **attrs) -> tuple of input gradients`` (mxplug ops)."""
@@ -199,6 +237,8 @@ class Op:
                     f"array namespace and no kernel for it); set MXPLUG_HOST_FALLBACK=1 to run it "
                     f"on the host"
                 )
+        if _wrapper is not None and fn is not COMPOSE:
+            fn = _wrapper.kernel(self, backend, fn)
         self._resolved[backend] = fn
         return fn
 

@@ -12,10 +12,16 @@ import warnings
 import numpy as np
 
 from .. import ndarray as nd
+from ..base import LOW_PRECISION
 from ..ops import apply_into
 from ..ops.optimizer_ops import OPTIMIZER_OPS
 
 __all__ = ["Optimizer", "register", "create", "fused_update"]
+
+
+def low_precision(weight) -> bool:
+    """A float16 or bfloat16 weight: ``multi_precision`` keeps a float32 master copy of it."""
+    return np.dtype(weight.dtype).name in LOW_PRECISION
 
 
 def fused_update(name, weight, *inputs, **attrs):
@@ -50,7 +56,7 @@ class Optimizer:
     begin_num_update : int, optional
         The update count to start from.
     multi_precision : bool, optional
-        Keep a float32 master copy of float16 weights and update that.
+        Keep a float32 master copy of float16 and bfloat16 weights and update that.
     param_dict : dict, optional
         Index -> Parameter; a Parameter's own ``lr_mult``/``wd_mult`` take precedence.
     """
@@ -151,11 +157,11 @@ class Optimizer:
         self._index_update_count = self._all_index_update_counts[device_id]
 
     def _update_count(self, index):
-        for idx in index if isinstance(index, (list, tuple)) else [index]:
-            if idx not in self._index_update_count:
-                self._index_update_count[idx] = self.begin_num_update
-            self._index_update_count[idx] += 1
-            self.num_update = max(self._index_update_count[idx], self.num_update)
+        counts = self._index_update_count
+        for idx in index if isinstance(index, (list, tuple)) else (index,):
+            n = counts[idx] = counts.get(idx, self.begin_num_update) + 1
+            if n > self.num_update:
+                self.num_update = n
 
     def _get_lrs(self, indices):
         lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
@@ -173,11 +179,12 @@ class Optimizer:
             return table.get(self.idx2name[index], 1.0)
         return 1.0
 
-    def _get_lr(self, index):
-        return self._get_lrs([index])[0]
+    def _get_lr(self, index):  # _get_lrs for one index, without the lists (once per update)
+        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
+        return lr * self._mult(index, self.lr_mult, "lr_mult")
 
     def _get_wd(self, index):
-        return self._get_wds([index])[0]
+        return self.wd * self._mult(index, self.wd_mult, "wd_mult")
 
     # -- states and updates ----------------------------------------------------------------------
     def create_state(self, index, weight):
@@ -187,10 +194,10 @@ class Optimizer:
     def create_state_multi_precision(self, index, weight):
         """Like :meth:`create_state`; with ``multi_precision`` and a float16 weight, returns
         ``(float32 master copy, state of the master copy)``."""
-        if self.multi_precision and weight.dtype == np.float16:
+        if self.multi_precision and low_precision(weight):
             master = weight.astype(np.float32)
             return (master, self.create_state(index, master))
-        if weight.dtype == np.float16 and not self.multi_precision:
+        if low_precision(weight) and not self.multi_precision:
             warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy or "
                           "slow convergence. Consider using multi_precision=True option of the "
                           "optimizer", stacklevel=2)
@@ -202,7 +209,7 @@ class Optimizer:
 
     def update_multi_precision(self, index, weight, grad, state):
         """:meth:`update`, through the float32 master copy when multi-precision applies."""
-        if self.multi_precision and weight.dtype == np.float16:
+        if self.multi_precision and low_precision(weight):
             master, inner = state
             self.update(index, master, grad.astype(np.float32), inner)
             weight[:] = master.astype(weight.dtype)

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from .. import ndarray as nd
-from .optimizer import Optimizer, fused_update, register, zeros_like
+from .optimizer import Optimizer, fused_update, low_precision, register, zeros_like
 
 __all__ = ["SGD", "NAG", "Signum", "LARS", "SGLD", "DCASGD"]
 
@@ -21,10 +21,10 @@ class _MomentumSGDBase(Optimizer):
         return zeros_like(weight) if self.momentum != 0.0 else None
 
     def create_state_multi_precision(self, index, weight):
-        if self.multi_precision and weight.dtype == np.float16:
+        if self.multi_precision and low_precision(weight):
             master = weight.astype(np.float32)
             return (self.create_state(index, master), master)
-        if weight.dtype == np.float16 and not self.multi_precision:
+        if low_precision(weight) and not self.multi_precision:
             warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy or "
                           "slow convergence. Consider using multi_precision=True option of the "
                           "SGD optimizer", stacklevel=2)
@@ -50,7 +50,7 @@ class _MomentumSGDBase(Optimizer):
 
     def update_multi_precision(self, index, weight, grad, state):
         self._update_impl(index, weight, grad, state,
-                          self.multi_precision and weight.dtype == np.float16)
+                          self.multi_precision and low_precision(weight))
 
     def _update_impl(self, index, weight, grad, state, multi_precision):
         if isinstance(index, (list, tuple)):  # MXNet's aggregated call: lists of each
@@ -169,6 +169,9 @@ class LARS(_MomentumSGDBase):
             self.last_lr = lr
         self.cur_lr = lr
         return [lr * self._mult(i, self.lr_mult, "lr_mult") for i in indices]
+
+    def _get_lr(self, index):  # through _get_lrs: it tracks the learning rates
+        return self._get_lrs([index])[0]
 
     def set_wd_mult(self, args_wd_mult):
         self.wd_mult = {n: 0.0 for n in self.idx2name.values() if not n.endswith("_weight")}

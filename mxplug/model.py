@@ -1,0 +1,47 @@
+"""``mx.model``: MXNet 1.x's checkpoint helpers (``prefix-symbol.json`` + ``prefix-%04d.params``
+in MXNet's binary format, ``arg:``/``aux:`` keys)."""
+
+from __future__ import annotations
+
+import warnings
+
+from . import ndarray as nd
+from . import symbol as sym
+from .base import MXNetValueError
+from .context import cpu
+
+__all__ = ["save_checkpoint", "load_checkpoint", "load_params"]
+
+
+def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_cast=True):
+    """Write ``prefix-symbol.json`` (when ``symbol`` is given) and ``prefix-%04d.params``."""
+    if symbol is not None:
+        symbol.save(f"{prefix}-symbol.json")
+    arrays = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
+    arrays.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
+    nd.save(f"{prefix}-{epoch:04d}.params", arrays)
+
+
+def load_params(prefix, epoch):
+    """``(arg_params, aux_params)`` from ``prefix-%04d.params`` (keys ``arg:``/``aux:<name>``)."""
+    fname = f"{prefix}-{epoch:04d}.params"
+    loaded = nd.load(fname)
+    if not isinstance(loaded, dict):
+        raise MXNetValueError(f"{fname}: holds an unnamed list of arrays, not arg:/aux: "
+                              f"parameters")
+    if not loaded:
+        warnings.warn(f"{fname}: no parameters in the file", stacklevel=2)
+    arg_params, aux_params = {}, {}
+    for key, value in loaded.items():
+        kind, _, name = key.partition(":")
+        if kind not in ("arg", "aux") or not name:
+            raise MXNetValueError(f"{fname}: key {key!r} is not 'arg:<name>' or 'aux:<name>' "
+                                  f"(a save_parameters file? load it with "
+                                  f"Block.load_parameters)")
+        (arg_params if kind == "arg" else aux_params)[name] = value
+    return arg_params, aux_params
+
+
+def load_checkpoint(prefix, epoch):
+    """``(symbol, arg_params, aux_params)`` saved by :func:`save_checkpoint` or MXNet 1.x."""
+    return (sym.load(f"{prefix}-symbol.json"),) + load_params(prefix, epoch)

@@ -1,0 +1,385 @@
+"""mxplug op -> ONNX translations: the table, and the neural-network layers' ops.
+
+Each translation is one small function ``fn(g, node, args, out)``:
+
+- ``g``: the :class:`~mxplug.onnx.graph.OnnxGraph` being built (``g.add``, ``g.const``, shapes);
+- ``node``: the mxplug graph node (``node.attrs`` are its parsed attributes, defaults filled in);
+- ``args``: the ONNX names of the op's arguments in the op's order (a Python number where the node
+  holds a scalar operand, ``x * 2``);
+- ``out``: the names the node's outputs must take in the ONNX graph.
+
+It is registered under the op's registry name with :func:`translates`; every alias of the op
+(``broadcast_add`` for ``add``) finds it. Element-wise, reduction and array-movement ops are in
+:mod:`mxplug.onnx.translations_tensor`, slicing, indexing and matrix products in
+:mod:`mxplug.onnx.translations_index`, the fused RNN op in :mod:`mxplug.onnx.translations_rnn`.
+The export is for inference: layers translate their inference-mode forward (BatchNorm with its
+running statistics, Dropout as identity).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..base import MXNetNotImplementedError
+
+__all__ = ["TRANSLATIONS", "int64_indices", "translates", "unsupported"]
+
+#: registry op name -> translation function
+TRANSLATIONS: dict = {}
+
+
+def _softmax_label_shape(data_shape, attrs):
+    if attrs["multi_output"]:
+        return data_shape[:1] + data_shape[2:]
+    return data_shape[:-1] if attrs["preserve_shape"] else data_shape[:1]
+
+
+#: op name -> {argument role inference ignores: its shape from (data shape, attrs)}. Such
+#: variables are not graph inputs (SoftmaxOutput's label, as in MXNet's exporter).
+IGNORED_INPUTS = {"SoftmaxOutput": {"label": _softmax_label_shape}}
+
+
+def translates(*names):
+    """Decorator: register ``fn(g, node, args, out)`` as the translation of the ops ``names``."""
+    def deco(fn):
+        for name in names:
+            TRANSLATIONS[name] = fn
+        return fn
+    return deco
+
+
+def unsupported(node, what):
+    """The error for a case of a known op that has no ONNX translation here."""
+    return MXNetNotImplementedError(
+        f"export_model: node {node.name!r} ({node.op.name}): {what} has no ONNX translation")
+
+
+def int64_indices(g, node, idx, n, mode="clip"):
+    """Indices as int64 in [0, n): clipped (mode 'clip', MXNet's default) or wrapped.
+
+    Clipped in int64, not through float32, which rounds indices above 2**24 to a neighbour."""
+    idx = g.add("Cast", [idx], hint=node.name, to=_onnx_type(np.int64))
+    if mode == "wrap":
+        return g.add("Mod", [idx, g.const(n, np.int64)], hint=node.name, fmod=0)
+    idx = g.add("Max", [idx, g.const(0, np.int64)], hint=node.name)
+    return g.add("Min", [idx, g.const(n - 1, np.int64)], hint=node.name)
+
+
+def _dtype(g, node, i=0):
+    return g.arg_specs(node)[i].dtype
+
+
+def _chan_shape(ndim, axis, c):
+    """The shape that broadcasts a per-channel vector of ``c`` along ``axis`` of ``ndim``."""
+    return tuple(c if i == axis else 1 for i in range(ndim))
+
+
+# -- dense and convolution ------------------------------------------------------------------------
+@translates("FullyConnected")
+def _fully_connected(g, node, args, out):
+    x, w, *b = args
+    a = node.attrs
+    xs = g.arg_specs(node)[0]
+    if a["flatten"] or xs.ndim <= 2:
+        if xs.ndim != 2:
+            x = g.add("Flatten", [x], hint=node.name, axis=1)
+        if b and not a["no_bias"]:
+            g.add("Gemm", [x, w, b[0]], out, node.name, transB=1)
+        else:
+            g.add("Gemm", [x, w], out, node.name, transB=1)
+        return
+    wt = g.add("Transpose", [w], hint=node.name, perm=[1, 0])
+    if b and not a["no_bias"]:
+        g.add("Add", [g.add("MatMul", [x, wt], hint=node.name), b[0]], out, node.name)
+    else:
+        g.add("MatMul", [x, wt], out, node.name)
+
+
+def _window(node, nsp):
+    """``(strides, dilations, pads)`` of a convolution/pooling node, defaults filled in."""
+    a = node.attrs
+    if a.get("layout") not in (None, {1: "NCW", 2: "NCHW", 3: "NCDHW"}[nsp]):
+        raise unsupported(node, f"layout={a['layout']!r}")
+    stride = list(a["stride"]) or [1] * nsp
+    dilate = list(a.get("dilate") or ()) or [1] * nsp
+    pad = list(a["pad"]) or [0] * nsp
+    return stride, dilate, pad
+
+
+@translates("Convolution")
+def _convolution(g, node, args, out):
+    a = node.attrs
+    kernel = list(a["kernel"])
+    stride, dilate, pad = _window(node, len(kernel))
+    inputs = args[:2] if a["no_bias"] else args[:3]
+    g.add("Conv", inputs, out, node.name, kernel_shape=kernel, strides=stride,
+          dilations=dilate, pads=pad + pad, group=a["num_group"])
+
+
+@translates("Deconvolution")
+def _deconvolution(g, node, args, out):
+    a = node.attrs
+    kernel = list(a["kernel"])
+    stride, dilate, pad = _window(node, len(kernel))
+    inputs = args[:2] if a["no_bias"] else args[:3]
+    if a["target_shape"]:          # MXNet derives the padding from the wanted size
+        g.add("ConvTranspose", inputs, out, node.name, kernel_shape=kernel, strides=stride,
+              dilations=dilate, group=a["num_group"],
+              output_shape=list(g.spec(node).shape[2:]))
+        return
+    g.add("ConvTranspose", inputs, out, node.name, kernel_shape=kernel, strides=stride,
+          dilations=dilate, pads=pad + pad, group=a["num_group"],
+          output_padding=list(a["adj"]) or None)
+
+
+@translates("Pooling")
+def _pooling(g, node, args, out):
+    a = node.attrs
+    x = args[0]
+    ptype = a["pool_type"]
+    if a["global_pool"]:
+        if ptype == "max":
+            g.add("GlobalMaxPool", [x], out, node.name)
+        elif ptype == "avg":
+            g.add("GlobalAveragePool", [x], out, node.name)
+        elif ptype == "lp":
+            g.add("GlobalLpPool", [x], out, node.name, p=a["p_value"])
+        else:   # sum over the spatial axes (of whatever size they have at run time)
+            axes = list(range(2, g.arg_specs(node)[0].ndim))
+            g.axes_op("ReduceSum", x, axes, out, node.name, keepdims=1)
+        return
+    kernel = list(a["kernel"])
+    stride, _, pad = _window(node, len(kernel))
+    common = dict(kernel_shape=kernel, strides=stride, pads=pad + pad)
+    ceil = 1 if a["pooling_convention"] == "full" else 0
+    if ptype == "max":
+        g.add("MaxPool", [x], out, node.name, ceil_mode=ceil, **common)
+    elif ptype == "avg":
+        g.add("AveragePool", [x], out, node.name, ceil_mode=ceil,
+              count_include_pad=int(a["count_include_pad"]), **common)
+    elif ptype == "sum":
+        avg = g.add("AveragePool", [x], hint=node.name, ceil_mode=ceil, count_include_pad=1,
+                    **common)
+        g.add("Mul", [avg, g.const(math.prod(kernel), _dtype(g, node))], out, node.name)
+    else:
+        if ceil:
+            raise unsupported(node, "pool_type='lp' with pooling_convention='full'")
+        g.add("LpPool", [x], out, node.name, p=a["p_value"], **common)
+
+
+# -- normalisation --------------------------------------------------------------------------------
+@translates("BatchNorm", "_BatchNorm")
+def _batch_norm(g, node, args, out):
+    """Inference form: the running statistics, whatever ``use_global_stats`` says."""
+    a = node.attrs
+    if a["output_mean_var"]:
+        raise unsupported(node, "output_mean_var=True")
+    x, gamma, beta, mean, var = args
+    xs = g.arg_specs(node)[0]
+    axis, c, dt = a["axis"] % xs.ndim, xs.shape[a["axis"]], xs.dtype
+    if a["fix_gamma"]:
+        gamma = g.const(np.ones(c, dt), hint=f"{node.name}_gamma_fixed")
+    if axis == 1:
+        g.add("BatchNormalization", [x, gamma, beta, mean, var], out, node.name,
+              epsilon=float(a["eps"]))
+        return
+    # another channel axis: y = x * scale + shift with scale, shift broadcast along it
+    std = g.add("Sqrt", [g.add("Add", [var, g.const(a["eps"], dt)], hint=node.name)],
+                hint=node.name)
+    scale = g.add("Div", [gamma, std], hint=node.name)
+    shift = g.add("Sub", [beta, g.add("Mul", [mean, scale], hint=node.name)], hint=node.name)
+    shape = g.ints(_chan_shape(xs.ndim, axis, c))
+    scale = g.add("Reshape", [scale, shape], hint=node.name)
+    shift = g.add("Reshape", [shift, shape], hint=node.name)
+    g.add("Add", [g.add("Mul", [x, scale], hint=node.name), shift], out, node.name)
+
+
+def _normalise(g, node, x, axes, eps, dt):
+    """``(x - mean) / sqrt(var + eps)`` over ``axes`` (kept dims), biased variance."""
+    mean = g.axes_op("ReduceMean", x, axes, hint=node.name, keepdims=1)
+    xc = g.add("Sub", [x, mean], hint=node.name)
+    var = g.axes_op("ReduceMean", g.add("Mul", [xc, xc], hint=node.name), axes, hint=node.name,
+                    keepdims=1)
+    std = g.add("Sqrt", [g.add("Add", [var, g.const(eps, dt)], hint=node.name)], hint=node.name)
+    return g.add("Div", [xc, std], hint=node.name)
+
+
+@translates("LayerNorm")
+def _layer_norm(g, node, args, out):
+    a = node.attrs
+    if a["output_mean_var"]:
+        raise unsupported(node, "output_mean_var=True")
+    x, gamma, beta = args
+    xs = g.arg_specs(node)[0]
+    axis = a["axis"] % xs.ndim
+    y = _normalise(g, node, x, [axis], a["eps"], xs.dtype)
+    if axis != xs.ndim - 1:
+        shape = g.ints(_chan_shape(xs.ndim, axis, xs.shape[axis]))
+        gamma = g.add("Reshape", [gamma, shape], hint=node.name)
+        beta = g.add("Reshape", [beta, shape], hint=node.name)
+    g.add("Add", [g.add("Mul", [y, gamma], hint=node.name), beta], out, node.name)
+
+
+@translates("InstanceNorm")
+def _instance_norm(g, node, args, out):
+    g.add("InstanceNormalization", args, out, node.name, epsilon=float(node.attrs["eps"]))
+
+
+@translates("GroupNorm")
+def _group_norm(g, node, args, out):
+    a = node.attrs
+    if a["output_mean_var"]:
+        raise unsupported(node, "output_mean_var=True")
+    x, gamma, beta = args
+    xs, gs = g.arg_specs(node)[0], g.arg_specs(node)[1]
+    groups = a["num_groups"]
+    grouped = g.add("Reshape", [x, g.ints([0, groups, -1])], hint=node.name)
+    y = _normalise(g, node, grouped, [2], a["eps"], xs.dtype)
+    y = g.add("Reshape", [y, g.add("Shape", [x], hint=node.name)], hint=node.name)
+    c = xs.shape[1]
+    if gs.shape[0] != c:      # MXNet 1.x: one gamma/beta per group, repeated per channel
+        gamma, beta = (_per_channel(g, node, v, groups, c) for v in (gamma, beta))
+    shape = g.ints(_chan_shape(xs.ndim, 1, c))
+    gamma = g.add("Reshape", [gamma, shape], hint=node.name)
+    beta = g.add("Reshape", [beta, shape], hint=node.name)
+    g.add("Add", [g.add("Mul", [y, gamma], hint=node.name), beta], out, node.name)
+
+
+def _per_channel(g, node, v, groups, c):
+    """(groups,) -> (c,), each group's value repeated for its c // groups channels."""
+    col = g.axes_op("Unsqueeze", v, [1], hint=node.name)
+    tiled = g.add("Tile", [col, g.ints([1, c // groups])], hint=node.name)
+    return g.add("Reshape", [tiled, g.ints([c])], hint=node.name)
+
+
+# -- activations ----------------------------------------------------------------------------------
+_ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softrelu": "Softplus",
+                "softsign": "Softsign"}
+
+
+@translates("Activation")
+def _activation(g, node, args, out):
+    g.add(_ACTIVATIONS[node.attrs["act_type"]], args, out, node.name)
+
+
+# MXNet's SELU constants (ONNX's defaults are these, rounded to float32)
+_SELU_ALPHA, _SELU_GAMMA = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+@translates("LeakyReLU")
+def _leaky_relu(g, node, args, out):
+    a = node.attrs
+    act, x = a["act_type"], args[0]
+    if act in ("leaky", "rrelu"):      # rrelu: the mean slope, as at inference in MXNet
+        slope = a["slope"] if act == "leaky" else (a["lower_bound"] + a["upper_bound"]) / 2
+        g.add("LeakyRelu", [x], out, node.name, alpha=float(slope))
+    elif act == "elu":
+        g.add("Elu", [x], out, node.name, alpha=float(a["slope"]))
+    elif act == "selu":
+        g.add("Selu", [x], out, node.name, alpha=_SELU_ALPHA, gamma=_SELU_GAMMA)
+    elif act == "gelu":                # erf form: x * (1 + erf(x / sqrt 2)) / 2
+        dt = _dtype(g, node)
+        e = g.add("Erf", [g.add("Mul", [x, g.const(1 / math.sqrt(2), dt)], hint=node.name)],
+                  hint=node.name)
+        one_plus = g.add("Add", [e, g.const(1, dt)], hint=node.name)
+        half_x = g.add("Mul", [x, g.const(0.5, dt)], hint=node.name)
+        g.add("Mul", [half_x, one_plus], out, node.name)
+    else:                              # prelu: one slope per channel (axis 1)
+        xs = g.arg_specs(node)[0]
+        gamma = args[1]
+        if xs.ndim > 2:                # ONNX broadcasts the slope from the right
+            gamma = g.add("Reshape", [gamma, g.ints((-1,) + (1,) * (xs.ndim - 2))],
+                          hint=node.name)
+        g.add("PRelu", [x, gamma], out, node.name)
+
+
+@translates("hard_sigmoid")
+def _hard_sigmoid(g, node, args, out):
+    g.add("HardSigmoid", args, out, node.name, alpha=float(node.attrs["alpha"]),
+          beta=float(node.attrs["beta"]))
+
+
+@translates("Dropout")
+def _dropout(g, node, args, out):
+    if node.attrs["mode"] == "always":
+        raise unsupported(node, "mode='always' (dropout at inference)")
+    g.add("Identity", args[:1], out, node.name)
+
+
+# -- softmax family -------------------------------------------------------------------------------
+def _scaled(g, node, x):
+    t = node.attrs.get("temperature")
+    if t in (None, 1.0):
+        return x
+    return g.add("Div", [x, g.const(t, _dtype(g, node))], hint=node.name)
+
+
+def _softmax_like(onnx_op, negate=False):
+    def translate(g, node, args, out):
+        a = node.attrs
+        if a.get("use_length"):
+            raise unsupported(node, "use_length=True")
+        x = _scaled(g, node, args[0])
+        if negate:
+            x = g.add("Neg", [x], hint=node.name)
+        if a.get("dtype") is not None and np.dtype(a["dtype"]) != _dtype(g, node):
+            x = g.add("Cast", [x], hint=node.name, to=_onnx_type(a["dtype"]))
+        g.add(onnx_op, [x], out, node.name, axis=a["axis"])
+    return translate
+
+
+def _onnx_type(dtype):
+    from .graph import onnx_dtype
+    return onnx_dtype(dtype)
+
+
+translates("softmax")(_softmax_like("Softmax"))
+translates("log_softmax")(_softmax_like("LogSoftmax"))
+translates("softmin")(_softmax_like("Softmax", negate=True))
+
+
+def _flat_softmax(g, node, x, out):
+    """Softmax over all non-batch axes of ``x`` (MXNet's instance-wise softmax)."""
+    flat = g.add("Flatten", [x], hint=node.name, axis=1)
+    sm = g.add("Softmax", [flat], hint=node.name, axis=1)
+    g.add("Reshape", [sm, g.add("Shape", [x], hint=node.name)], out, node.name)
+
+
+@translates("SoftmaxOutput")
+def _softmax_output(g, node, args, out):
+    a, nd = node.attrs, g.arg_specs(node)[0].ndim
+    if a["multi_output"]:
+        g.add("Softmax", args[:1], out, node.name, axis=1)
+    elif a["preserve_shape"] or nd <= 2:
+        g.add("Softmax", args[:1], out, node.name, axis=-1)
+    else:
+        _flat_softmax(g, node, args[0], out)
+
+
+@translates("SoftmaxActivation")
+def _softmax_activation(g, node, args, out):
+    if node.attrs["mode"] == "channel":
+        g.add("Softmax", args, out, node.name, axis=1)
+    elif g.arg_specs(node)[0].ndim <= 2:
+        g.add("Softmax", args, out, node.name, axis=-1)
+    else:
+        _flat_softmax(g, node, args[0], out)
+
+
+# -- lookup ---------------------------------------------------------------------------------------
+@translates("Embedding")
+def _embedding(g, node, args, out):
+    """Gather rows; indices clipped to [0, input_dim - 1] first, as MXNet does."""
+    idx, w = args
+    n = g.arg_specs(node)[1].shape[0]
+    g.add("Gather", [w, int64_indices(g, node, idx, n)], out, node.name, axis=0)
+
+
+# the tensor ops register themselves in the same table
+from . import (  # noqa: E402,F401  (imported for their registrations)
+    translations_index,
+    translations_rnn,
+    translations_tensor,
+)
