@@ -397,23 +397,35 @@ def _(be, x, w, b=None, **attrs):
     kernel, g, f = attrs["kernel"], attrs["num_group"], attrs["num_filter"]
     cpad = tuple(d * (k - 1) - p for d, k, p in zip(dilate, kernel, pad))
     if (g == 1 and all(s == 1 for s in stride) and all(p >= 0 for p in cpad)
-            and all(o == fu - 2 * p for o, fu, p in zip(out, full, pad))):  # no adj
+            and all(o == fu - 2 * p for o, fu, p in zip(out, full, pad))  # no adj
+            and x.shape[1] * math.prod(out) <= f * math.prod(x.shape[2:])):
         # stride 1: the transposed convolution is a convolution with the kernel flipped and its
-        # channel axes swapped, padded by dilate*(k-1) - pad; im2col + GEMM beats col2im here
+        # channel axes swapped, padded by dilate*(k-1) - pad; im2col + GEMM beats col2im when
+        # its columns (C * out positions per tap) are no bigger than col2im's (F * in positions):
+        # same-padded ResNet layers, not LeNet's 5x5 data gradient (50 * 144 vs 20 * 64)
         flip = (slice(None),) * 2 + (slice(None, None, -1),) * len(kernel)
         wc = np.ascontiguousarray(w.transpose((1, 0) + tuple(range(2, w.ndim)))[flip])
         return _conv_numpy(x, wc, b, kernel, stride, dilate, cpad, out, 1)
+    return _col2im_numpy(x, w, b, kernel, stride, dilate, pad, full, out, g, f)
+
+
+def _col2im_numpy(x, w, b, kernel, stride, dilate, pad, full, out, g, f):
+    """Deconvolution as one GEMM per group and a scatter-add per kernel tap, with the batch as
+    the innermost axis: every add then moves runs of ``width * N`` contiguous elements instead
+    of ``width`` (6x faster on LeNet's data gradient than the NCHW order)."""
     n, c, kk, sp_in = x.shape[0], x.shape[1], math.prod(kernel), x.shape[2:]
-    L = math.prod(sp_in)
-    wm = w.reshape(g, c // g, f // g * kk).transpose(0, 2, 1)             # (G, F/G*K, C/G)
-    xm = x.reshape(n, g, c // g, L).transpose(1, 2, 0, 3).reshape(g, c // g, n * L)
-    cols = np.matmul(wm, xm).reshape((f, kk, n) + sp_in)                 # (F, K, N, *in)
+    nsp, fg = len(kernel), f // g
+    xm = np.ascontiguousarray(x.transpose((1,) + tuple(range(2, 2 + nsp)) + (0,)))
+    xm = xm.reshape(g, c // g, math.prod(sp_in) * n)                     # (G, C/G, L*N)
+    wm = w.reshape(g, c // g, fg, kk).transpose(0, 3, 2, 1).reshape(g, kk * fg, c // g)
+    cols = np.matmul(wm, xm).reshape((g, kk, fg) + sp_in + (n,))        # (G, K, F/G, *in, N)
     size = tuple(max(fu, p + o) for fu, p, o in zip(full, pad, out))   # adj may reach past full
-    buf = np.zeros((f, n) + size, dtype=x.dtype)
+    buf = np.zeros((g, fg) + size + (n,), dtype=cols.dtype)
     for i, off in enumerate(itertools.product(*(range(k) for k in kernel))):
         buf[_slices([o * d for o, d in zip(off, dilate)], stride, sp_in)] += cols[:, i]
-    r = buf[(slice(None),) * 2 + tuple(slice(p, p + o) for p, o in zip(pad, out))]
-    r = np.ascontiguousarray(r.transpose((1, 0) + tuple(range(2, 2 + len(kernel)))))
+    r = buf.reshape((f,) + size + (n,))[
+        (slice(None),) + tuple(slice(p, p + o) for p, o in zip(pad, out))]
+    r = np.ascontiguousarray(r.transpose((nsp + 1, 0) + tuple(range(1, nsp + 1))))
     return _add_bias(np, r, b).astype(x.dtype, copy=False)
 
 
