@@ -16,7 +16,6 @@ import ast
 import numpy as np
 
 from ..base import MXNetError, MXNetValueError, dtype_of
-from ..ndarray.mxnet_format import TYPE_FLAGS
 from ..ops.infer import Spec
 from .fusion import FUSIBLE
 from .node import infer_node, topo_nodes
@@ -44,6 +43,7 @@ def _declared_dtype(node):
         code = int(text)
     except ValueError:
         return dtype_of(text)
+    from ..ndarray.mxnet_format import TYPE_FLAGS  # only graphs loaded from JSON get here
     name = TYPE_FLAGS.get(code)
     if name is None:
         raise MXNetValueError(f"variable {node.name!r}: unknown MXNet type code "

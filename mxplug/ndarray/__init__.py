@@ -13,7 +13,6 @@ import types
 from .. import ops as _ops
 from ..ops.frontend import make_frontend
 from . import random
-from .mxnet_format import load, load_frombuffer, save, save_tobuffer
 from .ndarray import NDArray, array, from_dlpack, from_numpy
 
 __all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "random", "linalg",
@@ -155,3 +154,15 @@ def waitall() -> None:
 def empty(shape, ctx=None, dtype=None):
     """An uninitialised array (zero-filled, so results are reproducible)."""
     return _frontends["empty"](shape, ctx=ctx, dtype=dtype)
+
+
+_FILE_FUNCTIONS = ("save", "load", "load_frombuffer", "save_tobuffer")
+
+
+def __getattr__(name):
+    """``mx.nd.save/load/...`` import MXNet's file format on first use (it stays out of
+    ``import mxplug``'s time)."""
+    if name in _FILE_FUNCTIONS:
+        from . import mxnet_format
+        return getattr(mxnet_format, name)
+    raise AttributeError(f"module 'mxplug.ndarray' has no attribute {name!r}")
