@@ -228,3 +228,15 @@ def test_sequence_ops_values_and_gradients(ctx, name):
         minus.flat[j] -= 1e-6
         num.flat[j] = np.sum((ref(plus, lengths, True) - ref(minus, lengths, True)) * w) / 2e-6
     np.testing.assert_allclose(xs.grad.asnumpy(), num, rtol=1e-6, atol=1e-8)
+
+
+def test_symbol_creates_the_inputs_mxnet_creates():
+    x = mx.sym.var("data")
+    lstm = mx.sym.RNN(data=x, state_size=4, num_layers=2, mode="lstm", name="rnn")
+    assert lstm.list_arguments() == ["data", "rnn_parameters", "rnn_state", "rnn_state_cell"]
+    args, outs, _ = lstm.infer_shape(data=(5, 2, 3))
+    assert args[1:] == [(param_size("lstm", 4, 2, 3),), (2, 2, 4), (2, 2, 4)]
+    assert outs == [(5, 2, 4)]
+    gru = mx.sym.RNN(x, mx.sym.var("w"), state_size=4, num_layers=1, mode="gru",
+                     use_sequence_length=True, name="g")
+    assert gru.list_arguments() == ["data", "w", "g_state", "g_sequence_length"]

@@ -113,6 +113,9 @@ class Op:
         #: statistics): a Symbol lists them as auxiliary states, not arguments.
         self.aux_inputs = frozenset()
         self.params_fn = None
+        #: ``fn(attrs) -> input names`` of a variadic op whose inputs depend on its attributes
+        #: (RNN): ``mx.sym`` creates variables for those not given, as MXNet does.
+        self.auto_inputs = None
         #: ``aux_update(args, attrs)``: in-place update of auxiliary states after a training
         #: forward (BatchNorm's moving statistics); None for ops without state.
         self.aux_update = None

@@ -151,6 +151,19 @@ rnn_prim = defop("_RNN", _INPUTS + ("masks",), _ATTRS, nout=_num_outputs, variad
                  infer=lambda *s, **a: _rnn_infer(*s, masks=True, **a),
                  doc="The RNN primitive: dropout masks between layers, when given, are the last "
                      "input, shaped (num_layers - 1, seq_len, batch, directions * state_size).")
+
+
+def _auto_inputs(attrs):
+    """The inputs ``mx.sym.RNN`` creates when not given (MXNet's ``rnn_parameters``, ...)."""
+    names = list(_INPUTS[:3])
+    if attrs["mode"] == "lstm":
+        names.append("state_cell")
+    if attrs["use_sequence_length"]:
+        names.append("sequence_length")
+    return tuple(names)
+
+
+rnn.auto_inputs = _auto_inputs
 rnn.nograd("sequence_length")
 rnn_prim.nograd("sequence_length", "masks")
 rnn.params(_params_rule)

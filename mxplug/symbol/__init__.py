@@ -23,14 +23,15 @@ __all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json", "AttrScope
 
 def _missing_inputs(op, inputs, attrs):
     """Names of the inputs to create as variables: the required ones not given, and ``bias``
-    unless ``no_bias``."""
-    if op.variadic:
+    unless ``no_bias`` (a variadic op: the ``auto_inputs`` its attributes call for)."""
+    if op.variadic and op.auto_inputs is None:
         return []
     names = []
-    for i, name in enumerate(op.inputs):
+    for i, name in enumerate(op.auto_inputs(attrs) if op.variadic else op.inputs):
         if i < len(inputs) and inputs[i] is not None:
             continue
-        if i < op.required_inputs or (name == "bias" and not attrs.get("no_bias", True)):
+        if op.variadic or i < op.required_inputs or \
+                (name == "bias" and not attrs.get("no_bias", True)):
             names.append((i, name))
     return names
 
