@@ -240,3 +240,47 @@ def test_symbol_creates_the_inputs_mxnet_creates():
     gru = mx.sym.RNN(x, mx.sym.var("w"), state_size=4, num_layers=1, mode="gru",
                      use_sequence_length=True, name="g")
     assert gru.list_arguments() == ["data", "w", "g_state", "g_sequence_length"]
+
+
+def test_backend_fused_lstm_steps_match_the_generic_ones(ctx):
+    """Backends with fused LSTM steps (``rnn.LSTM_CELLS``: OpenCL) give the generic steps'
+    values and gradients; on the others this checks the generic path against itself."""
+    from mxplug.ops import rnn
+
+    rng = np.random.default_rng(12)
+    ins, attrs = _inputs(rng, "lstm", t=4, n=3, c=3, h=5, layers=2, bidirectional=True,
+                         lengths=[4, 2, 3])
+    attrs["state_outputs"] = False
+    xp = ctx.backend.xp if hasattr(ctx.backend, "xp") else None
+    fused = rnn.LSTM_CELLS.get(xp)
+    calls = []
+
+    def spy(name, fn):
+        def run(*args):
+            calls.append(name)
+            return fn(*args)
+        return run
+
+    if fused is not None:
+        rnn.LSTM_CELLS[xp] = (spy("cell", fused[0]), spy("grad", fused[1]))
+    try:
+        got = _run_with_grads(ins, attrs, ctx)
+    finally:
+        if fused is not None:
+            rnn.LSTM_CELLS[xp] = fused
+    want = _run_with_grads(ins, attrs, mx.cpu())
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+    if fused is not None:
+        assert "cell" in calls and "grad" in calls
+
+
+def _run_with_grads(ins, attrs, ctx):
+    arrays = [mx.nd.array(a, ctx=ctx, dtype="float32") for a in ins]
+    for a in arrays[:2]:
+        a.attach_grad()
+    with autograd.record():
+        y = mx.nd.RNN(*arrays, **attrs)
+        loss = (y * y).sum()
+    loss.backward()
+    return [y.asnumpy(), arrays[0].grad.asnumpy(), arrays[1].grad.asnumpy()]

@@ -64,6 +64,7 @@ KERNELS = {"erf": _erf, "zeros": _zeros, "empty": _zeros, "ones": _ones, "full":
            "linspace": _linspace, "eye": _eye}
 
 # Philox random kernels (bit-identical to mxplug.random) and fused NN kernels.
+from . import rnn_kernels  # noqa: E402, F401  (registers fused LSTM steps for the RNN op)
 from .nn_kernels import NN_KERNELS  # noqa: E402
 from .random_kernels import RANDOM_KERNELS  # noqa: E402
 
