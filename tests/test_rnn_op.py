@@ -242,17 +242,18 @@ def test_symbol_creates_the_inputs_mxnet_creates():
     assert gru.list_arguments() == ["data", "w", "g_state", "g_sequence_length"]
 
 
-def test_backend_fused_lstm_steps_match_the_generic_ones(ctx):
-    """Backends with fused LSTM steps (``rnn.LSTM_CELLS``: OpenCL) give the generic steps'
-    values and gradients; on the others this checks the generic path against itself."""
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+def test_backend_fused_steps_match_the_generic_ones(ctx, mode):
+    """Backends with fused steps (``rnn.FUSED_CELLS``: OpenCL) give the generic steps' values
+    and gradients; on the others this checks the generic path against NumPy's."""
     from mxplug.ops import rnn
 
     rng = np.random.default_rng(12)
-    ins, attrs = _inputs(rng, "lstm", t=4, n=3, c=3, h=5, layers=2, bidirectional=True,
+    ins, attrs = _inputs(rng, mode, t=4, n=3, c=3, h=5, layers=2, bidirectional=True,
                          lengths=[4, 2, 3])
     attrs["state_outputs"] = False
-    xp = ctx.backend.xp if hasattr(ctx.backend, "xp") else None
-    fused = rnn.LSTM_CELLS.get(xp)
+    key = (getattr(ctx.backend, "xp", None), mode)
+    fused = rnn.FUSED_CELLS.get(key)
     calls = []
 
     def spy(name, fn):
@@ -262,17 +263,17 @@ def test_backend_fused_lstm_steps_match_the_generic_ones(ctx):
         return run
 
     if fused is not None:
-        rnn.LSTM_CELLS[xp] = (spy("cell", fused[0]), spy("grad", fused[1]))
+        rnn.FUSED_CELLS[key] = (spy("cell", fused[0]), spy("grad", fused[1]))
     try:
         got = _run_with_grads(ins, attrs, ctx)
     finally:
         if fused is not None:
-            rnn.LSTM_CELLS[xp] = fused
+            rnn.FUSED_CELLS[key] = fused
     want = _run_with_grads(ins, attrs, mx.cpu())
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
-    if fused is not None:
-        assert "cell" in calls and "grad" in calls
+    if ctx.device_type == "opencl":
+        assert fused is not None and "cell" in calls and "grad" in calls
 
 
 def _run_with_grads(ins, attrs, ctx):

@@ -100,6 +100,17 @@ def used_outputs(outputs):
     return used
 
 
+def reader_counts(outputs):
+    """{id(node): how many node inputs and graph outputs read it} (any of its outputs)."""
+    readers: dict = {}
+    for n in topo_nodes(outputs):
+        for i, _ in n.inputs:
+            readers[id(i)] = readers.get(id(i), 0) + 1
+    for n, _ in outputs:
+        readers[id(n)] = readers.get(id(n), 0) + 1
+    return readers
+
+
 #: Ops whose outputs past the first exist only when an attribute asks for them.
 EXTRA_OUTPUTS = {"BatchNorm": "output_mean_var", "LayerNorm": "output_mean_var"}
 
@@ -260,12 +271,7 @@ def drop_identities(outputs):
     reshape_op = REGISTRY["reshape"]
     is_output = {(id(n), k) for n, k in outputs}
     taken: set = set()  # what outputs already stand for
-    readers: dict = {}  # id(node) -> how many inputs and outputs read it
-    for n in topo_nodes(outputs):
-        for i, _ in n.inputs:
-            readers[id(i)] = readers.get(id(i), 0) + 1
-    for n, _ in outputs:
-        readers[id(n)] = readers.get(id(n), 0) + 1
+    readers = reader_counts(outputs)
 
     def replace_by(node, src):
         if (id(node), 0) in is_output:
@@ -330,12 +336,7 @@ def fuse_softmax_ce(outputs):
     Only where the log-probabilities and the picked values have no other reader."""
     from ..ops import REGISTRY
     ce, reshape_op = REGISTRY["_softmax_ce"], REGISTRY["reshape"]
-    readers: dict = {}
-    for n in topo_nodes(outputs):
-        for i, _ in n.inputs:
-            readers[id(i)] = readers.get(id(i), 0) + 1
-    for n, _ in outputs:
-        readers[id(n)] = readers.get(id(n), 0) + 1
+    readers = reader_counts(outputs)
 
     def axis_of(node, ndim):
         a = node.attrs.get("axis", -1)

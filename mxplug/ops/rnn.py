@@ -226,9 +226,35 @@ def _lstm_cell_grad(xp, acts, c_prev, dhn, dcn):
     return da, dcn * f
 
 
-#: Array namespace -> ``(cell, cell_grad)`` replacing the two functions above: a backend
-#: registers fused kernels (one launch per step instead of about fifteen) for its namespace.
-LSTM_CELLS: dict = {}
+def _gru_cell(xp, a, hh, h, hs):
+    """One GRU step from the input projection ``a`` and the recurrent one ``hh`` (bias
+    included), both (N, 3H): ``(acts, h_new)``."""
+    rz = _sigmoid(xp, a[:, :2 * hs] + hh[:, :2 * hs])
+    r, z = rz[:, :hs], rz[:, hs:]
+    hn = hh[:, 2 * hs:]
+    nn = xp.tanh(a[:, 2 * hs:] + r * hn)
+    return (r, z, nn, hn), nn + z * (h - nn)
+
+
+def _gru_cell_grad(xp, acts, h_prev, dhn):
+    """The gradients of one GRU step's input and recurrent projections, and the part of the
+    output gradient carried to the previous state directly."""
+    r, z, nn, hn = acts
+    dan = dhn * (1.0 - z) * (1.0 - nn * nn)
+    dar = dan * hn * r * (1.0 - r)
+    daz = dhn * (h_prev - nn) * z * (1.0 - z)
+    return xp.concat([dar, daz, dan], axis=1), xp.concat([dar, daz, dan * r], axis=1), dhn * z
+
+
+_CELLS = {"lstm": (_lstm_cell, _lstm_cell_grad), "gru": (_gru_cell, _gru_cell_grad)}
+#: ``(array namespace, mode)`` -> ``(cell, cell_grad)`` replacing the generic pair above: a
+#: backend registers fused kernels (one launch per step instead of about fifteen) for its
+#: namespace. ``acts`` is whatever its cell returns; only its cell_grad reads it.
+FUSED_CELLS: dict = {}
+
+
+def _cell_pair(xp, mode):
+    return FUSED_CELLS.get((xp, mode)) or _CELLS.get(mode)
 
 
 def _step_mask(xp, lengths, t, like):
@@ -247,9 +273,8 @@ def _run_direction(xp, x, wi, wh, bi, bh, h, c, mode, reverse, lengths):
     xw = xp.matmul(x.reshape(t_len * n, x.shape[2]), wi.T)
     xw = (xw + (bi if mode == "gru" else bi + bh)).reshape(t_len, n, gh)
     wht = wh.T
-    cell = LSTM_CELLS.get(xp, (_lstm_cell,))[0]
-    outs, acts, hprev, cprev, extra = [None] * t_len, [None] * t_len, [None] * t_len, \
-        [None] * t_len, [None] * t_len
+    cell = _cell_pair(xp, mode)[0] if mode in _CELLS else None
+    outs, acts, hprev, cprev = [None] * t_len, [None] * t_len, [None] * t_len, [None] * t_len
     for t in (range(t_len - 1, -1, -1) if reverse else range(t_len)):
         hprev[t], cprev[t] = h, c
         hh = xp.matmul(h, wht)
@@ -257,14 +282,7 @@ def _run_direction(xp, x, wi, wh, bi, bh, h, c, mode, reverse, lengths):
         if mode == "lstm":
             acts[t], c_new, h_new = cell(xp, xw[t] + hh, c, hs)
         elif mode == "gru":
-            hh = hh + bh
-            a = xw[t]
-            rz = _sigmoid(xp, a[:, :2 * hs] + hh[:, :2 * hs])
-            r, z = rz[:, :hs], rz[:, hs:]
-            hn = hh[:, 2 * hs:]
-            nn = xp.tanh(a[:, 2 * hs:] + r * hn)
-            h_new = nn + z * (h - nn)
-            acts[t], extra[t] = (r, z, nn), hn
+            acts[t], h_new = cell(xp, xw[t], hh + bh, h, hs)
         else:
             a = xw[t] + hh
             h_new = xp.tanh(a) if mode == "rnn_tanh" else xp.maximum(a, 0.0)
@@ -278,7 +296,7 @@ def _run_direction(xp, x, wi, wh, bi, bh, h, c, mode, reverse, lengths):
             h = outs[t] + h * (1.0 - m)
             if mode == "lstm":
                 c = c_new * m + c * (1.0 - m)
-    rec = {"x": x, "acts": acts, "hprev": hprev, "cprev": cprev, "extra": extra}
+    rec = {"x": x, "acts": acts, "hprev": hprev, "cprev": cprev}
     return xp.stack(outs, axis=0), h, c, rec
 
 
@@ -308,10 +326,10 @@ def _forward(xp, x, w, h0, c0, lengths, masks, mode, h, layers, dirs, keep=False
 
 def _backward_direction(xp, rec, dy, dh, dc, wi, wh, mode, reverse, lengths):
     """Gradients of one layer-direction: ``(dx, dWi, dWh, dbi, dbh, dh0, dc0)``."""
-    x, acts, hprev, cprev, extra = rec["x"], rec["acts"], rec["hprev"], rec["cprev"], rec["extra"]
+    x, acts, hprev, cprev = rec["x"], rec["acts"], rec["hprev"], rec["cprev"]
     t_len, n = x.shape[0], x.shape[1]
     dgx, dgh = [None] * t_len, [None] * t_len
-    cell_grad = LSTM_CELLS.get(xp, (None, _lstm_cell_grad))[1]
+    cell_grad = _cell_pair(xp, mode)[1] if mode in _CELLS else None
     for t in (range(t_len) if reverse else range(t_len - 1, -1, -1)):
         m = _step_mask(xp, lengths, t, x)
         if m is None:  # every step is inside the sequence: all of the carry enters the step
@@ -326,13 +344,8 @@ def _backward_direction(xp, rec, dy, dh, dc, wi, wh, mode, reverse, lengths):
             dc = dcp if m is None else dc + dcp
             dgx[t] = dgh[t] = da
         elif mode == "gru":
-            r, z, nn = acts[t]
-            dan = dhn * (1.0 - z) * (1.0 - nn * nn)
-            dar = dan * extra[t] * r * (1.0 - r)
-            daz = dhn * (hprev[t] - nn) * z * (1.0 - z)
-            dgx[t] = xp.concat([dar, daz, dan], axis=1)
-            dgh[t] = xp.concat([dar, daz, dan * r], axis=1)
-            dh = dh + dhn * z
+            dgx[t], dgh[t], carry = cell_grad(xp, acts[t], hprev[t], dhn)
+            dh = dh + carry
         else:
             (hn,) = acts[t]
             da = dhn * ((1.0 - hn * hn) if mode == "rnn_tanh" else (hn > 0).astype(hn.dtype))
