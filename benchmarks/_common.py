@@ -115,3 +115,114 @@ def limit_threads(n):
     if any(os.environ.get(k) != want for k in names):
         os.environ.update(dict.fromkeys(names, want))
         os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
+def add_thread_args(ap):
+    """Add ``--threads N`` to the argparse parser ``ap`` (see :func:`setup_threads_and_torch`)."""
+    ap.add_argument("--threads", type=int, default=0,
+                    help="give NumPy's BLAS and PyTorch N threads (the script re-executes itself "
+                         "with OPENBLAS_NUM_THREADS/OMP_NUM_THREADS=N); 0 keeps the defaults")
+
+
+def setup_threads_and_torch(args, use_torch=True):
+    """Apply ``--threads`` (:func:`limit_threads`), then import PyTorch and give it as many
+    threads; return the ``torch`` module, or None without PyTorch, with ``--no-torch`` or when
+    ``use_torch`` is False (nothing is imported then)."""
+    if args.threads:
+        limit_threads(args.threads)
+    if not use_torch or getattr(args, "no_torch", False):
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return torch
+
+
+def env_line(torch):
+    """The ``machine: ...`` line of a benchmark that compares with PyTorch (``torch`` or None)."""
+    tinfo = (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
+             else "no torch")
+    import numpy as np
+    return (f"machine: {machine()}; numpy {np.__version__} ({numpy_threads()}); {tinfo}; "
+            f"{thread_env()}")
+
+
+def gluon_step(net, loss_fn, x, y, ctx, hybridize, lr, momentum=None, out_shape=None):
+    """One Gluon training step as a function: ``loss_fn(net(x), y)`` recorded, backward, then
+    ``gluon.Trainer`` SGD (``lr``, and ``momentum`` unless None) stepped by ``len(y)``.
+
+    ``net`` is initialized already; ``hybridize`` hybridizes the network and the loss (each one
+    CachedOp); ``out_shape`` reshapes the network's output before the loss. ``x`` and ``y`` are
+    NumPy arrays, copied to ``ctx`` once."""
+    import mxplug as mx
+    from mxplug import autograd, gluon
+
+    if hybridize:
+        net.hybridize()
+        loss_fn.hybridize()
+    opts = {"learning_rate": lr}
+    if momentum is not None:
+        opts["momentum"] = momentum
+    trainer = gluon.Trainer(net.collect_params(), "sgd", opts)
+    xs, ys = mx.nd.array(x, ctx=ctx), mx.nd.array(y, ctx=ctx)
+    batch = y.shape[0]
+
+    def step():
+        with autograd.record():
+            out = net(xs)
+            if out_shape is not None:
+                out = out.reshape(out_shape)
+            loss = loss_fn(out, ys)
+        loss.backward()
+        trainer.step(batch)
+    return step
+
+
+def torch_sgd_step(torch, model, x, y, lr, momentum=None, out_shape=None):
+    """PyTorch's counterpart of :func:`gluon_step`: cross-entropy of ``model(x)`` (reshaped to
+    ``out_shape`` when given), backward, then ``torch.optim.SGD`` (``lr``, and ``momentum``
+    unless None). ``x`` and ``y`` are NumPy arrays, shared with PyTorch once."""
+    opts = {"lr": lr} if momentum is None else {"lr": lr, "momentum": momentum}
+    opt = torch.optim.SGD(model.parameters(), **opts)
+    xs, ys = torch.from_numpy(x), torch.from_numpy(y)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        out = model(xs)
+        if out_shape is not None:
+            out = out.reshape(*out_shape)
+        loss_fn(out, ys).backward()
+        opt.step()
+    return step
+
+
+def eager_and_hybridized(make_torch_step, mx_step, batch, steps):
+    """Samples/s by key: ``"torch"`` for the step ``make_torch_step()`` builds (skipped when it is
+    None), then ``"eager"`` and ``"hybridized"`` for ``mx_step(hybridize)``, one after the other
+    (:func:`samples_per_s`, mxplug's rounds ending with ``mx.nd.waitall``)."""
+    import mxplug as mx
+
+    res = {}
+    if make_torch_step is not None:
+        res["torch"] = samples_per_s(make_torch_step(), batch, steps)
+    for hyb in (False, True):
+        res["hybridized" if hyb else "eager"] = samples_per_s(mx_step(hyb), batch, steps,
+                                                              mx.nd.waitall)
+    return res
+
+
+def ratio_rows(name, res, torch, keys=("eager", "hybridized"), where="", fmt=",.0f"):
+    """Table rows ``[label, figure, vs torch]`` of ``res`` (figures by key; ``"torch"`` the
+    PyTorch one, when there is one): one row for each of ``keys`` labelled ``"<name> mxplug
+    <key><where>"``, then PyTorch's row (``torch`` is the module, for its version)."""
+    rows = []
+    for key in keys:
+        ratio = f"{res[key] / res['torch']:.2f}x" if "torch" in res else "-"
+        rows.append([f"{name} mxplug {key}{where}", format(res[key], fmt), ratio])
+    if "torch" in res:
+        rows.append([f"{name} torch {torch.__version__}", format(res["torch"], fmt), "1.00x"])
+    return rows

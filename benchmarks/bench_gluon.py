@@ -33,10 +33,19 @@ import numpy as np
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 sys.path.append(os.path.dirname(_HERE))
-from _common import limit_threads, machine, numpy_threads, samples_per_s, table, thread_env
+from _common import (
+    add_thread_args,
+    eager_and_hybridized,
+    env_line,
+    gluon_step,
+    ratio_rows,
+    setup_threads_and_torch,
+    table,
+    torch_sgd_step,
+)
 
 import mxplug as mx
-from mxplug import autograd, gluon
+from mxplug import gluon
 from mxplug.gluon import nn
 
 LR, MOMENTUM = 0.01, 0.9
@@ -81,52 +90,20 @@ def _data(rng, shape, batch):
 def mx_step(make, x, y, ctx, hybridize):
     net = make()
     net.initialize(mx.init.Xavier(), ctx=ctx)
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    if hybridize:  # the network and the loss, each one CachedOp
-        net.hybridize()
-        loss_fn.hybridize()
-    trainer = gluon.Trainer(net.collect_params(), "sgd",
-                            {"learning_rate": LR, "momentum": MOMENTUM})
-    xs, ys = mx.nd.array(x, ctx=ctx), mx.nd.array(y, ctx=ctx)
-    batch = x.shape[0]
-
-    def step():
-        with autograd.record():
-            loss = loss_fn(net(xs), ys)
-        loss.backward()
-        trainer.step(batch)
-    return step
+    return gluon_step(net, gluon.loss.SoftmaxCrossEntropyLoss(), x, y, ctx, hybridize, LR,
+                      MOMENTUM)
 
 
 def torch_step(torch, make, x, y):
-    model = make(torch)
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    xs, ys = torch.from_numpy(x), torch.from_numpy(y)
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(xs), ys).backward()
-        opt.step()
-    return step
+    return torch_sgd_step(torch, make(torch), x, y, LR, MOMENTUM)
 
 
 def compare(name, mx_make, torch_make, shape, batch, ctx, steps, torch):
     rng = np.random.default_rng(0)
     x, y = _data(rng, shape, batch)
-    res = {}
-    if torch is not None:
-        res["torch"] = samples_per_s(torch_step(torch, torch_make, x, y), batch, steps)
-    for hyb in (False, True):
-        key = "hybridized" if hyb else "eager"
-        res[key] = samples_per_s(mx_step(mx_make, x, y, ctx, hyb), batch, steps, mx.nd.waitall)
-    rows = []
-    for key in ("eager", "hybridized"):
-        ratio = f"{res[key] / res['torch']:.2f}x" if "torch" in res else "-"
-        rows.append([f"{name} mxplug {key} ({ctx})", f"{res[key]:,.0f}", ratio])
-    if "torch" in res:
-        rows.append([f"{name} torch {torch.__version__}", f"{res['torch']:,.0f}", "1.00x"])
-    return rows
+    res = eager_and_hybridized(torch and (lambda: torch_step(torch, torch_make, x, y)),
+                               lambda hyb: mx_step(mx_make, x, y, ctx, hyb), batch, steps)
+    return ratio_rows(name, res, torch, where=f" ({ctx})")
 
 
 def demo_rows(torch, epochs=20, batch=64):
@@ -174,18 +151,9 @@ def main(argv=None):
     ap.add_argument("--ctx", default="cpu", help="the mxplug context")
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--only", default="mlp,lenet", help="comma-separated: mlp, lenet, demo")
-    ap.add_argument("--threads", type=int, default=0,
-                    help="give NumPy's BLAS and PyTorch N threads (the script re-executes itself "
-                         "with OPENBLAS_NUM_THREADS/OMP_NUM_THREADS=N); 0 keeps the defaults")
+    add_thread_args(ap)
     args = ap.parse_args(argv)
-    if args.threads:
-        limit_threads(args.threads)
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    if torch is not None and args.threads:
-        torch.set_num_threads(args.threads)
+    torch = setup_threads_and_torch(args)
     ctx = mx.context.parse(args.ctx)
     which = args.only.split(",")
     rows = []
@@ -199,10 +167,7 @@ def main(argv=None):
             rows += demo_rows(torch)
         except mx.base.MXNetError as e:  # Digits needs scikit-learn
             rows.append([f"demo skipped: {e}", "-", "-"])
-    tinfo = (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
-             else "no torch")
-    print(f"machine: {machine()}; numpy {np.__version__} ({numpy_threads()}); {tinfo}; "
-          f"{thread_env()}")
+    print(env_line(torch))
     print(f"Gluon training, SGD momentum {MOMENTUM}; best of 3 rounds\n")
     print(table(["model / framework", "samples/s", "vs torch"], rows))
 

@@ -30,10 +30,18 @@ import numpy as np
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 sys.path.append(os.path.dirname(_HERE))
-from _common import limit_threads, machine, numpy_threads, table, thread_env
+from _common import (
+    add_thread_args,
+    env_line,
+    gluon_step,
+    ratio_rows,
+    setup_threads_and_torch,
+    table,
+    torch_sgd_step,
+)
 
 import mxplug as mx
-from mxplug import autograd, gluon
+from mxplug import gluon
 from mxplug.gluon.model_zoo import vision
 
 LR, MOMENTUM, CLASSES = 0.01, 0.9, 10
@@ -72,35 +80,14 @@ def torch_resnet18_cifar(torch):
 def mx_step(x, y, ctx, hybridize=True):
     net = vision.resnet18_v1(thumbnail=True, classes=CLASSES)
     net.initialize(mx.init.Xavier(), ctx=ctx)
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    if hybridize:
-        net.hybridize()
-        loss_fn.hybridize()
-    trainer = gluon.Trainer(net.collect_params(), "sgd",
-                            {"learning_rate": LR, "momentum": MOMENTUM})
-    xs, ys = mx.nd.array(x, ctx=ctx), mx.nd.array(y, ctx=ctx)
-    batch = x.shape[0]
-
-    def step():
-        with autograd.record():
-            loss = loss_fn(net(xs), ys)
-        loss.backward()
-        trainer.step(batch)
-    return step
+    return gluon_step(net, gluon.loss.SoftmaxCrossEntropyLoss(), x, y, ctx, hybridize, LR,
+                      MOMENTUM)
 
 
 def torch_step(torch, x, y):
     model = torch_resnet18_cifar(torch)
     model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    xs, ys = torch.from_numpy(x), torch.from_numpy(y)
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(xs), ys).backward()
-        opt.step()
-    return step
+    return torch_sgd_step(torch, model, x, y, LR, MOMENTUM)
 
 
 def interleaved(steps, batch, n, rounds):
@@ -152,20 +139,9 @@ def main(argv=None):
     ap.add_argument("--eager", action="store_true", help="also time mxplug without hybridize")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--profile", action="store_true", help="cProfile mxplug's step instead")
-    ap.add_argument("--threads", type=int, default=0,
-                    help="give NumPy's BLAS and PyTorch N threads (re-executes with "
-                         "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS=N); 0 keeps the defaults")
+    add_thread_args(ap)
     args = ap.parse_args(argv)
-    if args.threads:
-        limit_threads(args.threads)
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
-            pass
-    if torch is not None and args.threads:
-        torch.set_num_threads(args.threads)
+    torch = setup_threads_and_torch(args)
     ctx = mx.context.parse(args.ctx)
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1, (args.batch, 3, 32, 32)).astype(np.float32)
@@ -178,17 +154,8 @@ def main(argv=None):
     if torch is not None:
         steps["torch"] = (torch_step(torch, x, y), lambda: None)
     res = interleaved(steps, args.batch, args.steps, args.rounds)
-    rows = []
-    for mode in modes:
-        ratio = f"{res[mode] / res['torch']:.2f}x" if "torch" in res else "-"
-        rows.append([f"ResNet-18 CIFAR mxplug {mode} ({ctx})", f"{res[mode]:,.1f}", ratio])
-    if "torch" in res:
-        rows.append([f"ResNet-18 CIFAR torch {torch.__version__}", f"{res['torch']:,.1f}",
-                     "1.00x"])
-    tinfo = (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
-             else "no torch")
-    print(f"machine: {machine()}; numpy {np.__version__} ({numpy_threads()}); {tinfo}; "
-          f"{thread_env()}")
+    rows = ratio_rows("ResNet-18 CIFAR", res, torch, keys=modes, where=f" ({ctx})", fmt=",.1f")
+    print(env_line(torch))
     print(f"ResNet-18 v1 CIFAR stem training step, batch {args.batch}, SGD momentum {MOMENTUM}; "
           f"best of {args.rounds} rounds of {args.steps} steps, taking turns\n")
     print(table(["model / framework", "samples/s", "vs torch"], rows))

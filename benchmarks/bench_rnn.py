@@ -26,7 +26,16 @@ import numpy as np
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 sys.path.append(os.path.dirname(_HERE))
-from _common import limit_threads, machine, numpy_threads, samples_per_s, table, thread_env
+from _common import (
+    add_thread_args,
+    eager_and_hybridized,
+    env_line,
+    gluon_step,
+    ratio_rows,
+    setup_threads_and_torch,
+    table,
+    torch_sgd_step,
+)
 
 import mxplug as mx
 from mxplug import autograd, gluon
@@ -53,21 +62,8 @@ class LanguageModel(gluon.HybridBlock):
 def mx_step(tokens, labels, ctx, hybridize):
     net = LanguageModel()
     net.initialize(mx.init.Uniform(0.1), ctx=ctx)
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    if hybridize:
-        net.hybridize()
-        loss_fn.hybridize()
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LR})
-    x = mx.nd.array(tokens, ctx=ctx)
-    y = mx.nd.array(labels.reshape(-1), ctx=ctx)
-
-    def step():
-        with autograd.record():
-            logits = net(x).reshape((-1, VOCAB))
-            loss = loss_fn(logits, y)
-        loss.backward()
-        trainer.step(SEQ * BATCH)
-    return step
+    return gluon_step(net, gluon.loss.SoftmaxCrossEntropyLoss(), tokens, labels.reshape(-1), ctx,
+                      hybridize, LR, out_shape=(-1, VOCAB))
 
 
 def torch_step(torch, tokens, labels):
@@ -83,17 +79,8 @@ def torch_step(torch, tokens, labels):
         def forward(self, x):
             return self.decoder(self.lstm(self.embed(x))[0])
 
-    model = Model()
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    loss_fn = n.CrossEntropyLoss()
-    x = torch.from_numpy(tokens.astype(np.int64))
-    y = torch.from_numpy(labels.reshape(-1).astype(np.int64))
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(x).reshape(-1, VOCAB), y).backward()
-        opt.step()
-    return step
+    return torch_sgd_step(torch, Model(), tokens.astype(np.int64),
+                          labels.reshape(-1).astype(np.int64), LR, out_shape=(-1, VOCAB))
 
 
 def mx_lstm_step(x_np, ctx, hybridize):
@@ -120,64 +107,32 @@ def torch_lstm_step(torch, x_np):
     return step
 
 
-def _rows(name, res, torch):
-    rows = []
-    for key in ("eager", "hybridized"):
-        ratio = f"{res[key] / res['torch']:.2f}x" if "torch" in res else "-"
-        rows.append([f"{name} mxplug {key}", f"{res[key]:,.0f}", ratio])
-    if "torch" in res:
-        rows.append([f"{name} torch {torch.__version__}", f"{res['torch']:,.0f}", "1.00x"])
-    return rows
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ctx", default="cpu", help="the mxplug context")
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--threads", type=int, default=0,
-                    help="give NumPy's BLAS and PyTorch N threads (re-executes the script with "
-                         "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS=N); 0 keeps the defaults")
+    add_thread_args(ap)
     ap.add_argument("--only", default="lm", help="comma-separated: lm, lstm")
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args(argv)
-    if args.threads:
-        limit_threads(args.threads)
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
-            pass
-    if torch is not None and args.threads:
-        torch.set_num_threads(args.threads)
+    torch = setup_threads_and_torch(args)
     ctx = mx.context.parse(args.ctx)
     rng = np.random.default_rng(0)
     which, tokens_per_step, rows = args.only.split(","), SEQ * BATCH, []
     if "lm" in which:
         tokens = rng.integers(0, VOCAB, (SEQ, BATCH))
         labels = rng.integers(0, VOCAB, (SEQ, BATCH))
-        res = {}
-        if torch is not None:
-            res["torch"] = samples_per_s(torch_step(torch, tokens, labels), tokens_per_step,
-                                         args.steps)
-        for hyb in (False, True):
-            res["hybridized" if hyb else "eager"] = samples_per_s(
-                mx_step(tokens, labels, ctx, hyb), tokens_per_step, args.steps, mx.nd.waitall)
-        rows += _rows(f"LSTM LM ({ctx})", res, torch)
+        res = eager_and_hybridized(
+            torch and (lambda: torch_step(torch, tokens, labels)),
+            lambda hyb: mx_step(tokens, labels, ctx, hyb), tokens_per_step, args.steps)
+        rows += ratio_rows(f"LSTM LM ({ctx})", res, torch)
     if "lstm" in which:
         x_np = rng.uniform(-1, 1, (SEQ, BATCH, EMBED)).astype(np.float32)
-        res = {}
-        if torch is not None:
-            res["torch"] = samples_per_s(torch_lstm_step(torch, x_np), tokens_per_step,
-                                         args.steps)
-        for hyb in (False, True):
-            res["hybridized" if hyb else "eager"] = samples_per_s(
-                mx_lstm_step(x_np, ctx, hyb), tokens_per_step, args.steps, mx.nd.waitall)
-        rows += _rows(f"LSTM layer ({ctx})", res, torch)
-    tinfo = (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
-             else "no torch")
-    print(f"machine: {machine()}; numpy {np.__version__} ({numpy_threads()}); {tinfo}; "
-          f"{thread_env()}")
+        res = eager_and_hybridized(torch and (lambda: torch_lstm_step(torch, x_np)),
+                                   lambda hyb: mx_lstm_step(x_np, ctx, hyb), tokens_per_step,
+                                   args.steps)
+        rows += ratio_rows(f"LSTM layer ({ctx})", res, torch)
+    print(env_line(torch))
     print(f"LSTM language model (vocab {VOCAB}, {LAYERS}x{HIDDEN}, seq {SEQ}, batch {BATCH}), "
           f"SGD; best of 3 rounds of {args.steps} steps\n")
     print(table(["model / framework", "tokens/s", "vs torch"], rows))

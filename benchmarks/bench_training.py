@@ -21,7 +21,15 @@ import numpy as np
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 sys.path.append(os.path.dirname(_HERE))
-from _common import limit_threads, machine, numpy_threads, samples_per_s, table, thread_env
+from _common import (
+    add_thread_args,
+    machine,
+    numpy_threads,
+    samples_per_s,
+    setup_threads_and_torch,
+    table,
+    thread_env,
+)
 
 import mxplug as mx
 
@@ -137,12 +145,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ctx", default="cpu", help="comma-separated mxplug contexts")
     ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--threads", type=int, default=0,
-                    help="give NumPy's BLAS and PyTorch N threads (the script re-executes itself "
-                         "with OPENBLAS_NUM_THREADS/OMP_NUM_THREADS=N); 0 keeps the defaults")
+    add_thread_args(ap)
     args = ap.parse_args(argv)
-    if args.threads:
-        limit_threads(args.threads)
+    setup_threads_and_torch(args, use_torch=False)  # torch_steps imports PyTorch when it runs
     rng = np.random.default_rng(0)
     rows = [["numpy by hand", f"{numpy_steps(rng, args.steps):,.0f}"]]
     for c in args.ctx.split(","):

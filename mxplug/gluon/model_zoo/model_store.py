@@ -94,3 +94,34 @@ def load_pretrained(net, name, pretrained, ctx=None, root=None):
                         f"{type(pretrained).__name__}")
     net.load_parameters(path, ctx=ctx)
     return net
+
+
+def model_constructor(name, getter, *args, title, pretrained_doc=None, extra_doc="", **fixed):
+    """A named model constructor (``resnet18_v1``, ``vgg16_bn``, ...): ``name(**kwargs)`` returns
+    ``getter(*args, **kwargs)``, with the keyword arguments ``fixed`` overriding the caller's.
+
+    Its docstring is ``title``, then the ``pretrained``, ``ctx``, ``root`` and ``classes``
+    parameters (``pretrained_doc`` describes ``pretrained``; by default ``<root>/<name>.params``),
+    then ``extra_doc`` (more parameter entries, each line indented and ending in a newline).
+    """
+    def make(**kwargs):
+        return getter(*args, **{**kwargs, **fixed})
+    make.__name__ = make.__qualname__ = name
+    make.__module__ = getter.__module__
+    if pretrained_doc is None:
+        pretrained_doc = (f"True loads ``<root>/{name}.params``; a string is the parameter "
+                          f"file's path.")
+    make.__doc__ = f"""{title}
+
+    Parameters
+    ----------
+    pretrained : bool or str, default False
+        {pretrained_doc}
+    ctx : Context, optional
+        Where to load the pretrained weights.
+    root : str, default ``$MXNET_HOME/models``
+        The folder of the parameter files.
+    classes : int, default 1000
+        Number of output classes.
+{extra_doc}    """
+    return make

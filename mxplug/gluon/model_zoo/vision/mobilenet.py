@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ... import nn
 from ...block import HybridBlock
-from ..model_store import load_pretrained
+from ..model_store import load_pretrained, model_constructor
 
 __all__ = ["MobileNet", "MobileNetV2", "mobilenet1_0", "mobilenet_v2_1_0", "mobilenet0_75",
            "mobilenet_v2_0_75", "mobilenet0_5", "mobilenet_v2_0_5", "mobilenet0_25",
@@ -186,23 +186,10 @@ get_mobilenet_v2.__doc__ = _GET_DOC.format(what="MobileNet V2 (arXiv:1801.04381)
 
 
 def _constructor(getter, multiplier, name):
-    def make(**kwargs):
-        return getter(multiplier, **kwargs)
-    make.__name__ = make.__qualname__ = name
-    make.__doc__ = f"""{getter.__doc__.splitlines()[0]} Width multiplier {multiplier}.
-
-    Parameters
-    ----------
-    pretrained : bool or str, default False
-        Load weights (see :func:`{getter.__name__}`).
-    ctx : Context, optional
-        Where to load the pretrained weights.
-    root : str, default ``$MXNET_HOME/models``
-        The folder of the parameter files.
-    classes : int, default 1000
-        Number of output classes.
-    """
-    return make
+    return model_constructor(
+        name, getter, multiplier,
+        title=f"{getter.__doc__.splitlines()[0]} Width multiplier {multiplier}.",
+        pretrained_doc=f"Load weights (see :func:`{getter.__name__}`).")
 
 
 mobilenet1_0 = _constructor(get_mobilenet, 1.0, "mobilenet1_0")

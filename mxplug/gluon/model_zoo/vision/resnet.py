@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ... import nn
 from ...block import HybridBlock
-from ..model_store import load_pretrained
+from ..model_store import load_pretrained, model_constructor
 
 __all__ = ["ResNetV1", "ResNetV2", "BasicBlockV1", "BasicBlockV2", "BottleneckV1",
            "BottleneckV2", "resnet18_v1", "resnet34_v1", "resnet50_v1", "resnet101_v1",
@@ -48,34 +48,47 @@ def _projection(channels, stride, in_channels, with_bn):
     return proj
 
 
-class BasicBlockV1(HybridBlock):
+class _ResidualBlock(HybridBlock):
+    """What the four blocks share: the constructor's arguments, and the shortcut projection
+    created after the block's own layers (``_build``), so that parameter names follow MXNet's
+    creation order. ``_BN_SHORTCUT``: the projection has a BatchNorm (V1)."""
+
+    _BN_SHORTCUT = True
+
+    def __init__(self, channels, stride, downsample=False, in_channels=0, **kwargs):
+        super().__init__(**kwargs)
+        self._build(channels, stride, in_channels)
+        self.downsample = (_projection(channels, stride, in_channels, self._BN_SHORTCUT)
+                           if downsample else None)
+
+    def _build(self, channels, stride, in_channels):
+        raise NotImplementedError
+
+
+class BasicBlockV1(_ResidualBlock):
     __doc__ = ("Basic residual block V1 (He et al. 2015, arXiv:1512.03385), used by "
                "ResNet-18/34 V1: conv3x3-BN-ReLU-conv3x3-BN, add the shortcut, ReLU.\n"
                + _BLOCK_DOC)
 
-    def __init__(self, channels, stride, downsample=False, in_channels=0, **kwargs):
-        super().__init__(**kwargs)
+    def _build(self, channels, stride, in_channels):
         self.body = nn.HybridSequential(prefix="")
         self.body.add(_conv3x3(channels, stride, in_channels))
         self.body.add(nn.BatchNorm())
         self.body.add(nn.Activation("relu"))
         self.body.add(_conv3x3(channels, 1, channels))
         self.body.add(nn.BatchNorm())
-        self.downsample = (_projection(channels, stride, in_channels, True) if downsample
-                           else None)
 
     def hybrid_forward(self, F, x):
         residual = self.downsample(x) if self.downsample else x
         return F.Activation(residual + self.body(x), act_type="relu")
 
 
-class BottleneckV1(HybridBlock):
+class BottleneckV1(_ResidualBlock):
     __doc__ = ("Bottleneck residual block V1 (He et al. 2015), used by ResNet-50/101/152 V1: "
                "conv1x1 (strided)-BN-ReLU-conv3x3-BN-ReLU-conv1x1-BN, add the shortcut, ReLU. "
                "As in MXNet, the two 1x1 convolutions of the body have a bias.\n" + _BLOCK_DOC)
 
-    def __init__(self, channels, stride, downsample=False, in_channels=0, **kwargs):
-        super().__init__(**kwargs)
+    def _build(self, channels, stride, in_channels):
         self.body = nn.HybridSequential(prefix="")
         self.body.add(nn.Conv2D(channels // 4, kernel_size=1, strides=stride))
         self.body.add(nn.BatchNorm())
@@ -85,27 +98,21 @@ class BottleneckV1(HybridBlock):
         self.body.add(nn.Activation("relu"))
         self.body.add(nn.Conv2D(channels, kernel_size=1, strides=1))
         self.body.add(nn.BatchNorm())
-        self.downsample = (_projection(channels, stride, in_channels, True) if downsample
-                           else None)
 
     def hybrid_forward(self, F, x):
         residual = self.downsample(x) if self.downsample else x
         return F.Activation(self.body(x) + residual, act_type="relu")
 
 
-class BasicBlockV2(HybridBlock):
-    __doc__ = ("Basic residual block V2, pre-activation (He et al. 2016, arXiv:1603.05027), "
-               "used by ResNet-18/34 V2: BN-ReLU-conv3x3-BN-ReLU-conv3x3 plus the shortcut.\n"
-               + _BLOCK_DOC)
+class _PreActBlock(_ResidualBlock):
+    """What the V2 blocks share: BN-ReLU before each convolution (``bn1``/``conv1``, then the
+    pairs of ``_later()``), the shortcut taken from the pre-activated input, no BN in it."""
 
-    def __init__(self, channels, stride, downsample=False, in_channels=0, **kwargs):
-        super().__init__(**kwargs)
-        self.bn1 = nn.BatchNorm()
-        self.conv1 = _conv3x3(channels, stride, in_channels)
-        self.bn2 = nn.BatchNorm()
-        self.conv2 = _conv3x3(channels, 1, channels)
-        self.downsample = (_projection(channels, stride, in_channels, False) if downsample
-                           else None)
+    _BN_SHORTCUT = False
+
+    def _later(self):
+        """The (BatchNorm, convolution) pairs after ``bn1``/``conv1``."""
+        raise NotImplementedError
 
     def hybrid_forward(self, F, x):
         residual = x
@@ -113,35 +120,41 @@ class BasicBlockV2(HybridBlock):
         if self.downsample:  # V2 projects the pre-activated input
             residual = self.downsample(x)
         x = self.conv1(x)
-        x = self.conv2(F.Activation(self.bn2(x), act_type="relu"))
+        for bn, conv in self._later():
+            x = conv(F.Activation(bn(x), act_type="relu"))
         return x + residual
 
 
-class BottleneckV2(HybridBlock):
+class BasicBlockV2(_PreActBlock):
+    __doc__ = ("Basic residual block V2, pre-activation (He et al. 2016, arXiv:1603.05027), "
+               "used by ResNet-18/34 V2: BN-ReLU-conv3x3-BN-ReLU-conv3x3 plus the shortcut.\n"
+               + _BLOCK_DOC)
+
+    def _build(self, channels, stride, in_channels):
+        self.bn1 = nn.BatchNorm()
+        self.conv1 = _conv3x3(channels, stride, in_channels)
+        self.bn2 = nn.BatchNorm()
+        self.conv2 = _conv3x3(channels, 1, channels)
+
+    def _later(self):
+        return ((self.bn2, self.conv2),)
+
+
+class BottleneckV2(_PreActBlock):
     __doc__ = ("Bottleneck residual block V2, pre-activation (He et al. 2016), used by "
                "ResNet-50/101/152 V2: BN-ReLU-conv1x1-BN-ReLU-conv3x3 (strided)-BN-ReLU-conv1x1 "
                "plus the shortcut.\n" + _BLOCK_DOC)
 
-    def __init__(self, channels, stride, downsample=False, in_channels=0, **kwargs):
-        super().__init__(**kwargs)
+    def _build(self, channels, stride, in_channels):
         self.bn1 = nn.BatchNorm()
         self.conv1 = nn.Conv2D(channels // 4, kernel_size=1, strides=1, use_bias=False)
         self.bn2 = nn.BatchNorm()
         self.conv2 = _conv3x3(channels // 4, stride, channels // 4)
         self.bn3 = nn.BatchNorm()
         self.conv3 = nn.Conv2D(channels, kernel_size=1, strides=1, use_bias=False)
-        self.downsample = (_projection(channels, stride, in_channels, False) if downsample
-                           else None)
 
-    def hybrid_forward(self, F, x):
-        residual = x
-        x = F.Activation(self.bn1(x), act_type="relu")
-        if self.downsample:
-            residual = self.downsample(x)
-        x = self.conv1(x)
-        x = self.conv2(F.Activation(self.bn2(x), act_type="relu"))
-        x = self.conv3(F.Activation(self.bn3(x), act_type="relu"))
-        return x + residual
+    def _later(self):
+        return ((self.bn2, self.conv2), (self.bn3, self.conv3))
 
 
 _NET_DOC = """
@@ -161,7 +174,20 @@ _NET_DOC = """
 
 
 class _ResNet(HybridBlock):
-    """What V1 and V2 share: the stages, and ``features`` followed by ``output``."""
+    """What V1 and V2 share: the checks, the stem, the stages, the ``output`` Dense, and
+    ``features`` followed by ``output``; ``_add_features`` fills ``features`` in between."""
+
+    def __init__(self, block, layers, channels, classes=1000, thumbnail=False, **kwargs):
+        super().__init__(**kwargs)
+        assert len(layers) == len(channels) - 1, \
+            f"channels must be one longer than layers, got {len(channels)} and {len(layers)}"
+        with self.name_scope():
+            self.features = nn.HybridSequential(prefix="")
+            self._add_features(block, layers, channels, thumbnail)
+            self.output = nn.Dense(classes, in_units=channels[-1])
+
+    def _add_features(self, block, layers, channels, thumbnail):
+        raise NotImplementedError
 
     def _make_layer(self, block, layers, channels, stride, stage_index, in_channels=0):
         layer = nn.HybridSequential(prefix=f"stage{stage_index}_")
@@ -181,6 +207,14 @@ class _ResNet(HybridBlock):
             self.features.add(nn.Activation("relu"))
             self.features.add(nn.MaxPool2D(3, 2, 1))
 
+    def _add_stages(self, block, layers, channels):
+        """Stage ``i + 1`` (stride 1 for the first, 2 after): ``channels[i]`` in,
+        ``channels[i + 1]`` out."""
+        for i, num_layer in enumerate(layers):
+            self.features.add(self._make_layer(block, num_layer, channels[i + 1],
+                                               1 if i == 0 else 2, i + 1,
+                                               in_channels=channels[i]))
+
     def hybrid_forward(self, F, x):
         return self.output(self.features(x))
 
@@ -189,19 +223,10 @@ class ResNetV1(_ResNet):
     __doc__ = ("ResNet V1 (He et al. 2015, arXiv:1512.03385).\n"
                + _NET_DOC.format(blocks="BasicBlockV1 or BottleneckV1"))
 
-    def __init__(self, block, layers, channels, classes=1000, thumbnail=False, **kwargs):
-        super().__init__(**kwargs)
-        assert len(layers) == len(channels) - 1, \
-            f"channels must be one longer than layers, got {len(channels)} and {len(layers)}"
-        with self.name_scope():
-            self.features = nn.HybridSequential(prefix="")
-            self._add_stem(channels[0], thumbnail)
-            for i, num_layer in enumerate(layers):
-                self.features.add(self._make_layer(block, num_layer, channels[i + 1],
-                                                   1 if i == 0 else 2, i + 1,
-                                                   in_channels=channels[i]))
-            self.features.add(nn.GlobalAvgPool2D())
-            self.output = nn.Dense(classes, in_units=channels[-1])
+    def _add_features(self, block, layers, channels, thumbnail):
+        self._add_stem(channels[0], thumbnail)
+        self._add_stages(block, layers, channels)
+        self.features.add(nn.GlobalAvgPool2D())
 
 
 class ResNetV2(_ResNet):
@@ -209,25 +234,14 @@ class ResNetV2(_ResNet):
                "goes through a BatchNorm without scale and shift (a learned data "
                "normalization).\n" + _NET_DOC.format(blocks="BasicBlockV2 or BottleneckV2"))
 
-    def __init__(self, block, layers, channels, classes=1000, thumbnail=False, **kwargs):
-        super().__init__(**kwargs)
-        assert len(layers) == len(channels) - 1, \
-            f"channels must be one longer than layers, got {len(channels)} and {len(layers)}"
-        with self.name_scope():
-            self.features = nn.HybridSequential(prefix="")
-            self.features.add(nn.BatchNorm(scale=False, center=False))
-            self._add_stem(channels[0], thumbnail)
-            in_channels = channels[0]
-            for i, num_layer in enumerate(layers):
-                self.features.add(self._make_layer(block, num_layer, channels[i + 1],
-                                                   1 if i == 0 else 2, i + 1,
-                                                   in_channels=in_channels))
-                in_channels = channels[i + 1]
-            self.features.add(nn.BatchNorm())
-            self.features.add(nn.Activation("relu"))
-            self.features.add(nn.GlobalAvgPool2D())
-            self.features.add(nn.Flatten())
-            self.output = nn.Dense(classes, in_units=in_channels)
+    def _add_features(self, block, layers, channels, thumbnail):
+        self.features.add(nn.BatchNorm(scale=False, center=False))
+        self._add_stem(channels[0], thumbnail)
+        self._add_stages(block, layers, channels)
+        self.features.add(nn.BatchNorm())
+        self.features.add(nn.Activation("relu"))
+        self.features.add(nn.GlobalAvgPool2D())
+        self.features.add(nn.Flatten())
 
 
 #: num_layers -> (block kind, blocks per stage, channels of the stem and of each stage)
@@ -274,26 +288,12 @@ def get_resnet(version, num_layers, pretrained=False, ctx=None, root=None, **kwa
 
 
 def _constructor(version, num_layers):
-    def make(**kwargs):
-        return get_resnet(version, num_layers, **kwargs)
-    make.__name__ = make.__qualname__ = f"resnet{num_layers}_v{version}"
     paper = "arXiv:1512.03385" if version == 1 else "arXiv:1603.05027"
-    make.__doc__ = f"""ResNet-{num_layers} V{version} ({paper}).
-
-    Parameters
-    ----------
-    pretrained : bool or str, default False
-        True loads ``<root>/{make.__name__}.params``; a string is the parameter file's path.
-    ctx : Context, optional
-        Where to load the pretrained weights.
-    root : str, default ``$MXNET_HOME/models``
-        The folder of the parameter files.
-    classes : int, default 1000
-        Number of output classes.
-    thumbnail : bool, default False
-        The CIFAR stem (3x3/1 conv) instead of the ImageNet stem.
-    """
-    return make
+    return model_constructor(
+        f"resnet{num_layers}_v{version}", get_resnet, version, num_layers,
+        title=f"ResNet-{num_layers} V{version} ({paper}).",
+        extra_doc="    thumbnail : bool, default False\n"
+                  "        The CIFAR stem (3x3/1 conv) instead of the ImageNet stem.\n")
 
 
 resnet18_v1 = _constructor(1, 18)

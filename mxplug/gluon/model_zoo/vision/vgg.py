@@ -5,7 +5,7 @@ from __future__ import annotations
 from ....init import Xavier
 from ... import nn
 from ...block import HybridBlock
-from ..model_store import load_pretrained
+from ..model_store import load_pretrained, model_constructor
 
 __all__ = ["VGG", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn",
            "vgg19_bn", "get_vgg"]
@@ -94,28 +94,11 @@ def get_vgg(num_layers, pretrained=False, ctx=None, root=None, **kwargs):
 
 
 def _constructor(num_layers, batch_norm):
-    name = f"vgg{num_layers}{'_bn' if batch_norm else ''}"
-
-    def make(**kwargs):
-        if batch_norm:
-            kwargs["batch_norm"] = True
-        return get_vgg(num_layers, **kwargs)
-    make.__name__ = make.__qualname__ = name
-    make.__doc__ = f"""VGG-{num_layers}{' with batch normalization' if batch_norm else ''}
-    (arXiv:1409.1556).
-
-    Parameters
-    ----------
-    pretrained : bool or str, default False
-        True loads ``<root>/{name}.params``; a string is the parameter file's path.
-    ctx : Context, optional
-        Where to load the pretrained weights.
-    root : str, default ``$MXNET_HOME/models``
-        The folder of the parameter files.
-    classes : int, default 1000
-        Number of output classes.
-    """
-    return make
+    return model_constructor(
+        f"vgg{num_layers}{'_bn' if batch_norm else ''}", get_vgg, num_layers,
+        title=(f"VGG-{num_layers}{' with batch normalization' if batch_norm else ''}\n"
+               f"    (arXiv:1409.1556)."),
+        **({"batch_norm": True} if batch_norm else {}))
 
 
 vgg11 = _constructor(11, False)
