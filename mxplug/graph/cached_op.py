@@ -172,7 +172,7 @@ class CachedOp:
             return tuple(by_name.get(n) for n in names)
 
         def vjp(g, out, *inputs):
-            if getattr(prog, "_pins", None):  # gradients are returned, never written anywhere
+            if prog._pins:  # gradients are returned, never written anywhere
                 prog.repin({})
             return gradients(g, inputs)
 

@@ -165,6 +165,8 @@ class Program:
         self.out_slots = [slot[(id(n), k)] for n, k in outputs]
         self.extra_slots = [slot[(id(n), k)] for n, k in extra]
         self._plan, self._free = None, []
+        self._pins: dict = {}  # extra index -> the array its step writes into (repin)
+        self._shared_bufs = None  # the run buffers of a plan with nothing planned (_new_run)
         self._generation = registry.generation  # of the kernel wrapper the steps were made with
         if not self.copies and self.ctx is not None and graph_opt_level() > 0:
             self._plan_memory([(id(n), k) for n, k in list(outputs) + list(extra)])
@@ -176,11 +178,11 @@ class Program:
         run takes a set from ``_free`` and gives it back when dropped, so steady-state runs
         allocate nothing for them. Results stay fresh arrays: the caller owns them."""
         steps = self.fwd_steps + self.bwd_steps
+        if not getattr(self.ctx.backend, "host_buffers", False):
+            return
         plan = plan_buffers([s.node for s in steps], results, self.ctx, own_outputs=False,
                             keep_from=len(self.fwd_steps))
-        if not plan.specs:
-            return
-        self._plan = plan
+        self._plan = plan  # even with nothing to plan: results may still be pinned (pin)
         for step in steps:
             step.buf = plan.assignment.get(id(step.node))
             step.body = plan.bodies.get(id(step.node))
@@ -208,7 +210,7 @@ class Program:
         :meth:`pin`), re-pinning changed targets and unpinning the rest, so that a result is
         never written into an array a later call did not offer. Returns the set of pinned
         indices. Cheap when the targets are those of the previous call."""
-        pins = self.__dict__.setdefault("_pins", {})  # index -> the pinned NumPy/device array
+        pins = self._pins
         if len(pins) == len(targets) and all(
                 pins.get(i) is t._data for i, t in targets.items()):
             return set(pins)
@@ -226,6 +228,10 @@ class Program:
     def _new_run(self, values, draws, planned):
         if not planned or self._plan is None:
             return Run(values, draws)
+        if not self._plan.specs:  # no planned buffers, only pinned results: nothing to own
+            if self._shared_bufs is None:
+                self._shared_bufs = ([], {id(s): [] for s in self.fwd_steps + self.bwd_steps})
+            return Run(values, draws, self._shared_bufs)
         bufs = self._free.pop() if self._free else (
             self._plan.allocate(), {id(s): [] for s in self.fwd_steps + self.bwd_steps})
         run = Run(values, draws, bufs)
