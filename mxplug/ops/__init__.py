@@ -21,6 +21,7 @@ from . import (
     random,
     reduce,
     rnn,
+    sequence,
     shape,
     sorting,
 )
@@ -30,4 +31,4 @@ from .registry import REGISTRY, Op, Sample, defop, get_op
 __all__ = ["REGISTRY", "Op", "Sample", "apply", "apply_into", "attrs", "defop", "get_op", "infer",
            "state", "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random",
            "reduce", "shape", "conv", "sorting", "movement_grad", "nn_params", "optimizer_ops",
-           "losses", "rnn", "amp_ops"]
+           "losses", "rnn", "sequence", "amp_ops"]
