@@ -235,13 +235,14 @@ def _direct_sinks(entries, heads):
 
 def _into_targets(entry, sinks):
     """The ``dests`` argument of ``entry.vjp_into``: a sink variable's ``.grad`` per input."""
-    dests = [None] * len(entry.inputs)
+    dests, found = [None] * len(entry.inputs), False
     for i, a in enumerate(entry.inputs):
         ag = getattr(a, "_ag", None)
-        if type(ag) is Leaf and id(ag) in sinks and ag.grad_req == "write" and \
-                type(ag.grad) is NDArray and ag.grad.dtype == a.dtype:
-            dests[i] = ag.grad
-    return tuple(dests) if any(d is not None for d in dests) else None
+        if type(ag) is Leaf and id(ag) in sinks and ag.grad_req == "write":
+            g = ag.grad
+            if type(g) is NDArray and g._data.dtype == a._data.dtype:
+                dests[i], found = g, True
+    return tuple(dests) if found else None
 
 
 def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode, direct=False):
@@ -267,7 +268,7 @@ def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode, dir
         grads[ag] = g if prev is None else prev + g
 
     for h, g in zip(heads, head_grads):
-        accumulate(h, g if g is not None else apply(REGISTRY["ones_like"], h))
+        accumulate(h, g if g is not None else _ones_like(h))
     with _Scope(bool(create_graph), train_mode):
         for entry in order:
             outs = entry.outputs
@@ -299,6 +300,21 @@ def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode, dir
             if not retain_graph:
                 entry.free()
     return grads, leaves
+
+
+_ONES: dict = {}  # (shape, dtype, context) -> a ones array: the default head gradients
+
+
+def _ones_like(h):
+    """The default head gradient of ``h``: a cached ones array (no rule writes into its
+    inputs, so one per shape, dtype and context serves every backward)."""
+    key = (h._data.shape, h._data.dtype, h._ctx)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[key] = apply(REGISTRY["ones_like"], h)
+    return ones
 
 
 def _call_vjp(entry, g, out):

@@ -428,3 +428,27 @@ def test_symbol_block_from_symbol(ctx):
     outer.add(sb)
     outer.hybridize()
     np.testing.assert_allclose(outer(x).asnumpy(), net(x).asnumpy(), rtol=1e-5)
+
+
+def test_hybridized_repeat_calls_see_every_change(ctx):
+    """The repeat-call fast path (HybridBlock._fast_call) must notice re-initialised and set
+    parameters, hooks added later and another context."""
+    net = nn.HybridSequential()
+    net.add(nn.Dense(3, in_units=4))
+    net.initialize(ctx=ctx)
+    net.hybridize()
+    x = mx.nd.ones((2, 4), ctx=ctx)
+    net(x)
+    net(x)
+    net.initialize(mx.init.Constant(0.5), ctx=ctx, force_reinit=True)
+    np.testing.assert_allclose(net(x).asnumpy(), np.full((2, 3), 2.0), rtol=1e-6)
+    net[0].weight.set_data(mx.nd.ones((3, 4), ctx=ctx))
+    np.testing.assert_allclose(net(x).asnumpy(), np.full((2, 3), 4.0), rtol=1e-6)
+    seen = []
+    net.register_forward_hook(lambda block, inputs, out: seen.append(out.shape))
+    net(x)
+    assert seen == [(2, 3)]
+    if ctx.device_type != "cpu":
+        net.reset_ctx(mx.cpu())
+        np.testing.assert_allclose(net(x.as_in_context(mx.cpu())).asnumpy(),
+                                   np.full((2, 3), 4.0), rtol=1e-6)

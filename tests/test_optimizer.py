@@ -379,3 +379,37 @@ def test_bfloat16_weights_keep_float32_masters(name):
     assert master.dtype == np.float32 and w_lo.dtype.__name__ == "bfloat16"
     np.testing.assert_allclose(master.asnumpy(), w_ref.asnumpy(), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(w_lo.astype("float32").asnumpy(), w_ref.asnumpy(), rtol=1e-2)
+
+
+@pytest.mark.parametrize("momentum,wd,clip", [(0.0, 0.0, None), (0.9, 0.01, 0.5)])
+def test_sgd_batched_update_matches_the_rule(momentum, wd, clip):
+    """A Trainer step hands SGD every parameter at once (``update_many``): same rule as MXNet's
+    ``sgd_mom_update``, for each parameter of the batch."""
+    rng = np.random.default_rng(13)
+    w0 = [rng.normal(size=s).astype("f4") for s in ((3, 4), (4,))]
+    steps = [[rng.normal(size=w.shape).astype("f4") for w in w0] for _ in range(3)]
+    opt = mx.optimizer.SGD(learning_rate=0.1, momentum=momentum, wd=wd, clip_gradient=clip,
+                           rescale_grad=0.5)
+    up = mx.optimizer.get_updater(opt)
+    ws = [mx.nd.array(w) for w in w0]
+    for gs in steps:
+        up([0, 1], [mx.nd.array(g) for g in gs], ws)
+    for k, w in enumerate(w0):
+        ref, mom = w.copy(), np.zeros_like(w)
+        for gs in steps:
+            g = gs[k] * 0.5
+            g = np.clip(g, -clip, clip) if clip else g
+            mom = momentum * mom - 0.1 * (g + wd * ref)
+            ref = ref + mom
+        np.testing.assert_allclose(ws[k].asnumpy(), ref, rtol=1e-6, atol=1e-7)
+    assert opt._index_update_count == {0: 3, 1: 3}
+
+
+def test_sgd_subclass_overriding_update_keeps_its_rule():
+    class Halved(mx.optimizer.SGD):  # the Updater calls update_multi_precision, as MXNet's
+        def update_multi_precision(self, index, weight, grad, state):
+            super().update_multi_precision(index, weight, grad * 0.5, state)
+
+    w = mx.nd.ones((2,))
+    mx.optimizer.get_updater(Halved(learning_rate=1.0))([0], [mx.nd.ones((2,))], [w])
+    np.testing.assert_allclose(w.asnumpy(), [0.5, 0.5])

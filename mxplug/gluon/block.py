@@ -461,6 +461,7 @@ class HybridBlock(Block):
         self._cached_params = None
         self._in_fmt = None
         self._out_fmt = None
+        self._fast = None  # (n args, ctx, the params' data lists, their arrays): _fast_call
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
@@ -480,6 +481,7 @@ class HybridBlock(Block):
     def _clear_cached_op(self):
         self._cached_op = None
         self._cached_params = None
+        self._fast = None
 
     def hybridize(self, active=True, backend=None, backend_opts=None, clear=True, **kwargs):
         """Compile the forward to a graph on the next call (``active=False`` turns it off).
@@ -509,7 +511,29 @@ class HybridBlock(Block):
         return type(self).forward is not HybridBlock.forward
 
     # -- calls -----------------------------------------------------------------------------------
+    def _fast_call(self, args):
+        """The common training call, with nothing left to decide: hybridized and built, plain
+        NDArrays on the context of the last call, no hooks, parameters not re-initialised
+        since (their data lists are the same objects). None when any of it does not hold."""
+        fast = self._fast
+        if fast is None or len(args) != fast[0] or self._forward_pre_hooks or \
+                self._forward_hooks or current_scope() is not None:
+            return None
+        ctx = fast[1]
+        for a in args:
+            if type(a) is not NDArray or a._ctx is not ctx:
+                return None
+        for p, d in zip(self._cached_params, fast[2]):
+            if p._data is not d:
+                return None
+        out = self._cached_op(*args, *fast[3])
+        return out if isinstance(self._out_fmt, int) else _regroup(list(out), self._out_fmt)[0]
+
     def __call__(self, *args):
+        if self._fast is not None:
+            out = self._fast_call(args)
+            if out is not None:
+                return out
         hooks = current_scope() is None
         if hooks:
             for hook in list(self._forward_pre_hooks.values()):
@@ -662,6 +686,8 @@ class HybridBlock(Block):
             self._clear_cached_op()
             return self._call_cached_op(*args)
         out = self._cached_op(*flat, *pdata)
+        if isinstance(fmt, list) and fmt == [0] * len(flat) and ctx is not None:
+            self._fast = (len(flat), ctx, [p._data for p in self._cached_params], pdata)
         if isinstance(self._out_fmt, int):
             return out
         return _regroup(list(out), self._out_fmt)[0]

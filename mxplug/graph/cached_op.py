@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import autograd
+from ..autograd import _needs_grad
 from ..base import MXNetError, MXNetValueError
 from ..ndarray import NDArray
 from ..ops import REGISTRY, apply
@@ -38,6 +39,8 @@ class _Bound:
     def __init__(self, graph: TracedGraph, ctx):
         self.graph, self.ctx = graph, ctx
         self.names = [n for n in graph.input_names if n is not None] + list(graph.constants)
+        self.constants = list(graph.constants.values())  # fed after the call's arrays
+        self.heads = head_grad_names(len(graph.symbol._outputs))
         self.training = graph.signature[1]
         # traced nodes carry their shapes, so the passes need no extra specs
         self.program = Program(optimize_bound(graph.symbol._outputs, {}, ctx), (), ctx)
@@ -134,11 +137,13 @@ class CachedOp:
     # -- calls -----------------------------------------------------------------------------------
     def __call__(self, *args):
         b = self._bound(args)
-        arrays = [a for a in args if isinstance(a, NDArray)] + list(b.graph.constants.values())
+        arrays = [a for a in args if isinstance(a, NDArray)]
+        if b.constants:
+            arrays += b.constants
         feed = dict(zip(b.names, arrays))
         wrt = ()
         if autograd.is_recording():
-            wrt = tuple(n for n, a in zip(b.names, arrays) if autograd._needs_grad(a))
+            wrt = tuple(n for n, a in zip(b.names, arrays) if _needs_grad(a))
         saved, state.training = state.training, b.training
         try:
             if wrt:
@@ -154,8 +159,7 @@ class CachedOp:
 
     def _record(self, b, prog, run, wrt, arrays, outs):
         """One tape entry for the whole call: its rule runs ``prog``'s backward steps."""
-        names, training = b.names, b.training
-        heads = head_grad_names(len(outs))
+        names, training, heads = b.names, b.training, b.heads
 
         def gradients(g, inputs):
             gs = (g,) if isinstance(g, NDArray) else tuple(g)
@@ -197,10 +201,14 @@ class CachedOp:
 
 def _fresh(outs, inputs):
     """Outputs that are not inputs nor each other (each gets its own tape identity)."""
+    if len(outs) == 1:  # the common case
+        o = outs[0]
+        if all(o is not a for a in inputs):
+            return outs
     seen = {id(a) for a in inputs}
     ids = [id(o) for o in outs]
     if seen.isdisjoint(ids) and len(set(ids)) == len(ids):
-        return list(outs)  # the common case: nothing to copy
+        return list(outs)  # nothing to copy
     res = []
     prev = state.set_hook(None)
     try:

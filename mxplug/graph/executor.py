@@ -11,7 +11,6 @@ writing into ``grad_dict`` per ``grad_req``. No autograd tape is involved.
 from __future__ import annotations
 
 import os
-import weakref
 
 import numpy as np
 
@@ -131,10 +130,15 @@ class Run:
     """The values of one forward run (what its backward reads), and the planned buffers they
     live in: a set the Program takes back when the run is dropped."""
 
-    __slots__ = ("values", "draws", "bufs", "__weakref__")
+    __slots__ = ("values", "draws", "bufs", "_give_back")
 
-    def __init__(self, values, draws, bufs=None):
+    def __init__(self, values, draws, bufs=None, give_back=None):
         self.values, self.draws, self.bufs = values, draws, bufs
+        self._give_back = give_back  # the Program's free list, which takes ``bufs`` back
+
+    def __del__(self):  # cheaper than a weakref.finalize per run, and as prompt
+        if self._give_back is not None:
+            self._give_back.append(self.bufs)
 
 
 class Program:
@@ -234,9 +238,7 @@ class Program:
             return Run(values, draws, self._shared_bufs)
         bufs = self._free.pop() if self._free else (
             self._plan.allocate(), {id(s): [] for s in self.fwd_steps + self.bwd_steps})
-        run = Run(values, draws, bufs)
-        weakref.finalize(run, self._free.append, bufs)
-        return run
+        return Run(values, draws, bufs, self._free)
 
     def _feed(self, values, arrays, what):
         for name, slots in self.variables.items():

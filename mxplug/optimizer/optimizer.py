@@ -216,6 +216,12 @@ class Optimizer:
         else:
             self.update(index, weight, grad, state)
 
+    def update_many(self, indices, weights, grads, states):
+        """:meth:`update_multi_precision` for each index (an optimizer may do the batch in
+        one pass: :class:`~mxplug.optimizer.SGD`)."""
+        for i, w, g, s in zip(indices, weights, grads, states):
+            self.update_multi_precision(i, w, g, s)
+
     # -- helpers for subclasses ------------------------------------------------------------------
     def _clip_kwargs(self, name="clip_gradient"):
         """``{name: clip_gradient}`` when clipping is on (MXNet passes it only when truthy)."""

@@ -106,14 +106,15 @@ class Updater:
             index, grad, weight = [index], [grad], [weight]
         if weight:  # as MXNet: update counts (Adam's t, schedules) are kept per device
             self.optimizer._set_current_context(weight[0].context.device_id)
-        for i, g, w in zip(index, grad, weight):
-            if i not in self.states:
-                self.states[i] = self.optimizer.create_state_multi_precision(i, w)
+        states = self.states
+        for i, w in zip(index, weight):
+            if i not in states:
+                states[i] = self.optimizer.create_state_multi_precision(i, w)
                 self.states_synced[i] = True
             elif not self.states_synced[i]:
-                self.states[i] = self.sync_state_context(self.states[i], w.context)
+                states[i] = self.sync_state_context(states[i], w.context)
                 self.states_synced[i] = True
-            self.optimizer.update_multi_precision(i, w, g, self.states[i])
+        self.optimizer.update_many(index, weight, grad, [states[i] for i in index])
 
     def sync_state_context(self, state, context):
         """``state`` with every array moved to ``context``."""
