@@ -81,8 +81,9 @@ class Context:
             and self.device_id == other.device_id
         )
 
-    def __hash__(self):
-        return hash((self.device_type, self.device_id))
+    # Contexts are interned (one object per device), so identity is equality: the C-level
+    # identity hash keeps every dict keyed by contexts (signatures, per-device state) cheap.
+    __hash__ = object.__hash__
 
     def __str__(self):
         return f"{self.device_type}({self.device_id})"
