@@ -9,13 +9,32 @@ from . import ndarray as nd
 from . import symbol as sym
 from .base import MXNetValueError
 from .context import cpu
+from .graph.passes import remove_amp_casts
+from .graph.symbol import Symbol
 
 __all__ = ["save_checkpoint", "load_checkpoint", "load_params"]
 
 
 def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_cast=True):
-    """Write ``prefix-symbol.json`` (when ``symbol`` is given) and ``prefix-%04d.params``."""
+    """Write ``prefix-symbol.json`` (when ``symbol`` is given) and ``prefix-%04d.params``.
+
+    Parameters
+    ----------
+    prefix : str
+        Prefix of the file names.
+    epoch : int
+        The epoch number in the parameter file's name.
+    symbol : Symbol or None
+        The network.
+    arg_params, aux_params : dict of str to NDArray
+        The weights (``arg:`` keys) and auxiliary states (``aux:`` keys).
+    remove_amp_cast : bool, default True
+        Save the graph without the ``amp_cast`` / ``amp_multicast`` nodes that mixed precision
+        inserted (as MXNet does).
+    """
     if symbol is not None:
+        if remove_amp_cast:
+            symbol = Symbol(remove_amp_casts(symbol._outputs))
         symbol.save(f"{prefix}-symbol.json")
     arrays = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
     arrays.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})

@@ -484,6 +484,122 @@ def test_convert_symbol_and_model():
                            fp32_ops=["FullyConnected"])
 
 
+def test_convert_symbol_list_errors_are_assertions():
+    # MXNet's convert_symbol checks its lists with ``assert`` (test_contrib_amp.py expects
+    # AssertionError); mxplug's error is both
+    x, y = mx.sym.var("x"), mx.sym.var("y")
+    res = mx.sym.FullyConnected(x, y, num_hidden=10, no_bias=True) + mx.sym.sin(y)
+    bad = [dict(target_dtype_ops=["FullyConnected"], fp32_ops=["elemwise_add"]),
+           dict(target_dtype_ops=["FullyConnected"], fp32_ops=["Activation"],
+                conditional_fp32_ops=[("Activation", "act_type", ["selu"])]),
+           dict(target_dtype_ops=["Activation"], fp32_ops=["Activation"],
+                conditional_fp32_ops=[("Activation", "act_type", ["selu"])]),
+           dict(target_dtype_ops=["FullyConnected"], fp32_ops=["FullyConnected"])]
+    for kw in bad:
+        with pytest.raises(AssertionError):
+            amp.convert_symbol(res, target_dtype="float16", **kw)
+    with pytest.raises(AssertionError, match="should be Symbol"):
+        amp.convert_symbol("not a symbol")
+    with pytest.raises(AssertionError, match="HybridBlock"):
+        amp.convert_hybrid_block(gluon.nn.Block())
+
+
+def test_set_up_errors_are_assertions():
+    # MXNet: ``assert _amp_initialized`` / ``assert ..._amp_loss_scaler is not None``
+    trainer = gluon.Trainer(gluon.nn.Dense(2, in_units=2).collect_params(), "sgd")
+    with pytest.raises(AssertionError, match="'float16' or 'bfloat16'"):
+        amp.init("float64")
+    with pytest.raises(AssertionError, match="float16 or bfloat16"):
+        amp.list_lp16_ops("float64")
+    with pytest.raises(AssertionError, match=r"forget to call amp.init\(\)"):
+        amp.init_trainer(trainer)
+    amp.init()
+    with pytest.raises(AssertionError, match=r"forget to call amp.init_trainer\(\)"):
+        with amp.scale_loss(mx.nd.ones((1,)), trainer):
+            pass
+
+
+def test_convert_symbol_names_casts_as_mxnet():
+    x, y = mx.sym.var("x"), mx.sym.var("y")
+    fc = mx.sym.FullyConnected(x, y, num_hidden=10, no_bias=True, name="fc")
+    conv = amp.convert_symbol(fc + mx.sym.sin(y), target_dtype_ops=["FullyConnected"],
+                              fp32_ops=["sin"])
+    names = [n.name for n in conv._nodes() if not n.is_variable]
+    assert {"x_amp_cast_float16", "y_amp_cast_float16", "y_amp_cast_float32",
+            "fc_0_amp_multicast"} <= set(names)
+    assert len(names) == len(set(names))
+
+
+def _bound_dtypes(sym, **shapes):
+    ex = sym.simple_bind(mx.cpu(), grad_req="null", **shapes)
+    return [np.dtype(a.dtype).name for a in ex.arg_arrays]
+
+
+def test_cast_optional_params_infers_variable_dtypes_as_mxnet():
+    # MXNet's test_fp16_casting (tests/python/gpu/test_contrib_amp.py), on the CPU
+    f16, f32 = np.float16, np.float32
+    data = mx.sym.var("data")
+    c16, c32 = mx.sym.amp_cast(data, dtype="float16"), mx.sym.amp_cast(data, dtype="float32")
+    conv = amp.convert_symbol(mx.sym.Group([c16, c32]), data_names=[], cast_optional_params=True)
+    assert _bound_dtypes(conv, data=(1, 2))[0] == "float32"  # two casts disagree
+    conv = amp.convert_symbol(mx.sym.Group([c16, mx.sym.amp_cast(data, dtype="float16")]),
+                              data_names=[], cast_optional_params=True)
+    assert _bound_dtypes(conv, data=(1, 2))[0] == "float16"
+    # a multicast of variables only: they are all stored in float16
+    d1, d2 = mx.sym.var("data", dtype=f32), mx.sym.var("data2", dtype=f16)
+    conv = amp.convert_symbol(mx.sym.amp_multicast(d1, d2, num_outputs=2),
+                              cast_optional_params=True)
+    assert _bound_dtypes(conv, data=(1, 2), data2=(1, 2)) == ["float16", "float16"]
+    assert d1.attr("__dtype__") == "0"  # float32 (MXNet's code): only the converted copy changed
+    # one input is an op's output: the variable keeps its dtype
+    d3 = mx.sym.var("data3", dtype=f16)
+    conv = amp.convert_symbol(mx.sym.amp_multicast(d1, mx.sym.elemwise_add(d2, d3),
+                                                   num_outputs=2),
+                              target_dtype_ops=[], fp32_ops=[], cast_optional_params=True)
+    assert _bound_dtypes(conv, data=(1, 2), data2=(1, 2), data3=(1, 2))[0] == "float32"
+    # a data input (no __dtype__) is never given one
+    conv = amp.convert_symbol(mx.sym.amp_multicast(mx.sym.var("a", dtype=f16),
+                                                   mx.sym.var("b", dtype=f32),
+                                                   mx.sym.var("c"), num_outputs=3),
+                              target_dtype_ops=[], fp32_ops=[], cast_optional_params=True)
+    attrs = conv.attr_dict()
+    assert attrs["a"]["__dtype__"] == attrs["b"]["__dtype__"] == "2"  # float16's code
+    assert "__dtype__" not in attrs.get("c", {})
+    for d in (mx.sym.var("data", dtype=f16), mx.sym.var("data", dtype=f32)):
+        group = mx.sym.Group([mx.sym.amp_multicast(d, mx.sym.var("data2", dtype=f32 if
+                                                                 d.attr("__dtype__") ==
+                                                                 "2" else f16),
+                                                   num_outputs=2),
+                              mx.sym.amp_cast(d, dtype="float16")])
+        conv = amp.convert_symbol(group, target_dtype_ops=[], fp32_ops=[],
+                                  cast_optional_params=True)
+        assert _bound_dtypes(conv, data=(1, 2), data2=(1, 2))[0] == "float16"
+
+
+def test_convert_model_gives_parameters_their_inferred_dtype():
+    # Only Convolution in float16: the FullyConnected after it gets float16 data, so (as in
+    # MXNet's type inference) its parameters are stored in float16 and the model trains
+    data = mx.sym.var("data")
+    conv = mx.sym.Convolution(data, num_filter=4, kernel=(2, 3), name="conv")
+    fc = mx.sym.FullyConnected(mx.sym.Flatten(conv), num_hidden=5, name="fc")
+    rng = np.random.default_rng(3)
+    shapes = {"conv_weight": (4, 3, 2, 3), "conv_bias": (4,), "fc_weight": (5, 196),
+              "fc_bias": (5,)}
+    args = {k: mx.nd.array(rng.uniform(-0.3, 0.3, s)) for k, s in shapes.items()}
+    x = mx.nd.array(rng.uniform(-1, 1, (2, 3, 8, 9)))
+    ref = fc.eval(data=x, **args)[0].asnumpy()
+    new, arg_params, _ = amp.convert_model(fc, dict(args), {}, target_dtype_ops=["Convolution"])
+    dtypes = {k: np.dtype(v.dtype).name for k, v in arg_params.items()}
+    assert dtypes == {"conv_weight": "float32", "conv_bias": "float32", "fc_weight": "float16",
+                      "fc_bias": "float16"}
+    ex = new.simple_bind(mx.cpu(), data=x.shape)
+    ex.copy_params_from(arg_params)
+    out = ex.forward(is_train=True, data=x)[0]
+    ex.backward(mx.nd.ones(out.shape, dtype=out.dtype))
+    assert out.dtype == np.float16 and ex.grad_dict["fc_weight"].dtype == np.float16
+    np.testing.assert_allclose(out.asnumpy().astype(np.float32), ref, rtol=2e-2, atol=2e-2)
+
+
 def test_convert_hybrid_block():
     mx.random.seed(10)
     net = _mlp(8, 3)

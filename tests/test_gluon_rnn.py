@@ -403,3 +403,110 @@ def test_dropout_hybridized_equals_eager_under_seed():
                                         for p in layer.collect_params().values()])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+# -- MXNet documentation conformance (test_gluon_rnn.py of MXNet 1.x) ---------------------------
+@pytest.mark.parametrize("cell_type", [rnn.RNNCell, rnn.LSTMCell, rnn.GRUCell])
+def test_unrolled_cell_outputs_are_named_per_step_as_mxnet(cell_type):
+    cell = cell_type(100, prefix="rnn_")
+    inputs = [mx.sym.Variable(f"rnn_t{i}_data") for i in range(3)]
+    outputs, _ = cell.unroll(3, inputs)
+    outputs = mx.sym.Group(outputs)
+    assert outputs.list_outputs() == ["rnn_t0_out_output", "rnn_t1_out_output",
+                                      "rnn_t2_out_output"]
+    _, outs, _ = outputs.infer_shape(rnn_t0_data=(10, 50), rnn_t1_data=(10, 50),
+                                     rnn_t2_data=(10, 50))
+    assert outs == [(10, 100)] * 3
+
+
+def test_stacked_cell_outputs_named_after_the_last_cell():
+    cell = rnn.SequentialRNNCell()
+    for i in range(3):
+        inner = rnn.LSTMCell(8, prefix=f"rnn_stack{i}_")
+        cell.add(rnn.ResidualCell(inner) if i == 1 else inner)
+    outputs, _ = cell.unroll(2, [mx.sym.Variable(f"rnn_t{i}_data") for i in range(2)])
+    assert mx.sym.Group(outputs).list_outputs() == ["rnn_stack2_t0_out_output",
+                                                    "rnn_stack2_t1_out_output"]
+
+
+def test_cell_reprs_and_assert_errors_as_mxnet():
+    assert repr(rnn.RNNCell(10)) == "RNNCell(None -> 10, tanh)"
+    assert repr(rnn.RNNCell(10, activation="relu", input_size=3)) == "RNNCell(3 -> 10, relu)"
+    seq = rnn.SequentialRNNCell()
+    seq.add(rnn.LSTMCell(3))
+    seq.add(rnn.GRUCell(3))
+    assert repr(seq) == "SequentialRNNCell(\n(0): LSTMCell(None -> 12)\n(1): GRUCell(None -> 9)\n)"
+    base = rnn.RNNCell(4)
+    rnn.ZoneoutCell(base, 0.5, 0.5)
+    # MXNet checks these with `assert`: AssertionError there, and a ValueError here too
+    with pytest.raises(AssertionError):
+        base.begin_state(batch_size=2)
+    with pytest.raises(AssertionError):
+        rnn.ResidualCell(base)
+    with pytest.raises(AssertionError):
+        rnn.DropoutCell("0.5")
+    with pytest.raises(ValueError):
+        rnn.LSTM(4, layout="CTN")
+
+
+def test_cell_with_activation_block_unrolls():
+    cell = rnn.RNNCell(5, activation=mx.gluon.nn.LeakyReLU(0.1))
+    cell.initialize()
+    x = mx.nd.array(np.random.RandomState(0).uniform(-1, 1, (2, 3, 4)))
+    out, _ = cell.unroll(3, x, merge_outputs=True)
+    # step 0 from zero states: leaky(W x + b) with zero biases
+    pre = x[:, 0].asnumpy() @ cell.i2h_weight.data().asnumpy().T
+    np.testing.assert_allclose(out[:, 0].asnumpy(), np.where(pre > 0, pre, 0.1 * pre),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_layer_inside_hybridized_parent_infers_its_input_size(bidirectional):
+    # MXNet's test_rnn_layers: LSTM (input size deferred) inside a hybridized Sequential
+    net = mx.gluon.nn.HybridSequential()
+    with net.name_scope():
+        net.add(rnn.LSTM(6, num_layers=2, layout="NTC", bidirectional=bidirectional))
+        net.add(mx.gluon.nn.Dense(3, flatten=False))
+    net.initialize()
+    net.hybridize()
+    x = mx.nd.array(np.random.RandomState(2).uniform(-1, 1, (2, 5, 4)))
+    out = net(x)
+    lstm = net[0]
+    assert lstm.l0_i2h_weight.shape == (24, 4)
+    assert lstm.l1_i2h_weight.shape == (24, 6 * (2 if bidirectional else 1))
+    net.hybridize(False)
+    np.testing.assert_allclose(out.asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+class _BiLSTM(mx.gluon.nn.HybridBlock):
+    """MXNet's test_bidirectional_unroll_valid_length network."""
+
+    def __init__(self, rnn_size, time_step, **kwargs):
+        super().__init__(**kwargs)
+        self.time_step = time_step
+        with self.name_scope():
+            self.bi_lstm = rnn.BidirectionalCell(rnn.LSTMCell(rnn_size, prefix="rnn_l0_"),
+                                                 rnn.LSTMCell(rnn_size, prefix="rnn_r0_"),
+                                                 output_prefix="lstm_bi_")
+
+    def hybrid_forward(self, F, inputs, valid_len):
+        return self.bi_lstm.unroll(self.time_step, inputs, valid_length=valid_len,
+                                   layout="NTC", merge_outputs=True)
+
+
+@pytest.mark.parametrize("length", [1, 3])
+def test_bidirectional_unroll_valid_length_in_hybridized_block(length):
+    # the cells' input size is inferred by the parent's shape trace, before any cell ran
+    rs = np.random.RandomState(4)
+    x = mx.nd.array(rs.uniform(size=(4, length, 5)))
+    valid = mx.nd.array([length, 1, length, 1])
+    net = _BiLSTM(6, length)
+    net.initialize()
+    net.hybridize()
+    out, states = net(x, valid)
+    assert out.shape == (4, length, 12) and len(states) == 4
+    net.hybridize(False)
+    eager, _ = net(x, valid)
+    np.testing.assert_allclose(out.asnumpy(), eager.asnumpy(), rtol=1e-5, atol=1e-6)
+    if length > 1:  # steps past a sequence's length are zero
+        assert np.abs(out[1, 1:].asnumpy()).max() == 0

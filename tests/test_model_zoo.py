@@ -24,7 +24,12 @@ from mxplug.ops import conv as conv_ops
 MODEL_NAMES = sorted(vision._MODELS)
 #: Too deep to be worth a real forward pass here (same blocks as resnet50, more of them): their
 #: output shape comes from shape inference on the Symbol graph instead.
-SYMBOLIC_ONLY = {"resnet101_v1", "resnet101_v2", "resnet152_v1", "resnet152_v2"}
+#: So are the models whose fixed-size final pooling needs ImageNet-sized inputs.
+SYMBOLIC_ONLY = {"resnet101_v1", "resnet101_v2", "resnet152_v1", "resnet152_v2", "densenet121",
+                 "densenet161", "densenet169", "densenet201", "squeezenet1.0", "inceptionv3"}
+#: The smallest input each such model takes (MXNet's test_gluon_model_zoo uses 224, 299).
+_MIN_SIZE = {"alexnet": 63, "squeezenet1.0": 224, "squeezenet1.1": 224, "inceptionv3": 299,
+             **{f"densenet{n}": 224 for n in (121, 161, 169, 201)}}
 
 
 def _input_shape(name, size=32):
@@ -32,6 +37,7 @@ def _input_shape(name, size=32):
         return (2, 784)
     if name == "lenet":
         return (2, 1, 28, 28)
+    size = _MIN_SIZE.get(name, size)
     return (1, 3, size, size)
 
 
@@ -87,8 +93,7 @@ def test_get_model_unknown_name_lists_the_known_ones():
     msg = str(err.value)
     assert "resnet19_v1" in msg and "resnet18_v1" in msg and "mobilenetv2_1.0" in msg
     assert isinstance(err.value, ValueError)  # what MXNet raises
-    with pytest.raises(ValueError, match="in MXNet's model zoo but not in mxplug's"):
-        vision.get_model("alexnet")
+    assert "alexnet" in msg and "densenet121" in msg and "inceptionv3" in msg
 
 
 def test_invalid_depth_and_version_are_rejected():
@@ -449,3 +454,54 @@ def test_numpy_conv_kernels_match_the_generic_bodies(n, c, f, hw, k, stride, pad
     np.testing.assert_allclose(conv_ops.deconvolution.kernels["numpy"][0](None, g, wt, **dattrs),
                                conv_ops.deconvolution.generic(np, g, wt, **dattrs), rtol=1e-10,
                                atol=1e-10)
+
+
+# -- AlexNet, SqueezeNet, DenseNet, Inception V3 (MXNet's test_gluon_model_zoo models) ------------
+@pytest.mark.parametrize("name, shape, prefix, trainable", [
+    # torchvision's published counts: the same layers (Inception V3 without its aux classifier)
+    ("alexnet", (1, 3, 224, 224), "alexnet0_", 61_100_840),
+    ("squeezenet1.0", (1, 3, 224, 224), "squeezenet0_", 1_248_424),
+    ("squeezenet1.1", (1, 3, 224, 224), "squeezenet0_", 1_235_496),
+    ("densenet121", (1, 3, 224, 224), "densenet0_", 7_978_856),
+    ("inceptionv3", (1, 3, 299, 299), "inception30_", 23_834_568),
+])
+def test_more_mxnet_models_parameter_counts_and_names(name, shape, prefix, trainable):
+    net = vision.get_model(name, prefix=prefix)
+    outs, shapes = _symbolic(net, shape)
+    assert outs == [(1, 1000)]
+    params = net.collect_params()
+    assert set(shapes) == set(params)
+    assert sum(math.prod(shapes[k]) for k, p in params.items() if p.grad_req != "null") \
+        == trainable
+    names = list(params)
+    assert names[0] == f"{prefix}conv0_weight" and names[-1] in (f"{prefix}dense2_bias",
+                                                                  f"{prefix}dense0_bias",
+                                                                  f"{prefix}conv25_bias")
+
+
+def test_more_mxnet_models_structure_and_names():
+    dn = list(vision.densenet121(prefix="densenet0_").collect_params())
+    assert "densenet0_stage1_conv0_weight" in dn and "densenet0_stage4_batchnorm31_gamma" in dn
+    assert "densenet0_batchnorm1_gamma" in dn          # the first transition, outside stages
+    inc = list(vision.inception_v3(prefix="inception30_").collect_params())
+    assert "inception30_A1_conv0_weight" in inc and "inception30_E2_conv8_weight" in inc
+    with pytest.raises(AssertionError, match="Unsupported SqueezeNet version"):
+        vision.get_squeezenet("1.2")
+    with pytest.raises(AssertionError, match="Invalid number of layers"):
+        vision.get_densenet(100)
+
+
+def test_small_densenet_concatenates_its_input_and_runs():
+    # a dense layer's output is its input followed by growth_rate new channels
+    net = vision.DenseNet(8, 4, [2, 1], bn_size=2, classes=3)
+    net.initialize(mx.init.Xavier())
+    x = mx.nd.array(np.random.RandomState(3).uniform(-1, 1, (2, 3, 56, 56)))
+    stem = net.features[:4](x)
+    block = net.features[4]
+    first = block[0](stem)
+    assert first.shape == (2, 8 + 4, 14, 14)
+    np.testing.assert_allclose(first[:, :8].asnumpy(), stem.asnumpy())
+    y = net(x)
+    net.hybridize()
+    assert y.shape == (2, 3)
+    np.testing.assert_allclose(net(x).asnumpy(), y.asnumpy(), rtol=1e-5, atol=1e-6)

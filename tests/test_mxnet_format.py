@@ -395,3 +395,60 @@ def test_load_params_refuses_lists_and_unprefixed_keys(tmp_path):
     mx.nd.save(str(tmp_path / "d-0000.params"), {"dense0_weight": mx.nd.ones(2)})
     with pytest.raises(ValueError, match="'dense0_weight' is not 'arg:<name>'"):
         mx.model.load_params(str(tmp_path / "d"), 0)
+
+
+def test_export_names_nodes_as_mxnet_and_internals_feed_a_feature_extractor(tmp_path):
+    # MXNet's export writes the symbolic graph's names (<block prefix><layer>_fwd); MXNet's
+    # tutorials cut an imported model at such a name (get_internals()["..._fwd_output"])
+    net = nn.HybridSequential(prefix="model_")
+    with net.name_scope():
+        net.add(nn.Dense(5, activation="relu"), nn.Dense(3))
+    net.initialize()
+    net.hybridize()
+    x = mx.nd.array(np.random.RandomState(1).uniform(-1, 1, (2, 4)))
+    net(x)
+    sym_file, params_file = net.export(str(tmp_path / "m"))
+    with open(sym_file) as f:
+        ops = [n["name"] for n in json.load(f)["nodes"] if n["op"] != "null"]
+    assert ops == ["model_dense0_fwd", "model_dense0_relu_fwd", "model_dense1_fwd"]
+    sym = mx.sym.load(sym_file)
+    assert sym.list_outputs() == ["model_dense1_fwd_output"]
+    feat = sym.get_internals()[f"{ops[-2]}_output"]
+    extractor = SymbolBlock(feat, mx.sym.var("data"))
+    extractor.collect_params().load(params_file, ignore_extra=True)
+    w = net[0].weight.data().asnumpy()
+    b = net[0].bias.data().asnumpy()
+    want = np.maximum(x.asnumpy() @ w.T + b, 0)
+    np.testing.assert_allclose(extractor(x).asnumpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_save_checkpoint_removes_amp_casts_unless_asked_not_to(tmp_path):
+    x = mx.sym.var("data")
+    fc = mx.sym.FullyConnected(mx.sym.amp_cast(x, dtype="float16"), num_hidden=2, name="fc")
+    params = {"fc_weight": mx.nd.ones((2, 3)), "fc_bias": mx.nd.zeros(2)}
+    mx.model.save_checkpoint(str(tmp_path / "a"), 1, fc, params, {})
+    mx.model.save_checkpoint(str(tmp_path / "b"), 1, fc, params, {}, remove_amp_cast=False)
+    plain = mx.model.load_checkpoint(str(tmp_path / "a"), 1)[0]
+    kept = mx.model.load_checkpoint(str(tmp_path / "b"), 1)[0]
+    assert "amp_cast" not in plain.tojson() and "amp_cast" in kept.tojson()
+    assert plain.list_arguments() == ["data", "fc_weight", "fc_bias"]
+
+
+def test_imports_reads_mxnet_rnn_param_concat(tmp_path):
+    # MXNet 1.6+ exports a fused RNN layer's weights joined by _rnn_param_concat
+    net = mx.gluon.rnn.LSTM(4, num_layers=2, layout="NTC")
+    net.initialize()
+    net.hybridize()
+    x = mx.nd.array(np.random.RandomState(5).uniform(-1, 1, (2, 3, 5)))
+    want = net(x).asnumpy()
+    sym_file, params_file = net.export(str(tmp_path / "lstm"))
+    with open(sym_file) as f:
+        graph = json.load(f)
+    joins = [n for n in graph["nodes"] if n["op"] in ("concat", "Concat")]
+    assert len(joins) == 1
+    joins[0]["op"] = "_rnn_param_concat"
+    joins[0].setdefault("attrs", {})["dim"] = "0"
+    with open(tmp_path / "mxnet-symbol.json", "w") as f:
+        json.dump(graph, f)
+    block = SymbolBlock.imports(str(tmp_path / "mxnet-symbol.json"), ["data"], params_file)
+    np.testing.assert_allclose(block(x).asnumpy(), want, rtol=1e-6, atol=1e-7)

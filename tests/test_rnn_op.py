@@ -285,3 +285,12 @@ def _run_with_grads(ins, attrs, ctx):
         loss = (y * y).sum()
     loss.backward()
     return [y.asnumpy(), arrays[0].grad.asnumpy(), arrays[1].grad.asnumpy()]
+
+
+def test_rnn_op_declares_mxnet_output_names():
+    # MXNet's FListOutputNames of RNN: output, state_output (and statecell_output for LSTM)
+    names = REGISTRY["RNN"].output_names
+    assert names({"mode": "lstm", "state_outputs": True}) == ["output", "state_output",
+                                                               "statecell_output"]
+    assert names({"mode": "gru", "state_outputs": True}) == ["output", "state_output"]
+    assert names({"mode": "lstm", "state_outputs": False}) == ["output"]

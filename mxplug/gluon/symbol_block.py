@@ -207,6 +207,33 @@ class SymbolBlock(HybridBlock):
         return out if len(outs) == 1 else list(out)
 
 
+def _name_nodes_as_mxnet(block, symbol, data_names):
+    """Give the traced graph's op nodes the names MXNet's export writes (``resnetv10_conv0_fwd``,
+    from the blocks' name scopes), which a trace does not record (it names nodes by op:
+    ``convolution0``): the block is run once more on Symbols and, where that graph has the same
+    ops in the same order, its names are copied over. Outputs, ``get_internals()`` keys and ONNX
+    output names then read as MXNet's. Anything else (a forward that only traces, extra or
+    missing nodes) keeps the trace's names."""
+    traced = [n for n in topo_nodes(symbol._outputs) if not n.is_variable]
+    try:
+        inputs = [var(n) for n in data_names]
+        fmt = block._in_fmt
+        if len(_flatten(_regroup(list(inputs), fmt)[0])[0]) != len(inputs):
+            return
+        out = block(*_regroup(list(inputs), fmt)[0])
+        syms = [o for o in _flatten(out)[0] if isinstance(o, Symbol)]
+        named = [n for n in topo_nodes(Group(syms)._outputs) if not n.is_variable]
+    except Exception:  # noqa: BLE001 - the names are a nicety; the traced graph is exported
+        return
+    if len(named) != len(traced) or any(a.op.name != b.op.name or a.attrs != b.attrs
+                                        for a, b in zip(traced, named)):
+        return
+    if len({n.name for n in named}) != len(named):
+        return
+    for node, ref in zip(traced, named):
+        node.name = ref.name
+
+
 def export_block(block, path, epoch=0, remove_amp_cast=True):
     """``HybridBlock.export``: the traced graph as MXNet JSON, the parameters in MXNet's binary
     ``nd.save`` format with ``arg:``/``aux:`` keys (what MXNet 1.x writes, so that MXNet's
@@ -218,6 +245,7 @@ def export_block(block, path, epoch=0, remove_amp_cast=True):
     symbol = from_json(to_json(symbol))  # a copy: the attributes below are edited
     by_name = {p.name: p for p in block._cached_params}
     data_names = {n for n in graph.input_names if n is not None and n not in by_name}
+    _name_nodes_as_mxnet(block, symbol, [n for n in graph.input_names if n in data_names])
     for node in symbol._nodes():
         if node.is_variable and node.name in data_names:
             node.user_attrs.pop("__shape__", None)  # any batch size

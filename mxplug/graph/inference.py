@@ -37,21 +37,23 @@ def _declared_shape(node):
 
 def _declared_dtype(node):
     text = node.user_attrs.get("__dtype__")
-    if text is None:
-        return None
-    try:  # MXNet writes type codes ("0" = float32)
+    return None if text is None else declared_dtype(text, node.name)
+
+
+def declared_dtype(text, name="variable"):
+    """The dtype of a ``__dtype__`` attribute: MXNet's type code ("0" = float32), or a name."""
+    try:
         code = int(text)
     except ValueError:
         return dtype_of(text)
     from ..ndarray.mxnet_format import TYPE_FLAGS  # only graphs loaded from JSON get here
-    name = TYPE_FLAGS.get(code)
-    if name is None:
-        raise MXNetValueError(f"variable {node.name!r}: unknown MXNet type code "
-                              f"__dtype__={text!r}")
+    flag = TYPE_FLAGS.get(code)
+    if flag is None:
+        raise MXNetValueError(f"variable {name!r}: unknown MXNet type code __dtype__={text!r}")
     try:
-        return dtype_of(name)
+        return dtype_of(flag)
     except MXNetError:
-        raise MXNetValueError(f"variable {node.name!r}: MXNet dtype {name} (__dtype__={text!r}) "
+        raise MXNetValueError(f"variable {name!r}: MXNet dtype {flag} (__dtype__={text!r}) "
                               f"is not supported by mxplug") from None
 
 

@@ -14,6 +14,7 @@ import json
 
 from ..base import MXNetError, atomic_write
 from ..ops import REGISTRY
+from ..ops.registry import MXPLUG_NAMES, mxnet_name
 from .node import Node, infer_node, topo_nodes
 from .symbol import Symbol
 
@@ -51,7 +52,7 @@ def to_json(sym: Symbol) -> str:
     index = {id(n): i for i, n in enumerate(nodes)}
     out, row_ptr = [], [0]
     for n in nodes:
-        entry = {"op": "null" if n.is_variable else n.op.name, "name": n.name}
+        entry = {"op": "null" if n.is_variable else mxnet_name(n.op), "name": n.name}
         attrs = {} if n.is_variable else {k: _attr_text(v) for k, v in n.attrs.items()
                                           if v is not None and v != n.op.defaults.get(k)
                                           and k not in ("key", "counter", "ctx")}
@@ -60,6 +61,8 @@ def to_json(sym: Symbol) -> str:
             entry["op"] = SCALAR_OPS.get((n.op.name, pos == 1)) or _no_scalar(n)
             attrs["scalar"] = repr(float(value))
         attrs.update(n.user_attrs)
+        if not n.is_variable and n.op.name in _NUM_ARGS_OPS:
+            attrs["num_args"] = str(len(n.inputs))
         if attrs:
             entry["attrs"] = attrs
         entry["inputs"] = [[index[id(i)], k, 0] for i, k in n.inputs]
@@ -100,7 +103,7 @@ def from_json(text: str, source="<json>") -> Symbol:
         if op_name in _FROM_SCALAR:
             op_name, right = _FROM_SCALAR[op_name]
             consts = {1 if right else 0: float(attrs.pop("scalar"))}
-        op = REGISTRY.get(op_name)
+        op = REGISTRY.get(op_name) or REGISTRY.get(MXPLUG_NAMES.get(op_name, ""))
         if op is None:
             raise MXNetError(f"{where}: unknown op {op_name!r} (not in mxplug's registry)")
         plain = {k: v for k, v in attrs.items() if not k.startswith("__")}
@@ -125,7 +128,10 @@ def from_json(text: str, source="<json>") -> Symbol:
 
 #: Attributes MXNet writes that change nothing in mxplug (cuDNN and workspace tuning, layouts
 #: that are the default, storage types).
-_MXNET_ONLY_ATTRS = {"cudnn_tune", "cudnn_off", "workspace", "layout", "__storage_type__"}
+_MXNET_ONLY_ATTRS = {"cudnn_tune", "cudnn_off", "workspace", "layout", "__storage_type__",
+                     "num_args"}
+#: Ops MXNet's JSON parser wants ``num_args`` on (mxplug counts the inputs).
+_NUM_ARGS_OPS = ("concat", "stack", "add_n")
 
 
 def save(sym: Symbol, fname) -> None:

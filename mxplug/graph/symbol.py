@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..base import MXNetError, MXNetIndexError, MXNetValueError
+from ..base import MXNetError, MXNetIndexError, MXNetValueError, dtype_of
 from ..ops import REGISTRY
 from ..ops.infer import Spec
 from .node import (
@@ -49,6 +49,8 @@ class Symbol:
         for node, k in self._outputs:
             if node.is_variable:
                 out.append(node.name)
+            elif node.op.output_names is not None:  # MXNet's own names (RNN)
+                out.append(f"{node.name}_{node.op.output_names(node.attrs)[k]}")
             else:
                 n = node.num_outputs
                 out.append(f"{node.name}_output" if n == 1 else f"{node.name}_output{k}")
@@ -270,15 +272,17 @@ def var(name, shape=None, dtype=None, init=None, lr_mult=None, wd_mult=None, att
         raise MXNetValueError(f"var: name must be a string, got {name!r}")
     user = dict(_attr_stack()[-1])
     user.update({hidden_key(k): str(v) for k, v in (attr or {}).items()})
-    for key, value in (("__shape__", shape), ("__dtype__", dtype), ("__init__", init),
-                       ("__lr_mult__", lr_mult), ("__wd_mult__", wd_mult)):
+    if dtype is not None:  # MXNet keeps its type code ("0": float32) in the attribute
+        from ..ndarray.mxnet_format import type_flag
+        user["__dtype__"] = str(type_flag(dtype_of(dtype)))
+    for key, value in (("__shape__", shape), ("__init__", init), ("__lr_mult__", lr_mult),
+                       ("__wd_mult__", wd_mult)):
         if value is not None:
-            user[key] = str(tuple(value) if key == "__shape__" else
-                            (np.dtype(value).name if key == "__dtype__" else value))
+            user[key] = str(tuple(value) if key == "__shape__" else value)
     user.update({k: str(v) for k, v in kwargs.items()})
     specs = None
     if shape is not None and all(int(s) > 0 for s in shape):
-        specs = (Spec(tuple(int(s) for s in shape), np.dtype(dtype or "float32")),)
+        specs = (Spec(tuple(int(s) for s in shape), dtype_of(dtype)),)
     node = Node(None, {}, (), name, source_of(), specs, user)
     return Symbol([(node, 0)])
 

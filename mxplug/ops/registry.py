@@ -116,6 +116,9 @@ class Op:
         #: ``fn(attrs) -> input names`` of a variadic op whose inputs depend on its attributes
         #: (RNN): ``mx.sym`` creates variables for those not given, as MXNet does.
         self.auto_inputs = None
+        #: ``fn(attrs) -> names`` of the outputs where MXNet names them (RNN's ``output``,
+        #: ``state_output``, ...): ``Symbol.list_outputs`` uses them; None gives ``output<k>``.
+        self.output_names = None
         #: ``aux_update(args, attrs)``: in-place update of auxiliary states after a training
         #: forward (BatchNorm's moving statistics); None for ops without state.
         self.aux_update = None
@@ -317,3 +320,30 @@ def get_op(name: str) -> Op:
         return REGISTRY[name]
     except KeyError:
         raise MXNetError(f"unknown op {name!r}") from None
+
+
+#: MXNet's registered names of ops that mxplug names otherwise and has no alias for.
+_MXNET_NAMES = {"zeros": "_zeros", "ones": "_ones", "full": "_full", "arange": "_arange",
+                "eye": "_eye", "linspace": "_linspace"}
+#: The other way (for files MXNet wrote): MXNet's name -> mxplug's, where no alias covers it.
+MXPLUG_NAMES = {theirs: ours for ours, theirs in _MXNET_NAMES.items()}
+
+
+def mxnet_name(op) -> str:
+    """The name MXNet 1.x registers ``op`` under, where mxplug's differs (``a + b`` runs
+    ``broadcast_add``, ``nd.ones`` ``_ones``, ``nd.split`` ``SliceChannel``,
+    ``nd.random.uniform`` ``_random_uniform``), else mxplug's: what the profiler reports and
+    what symbol JSON files say, so that MXNet reads them."""
+    name = op.name
+    if name in _MXNET_NAMES:
+        return _MXNET_NAMES[name]
+    aliases = op.aliases
+    for alias in aliases:  # the NDArray operators of two arrays are MXNet's broadcast_* ops
+        if alias.startswith("broadcast_"):
+            return alias
+    if "_" + name in aliases:
+        return "_" + name
+    for alias in aliases:
+        if alias[:1].isupper() and not name[:1].isupper() and name != "add_n":
+            return alias
+    return name

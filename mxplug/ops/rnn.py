@@ -32,6 +32,7 @@ from ..base import MXNetNotImplementedError
 from . import infer as I
 from .attrs import Any, Bool, Enum, Float, Int
 from .dispatch import apply, state
+from .movement import concat
 from .registry import REGISTRY, Sample, defop
 
 __all__ = ["rnn", "rnn_prim", "rnn_backward", "param_size", "GATES", "FUSED_CELLS"]
@@ -160,6 +161,23 @@ def _auto_inputs(attrs):
 
 
 rnn.auto_inputs = _auto_inputs
+
+
+def _output_names(attrs):
+    """MXNet's names of the outputs (``rnn_state_output``, ...); for ``Symbol.list_outputs``."""
+    names = ["output"]
+    if attrs.get("state_outputs"):
+        names.append("state_output")
+        if attrs.get("mode") == "lstm":
+            names.append("statecell_output")
+    return names
+
+
+rnn.output_names = _output_names
+
+# MXNet 1.6+ joins a layer's flattened weights with ``_rnn_param_concat`` (a concat that can
+# also infer its inputs' shapes backward); graphs MXNet exported name it, so it reads as concat.
+REGISTRY.setdefault("_rnn_param_concat", concat)
 rnn.nograd("sequence_length")
 rnn_prim.nograd("sequence_length", "masks")
 rnn.params(_params_rule)

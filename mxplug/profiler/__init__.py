@@ -26,11 +26,20 @@ from .recorder import _DEFAULTS, DEFAULT_SCOPE, Recorder, current_scope
 
 __all__ = ["set_config", "set_state", "get_state", "pause", "resume", "dump", "dumps",
            "dump_profile", "profiler_set_config", "profiler_set_state", "set_kvstore_handle",
-           "scope", "Domain", "Task", "Frame", "Event", "Counter", "Marker"]
+           "scope", "Scope", "Domain", "Task", "Frame", "Event", "Counter", "Marker"]
 
 RECORDER = Recorder()
 _BOOL_KEYS = ("profile_all", "profile_symbolic", "profile_imperative", "profile_memory",
               "profile_api", "continuous_dump", "aggregate_stats")
+
+
+class _BadChoice(MXNetValueError, KeyError, AssertionError):
+    """An argument outside its choices. MXNet's Python profiler fails there with a KeyError
+    (``set_state``'s lookup) or an AssertionError (``dumps``' checks); this is both, and an
+    ``MXNetValueError``."""
+
+    def __str__(self):  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 def _check_process(profile_process, what):
@@ -40,7 +49,7 @@ def _check_process(profile_process, what):
         raise MXNetNotImplementedError(
             f"profiler.{what}: profile_process='server' profiles a kvstore server, and mxplug's "
             f"distributed kvstore has none (it is MPI allreduce); profile the workers")
-    raise MXNetValueError(f"profiler.{what}: profile_process must be 'worker' or 'server', got "
+    raise _BadChoice(f"profiler.{what}: profile_process must be 'worker' or 'server', got "
                           f"{profile_process!r}")
 
 
@@ -128,7 +137,7 @@ def set_state(state="stop", profile_process="worker"):
     elif state == "stop":
         RECORDER.stop()
     else:
-        raise MXNetValueError(f"profiler.set_state: state must be 'run' or 'stop', got {state!r}")
+        raise _BadChoice(f"profiler.set_state: state must be 'run' or 'stop', got {state!r}")
 
 
 def get_state() -> str:
@@ -231,10 +240,10 @@ def dumps(reset=False, format="table", sort_by="total", ascending=False):
         Sort ascending instead of descending.
     """
     if format not in ("table", "json"):
-        raise MXNetValueError(f"profiler.dumps: format must be 'table' or 'json', got "
+        raise _BadChoice(f"profiler.dumps: format must be 'table' or 'json', got "
                               f"{format!r}")
     if sort_by not in report.SORT_KEYS:
-        raise MXNetValueError(f"profiler.dumps: sort_by must be one of {report.SORT_KEYS}, got "
+        raise _BadChoice(f"profiler.dumps: sort_by must be one of {report.SORT_KEYS}, got "
                               f"{sort_by!r}")
     fmt = report.table if format == "table" else report.as_json
     text = fmt(RECORDER, sort_by, bool(ascending))
@@ -289,6 +298,10 @@ def scope(name=DEFAULT_SCOPE, append_mode=False):
     finally:
         current_scope.reset(token)
         RECORDER.span(full, "scope", t0, perf_counter_ns())
+
+
+#: The name later MXNet docs give :func:`scope` (``with mx.profiler.Scope("net"):``).
+Scope = scope
 
 
 def _reset():

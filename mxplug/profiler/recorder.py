@@ -16,6 +16,7 @@ from time import perf_counter_ns
 
 from ..ndarray import NDArray
 from ..ops import registry
+from ..ops.registry import mxnet_name
 from .cuda_timer import CudaTimer
 from .opencl_timer import OpenCLTimer
 
@@ -173,7 +174,9 @@ class Recorder:
         if not self.ever_ran:
             self.epoch = perf_counter_ns()  # the trace's time 0: the first start
         self.running = self.ever_ran = True
-        self.on = not self.paused
+        # as MXNet's Profiler::SetState: 'run' clears an earlier pause()
+        self.paused = False
+        self.on = True
         self._apply_config()
         registry.set_kernel_wrapper(self)
 
@@ -265,14 +268,14 @@ class Recorder:
         left, right = SCALAR_OPS.get((op.name, False)), SCALAR_OPS.get((op.name, True))
         name_of = None
         if left or right:
-            def name_of(a, name=op.name):
+            def name_of(a, name=mxnet_name(op)):
                 if len(a) == 2:
                     if type(a[1]) in _SCALARS and right:
                         return right
                     if type(a[0]) in _SCALARS and left:
                         return left
                 return name
-        return self._timed(op.name, backend, fn, lambda a: (a, a), True, name_of)
+        return self._timed(mxnet_name(op), backend, fn, lambda a: (a, a), True, name_of)
 
     def out_kernel(self, op, backend_name, fn):
         """``fn(backend, out, *raw arrays, **attrs)``, timed (it allocates nothing)."""
@@ -281,7 +284,7 @@ class Recorder:
         def call(be, out, *raw, **attrs):
             w = wrappers.get(be)
             if w is None:
-                w = wrappers[be] = self._timed(op.name, be, fn, lambda a: (a[2:], a[1:]),
+                w = wrappers[be] = self._timed(mxnet_name(op), be, fn, lambda a: (a[2:], a[1:]),
                                                False)
             return w(be, out, *raw, **attrs)
         return call
@@ -309,7 +312,7 @@ class Recorder:
             be = ctx._backend or ctx.backend
             w = wrappers.get(be)
             if w is None:
-                w = wrappers[be] = self._timed(op.name, be, fn, raw_of, False)
+                w = wrappers[be] = self._timed(mxnet_name(op), be, fn, raw_of, False)
             out = w(*args, **attrs)
             return out
         return call
@@ -318,7 +321,7 @@ class Recorder:
         """A compiled graph step ``fn(values, bufs, draws)``: its ops are recorded as symbolic;
         a planned body (no op call) is timed here as one op."""
         rec, tls = self, self.tls
-        name = step.op.name
+        name = mxnet_name(step.op)
         out0 = step.outs[0]
         ins = step.ins
         label = None
@@ -327,7 +330,7 @@ class Recorder:
             label = f"{be.device_type}/{step.ctx.device_id}"
             rec.devices.setdefault(label, f"{label} ({be.name})")
         extra = None
-        program = step.attrs.get("program") if name == "_fused_elemwise" else None
+        program = step.attrs.get("program") if step.op.name == "_fused_elemwise" else None
         if program:
             extra = {"program": "+".join(p[0] for p in program)}
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ... import ndarray as _nd
 from ... import symbol as _sym
-from ...base import MXNetError, MXNetTypeError, MXNetValueError, dtype_of
+from ...base import MXNetError, MXNetTypeError, dtype_of
 from ...graph.node import Node, infer_node
 from ...graph.symbol import Symbol
 from ...graph.trace import Tracer
@@ -27,6 +27,7 @@ from ...ndarray import NDArray
 from ...ops import REGISTRY
 from ...ops.amp_ops import AMP_FLOATS
 from . import lists
+from .lists import AMPDtypeError
 from .loss_scaler import LossScaler
 
 __all__ = ["init", "init_trainer", "scale_loss", "unscale", "list_lp16_ops", "list_fp32_ops",
@@ -35,6 +36,11 @@ __all__ = ["init", "init_trainer", "scale_loss", "unscale", "list_lp16_ops", "li
            "list_fp16_fp32_ops"]
 
 _log = logging.getLogger(__name__)
+
+
+class AMPStateError(MXNetError, AssertionError):
+    """AMP used before its set-up (``amp.init`` / ``amp.init_trainer``). MXNet ``assert``s
+    this, so it is also an ``AssertionError``."""
 _amp_initialized = False
 _amp_loss_scale_initialized = False
 _loss_scaler = None
@@ -252,11 +258,11 @@ def _plan(target, target_precision_ops, conditional_fp32_ops, fp32_ops):
 
 def _target(target_dtype):
     if isinstance(target_dtype, str) and target_dtype not in ("float16", "bfloat16"):
-        raise MXNetValueError(f"amp: target_dtype must be 'float16' or 'bfloat16', got "
-                              f"{target_dtype!r}")
+        raise AMPDtypeError(f"amp: target_dtype must be 'float16' or 'bfloat16', got "
+                            f"{target_dtype!r}")
     dt = dtype_of(target_dtype)
     if dt.name not in ("float16", "bfloat16"):
-        raise MXNetValueError(f"amp: target_dtype must be float16 or bfloat16, got {dt.name}")
+        raise AMPDtypeError(f"amp: target_dtype must be float16 or bfloat16, got {dt.name}")
     return dt
 
 
@@ -318,7 +324,7 @@ def init_trainer(optimizer_or_trainer):
     skip the update on overflow and adjust the scale (:class:`LossScaler`)."""
     global _amp_loss_scale_initialized
     if not _amp_initialized:
-        raise MXNetError("AMP not initialized, did you forget to call amp.init()?")
+        raise AMPStateError("AMP not initialized, did you forget to call amp.init()?")
     _check_trainer(optimizer_or_trainer, "init_trainer")
     trainer = optimizer_or_trainer
     if not _amp_loss_scale_initialized:
@@ -348,8 +354,8 @@ def scale_loss(loss, optimizer_or_trainer):
     to divide the scale out of the gradients in its next step."""
     scaler = getattr(optimizer_or_trainer, "_amp_loss_scaler", None)
     if scaler is None:
-        raise MXNetError("Loss scaler is not initialized, did you forget to call "
-                         "amp.init_trainer()?")
+        raise AMPStateError("Loss scaler is not initialized, did you forget to call "
+                            "amp.init_trainer()?")
     optimizer_or_trainer._scale = optimizer_or_trainer._amp_original_scale / scaler.loss_scale
     if isinstance(loss, (list, tuple)):
         yield [x * scaler.loss_scale for x in loss]

@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...base import MXNetTypeError, MXNetValueError
+from ...graph.inference import declared_dtype
 from ...graph.node import Node, infer_node, topo_nodes
 from ...graph.passes import remove_amp_casts
 from ...graph.symbol import Symbol
+from ...ndarray.mxnet_format import type_flag
 from ...ops import REGISTRY
 from . import lists
 from .amp import _target
@@ -17,6 +19,15 @@ from .amp import _target
 __all__ = ["convert_symbol", "convert_model", "convert_hybrid_block", "remove_amp_cast"]
 
 _CAST, _MULTI = REGISTRY["amp_cast"], REGISTRY["amp_multicast"]
+
+
+class AMPListError(MXNetValueError, AssertionError):
+    """Bad op lists for a conversion. MXNet checks them with ``assert`` (its tests expect an
+    ``AssertionError``); this is also an ``MXNetValueError``."""
+
+
+class AMPArgumentTypeError(MXNetTypeError, AssertionError):
+    """A conversion argument of the wrong type (MXNet: an ``assert``, so ``AssertionError``)."""
 
 
 def _names(op):
@@ -28,8 +39,8 @@ def _check_lists(target, target_dtype_ops, fp32_ops, conditional_fp32_ops):
     for what, value in (("target_dtype_ops", target_dtype_ops), ("fp32_ops", fp32_ops),
                         ("conditional_fp32_ops", conditional_fp32_ops)):
         if not isinstance(value, list):
-            raise MXNetTypeError(f"convert_symbol: {what} should be a list, got "
-                                 f"{type(value).__name__}")
+            raise AMPArgumentTypeError(f"convert_symbol: {what} should be a list, got "
+                                       f"{type(value).__name__}")
     cond_names = [c[0] for c in conditional_fp32_ops]
     for a, b, an, bn in ((target_dtype_ops, fp32_ops, "target_dtype_ops", "fp32_ops"),
                          (target_dtype_ops, cond_names, "target_dtype_ops",
@@ -37,15 +48,15 @@ def _check_lists(target, target_dtype_ops, fp32_ops, conditional_fp32_ops):
                          (cond_names, fp32_ops, "conditional_fp32_ops", "fp32_ops")):
         common = set(a) & set(b)
         if common:
-            raise MXNetValueError(f"Ops cannot be in two or more lists. Common ops in {an} and "
-                                  f"{bn}: {sorted(common)}")
+            raise AMPListError(f"Ops cannot be in two or more lists. Common ops in {an} and "
+                               f"{bn}: {sorted(common)}")
     known = set(lists.lp16_ops(target)) | set(lists.fp32_ops(target)) | set(
         lists.lp16_fp32_ops(target)) | {c[0] for c in lists.conditional_fp32_ops(target)}
     illegal = (set(target_dtype_ops) | set(fp32_ops) | set(cond_names)) - known
     if illegal:
-        raise MXNetValueError(f"convert_symbol: can only choose ops from amp.list_lp16_ops, "
-                              f"list_fp32_ops, list_lp16_fp32_ops and list_conditional_fp32_ops"
-                              f"; not in any of them: {sorted(illegal)}")
+        raise AMPListError(f"convert_symbol: can only choose ops from amp.list_lp16_ops, "
+                           f"list_fp32_ops, list_lp16_fp32_ops and list_conditional_fp32_ops"
+                           f"; not in any of them: {sorted(illegal)}")
 
 
 def _rule(node, target, lp_ops, f32_ops, cond_ops, widest_ops, excluded):
@@ -83,11 +94,12 @@ def convert_symbol(sym, target_dtype="float16", target_dtype_ops=None, fp32_ops=
         The input variables (the others are parameters). Default: variables without
         ``__dtype__``.
     cast_optional_params : bool, default False
-        Store parameters that only feed ``target_dtype`` ops in ``target_dtype`` (their
-        ``__dtype__`` attribute says so; ``convert_model`` casts their values).
+        Store the parameters whose dtype nothing else fixes (used only through
+        ``amp_cast`` / ``amp_multicast``) in the dtype they are cast to, as MXNet's
+        ``AMPInferUnknown`` pass (their ``__dtype__`` says so; ``convert_model`` casts values).
     """
     if not isinstance(sym, Symbol):
-        raise MXNetTypeError("First argument to convert_symbol should be Symbol")
+        raise AMPArgumentTypeError("First argument to convert_symbol should be Symbol")
     target = _target(target_dtype)
     target_dtype_ops = list(lists.lp16_ops(target)) if target_dtype_ops is None \
         else target_dtype_ops
@@ -104,21 +116,34 @@ def convert_symbol(sym, target_dtype="float16", target_dtype_ops=None, fp32_ops=
 
     new_of: dict = {}  # id(old node) -> new node
     casts: dict = {}  # ((id(new node), k), dtype name) -> cast output: one cast per edge source
-    counter = [0]
+    taken = {n.name for n in sym._nodes()}
+
+    def unique(name):
+        # MXNet's names (``<source>[_<k>]_amp_cast_<dtype>``, ``..._amp_multicast``) can repeat
+        # in its graphs; here node names stay unique
+        base, i = name, 1
+        while name in taken:
+            name, i = f"{base}{i}", i + 1
+        taken.add(name)
+        return name
+
+    def suffix(out):
+        return "" if out[0].is_variable else f"_{out[1]}"
 
     def cast(out, dtype):
         key = ((id(out[0]), out[1]), dtype.name)
         if key not in casts:
             node = Node(_CAST, _CAST.parse_attrs({"dtype": dtype.name}), [out],
-                        f"amp_cast{counter[0]}", out[0].source)
-            counter[0] += 1
+                        unique(f"{out[0].name}{suffix(out)}_amp_cast_{dtype.name}"),
+                        out[0].source)
             node.specs = infer_node(node)
             casts[key] = (node, 0)
         return casts[key]
 
     for node in topo_nodes(sym._outputs):
-        if node.is_variable:
-            new_of[id(node)] = node
+        if node.is_variable:  # a copy: the conversion may set its __dtype__
+            new_of[id(node)] = Node(None, node.attrs, (), node.name, node.source, node.specs,
+                                    node.user_attrs, node.consts)
             continue
         inputs = [(new_of[id(n)], k) for n, k in node.inputs]
         rule = _rule(node, *args)
@@ -130,8 +155,8 @@ def convert_symbol(sym, target_dtype="float16", target_dtype_ops=None, fp32_ops=
                       for pos, inp in zip(positions, inputs)]
         elif rule is not None:
             multi = Node(_MULTI, _MULTI.parse_attrs({"num_outputs": len(inputs)}), inputs,
-                         f"amp_multicast{counter[0]}", node.source)
-            counter[0] += 1
+                         unique(f"{inputs[0][0].name}{suffix(inputs[0])}_amp_multicast"),
+                         node.source)
             multi.specs = infer_node(multi)
             inputs = [(multi, k) for k in range(len(inputs))]
         new = Node(node.op, node.attrs, inputs, node.name, node.source, None, node.user_attrs,
@@ -139,40 +164,110 @@ def convert_symbol(sym, target_dtype="float16", target_dtype_ops=None, fp32_ops=
         new.specs = infer_node(new)
         new_of[id(node)] = new
     out = Symbol([(new_of[id(n)], k) for n, k in sym._outputs])
+    data_names = set(data_names)
+    inferred = _inferred_var_dtypes(out, data_names)
     if cast_optional_params:
-        _fold_param_casts(out, set(data_names), target)
+        inferred.update(_optional_param_dtypes(out, data_names, inferred, target))
+    _store_var_dtypes(out, data_names, inferred)
     return out
 
 
-def _fold_param_casts(sym, data_names, target):
-    """Feed parameters that only go into casts to ``target`` straight in, stored as ``target``."""
-    consumers: dict = {}
+#: Ops whose parameters keep their own dtype whatever their data's (MXNet: BatchNorm's
+#: statistics and scale stay float32 under float16 data).
+_OWN_PARAM_DTYPE = {"BatchNorm", "SyncBatchNorm", "_contrib_SyncBatchNorm", "InstanceNorm",
+                    "LayerNorm", "GroupNorm"}
+
+
+def _dtype_attr(node):
+    value = node.attrs.get("dtype")
+    try:
+        return None if value is None else np.dtype(value)
+    except TypeError:
+        return None
+
+
+def _inferred_var_dtypes(sym, data_names):
+    """What MXNet's type inference after its ``ReducePrecision`` pass settles: data inputs are
+    float32, every other variable starts open (declared ``__dtype__`` set aside) and takes its
+    consumer's data dtype, except behind ``amp_cast`` / ``amp_multicast`` (which never infer
+    their inputs' dtype) and for the parameters of normalisation ops. ``{name: dtype}``."""
+    f32 = np.dtype(np.float32)
+    known = {name: f32 for name in data_names}
+    out_dtype: dict = {}
+    for node in topo_nodes(sym._outputs):
+        if node.is_variable:
+            continue
+        ins = [known.get(n.name) if n.is_variable else out_dtype.get(id(n))
+               for n, _ in node.inputs]
+        first = next((d for d in ins if d is not None), None)
+        if node.op is _CAST:
+            d = ins[0]
+            if d is not None and d.name in ("float16", "bfloat16", "float32"):
+                d = np.dtype(node.attrs["dtype"])
+        elif node.op is _MULTI:
+            floats = {d.name for d in ins if d is not None}
+            d = f32 if "float32" in floats or len(floats) > 1 else first
+        else:
+            if first is not None and not (_names(node.op) & _OWN_PARAM_DTYPE):
+                for (n, _), d in zip(node.inputs, ins):
+                    if n.is_variable and d is None:
+                        known.setdefault(n.name, first)
+            d = _dtype_attr(node) or first
+        out_dtype[id(node)] = d
+    return known
+
+
+def _optional_param_dtypes(sym, data_names, inferred, target):
+    """``cast_optional_params``, as MXNet's ``AMPInferUnknown`` pass: a variable that type
+    inference left open takes the dtype it is cast to: its ``amp_cast``'s, or ``target`` for an
+    ``amp_multicast`` whose inputs are all variables; casts that disagree leave it open. The
+    casts stay in the graph (to the dtype the value already has, they cost nothing)."""
+    visited: dict = {}  # name -> the first dtype a cast gave it
+    result: dict = {}  # name -> dtype, or None after a conflict
+
+    def settle(var, dtype):
+        if var.name not in visited:
+            if result.get(var.name) is None and var.name not in inferred:
+                visited[var.name] = result[var.name] = dtype
+        elif visited[var.name] != dtype:
+            result[var.name] = None
+
+    for node in topo_nodes(sym._outputs):
+        if node.op is _CAST:
+            for inp, _ in node.inputs:
+                if inp.is_variable:
+                    settle(inp, np.dtype(node.attrs["dtype"]))
+        elif node.op is _MULTI and all(inp.is_variable for inp, _ in node.inputs):
+            for inp, _ in node.inputs:
+                settle(inp, target)
+    return {name: d for name, d in result.items() if d is not None}
+
+
+def _store_var_dtypes(sym, data_names, dtypes):
+    """MXNet's ``__dtype__`` update: parameters, and variables that declared a dtype, get the one
+    settled for them (``convert_model`` / ``convert_hybrid_block`` cast their values to it)."""
     nodes = sym._nodes()
+    changed = set()
     for node in nodes:
-        for i, (inp, _) in enumerate(node.inputs):
-            consumers.setdefault(id(inp), []).append((node, i))
-    for node in nodes:
-        if not node.is_variable or node.name in data_names:
+        dtype = dtypes.get(node.name) if node.is_variable else None
+        if dtype is None or not ("__dtype__" in node.user_attrs or node.name not in data_names):
             continue
-        uses = consumers.get(id(node), [])
-        if not uses or any(c.op is not _CAST or np.dtype(c.attrs["dtype"]) != target
-                           for c, _ in uses):
-            continue
-        node.user_attrs["__dtype__"] = target.name
+        node.user_attrs["__dtype__"] = str(type_flag(dtype))  # MXNet's type code, as var()
         if node.specs is not None:
-            node.specs = tuple(type(sp)(sp.shape, target) for sp in node.specs)
-        for cast_node, _ in uses:
-            for user in nodes:
-                user.inputs = tuple((node, 0) if inp is cast_node else (inp, k)
-                                    for inp, k in user.inputs)
+            node.specs = tuple(type(sp)(sp.shape, dtype) for sp in node.specs)
+        changed.add(id(node))
+    for node in nodes:  # the specs of the nodes right after them follow
+        if not node.is_variable and any(id(inp) in changed for inp, _ in node.inputs):
+            node.specs = infer_node(node)
 
 
 def _cast_params(sym, params):
     attrs = {n.name: n.user_attrs for n in sym._nodes() if n.is_variable}
     out = {}
     for name, value in params.items():
-        dtype = attrs.get(name, {}).get("__dtype__")
-        out[name] = value.astype(dtype) if dtype and np.dtype(value.dtype).name != dtype \
+        text = attrs.get(name, {}).get("__dtype__")
+        dtype = declared_dtype(text, name) if text else None
+        out[name] = value.astype(dtype) if dtype is not None and np.dtype(value.dtype) != dtype \
             else value
     return out
 
@@ -183,8 +278,8 @@ def convert_model(sym, arg_params, aux_params, target_dtype="float16", target_dt
     """``convert_symbol`` for a model with its parameters: returns ``(sym, arg_params,
     aux_params)``, parameters cast to the dtypes the converted graph stores them in."""
     if not isinstance(arg_params, dict) or not isinstance(aux_params, dict):
-        raise MXNetTypeError("convert_model: arg_params and aux_params should be dicts of name "
-                             "to NDArray")
+        raise AMPArgumentTypeError("convert_model: arg_params and aux_params should be dicts of "
+                                   "name to NDArray")
     data_names = [n for n in sym.list_inputs() if n not in arg_params and n not in aux_params]
     new = convert_symbol(sym, target_dtype, target_dtype_ops, fp32_ops, conditional_fp32_ops,
                          excluded_sym_names, data_names, cast_optional_params)
@@ -200,7 +295,7 @@ def convert_hybrid_block(block, target_dtype="float16", target_dtype_ops=None, f
     from ...graph.symbol import var
 
     if not isinstance(block, HybridBlock):
-        raise MXNetTypeError("block input should be a HybridBlock")
+        raise AMPArgumentTypeError("block input should be a HybridBlock")
     graph = block._traced_graph()
     params = {p.name: p for p in block._cached_params}
     data_names = [n for n in graph.input_names if n is not None and n not in params]
@@ -216,7 +311,8 @@ def convert_hybrid_block(block, target_dtype="float16", target_dtype_ops=None, f
         if name not in values:
             continue
         value = values[name]
-        dtype = stored.get(name) or np.dtype(value.dtype).name
+        text = stored.get(name)
+        dtype = declared_dtype(text, name).name if text else np.dtype(value.dtype).name
         param.dtype = dtype
         param._load_init(value.astype(dtype), ctx, cast_dtype=True)
     return ret

@@ -18,6 +18,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from ...base import MXNetValueError
+
+
+class AMPDtypeError(MXNetValueError, AssertionError):
+    """A target dtype AMP does not support (MXNet ``assert``s it: an ``AssertionError``)."""
+
 # -- float16 ------------------------------------------------------------------------------------
 FP16_FUNCS = ["Convolution", "Deconvolution", "FullyConnected", "RNN"]
 
@@ -104,9 +110,7 @@ def _pick(target_dtype, fp16, bf16):
         return fp16
     if name == "bfloat16":
         return bf16
-    from ...base import MXNetValueError
-
-    raise MXNetValueError(f"amp: target_dtype must be float16 or bfloat16, got {name}")
+    raise AMPDtypeError(f"amp: target_dtype must be float16 or bfloat16, got {name}")
 
 
 def lp16_ops(target_dtype):

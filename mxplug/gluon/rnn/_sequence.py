@@ -6,14 +6,25 @@ from __future__ import annotations
 
 from ... import ndarray as nd
 from ... import symbol
+from ...base import MXNetError
 from ...graph.symbol import Symbol
 from ...ndarray import NDArray
+from .rnn_layer import RNNCheckError
 
 _TENSOR = (NDArray, Symbol)
 
 
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _known_shape(x):
+    """``x.shape``, or None for a traced array whose shape is not known yet (a hybridized
+    parent's shape-inference trace, before the cells' parameters have shapes)."""
+    try:
+        return tuple(x.shape)
+    except MXNetError:
+        return None
 
 
 def split_steps(F, x, length, axis):
@@ -29,7 +40,7 @@ def format_sequence(length, inputs, layout, merge, in_layout=None):
     """``(inputs, time_axis, F, batch_size)``: ``inputs`` as a list of steps (``merge`` False),
     one array in ``layout`` (True), or as given (None)."""
     if inputs is None:
-        raise ValueError("unroll(inputs=None) has been deprecated. Please create input "
+        raise RNNCheckError("unroll(inputs=None) has been deprecated. Please create input "
                          "variables outside unroll.")
     axis, batch_axis = layout.find("T"), layout.find("N")
     batch_size = 0
@@ -40,20 +51,23 @@ def format_sequence(length, inputs, layout, merge, in_layout=None):
             inputs = split_steps(symbol, inputs, length, in_axis)
     elif isinstance(inputs, NDArray):
         F = nd
-        batch_size = inputs.shape[batch_axis]
+        shape = _known_shape(inputs)
+        batch_size = shape[batch_axis] if shape else 0
         if merge is False:
-            if length is not None and length != inputs.shape[in_axis]:
-                raise ValueError(f"unroll: length={length} but the inputs have "
-                                 f"{inputs.shape[in_axis]} steps along axis {in_axis}")
-            inputs = split_steps(nd, inputs, inputs.shape[in_axis], in_axis)
+            steps = shape[in_axis] if shape else length
+            if length is not None and length != steps:
+                raise RNNCheckError(f"unroll: length={length} but the inputs have "
+                                    f"{steps} steps along axis {in_axis}")
+            inputs = split_steps(nd, inputs, steps, in_axis)
     else:
         if length is not None and len(inputs) != length:
-            raise ValueError(f"unroll: length={length} but {len(inputs)} inputs were given")
+            raise RNNCheckError(f"unroll: length={length} but {len(inputs)} inputs were given")
         if isinstance(inputs[0], Symbol):
             F = symbol
         else:
             F = nd
-            batch_size = inputs[0].shape[0]
+            shape = _known_shape(inputs[0])
+            batch_size = shape[0] if shape else 0
         if merge is True:
             inputs = F.concat(*[F.expand_dims(i, axis=axis) for i in inputs], dim=axis)
             in_axis = axis

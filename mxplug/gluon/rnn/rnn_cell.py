@@ -11,13 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from ... import ndarray as nd
-from ...base import MXNetValueError
 from ...graph.symbol import Symbol
 from ...graph.trace import Tracer
 from ...ndarray import NDArray
 from ..block import Block, HybridBlock
 from . import _sequence as S
-from .rnn_layer import _state_array
+from .rnn_layer import RNNCheckError, _state_array
 
 __all__ = ["RecurrentCell", "HybridRecurrentCell", "RNNCell", "LSTMCell", "GRUCell",
            "SequentialRNNCell", "HybridSequentialRNNCell", "DropoutCell", "ModifierCell",
@@ -74,7 +73,8 @@ class RecurrentCell(Block):
         self._init_counter = -1
         self._counter = -1
         for cell in self._children.values():
-            cell.reset()
+            if isinstance(cell, RecurrentCell):  # not e.g. an activation Block
+                cell.reset()
 
     def state_info(self, batch_size=0):
         """Shape and layout of each state: a list of dicts."""
@@ -94,7 +94,7 @@ class RecurrentCell(Block):
             More arguments of ``func`` (``ctx``, ``dtype``).
         """
         if self._modified:
-            raise MXNetValueError("After applying modifier cells (e.g. ZoneoutCell) the base "
+            raise RNNCheckError("After applying modifier cells (e.g. ZoneoutCell) the base "
                                   "cell cannot be called directly. Call the modifier cell "
                                   "instead.")
         states = []
@@ -152,7 +152,10 @@ class RecurrentCell(Block):
         if isinstance(activation, str):
             fn = {"tanh": F.tanh, "relu": F.relu, "sigmoid": F.sigmoid,
                   "softsign": F.softsign}.get(activation)
-            return fn(inputs) if fn is not None else F.Activation(inputs, act_type=activation)
+            if fn is not None:
+                return fn(inputs, **kwargs)
+            return F.Activation(inputs, act_type=activation, **kwargs)
+        kwargs.pop("name", None)  # a Block (e.g. nn.LeakyReLU) names its own output
         return activation(inputs, **kwargs)
 
     def forward(self, inputs, states):
@@ -236,10 +239,15 @@ class RNNCell(_GatedCell):
     def _alias(self):
         return "rnn"
 
+    def __repr__(self):
+        return f"{_GatedCell.__repr__(self)[:-1]}, {self._activation})"
+
     def hybrid_forward(self, F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
         i2h, h2h = self._projections(F, inputs, states[0], i2h_weight, h2h_weight, i2h_bias,
                                      h2h_bias)
-        output = self._get_activation(F, i2h + h2h, self._activation)
+        # named ``t<step>_out`` as in MXNet, so unrolled outputs are ``<prefix>t0_out_output``...
+        output = self._get_activation(F, i2h + h2h, self._activation,
+                                      name=f"t{self._counter}_out")
         return output, [output]
 
 
@@ -289,7 +297,8 @@ class LSTMCell(_GatedCell):
         in_transform = self._get_activation(F, gates[2], self._activation)
         out_gate = self._get_activation(F, gates[3], self._recurrent_activation)
         next_c = forget_gate * states[1] + in_gate * in_transform
-        next_h = out_gate * self._get_activation(F, next_c, self._activation)
+        next_h = F.elemwise_mul(out_gate, self._get_activation(F, next_c, self._activation),
+                                name=f"t{self._counter}_out")
         return next_h, [next_h, next_c]
 
 
@@ -336,7 +345,8 @@ class GRUCell(_GatedCell):
         reset_gate = self._get_activation(F, i2h_r + h2h_r, self._recurrent_activation)
         update_gate = self._get_activation(F, i2h_z + h2h_z, self._recurrent_activation)
         candidate = self._get_activation(F, i2h_n + reset_gate * h2h_n, self._activation)
-        next_h = (F.ones_like(update_gate) - update_gate) * candidate + update_gate * prev_h
+        next_h = F.elemwise_add((F.ones_like(update_gate) - update_gate) * candidate,
+                                update_gate * prev_h, name=f"t{self._counter}_out")
         return next_h, [next_h]
 
 
@@ -346,7 +356,7 @@ def _step_through(cells, inputs, states):
     next_states, p = [], 0
     for cell in cells:
         if isinstance(cell, BidirectionalCell):
-            raise MXNetValueError("BidirectionalCell cannot be stepped; use unroll")
+            raise RNNCheckError("BidirectionalCell cannot be stepped; use unroll")
         n = len(cell.state_info())
         inputs, state = cell(inputs, states[p:p + n])
         p += n
@@ -378,7 +388,9 @@ class SequentialRNNCell(RecurrentCell):
         super().__init__(prefix=prefix, params=params)
 
     def __repr__(self):
-        mods = "\n".join(f"  ({i}): {c!r}" for i, c in enumerate(self._children.values()))
+        # as MXNet prints it: children unindented on their first line, nested lines by two
+        mods = "\n".join(f"({i}): " + repr(c).replace("\n", "\n  ")
+                         for i, c in self._children.items())
         return f"{type(self).__name__}(\n{mods}\n)"
 
     def add(self, cell):
@@ -390,7 +402,7 @@ class SequentialRNNCell(RecurrentCell):
 
     def begin_state(self, **kwargs):
         if self._modified:
-            raise MXNetValueError("After applying modifier cells (e.g. ZoneoutCell) the base "
+            raise RNNCheckError("After applying modifier cells (e.g. ZoneoutCell) the base "
                                   "cell cannot be called directly. Call the modifier cell "
                                   "instead.")
         return _cells_begin_state(self._children.values(), **kwargs)
@@ -447,7 +459,7 @@ class DropoutCell(HybridRecurrentCell):
     def __init__(self, rate, axes=(), prefix=None, params=None):
         super().__init__(prefix, params)
         if not isinstance(rate, (int, float)):
-            raise MXNetValueError("rate must be a number")
+            raise RNNCheckError("rate must be a number")
         self._rate = rate
         self._axes = axes
 
@@ -481,7 +493,7 @@ class ModifierCell(HybridRecurrentCell):
 
     def __init__(self, base_cell):
         if base_cell._modified:
-            raise MXNetValueError(f"Cell {base_cell.name} is already modified. One cell cannot "
+            raise RNNCheckError(f"Cell {base_cell.name} is already modified. One cell cannot "
                                   f"be modified twice")
         base_cell._modified = True
         super().__init__(prefix=base_cell.prefix + self._alias(), params=None)
@@ -496,7 +508,7 @@ class ModifierCell(HybridRecurrentCell):
 
     def begin_state(self, func=nd.zeros, **kwargs):
         if self._modified:
-            raise MXNetValueError("After applying modifier cells (e.g. ZoneoutCell) the base "
+            raise RNNCheckError("After applying modifier cells (e.g. ZoneoutCell) the base "
                                   "cell cannot be called directly. Call the modifier cell "
                                   "instead.")
         self.base_cell._modified = False
@@ -518,7 +530,7 @@ class ZoneoutCell(ModifierCell):
 
     def __init__(self, base_cell, zoneout_outputs=0.0, zoneout_states=0.0):
         if isinstance(base_cell, BidirectionalCell):
-            raise MXNetValueError("BidirectionalCell doesn't support zoneout since it doesn't "
+            raise RNNCheckError("BidirectionalCell doesn't support zoneout since it doesn't "
                                   "support step. Please add ZoneoutCell to the cells underneath "
                                   "instead.")
         super().__init__(base_cell)
@@ -621,7 +633,7 @@ class BidirectionalCell(HybridRecurrentCell):
 
     def begin_state(self, **kwargs):
         if self._modified:
-            raise MXNetValueError("After applying modifier cells (e.g. ZoneoutCell) the base "
+            raise RNNCheckError("After applying modifier cells (e.g. ZoneoutCell) the base "
                                   "cell cannot be called directly. Call the modifier cell "
                                   "instead.")
         return _cells_begin_state(self._children.values(), **kwargs)

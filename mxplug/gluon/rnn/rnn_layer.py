@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
+
 from ... import ndarray as nd
-from ...base import MXNetValueError
+from ...base import MXNetError, MXNetValueError
 from ...graph.trace import Tracer
 from ...ndarray import NDArray
 from ..block import HybridBlock
 
 __all__ = ["RNN", "LSTM", "GRU"]
+
+
+class RNNCheckError(MXNetValueError, AssertionError):
+    """A bad recurrent layer/cell setup that MXNet reports with ``assert`` (an AssertionError
+    there); a ValueError here too, as the project's errors are."""
 
 
 def _state_array(func, name, info):
@@ -38,7 +45,7 @@ class _RNNLayer(HybridBlock):
                  state_clip_nan=False, **kwargs):
         super().__init__(**kwargs)
         if layout not in ("TNC", "NTC"):
-            raise MXNetValueError(f"Invalid layout {layout!r}; must be one of ['TNC' or 'NTC']")
+            raise RNNCheckError(f"Invalid layout {layout!r}; must be one of ['TNC' or 'NTC']")
         if projection_size is not None or state_clip_min is not None or \
                 state_clip_max is not None:
             raise NotImplementedError("LSTM projection_size and state clipping are not "
@@ -161,13 +168,36 @@ class _RNNLayer(HybridBlock):
         out = self._forward_kernel(F, inputs, list(states), sequence_length, params)
         return out[0] if skip else out
 
+    def _shape_trace_stand_ins(self, F, inputs):
+        """Names of the first layer's ``i2h`` weights whose input width is still unknown while a
+        hybridized parent traces its forward to infer shapes; their shape is set here from the
+        input, as MXNet's layer does. The graph cannot carry it back to them through the
+        ``concat`` of flattened weights, so that trace (which only reads shapes) gets zeros of
+        the right size in their place."""
+        if not isinstance(inputs, Tracer):
+            return set()
+        try:
+            width = inputs.shape[self._layout.find("C")]
+        except MXNetError:  # an input of unknown shape: nothing to fill in
+            return set()
+        names = set()
+        for j in ["l", "r"][:self._dir]:
+            p = getattr(self, f"{j}0_i2h_weight")
+            if p._data is None and p.shape is not None and 0 in p.shape and width:
+                p.shape = (self._gates * self._hidden_size, width)
+                names.add(f"{j}0_i2h_weight")
+        return names
+
     def _forward_kernel(self, F, inputs, states, sequence_length, params):
+        stand_ins = self._shape_trace_stand_ins(F, inputs)
         if self._layout == "NTC":
             inputs = F.swapaxes(inputs, dim1=0, dim2=1)
-        order = [params[f"{d}{layer}_{g}_{t}"] for t in ("weight", "bias")
+        names = [f"{d}{layer}_{g}_{t}" for t in ("weight", "bias")
                  for layer in range(self._num_layers) for d in ["l", "r"][:self._dir]
                  for g in ("i2h", "h2h")]
-        flat = F.concat(*[F.reshape(p, shape=(-1,)) for p in order], dim=0)
+        flat = F.concat(*[F.zeros((int(np.prod(getattr(self, n).shape)),), dtype=inputs.dtype)
+                          if n in stand_ins else F.reshape(params[n], shape=(-1,))
+                          for n in names], dim=0)
         args = states + ([sequence_length] if self._use_sequence_length else [])
         rnn = F.RNN(inputs, flat, *args, use_sequence_length=self._use_sequence_length,
                     state_size=self._hidden_size, num_layers=self._num_layers,
