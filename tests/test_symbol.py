@@ -466,3 +466,13 @@ def test_reshape_shares_parameters(ctx):
     assert new.arg_dict["data"].shape == (7, 5)
     assert new.arg_dict["fc1_weight"] is ex.arg_dict["fc1_weight"]
     assert new.forward()[0].shape == (7, 3)
+
+
+def test_simple_bind_binds_undeclared_arguments_as_float32():
+    """MXNet's simple_bind: without type_dict, arguments that declare no __dtype__ are float32
+    (not the dtype inference would give them from a float16 neighbour)."""
+    a = mx.sym.var("a", dtype="float16")
+    b = mx.sym.var("b")
+    ex = mx.sym.amp_multicast(a, b, num_outputs=2).simple_bind(mx.cpu(), a=(2,), b=(2,))
+    assert ex.arg_dict["a"].dtype == np.float16 and ex.arg_dict["b"].dtype == np.float32
+    assert mx.sym.var("c", dtype="float16").attr("__dtype__") == "2"  # MXNet's type code

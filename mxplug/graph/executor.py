@@ -516,7 +516,11 @@ def simple_bind(symbol, ctx, grad_req, type_dict, group2ctx, shapes, reuse=None)
         known = symbol.infer_shape_partial(**shapes)[0]
         unknown = [n for n, s in zip(symbol.list_arguments(), known) if not s]
         raise MXNetValueError(f"simple_bind: cannot infer the shapes of {unknown} from {shapes}")
-    arg_types, _, aux_types = symbol.infer_type(**(type_dict or {}))
+    if type_dict is None:  # as MXNet: arguments without a declared __dtype__ bind as float32
+        attrs = symbol.attr_dict()
+        type_dict = {k: "float32" for k in symbol.list_arguments()
+                     if "__dtype__" not in attrs.get(k, {})}
+    arg_types, _, aux_types = symbol.infer_type(**type_dict)
     ctx = Context(ctx)
     args = {}
     for name, shape, dtype in zip(symbol.list_arguments(), arg_shapes, arg_types):
