@@ -268,7 +268,10 @@ def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode, dir
         grads[ag] = g if prev is None else prev + g
 
     for h, g in zip(heads, head_grads):
-        accumulate(h, g if g is not None else _ones_like(h))
+        if g is None:  # backward() only copies gradients out: a shared ones array is safe there;
+            # grad() hands them to the caller, who may write into them (a view of the head's)
+            g = _ones_like(h) if direct else apply(REGISTRY["ones_like"], h)
+        accumulate(h, g)
     with _Scope(bool(create_graph), train_mode):
         for entry in order:
             outs = entry.outputs
@@ -306,8 +309,9 @@ _ONES: dict = {}  # (shape, dtype, context) -> a ones array: the default head gr
 
 
 def _ones_like(h):
-    """The default head gradient of ``h``: a cached ones array (no rule writes into its
-    inputs, so one per shape, dtype and context serves every backward)."""
+    """The default head gradient of ``h`` for :func:`backward`: a cached ones array (no rule
+    writes into its inputs, and backward only copies results out, so one per shape, dtype and
+    context serves every call)."""
     key = (h._data.shape, h._data.dtype, h._ctx)
     ones = _ONES.get(key)
     if ones is None:

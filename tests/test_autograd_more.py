@@ -577,3 +577,19 @@ def test_head_grads_may_contain_none_for_ones(ctx):
         y1, y2 = x * 2, x * x
     autograd.backward([y1, y2], [None, arr([3.0, 5.0])])
     close(x.grad, [2.0 + 6.0, 2.0 + 20.0])
+
+
+def test_default_head_gradients_are_never_shared_with_the_caller():
+    """backward() reuses one ones array as the default head gradient; grad() must not hand it
+    (or a view of it, as reshape's rule gives) to the caller, who may write into it."""
+    x = mx.nd.ones((2, 2))
+    x.attach_grad()
+    for _ in range(2):
+        with autograd.record():
+            y = x.reshape((4,))
+        y.backward()
+        np.testing.assert_array_equal(x.grad.asnumpy(), np.ones((2, 2)))
+        with autograd.record():
+            y = x.reshape((4,))
+        g = autograd.grad(y, [x])[0]
+        g[:] = 5.0  # the caller's array: must not change the next backward's head gradient
