@@ -22,7 +22,7 @@ for _name in ndarray.random.__all__:
 
 _LAZY = {"gluon": "gluon", "optimizer": "optimizer", "init": "init", "initializer": "init",
          "metric": "metric", "lr_scheduler": "lr_scheduler", "kv": "kvstore", "kvstore": "kvstore",
-         "profiler": "profiler", "contrib": "contrib", "onnx": "onnx", "model": "model"}
+         "profiler": "profiler", "contrib": "contrib", "onnx": "onnx", "model": "model", "io": "io"}
 
 
 def __getattr__(name):

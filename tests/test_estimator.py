@@ -238,6 +238,27 @@ def test_fit_on_data_without_batches_raises_instead_of_hanging():
     est.fit(iter(batches), epochs=1, event_handlers=[_HangGuard()])
 
 
+def test_fit_and_evaluate_reject_a_data_iter_with_mxnets_error():
+    x, y = _linear_data(12)
+    est = _estimator(_dense())
+    before = est.net.weight.data().asnumpy().copy()
+    data_iter = mx.io.NDArrayIter(x, y, batch_size=4)
+    message = ("Estimator only support input as Gluon DataLoader. Alternatively, you can "
+               "transform your DataIter or any NDArray into Gluon DataLoader. Refer to "
+               "gluon.data.dataloader")
+    with pytest.raises(ValueError) as err:
+        est.fit(data_iter, epochs=1)
+    assert str(err.value) == message and isinstance(err.value, MXNetError)
+    with pytest.raises(ValueError, match="only support input as Gluon DataLoader"):
+        est.fit(_loader(x, y, 4), val_data=data_iter, epochs=1)  # rejected before training
+    with pytest.raises(ValueError, match="only support input as Gluon DataLoader"):
+        est.evaluate(data_iter)
+    np.testing.assert_array_equal(est.net.weight.data().asnumpy(), before)
+    # other iterables of (data, label) batches are still accepted
+    est.fit(_loader(x, y, 4), val_data=list(_loader(x, y, 6)), epochs=1)
+    assert not np.array_equal(est.net.weight.data().asnumpy(), before)
+
+
 def test_default_loss_metric_is_named_after_the_loss_block():
     for loss, name in ((gluon.loss.L2Loss(), "l2loss"), (gluon.loss.L2Loss(), "l2loss"),
                        (gluon.loss.L1Loss(prefix="mse_"), "mse")):

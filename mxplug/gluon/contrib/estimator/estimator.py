@@ -214,6 +214,13 @@ class Estimator:
     # -- loops ----------------------------------------------------------------------------------
     @staticmethod
     def _check_data(data, what):
+        from ....io import DataIter
+        if isinstance(data, DataIter):
+            # MXNet's exact error; other iterables of (data, label) batches stay accepted
+            raise MXNetValueError("Estimator only support input as Gluon DataLoader. "
+                                  "Alternatively, you can transform your DataIter or any "
+                                  "NDArray into Gluon DataLoader. Refer to "
+                                  "gluon.data.dataloader")
         if data is None or not (hasattr(data, "__iter__") or hasattr(data, "__getitem__")):
             raise MXNetValueError(f"Estimator: {what} must be an iterable of (data, label) "
                                   f"batches such as a gluon.data.DataLoader, got "
@@ -292,6 +299,8 @@ class Estimator:
             and stderr is a terminal.
         """
         self._check_data(train_data, "train_data")
+        if val_data is not None:
+            self._check_data(val_data, "val_data")  # fail now, not after the first epoch
         if (not epochs) == (not batches):
             raise MXNetValueError("Fit only support exactly one type of iteration, train by "
                                   "number of epochs or number of batches. Please specify one "
