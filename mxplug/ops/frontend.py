@@ -93,7 +93,7 @@ def make_frontend(op, name=None):
     variadic = op.variadic
 
     if op.random:
-        return _finish(op, _random_frontend(op), name)
+        return _finish(op, _as_lists(op, _random_frontend(op)), name)
 
     def frontend(*args, **kwargs):
         if not kwargs and (variadic or len(args) == nin):
@@ -103,7 +103,20 @@ def make_frontend(op, name=None):
             return apply_into(op, out, *inputs, **attrs)
         return apply(op, *inputs, **attrs)
 
-    return _finish(op, frontend, name)
+    return _finish(op, _as_lists(op, frontend), name)
+
+
+def _as_lists(op, frontend):
+    """Ops that may have several outputs (split, RNN with state_outputs, BatchNorm with
+    output_mean_var) return them as a list, as MXNet's ``mx.nd`` does; the others as they are,
+    with no extra call."""
+    if op.nout == 1:
+        return frontend
+
+    def listed(*args, **kwargs):
+        out = frontend(*args, **kwargs)
+        return list(out) if type(out) is tuple else out
+    return listed
 
 
 def _finish(op, frontend, name):
