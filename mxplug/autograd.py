@@ -254,7 +254,9 @@ def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode, dir
     grads: dict = {}
     leaves: dict = {}
     order = _topo_order(heads)
-    sinks = _direct_sinks(order, heads) if direct and not create_graph else None
+    # only a graph with a CachedOp entry can write gradients directly: eager tapes skip the count
+    sinks = _direct_sinks(order, heads) if direct and not create_graph and \
+        any(e.vjp_into is not None for e in order) else None
 
     def accumulate(arr, g):
         ag = getattr(arr, "_ag", None)
