@@ -32,6 +32,7 @@ from ..base import MXNetNotImplementedError
 from . import infer as I
 from .attrs import Any, Bool, Enum, Float, Int
 from .dispatch import apply, state
+from .elemwise import sigmoid
 from .movement import concat
 from .registry import REGISTRY, Sample, defop
 
@@ -199,7 +200,7 @@ def _(*arrays, key=0, counter=0, **attrs):
 
 # -- the algorithm, over any array namespace ----------------------------------------------------
 def _sigmoid(xp, z):
-    return 1.0 / (1.0 + xp.exp(-z))
+    return sigmoid.generic(xp, z)  # the sigmoid op's own body, on raw arrays
 
 
 def _unpack_params(w, mode, h, layers, dirs, input_size):
