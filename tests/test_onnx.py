@@ -12,8 +12,9 @@ import mxplug as mx
 from mxplug.base import MXNetError, MXNetNotImplementedError, MXNetValueError
 from mxplug.gluon import nn
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx", reason="ONNX export needs onnx: pip install 'mxplug[onnx]'")
+ort = pytest.importorskip("onnxruntime", reason="the exported models run in onnxruntime: "
+                          "pip install 'mxplug[onnx]'")
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "data", "mxnet-1.9.1")
 RTOL, ATOL = 1e-4, 1e-5
@@ -628,7 +629,7 @@ def test_block_with_ndarray_forward_uses_the_traced_graph(tmp_path, rng):
 @pytest.mark.parametrize("mode,bidirectional", [("lstm", True), ("gru", True), ("gru", False),
                                                 ("rnn_tanh", True), ("rnn_relu", False)])
 def test_gluon_rnn_layers_with_dynamic_batch_and_time(tmp_path, rng, mode, bidirectional):
-    rnn = pytest.importorskip("mxplug.gluon.rnn", reason="gluon.rnn is another part of #10")
+    from mxplug.gluon import rnn
     make = {"lstm": rnn.LSTM, "gru": rnn.GRU,
             "rnn_tanh": lambda *a, **k: rnn.RNN(*a, activation="tanh", **k),
             "rnn_relu": lambda *a, **k: rnn.RNN(*a, activation="relu", **k)}[mode]
@@ -660,8 +661,7 @@ def test_rnn_op_states_and_sequence_length(tmp_path, rng):
 
 
 def test_model_zoo_resnet18(tmp_path, rng):
-    vision = pytest.importorskip("mxplug.gluon.model_zoo.vision",
-                                 reason="the model zoo is another part of #10")
+    from mxplug.gluon.model_zoo import vision
     net = vision.get_model("resnet18_v1", classes=10, thumbnail=True)
     net.initialize(mx.init.Xavier())
     x = rng.uniform(-1, 1, (1, 3, 32, 32)).astype(np.float32)
