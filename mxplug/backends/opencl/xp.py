@@ -194,8 +194,8 @@ def _elementwise_into(out: CLArray, name, expr, operands, compute=None):
     for o, dt in zip(operands, in_dtypes):
         if isinstance(o, CLArray):
             args += [o.buf, np.int64(o.offset)]
-        else:
-            args.append(np.dtype(dt).type(o))
+        else:  # a bool is a uchar in the kernel (and typed arguments do not take np.bool_)
+            args.append(np.uint8(o) if dt == np.bool_ else np.dtype(dt).type(o))
     kernel = rt.kernel(src, kname + ("_c" if contiguous else "_s"), [out.dtype, *in_dtypes])
     rt.launch(kernel, n, *args)
     return out
