@@ -30,7 +30,7 @@ from ..ops.elemwise import relu_numpy
 from ..ops.infer import Spec
 from .node import Node, topo_nodes
 
-__all__ = ["fuse_elementwise", "run_numpy", "NP_OUT", "FUSIBLE", "FUSED"]
+__all__ = ["fuse_elementwise", "run_numpy", "compile_numpy", "NP_OUT", "FUSIBLE", "FUSED"]
 
 _F32, _F64 = np.dtype("float32"), np.dtype("float64")
 
@@ -151,22 +151,35 @@ def run_numpy(program, inputs, out=None, scratch=None):
 
     ``scratch``: a list the caller keeps between calls; the side-branch buffers are made on the
     first call and reused after, so a steady-state call allocates nothing."""
-    dest, nscratch = _allocate(program)
     if out is None:
         spec = _out_spec(program, tuple((x.shape, x.dtype) if isinstance(x, np.ndarray)
                                         else (np.shape(x), np.asarray(x).dtype) for x in inputs))
         out = np.empty(spec.shape, spec.dtype)
-    if scratch is None:
-        scratch = []
-    if len(scratch) < nscratch or any(s.shape != out.shape or s.dtype != out.dtype
-                                      for s in scratch):
-        scratch[:] = [np.empty_like(out) for _ in range(nscratch)]
-    bufs = [*scratch, out]  # index -1 is out
+    return compile_numpy(program)(out, inputs, [] if scratch is None else scratch)
+
+
+@functools.lru_cache(maxsize=512)
+def compile_numpy(program):
+    """``fn(out, inputs, scratch)`` evaluating ``program`` (see :func:`run_numpy`), with every
+    per-instruction decision (body, destination, operand sources, attributes) made once: a
+    bound graph calls it each step, and interpreting the program there cost ~5 us per node."""
+    dest, nscratch = _allocate(program)
+    steps = []
     for (name, args, attrs), d in zip(program, dest):
-        vals = [inputs[v] if kind == "i" else bufs[dest[v]] if kind == "t" else v
-                for kind, v in args]
-        NP_OUT[name][0](bufs[d], *vals, **dict(attrs))
-    return out
+        srcs = tuple((0, v) if kind == "i" else (1, dest[v]) if kind == "t" else (2, v)
+                     for kind, v in args)
+        steps.append((NP_OUT[name][0], d, srcs, dict(attrs)))
+
+    def run(out, inputs, scratch):
+        if len(scratch) < nscratch or (nscratch and (scratch[0].shape != out.shape
+                                                     or scratch[0].dtype != out.dtype)):
+            scratch[:] = [np.empty_like(out) for _ in range(nscratch)]
+        bufs = [*scratch[:nscratch], out]  # index -1 is out
+        for body, d, srcs, attrs in steps:
+            body(bufs[d], *[inputs[v] if k == 0 else bufs[v] if k == 1 else v
+                            for k, v in srcs], **attrs)
+        return out
+    return run
 
 
 def _run_generic(xp, program, inputs):

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..ndarray import NDArray
 from ..ops import apply
-from .fusion import FUSED, NP_OUT, _fusible, run_numpy
+from .fusion import FUSED, NP_OUT, _fusible, compile_numpy
 from .node import topo_nodes
 from .passes import CONSTANT
 
@@ -48,8 +48,8 @@ def out_body(node, backend):
     if op is FUSED:
         if node.specs is None:
             return None
-        program = node.attrs["program"]
-        return (lambda o, *xs, scratch, **attrs: run_numpy(program, xs, o, scratch)), False
+        run = compile_numpy(node.attrs["program"])
+        return (lambda o, *xs, scratch, **attrs: run(o, xs, scratch)), False
     if op is None or node.num_outputs != 1 or node.specs is None:
         return None
     if op.name in NP_OUT and _fusible(node):

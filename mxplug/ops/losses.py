@@ -52,14 +52,36 @@ def _row_sums(e):
     return (e @ np.ones(e.shape[1], e.dtype)).reshape(-1, 1)
 
 
+#: Up to this many classes the NumPy kernels work on the transposed (classes, N) copy, where
+#: every reduction runs along N lanes: 128x10 took 13 us instead of 21 (forward).
+_FEW_CLASSES = 64
+
+
+def _exp_t(x):
+    """``exp(x - rowmax)`` of 2-D ``x`` transposed (C, N), its column sums (N,) and the row
+    maxima (N,)."""
+    e = np.ascontiguousarray(x.T)
+    m = np.maximum.reduce(e, axis=0)
+    np.subtract(e, m, out=e)
+    np.exp(e, out=e)
+    return e, np.add.reduce(e, axis=0), m
+
+
 @softmax_ce.kernel("numpy")
 def _(be, x, label, axis=-1):
     i = _rows_pick_index(x.shape, label, axis, "clip") if x.dtype.kind == "f" else None
     if i is None:
         return softmax_ce.generic(np, x, label, axis)
+    picked = x[np.arange(x.shape[0]), i]
+    if x.shape[1] <= _FEW_CLASSES:
+        _, s, m = _exp_t(x)
+        lse = np.log(s, out=s)
+        lse += m
+        lse -= picked
+        return lse.reshape(-1, 1)
     m, e = _row_max_and_exp(x)
     lse = np.log(_row_sums(e)) + m
-    return lse - x[np.arange(x.shape[0]), i].reshape(-1, 1)
+    return lse - picked.reshape(-1, 1)
 
 
 @softmax_ce.vjp
@@ -92,8 +114,12 @@ def _(be, g, x, label, axis=-1):
     i = _rows_pick_index(x.shape, label, axis, "clip") if x.dtype.kind == "f" else None
     if i is None or g.shape != (x.shape[0], 1):
         return softmax_ce_backward.generic(np, g, x, label, axis)
-    p = _row_max_and_exp(x)[1]
-    p *= g / _row_sums(p)
+    if x.shape[1] <= _FEW_CLASSES:
+        e, s, _ = _exp_t(x)
+        p = np.multiply(e.T, np.divide(g.reshape(-1), s, out=s)[:, None], order="C")
+    else:
+        p = _row_max_and_exp(x)[1]
+        p *= g / _row_sums(p)
     p[np.arange(x.shape[0]), i] -= g.reshape(-1)
     return p
 

@@ -53,8 +53,40 @@ def _expand(g, x, axis, exclude):
     return F.broadcast_to(F.reshape(g, shape=_expand_shape(x, axis, exclude)), shape=x.shape)
 
 
-def reduction(name, f, ufunc=None, aliases=(), positive=False, vjp=None, doc=""):
-    """Declare a reduction ``f(xp, x, axes, keepdims)``; ``ufunc`` gives NumPy a fast kernel."""
+_ONES: dict = {}  # (length, dtype) -> a read-only vector of ones
+_MATVEC_MAX = (1 << 18, 4096)  # (elements, reduced length): where the BLAS path was faster
+
+
+def _matvec_sum(x, axis, exclude, out=None):
+    """The sum of a C-contiguous float matrix over one axis as a BLAS matrix-vector product with
+    ones, or None when ``x`` is not such a case. A bias gradient (128x256 over axis 0) takes
+    2.9 us instead of NumPy's reduce's 5.9 (row sums 3.0 instead of 9.6); past ~256k elements
+    the reduce is as fast, and pairwise summation keeps long sums more accurate."""
+    if x.ndim != 2 or exclude or x.dtype.kind != "f" or x.dtype.itemsize < 4 or \
+            not x.flags.c_contiguous or x.size > _MATVEC_MAX[0]:
+        return None
+    ax = axis[0] if type(axis) is tuple and len(axis) == 1 else axis
+    if ax in (0, -2):
+        n = x.shape[0]
+    elif ax in (1, -1):
+        n = x.shape[1]
+    else:
+        return None
+    if n > _MATVEC_MAX[1]:
+        return None
+    ones = _ONES.get((n, x.dtype))
+    if ones is None:
+        ones = _ONES[(n, x.dtype)] = np.ones(n, x.dtype)
+        ones.flags.writeable = False
+    if ax in (0, -2):
+        return np.matmul(ones, x, out=out)
+    return np.matmul(x, ones, out=out)
+
+
+def reduction(name, f, ufunc=None, aliases=(), positive=False, vjp=None, doc="",
+              matvec=False):
+    """Declare a reduction ``f(xp, x, axes, keepdims)``; ``ufunc`` gives NumPy a fast kernel,
+    ``matvec`` (sums) a BLAS one for matrices (:func:`_matvec_sum`)."""
     op = defop(
         name,
         ("data",),
@@ -74,6 +106,10 @@ def reduction(name, f, ufunc=None, aliases=(), positive=False, vjp=None, doc="")
 
         @op.kernel("numpy", direct=True)
         def _(x, axis=None, keepdims=False, exclude=False):
+            if matvec and not keepdims and axis is not None:
+                r = _matvec_sum(x, axis, exclude)
+                if r is not None:
+                    return r
             if axis is None and not exclude:
                 r = reduce(x, None, None, None, True)  # positional keepdims: never 0-d
                 if not keepdims and r.ndim != 1:
@@ -86,6 +122,9 @@ def reduction(name, f, ufunc=None, aliases=(), positive=False, vjp=None, doc="")
 
         @op.kernel_out("numpy")
         def _(be, out, x, axis=None, keepdims=False, exclude=False):
+            if matvec and axis is not None and _matvec_sum(x, axis, exclude, out.reshape(-1)) \
+                    is not None:
+                return
             axes = None if axis is None and not exclude else _axes(x, axis, exclude)
             reduce(x, axis=axes, keepdims=True, out=out.reshape(_expand_shape(x, axis, exclude)))
 
@@ -101,7 +140,7 @@ def reduction(name, f, ufunc=None, aliases=(), positive=False, vjp=None, doc="")
 
 sum_ = reduction(
     "sum", lambda xp, x, a, k: xp.sum(x, axis=a, keepdims=k), np.add, aliases=("sum_axis",),
-    vjp=lambda g, out, x, n: g,
+    vjp=lambda g, out, x, n: g, matvec=True,
 )
 prod = reduction(
     "prod", lambda xp, x, a, k: xp.prod(x, axis=a, keepdims=k), np.multiply, positive=True,
