@@ -2,7 +2,7 @@
 
 from . import vision
 from .dataloader import DataLoader, DataLoaderTimeoutError, DataLoaderWorkerError
-from .dataset import ArrayDataset, Dataset, SimpleDataset
+from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset
 from .sampler import (
     BatchSampler,
     FilterSampler,
@@ -14,4 +14,5 @@ from .sampler import (
 
 __all__ = ["ArrayDataset", "BatchSampler", "DataLoader", "DataLoaderTimeoutError",
            "DataLoaderWorkerError", "Dataset", "FilterSampler", "IntervalSampler",
-           "RandomSampler", "Sampler", "SequentialSampler", "SimpleDataset", "vision"]
+           "RandomSampler", "RecordFileDataset", "Sampler", "SequentialSampler",
+           "SimpleDataset", "vision"]

@@ -1,14 +1,18 @@
-"""Datasets: MXNet 1.x's ``gluon.data.Dataset``, ``SimpleDataset`` and ``ArrayDataset``."""
+"""Datasets: MXNet 1.x's ``gluon.data.Dataset``, ``SimpleDataset``, ``ArrayDataset`` and
+``RecordFileDataset``."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-from ...base import MXNetValueError
+from ...base import MXNetFileError, MXNetValueError
 from ...ndarray import NDArray, array
 from ...ndarray import take as _nd_take
+from ...recordio import MXIndexedRecordIO
 
-__all__ = ["Dataset", "SimpleDataset", "ArrayDataset"]
+__all__ = ["Dataset", "SimpleDataset", "ArrayDataset", "RecordFileDataset"]
 
 
 class Dataset:
@@ -283,3 +287,31 @@ class ArrayDataset(Dataset):
                 rows = d[idx]
                 fields.append(array(rows, dtype=rows.dtype))
         return fields[0] if len(fields) == 1 else fields
+
+
+class RecordFileDataset(Dataset):
+    """A dataset wrapping over a RecordIO (.rec) file.
+
+    Each sample is a string representing the raw content of an record.
+
+    Parameters
+    ----------
+    filename : str
+        Path to rec file. The index must sit next to it with the extension ``.idx`` (as
+        ``im2rec.py`` and ``MXIndexedRecordIO`` write it).
+    """
+
+    def __init__(self, filename):
+        self.filename = os.fspath(filename)
+        self.idx_file = os.path.splitext(self.filename)[0] + ".idx"
+        if not os.path.exists(self.idx_file) and os.path.exists(self.filename):
+            raise MXNetFileError(
+                f"RecordFileDataset: {self.filename!r} has no index {self.idx_file!r}; write "
+                f"the file with mx.recordio.MXIndexedRecordIO (or im2rec.py), which writes both")
+        self._record = MXIndexedRecordIO(self.idx_file, self.filename, "r")
+
+    def __getitem__(self, idx):
+        return self._record.read_idx(self._record.keys[idx])
+
+    def __len__(self):
+        return len(self._record.keys)

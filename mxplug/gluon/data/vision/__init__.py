@@ -1,6 +1,16 @@
 """``gluon.data.vision``: image datasets and transforms."""
 
 from . import datasets, transforms
-from .datasets import CIFAR10, MNIST, Digits, FashionMNIST
+from .datasets import (
+    CIFAR10,
+    CIFAR100,
+    MNIST,
+    Digits,
+    FashionMNIST,
+    ImageFolderDataset,
+    ImageListDataset,
+    ImageRecordDataset,
+)
 
-__all__ = ["CIFAR10", "MNIST", "Digits", "FashionMNIST", "datasets", "transforms"]
+__all__ = ["CIFAR10", "CIFAR100", "MNIST", "Digits", "FashionMNIST", "ImageFolderDataset",
+           "ImageListDataset", "ImageRecordDataset", "datasets", "transforms"]

@@ -13,110 +13,43 @@ import numbers
 
 import numpy as np
 
-from ....base import MXNetNotImplementedError, MXNetValueError, dtype_of
-from ....ndarray import NDArray, array, from_numpy
+from ....base import MXNetValueError, dtype_of
+from ....ndarray import NDArray
 from ..sampler import host_rng
+from ._augment import (
+    CropResize,
+    HybridCompose,
+    HybridRandomApply,
+    RandomApply,
+    RandomColorJitter,
+    RandomCrop,
+    RandomGray,
+    RandomHue,
+    RandomLighting,
+    RandomRotation,
+    Rotate,
+    imrotate,
+)
+from ._image import (
+    Transform,
+    _back,
+    _center_crop,
+    _crop_resize,
+    _host,
+    _image_ndim,
+    _pair,
+    _saturate,
+    adjust_brightness,
+    adjust_contrast,
+    adjust_saturation,
+    resize_image,
+)
 
 __all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop",
            "RandomResizedCrop", "RandomFlipLeftRight", "RandomFlipTopBottom", "RandomBrightness",
-           "RandomContrast", "RandomSaturation", "resize_image"]
-
-_GRAY = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as MXNet uses
-
-
-def _host(x):
-    """(NumPy array, context or None) of a sample."""
-    if isinstance(x, NDArray):
-        return x.asnumpy(), x.context
-    return np.asarray(x), None
-
-
-def _back(a, ctx):
-    if ctx is None:
-        return a
-    if ctx.device_type == "cpu":
-        return from_numpy(a)
-    return array(a, ctx=ctx, dtype=a.dtype)
-
-
-def _saturate(out, dtype):
-    """Round and clip into an integer dtype (OpenCV's saturate_cast); floats pass through."""
-    dtype = np.dtype(dtype)
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return np.clip(np.rint(out), info.min, info.max).astype(dtype)
-    return out.astype(dtype, copy=False)
-
-
-def _image_ndim(a, name):
-    if a.ndim not in (2, 3, 4):
-        raise MXNetValueError(f"{name}: Expect: an image (H, W, C) or a batch (N, H, W, C) / "
-                              f"Actual: shape {a.shape}")
-
-
-def _axis_coords(n_out, n_in, interp):
-    """Source positions for resizing one axis (OpenCV's half-pixel-centre convention)."""
-    scale = n_in / n_out
-    if interp == 0:
-        return np.minimum(np.floor(np.arange(n_out) * scale).astype(np.int64), n_in - 1)
-    f = np.clip((np.arange(n_out) + 0.5) * scale - 0.5, 0, n_in - 1)
-    i0 = np.floor(f).astype(np.int64)
-    return i0, np.minimum(i0 + 1, n_in - 1), (f - i0).astype(np.float32)
-
-
-def resize_image(a, width, height, interp=1):
-    """Resize a NumPy image ``(H, W[, C])`` or batch ``(N, H, W, C)`` to ``(height, width)``.
-
-    ``interp`` 0 is nearest neighbour, 1 bilinear (OpenCV's pixel-centre convention); the
-    dtype is kept (integer images are rounded and saturated).
-    """
-    if interp not in (0, 1):
-        raise MXNetNotImplementedError(
-            f"resize: interpolation={interp} is not supported; use 0 (nearest) or 1 (bilinear)")
-    hax = 1 if a.ndim == 4 else 0
-    h, w = a.shape[hax], a.shape[hax + 1]
-    if (h, w) == (height, width):
-        return a.copy()
-    if interp == 0:
-        ys, xs = _axis_coords(height, h, 0), _axis_coords(width, w, 0)
-        return np.take(np.take(a, ys, axis=hax), xs, axis=hax + 1)
-    y0, y1, wy = _axis_coords(height, h, 1)
-    x0, x1, wx = _axis_coords(width, w, 1)
-    f = a.astype(np.float32, copy=False)
-    shape_y = [1] * a.ndim
-    shape_y[hax] = height
-    shape_x = [1] * a.ndim
-    shape_x[hax + 1] = width
-    wy, wx = wy.reshape(shape_y), wx.reshape(shape_x)
-    rows = np.take(f, y0, axis=hax) * (1 - wy) + np.take(f, y1, axis=hax) * wy
-    out = np.take(rows, x0, axis=hax + 1) * (1 - wx) + np.take(rows, x1, axis=hax + 1) * wx
-    return _saturate(out, a.dtype)
-
-
-def _pair(size, name):
-    """(width, height) from an int or a (width, height) pair."""
-    if isinstance(size, numbers.Integral):
-        return int(size), int(size)
-    if isinstance(size, (tuple, list)) and len(size) == 2:
-        return int(size[0]), int(size[1])
-    raise MXNetValueError(f"{name}: Expect: size as an int or (width, height) / Actual: {size!r}")
-
-
-class Transform:
-    """Base of the transforms: a callable with the Block surface a data pipeline uses."""
-
-    def __call__(self, x, *args):
-        return self.forward(x, *args)
-
-    def forward(self, x):
-        raise NotImplementedError
-
-    def hybridize(self, active=True, **kwargs):
-        """Accepted for MXNet compatibility: transforms already run as plain host code."""
-
-    def __repr__(self):
-        args = ", ".join(f"{k.lstrip('_')}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({args})"
+           "RandomContrast", "RandomSaturation", "RandomHue", "RandomColorJitter",
+           "RandomLighting", "RandomGray", "CropResize", "RandomCrop", "Rotate", "RandomRotation",
+           "RandomApply", "HybridRandomApply", "HybridCompose", "imrotate", "resize_image"]
 
 
 class Compose(Transform):
@@ -127,6 +60,8 @@ class Compose(Transform):
     transforms : list of transform Blocks or callables
         The list of transforms to be composed.
     """
+
+    _hybrid = False
 
     def __init__(self, transforms):
         self._transforms = list(transforms)
@@ -251,25 +186,6 @@ class Resize(Transform):
         return _back(resize_image(a, ow, oh, self._interpolation), ctx)
 
 
-def _crop_resize(a, x0, y0, w, h, size, interp):
-    out = a[y0:y0 + h, x0:x0 + w]
-    if (w, h) != tuple(size):
-        out = resize_image(out, size[0], size[1], interp)
-    return np.ascontiguousarray(out)
-
-
-def _center_crop(a, size, interp):
-    """MXNet's ``image.center_crop``: crop the centre (scaled down to fit), then resize."""
-    h, w = a.shape[:2]
-    nw, nh = size
-    if h < nh:
-        nw, nh = float(nw * h) / nh, h
-    if w < nw:
-        nw, nh = w, float(nh * w) / nw
-    nw, nh = int(nw), int(nh)
-    return _crop_resize(a, int((w - nw) / 2), int((h - nh) / 2), nw, nh, size, interp)
-
-
 class CenterCrop(Transform):
     """Crops the image `src` to the given `size` by trimming on all four sides and preserving
     the center of the image. Upsamples if `src` is smaller than `size`.
@@ -388,6 +304,11 @@ class RandomFlipTopBottom(_RandomFlip):
 
 
 class _RandomAdjust(Transform):
+    """A colour jitter: one factor alpha uniform in ``[max(0, 1 - amount), 1 + amount]`` per
+    call (MXNet's range), applied by ``_adjust`` in float32, saturated back to the dtype."""
+
+    _adjust = None
+
     def __init__(self, amount):
         if amount < 0:
             raise MXNetValueError(f"{type(self).__name__}: Expect: a non-negative amount / "
@@ -397,20 +318,14 @@ class _RandomAdjust(Transform):
     def forward(self, x):
         a, ctx = _host(x)
         _image_ndim(a, type(self).__name__)
-        alpha = 1.0 + host_rng().uniform(-self._amount, self._amount)
-        out = self._adjust(a.astype(np.float32), np.float32(alpha))
+        alpha = host_rng().uniform(max(0.0, 1.0 - self._amount), 1.0 + self._amount)
+        out = self._adjust(a.astype(np.float32), alpha)
         return _back(_saturate(out, a.dtype), ctx)
 
 
-def _luma(f):
-    if f.shape[-1] != 3:
-        raise MXNetValueError(f"Expect: an RGB image (3 channels last) / Actual: shape {f.shape}")
-    return (f * _GRAY).sum(axis=-1, keepdims=True)
-
-
 class RandomBrightness(_RandomAdjust):
-    """Randomly jitters image brightness: ``out = x * alpha``, alpha uniform in
-    ``[1 - brightness, 1 + brightness]``.
+    """Randomly jitters image brightness with a factor chosen from
+    ``[max(0, 1 - brightness), 1 + brightness]``: ``out = x * alpha``.
 
     Parameters
     ----------
@@ -418,13 +333,12 @@ class RandomBrightness(_RandomAdjust):
         How much to jitter brightness (non-negative).
     """
 
-    def _adjust(self, f, alpha):
-        return f * alpha
+    _adjust = staticmethod(adjust_brightness)
 
 
 class RandomContrast(_RandomAdjust):
-    """Randomly jitters image contrast: ``out = x * alpha + mean_gray * (1 - alpha)``, alpha
-    uniform in ``[1 - contrast, 1 + contrast]``.
+    """Randomly jitters image contrast with a factor chosen from
+    ``[max(0, 1 - contrast), 1 + contrast]``: ``out = x * alpha + mean_gray * (1 - alpha)``.
 
     Parameters
     ----------
@@ -432,13 +346,13 @@ class RandomContrast(_RandomAdjust):
         How much to jitter contrast (non-negative).
     """
 
-    def _adjust(self, f, alpha):
-        return f * alpha + _luma(f).mean() * (1 - alpha)
+    _adjust = staticmethod(adjust_contrast)
 
 
 class RandomSaturation(_RandomAdjust):
-    """Randomly jitters image saturation: ``out = x * alpha + gray * (1 - alpha)`` with the
-    per-pixel gray value, alpha uniform in ``[1 - saturation, 1 + saturation]``.
+    """Randomly jitters image saturation with a factor chosen from
+    ``[max(0, 1 - saturation), 1 + saturation]``: ``out = x * alpha + gray * (1 - alpha)``
+    with the per-pixel gray value (ITU-R 601 luma).
 
     Parameters
     ----------
@@ -446,5 +360,4 @@ class RandomSaturation(_RandomAdjust):
         How much to jitter saturation (non-negative).
     """
 
-    def _adjust(self, f, alpha):
-        return f * alpha + _luma(f) * (1 - alpha)
+    _adjust = staticmethod(adjust_saturation)
