@@ -68,8 +68,15 @@ def _record_hook(op, args, attrs):
     else:
         return eager(op, args, attrs)
     if op.composite is not None and (op.vjp_fn is None or _resolves_to_composite(op, args)):
-        return op.composite(*args, **attrs)  # its primitives record themselves
-    out = eager(op, args, attrs)
+        if not op.loss_gradient:
+            return op.composite(*args, **attrs)  # its primitives record themselves
+        prev = state.set_hook(None)  # the op's own rule is the gradient: record it alone
+        try:
+            out = op.composite(*args, **attrs)
+        finally:
+            state.set_hook(prev)
+    else:
+        out = eager(op, args, attrs)
     if op.differentiable:
         outs = out if type(out) is tuple else (out,)
         entry = Entry(op.name, op.vjp_fn, attrs, args, outs)

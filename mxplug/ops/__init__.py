@@ -18,6 +18,7 @@ from . import (
     nn,
     nn_params,
     optimizer_ops,
+    output_layers,
     random,
     reduce,
     rnn,
@@ -31,4 +32,4 @@ from .registry import REGISTRY, Op, Sample, defop, get_op
 __all__ = ["REGISTRY", "Op", "Sample", "apply", "apply_into", "attrs", "defop", "get_op", "infer",
            "state", "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random",
            "reduce", "shape", "conv", "sorting", "movement_grad", "nn_params", "optimizer_ops",
-           "losses", "rnn", "sequence", "amp_ops"]
+           "losses", "rnn", "sequence", "amp_ops", "output_layers"]

@@ -712,53 +712,6 @@ def _(g, out, x, label):
     return F.reshape(g, shape=(1, 1)) * (F.softmax(x, axis=1) - _onehot(label, x)), None
 
 
-def _so_infer(x, label, grad_scale=1.0, ignore_label=-1.0, multi_output=False, use_ignore=False,
-              preserve_shape=False, normalization="null", out_grad=False, smooth_alpha=0.0):
-    if multi_output:
-        want = x.shape[:1] + x.shape[2:]
-    elif preserve_shape:
-        want = x.shape[:-1]
-    else:
-        want = x.shape[:1]
-    I.expect(math.prod(label.shape) == math.prod(want), "SoftmaxOutput",
-             f"label with {math.prod(want)} elements (shape {want}) for data {x.shape}",
-             f"label.shape={tuple(label.shape)}")
-    return I.Spec(x.shape, x.dtype)
-
-
-softmax_output = defop(
-    "SoftmaxOutput", ("data", "label"),
-    {"grad_scale": Float(1.0), "ignore_label": Float(-1.0), "multi_output": Bool(False),
-     "use_ignore": Bool(False), "preserve_shape": Bool(False),
-     "normalization": Enum("null", "batch", "valid"), "out_grad": Bool(False),
-     "smooth_alpha": Float(0.0)},
-    infer=_so_infer, aliases=("Softmax",),
-    doc="Forward: softmax of data (over axis 1 when ``multi_output``, the last axis when "
-        "``preserve_shape``, else over all non-batch axes flattened). Its gradient, "
-        "``(softmax - onehot(label)) * grad_scale`` with ignore_label/normalization, belongs to "
-        "the op's VJP (not defined here yet).")
-
-
-@softmax_output.compose
-def _(x, label, **attrs):
-    _so_infer(_s(x), _s(label), **attrs)
-    if attrs.get("multi_output"):
-        return _f("softmax", x, axis=1)
-    if attrs.get("preserve_shape") or x.ndim <= 2:
-        return _f("softmax", x, axis=-1)
-    return _f("reshape", _f("softmax", _f("reshape", x, shape=(x.shape[0], -1))), shape=x.shape)
-
-
-softmax_output.nograd("label")
-softmax_output.samples(
-    lambda rng: Sample(_u(rng, 4, 5, lo=-3, hi=3), rng.integers(0, 5, (4,)).astype(float)),
-    lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3), rng.integers(0, 3, (2, 4)).astype(float),
-                       multi_output=True),
-    lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3), rng.integers(0, 4, (2, 3)).astype(float),
-                       preserve_shape=True),
-    lambda rng: Sample(_u(rng, 2, 3, 2, lo=-3, hi=3), rng.integers(0, 6, (2,)).astype(float)),
-)
-
 smooth_l1 = defop("smooth_l1", ("data",), {"scalar": Float(1.0)}, infer=I.same,
                   doc="Smooth L1: ``0.5 * (sigma * x)**2`` where ``|x| < 1 / sigma**2``, else "
                       "``|x| - 0.5 / sigma**2``; ``scalar`` is sigma.")

@@ -124,6 +124,9 @@ class Op:
         self.aux_update = None
         #: Draws random numbers: front ends fill its ``key``/``counter`` attrs from mxplug.random.
         self.random = random
+        #: The VJP is a loss's gradient, not the forward's derivative (SoftmaxOutput, MakeLoss):
+        #: autograd records one entry with it even where the forward runs as a composite.
+        self.loss_gradient = False
         self.generic = None  # impl(xp, *arrays, **attrs)
         self.composite = None  # body(*ndarrays, **attrs) in mxplug ops (maybe wrapped)
         self.kernels: dict = {}  # backend name -> kernel(backend, *arrays, **attrs)

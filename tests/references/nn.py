@@ -313,6 +313,15 @@ def _softmax_output(x, label, multi_output=False, preserve_shape=False, **_):
     return _softmax_ref(x.reshape(x.shape[0], -1)).reshape(x.shape)
 
 
+def _identity_output(x, *_, **__):
+    """Linear/MAE regression outputs and MakeLoss: the forward is the data itself."""
+    return x.copy()
+
+
+def _logistic_output(x, label, **_):
+    return _out(x, 1 / (1 + np.exp(-x.astype(np.float64))))
+
+
 def _smooth_l1(x, scalar=1.0):
     s2 = scalar * scalar
     v = x.astype(np.float64)
@@ -342,5 +351,9 @@ REFERENCES = {
     "_softmax_ce": _softmax_ce,
     "_softmax_ce_backward": _softmax_ce_backward,
     "SoftmaxOutput": _softmax_output,
+    "LinearRegressionOutput": _identity_output,
+    "MAERegressionOutput": _identity_output,
+    "LogisticRegressionOutput": _logistic_output,
+    "MakeLoss": _identity_output,
     "smooth_l1": _smooth_l1,
 }
