@@ -15,6 +15,7 @@ from . import (
     losses,
     movement,
     movement_grad,
+    multi_optimizer_ops,
     nn,
     nn_params,
     optimizer_ops,
@@ -32,4 +33,5 @@ from .registry import REGISTRY, Op, Sample, defop, get_op
 __all__ = ["REGISTRY", "Op", "Sample", "apply", "apply_into", "attrs", "defop", "get_op", "infer",
            "state", "creation", "elemwise", "indexing", "linalg", "movement", "nn", "random",
            "reduce", "shape", "conv", "sorting", "movement_grad", "nn_params", "optimizer_ops",
-           "losses", "rnn", "sequence", "amp_ops", "output_layers"]
+           "losses", "rnn", "sequence", "amp_ops", "output_layers",
+           "multi_optimizer_ops"]

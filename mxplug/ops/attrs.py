@@ -100,8 +100,14 @@ def _dtype(a, v):
         raise ValueError(str(e)) from None
 
 
+def _floats(a, v):
+    v = _literal(v)
+    return tuple(float(x) for x in (v if isinstance(v, (list, tuple)) else (v,)))
+
+
 _PARSERS = {
     "any": lambda a, v: v,
+    "floats": _floats,
     "int": _int,
     "float": lambda a, v: float(_literal(v)),
     "bool": _bool,

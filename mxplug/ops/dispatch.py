@@ -104,7 +104,11 @@ def apply_into(op, out, *args, **attrs):
 
     Without a temporary when ``op`` has an out-kernel for ``out``'s backend, nothing traces or
     records, and every array argument is on ``out``'s context with ``out``'s shape and dtype
-    (:meth:`Op.kernel_out`'s contract)."""
+    (:meth:`Op.kernel_out`'s contract). ``out`` may be a list of NDArrays, one per output of a
+    multi-output op (``multi_sgd_update(..., out=weights)``), whose out-kernel then takes them
+    as a tuple of raw arrays."""
+    if isinstance(out, (list, tuple)):
+        return _apply_into_many(op, out, args, attrs)
     be = out._ctx._backend or out._ctx.backend
     fn = op.out_kernels.get(be.name) if op.out_kernels else None
     if fn is not None and not (_hooks_installed and state.hook is not None):
@@ -128,6 +132,34 @@ def apply_into(op, out, *args, **attrs):
             return out
     out[...] = apply(op, *args, **attrs)
     return out
+
+
+def _apply_into_many(op, outs, args, attrs):
+    """:func:`apply_into` for a list of outputs (every array on one context)."""
+    if not outs or not all(type(o) is _Array for o in outs):
+        raise MXNetTypeError(f"{op.name}: out must be NDArrays (one per output), got "
+                             f"{[type(o).__name__ for o in outs]}")
+    ctx = outs[0]._ctx
+    be = ctx._backend or ctx.backend
+    fn = op.out_kernels.get(be.name) if op.out_kernels else None
+    arrays_here = all(type(a) is not _Array or a._ctx is ctx for a in args) and all(
+        o._ctx is ctx for o in outs)
+    if fn is not None and arrays_here and not (_hooks_installed and state.hook is not None):
+        raw = [a._data if type(a) is _Array else a for a in args]
+        try:
+            fn(be, tuple(o._data for o in outs), *raw, **attrs)
+        except MXNetError:
+            raise
+        except Exception as e:
+            raise op_error(op, args, e) from e
+        return outs
+    res = apply(op, *args, **attrs)
+    res = res if type(res) is tuple else (res,)
+    if len(res) != len(outs):
+        raise MXNetValueError(f"{op.name}: {len(res)} outputs but out has {len(outs)} arrays")
+    for o, r in zip(outs, res):
+        o[...] = r
+    return outs
 
 
 def eager(op, args, attrs):

@@ -108,14 +108,16 @@ def make_frontend(op, name=None):
 
 def _as_lists(op, frontend):
     """Ops that may have several outputs (split, RNN with state_outputs, BatchNorm with
-    output_mean_var) return them as a list, as MXNet's ``mx.nd`` does; the others as they are,
-    with no extra call."""
+    output_mean_var) return them as a list, as MXNet's ``mx.nd`` does (a call that makes one
+    output returns it alone); the others as they are, with no extra call."""
     if op.nout == 1:
         return frontend
 
     def listed(*args, **kwargs):
         out = frontend(*args, **kwargs)
-        return list(out) if type(out) is tuple else out
+        if type(out) is tuple:  # as MXNet's invoke: one output is returned as itself
+            return out[0] if len(out) == 1 else list(out)
+        return out
     return listed
 
 

@@ -108,6 +108,18 @@ def ftrl_update(weight, grad, z, n, lr, lamda1=0.01, beta=1.0, wd=0.0, rescale_g
     return out.astype(weight.dtype)
 
 
+def _multi(single, group):
+    """``multi_<single>``: the single-tensor reference on each interleaved group."""
+    def ref(*xs, lrs, wds, num_weights=1, **kw):
+        return tuple(single(*xs[i * group:(i + 1) * group], lr=lrs[i], wd=wds[i], **kw)
+                     for i in range(num_weights))
+    return ref
+
+
 REFERENCES = {f.__name__: f for f in (
     sgd_update, sgd_mom_update, mp_sgd_update, mp_sgd_mom_update, nag_mom_update, signsgd_update,
     signum_update, adam_update, rmsprop_update, rmspropalex_update, ftml_update, ftrl_update)}
+REFERENCES.update({"multi_sgd_update": _multi(sgd_update, 2),
+                   "multi_sgd_mom_update": _multi(sgd_mom_update, 3),
+                   "multi_mp_sgd_update": _multi(mp_sgd_update, 3),
+                   "multi_mp_sgd_mom_update": _multi(mp_sgd_mom_update, 4)})

@@ -1,0 +1,107 @@
+"""MXNet's multi-tensor SGD updates: ``multi_sgd_update``, ``multi_sgd_mom_update``,
+``multi_mp_sgd_update`` and ``multi_mp_sgd_mom_update``.
+
+One call updates ``num_weights`` parameters whose arrays come interleaved (weight, grad[, mom]
+[, weight32], weight, grad, ...), each with its own learning rate and weight decay (``lrs``,
+``wds``); it returns the new weights (``out=`` a list of the weights writes them in place) and
+updates the states in place, as the single-tensor op of each group does. ``mx.optimizer.SGD``
+updates all of a context's parameters through one such call, so the per-parameter dispatch is
+paid once per step. Every group runs the single-tensor op's own body: one definition of each
+update rule.
+"""
+
+from __future__ import annotations
+
+from . import infer as I
+from .attrs import Attr, Int
+from .optimizer_ops import OPTIMIZER_OPS, _check_lr
+from .registry import Sample, defop
+
+__all__ = ["MULTI_OPTIMIZER_OPS"]
+
+MULTI_OPTIMIZER_OPS: dict = {}
+
+
+def _floats():
+    return Attr((), "floats")
+
+
+def _declare(name, single, group):
+    """``multi_<single>``: ``group`` interleaved inputs per weight, run by ``single``'s body."""
+    base = OPTIMIZER_OPS[single]
+    extra = {k: a for k, a in base.attrs.items() if k not in ("lr", "wd", "lazy_update")}
+
+    def groups(xs, num_weights):
+        return [xs[i * group:(i + 1) * group] for i in range(num_weights)]
+
+    def per_weight(attrs, i):
+        a = {k: v for k, v in attrs.items() if k not in ("lrs", "wds", "num_weights")}
+        return {**a, "lr": attrs["lrs"][i], "wd": attrs["wds"][i],
+                **({"lazy_update": True} if "lazy_update" in base.attrs else {})}
+
+    def infer(*specs, lrs=(), wds=(), num_weights=1, **_):
+        I.expect(len(specs) == group * num_weights, name,
+                 f"{group} inputs per weight x num_weights={num_weights} = "
+                 f"{group * num_weights} inputs", f"{len(specs)} inputs")
+        I.expect(len(lrs) == num_weights and len(wds) == num_weights, name,
+                 f"len(lrs) == len(wds) == num_weights={num_weights}",
+                 f"len(lrs)={len(lrs)}, len(wds)={len(wds)}")
+        return tuple(base.infer(*g, lr=lr) for g, lr in zip(groups(specs, num_weights), lrs))
+
+    op = defop(name, ("data",), {"lrs": _floats(), "wds": _floats(), **extra,
+                                 "num_weights": Int(1)},
+               infer=infer, variadic=True, differentiable=False,
+               nout=lambda attrs: attrs["num_weights"],
+               doc=f"``{single}`` on ``num_weights`` parameters at once; ``data`` holds "
+                   f"{group} arrays per parameter, interleaved ({', '.join(base.inputs)}, ...); "
+                   f"``lrs`` and ``wds`` one learning rate and weight decay each.")
+
+    @op.impl
+    def _(xp, *xs, **attrs):
+        _check_lr(name, attrs["lrs"] or None)
+        return tuple(base.generic(xp, *g, **per_weight(attrs, i))
+                     for i, g in enumerate(groups(xs, attrs["num_weights"])))
+
+    def kernel_out(backend_name):
+        single_out = base.plain_out_kernels.get(backend_name)
+        if single_out is None:
+            return
+
+        @op.kernel_out(backend_name)
+        def _(be, outs, *xs, **attrs):
+            _check_lr(name, attrs["lrs"] or None)
+            for i, (o, g) in enumerate(zip(outs, groups(xs, attrs["num_weights"]))):
+                single_out(be, o, *g, **per_weight(attrs, i))
+
+    kernel_out("numpy")
+    kernel_out("opencl")
+    MULTI_OPTIMIZER_OPS[name] = op
+    return op
+
+
+_declare("multi_sgd_update", "sgd_update", 2)
+_declare("multi_sgd_mom_update", "sgd_mom_update", 3)
+_declare("multi_mp_sgd_update", "mp_sgd_update", 3)
+_declare("multi_mp_sgd_mom_update", "mp_sgd_mom_update", 4)
+
+
+def _sample(group, lrs, wds, positive=(), **attrs):
+    def fn(rng):
+        xs = []
+        for shape in [(3, 4), (5,)][:len(lrs)]:
+            xs += [rng.uniform(-1, 1, shape), rng.uniform(-2, 2, shape)]
+            xs += [rng.uniform(0.1 if k in positive else -0.5, 0.8, shape)
+                   for k in range(group - 2)]
+        return Sample(*xs, grad=False, lrs=lrs, wds=wds, num_weights=len(lrs), **attrs)
+    return fn
+
+
+MULTI_OPTIMIZER_OPS["multi_sgd_update"].samples(
+    _sample(2, (0.1, 0.05), (0.0, 0.01)),
+    _sample(2, (0.1,), (0.0,), rescale_grad=0.5, clip_gradient=0.3))
+MULTI_OPTIMIZER_OPS["multi_sgd_mom_update"].samples(
+    _sample(3, (0.1, 0.05), (0.0, 0.01), momentum=0.9),
+    _sample(3, (0.1,), (0.02,), momentum=0.5, rescale_grad=0.5, clip_gradient=0.3))
+MULTI_OPTIMIZER_OPS["multi_mp_sgd_update"].samples(_sample(3, (0.1, 0.05), (0.0, 0.01)))
+MULTI_OPTIMIZER_OPS["multi_mp_sgd_mom_update"].samples(
+    _sample(4, (0.1, 0.05), (0.0, 0.01), momentum=0.9))
