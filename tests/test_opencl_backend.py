@@ -135,3 +135,30 @@ def test_wait_and_waitall(cl):
     x.wait_to_read()
     mx.nd.waitall()
     assert float(x.sum().asscalar()) == 3 * 64 * 64
+
+
+def test_kernel_launches_from_several_threads_do_not_mix_arguments(cl):
+    """A launch sets a kernel's arguments and enqueues it in separate calls: threads (DataLoader
+    workers on a device dataset) each get their own kernel objects."""
+    import threading
+
+    errors = []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        try:
+            for _ in range(60):
+                n = int(rng.integers(1, 50))
+                a = rng.uniform(-1, 1, n).astype(np.float32)
+                b = rng.uniform(-1, 1, n).astype(np.float32)
+                got = (mx.nd.array(a, ctx=cl) * 2 + mx.nd.array(b, ctx=cl)).asnumpy()
+                np.testing.assert_allclose(got, a * 2 + b, rtol=1e-6)
+        except Exception as e:  # collected: an assertion in a thread would not fail the test
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]

@@ -4,6 +4,7 @@ memory pool, compiled programs, cached ``meta`` buffers)."""
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -74,8 +75,10 @@ class Runtime:
         return self.pool.allocate(max(int(nbytes), 1))
 
     def kernel(self, source: str, name: str, dtypes=()):
-        """The kernel ``name`` from the program built from ``source`` (cached)."""
-        key = (source, name)
+        """The kernel ``name`` from the program built from ``source`` (cached), one object per
+        thread: a launch sets the kernel's arguments and then enqueues it in separate calls, so
+        two threads sharing one kernel object (DataLoader worker threads) could mix arguments."""
+        key = (source, name, threading.get_ident())
         k = self._kernels.get(key)
         if k is None:
             prog = self._programs.get(source)
