@@ -41,14 +41,17 @@ def _check_lr(name, lr):
 
 
 # -- OpenCL: one kernel per update ----------------------------------------------------------------
-_C_HEAD = """#define CLIPG(x, c) ((c) >= 0 ? fmin(fmax((x), -(c)), (c)) : (x))
+# comparisons, not fmin/fmax: PoCL 3.0 calls builtins out of line, which stops it vectorising the
+# work-group (and a NaN gradient stays NaN, as the generic body's clip leaves it)
+_C_HEAD = """#define CLIPG(x, c) ((c) >= 0 ? ((x) < -(c) ? -(c) : ((x) > (c) ? (c) : (x))) : (x))
 #define SGN(x) ((T)(((x) > 0) - ((x) < 0)))
 """
 _CL_SOURCES: dict = {}
+_CL_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _cl_source(name, inputs, states, scalars, body, dtype):
-    key = (name, np.dtype(dtype).name)
+    key = (name, dtype)
     hit = _CL_SOURCES.get(key)
     if hit is not None:
         return hit
@@ -61,7 +64,9 @@ def _cl_source(name, inputs, states, scalars, body, dtype):
         loads.append(f"    T {nm} = a{k}[o{k} + i];")
         if nm in states:
             stores.append(f"    a{k}[o{k} + i] = {nm};")
-    params += [f"const T {s}" for s in scalars]
+    # by-value arguments spelled with their real type, not ``T``: the runtime types a kernel's
+    # scalars from its argument info (a one-struct.pack launch) only for built-in type names
+    params += [f"const {t} {s}" for s in scalars]
     kname = f"opt_{name}"
     src = (f"typedef {t} T;\n{_C_HEAD}__kernel void {kname}({', '.join(params)}) {{\n"
            f"    const long i = get_global_id(0);\n    if (i >= n_items_) return;\n"
@@ -76,26 +81,31 @@ def _cl_kernel(op, body):
     inputs, states = op.inputs, op.aux_inputs
     scalars = [k for k, a in op.attrs.items() if a.kind in ("float", "int")]
 
+
     def launch(be, out, xs, attrs):
         """Run the one-kernel update into ``out`` (None: a new array); None when the arrays do
         not fit it (dtype, shape, layout)."""
         w = xs[0]
-        dt = np.dtype(w.dtype)
-        ok = (dt in (np.float32, np.float64) and (dt == np.float32 or w.rt.fp64)
-              and all(np.dtype(x.dtype) == dt and x.shape == w.shape and x.is_contiguous
-                      for x in xs) and (out is None or out.is_contiguous))
-        if not ok:
-            return None
-        _check_lr(op.name, attrs.get("lr", 0.0))
-        src, kname = _cl_source(op.name, inputs, states, scalars, body, dt)
-        rt = w.rt
-        if out is None:
-            out = be.xp.empty(w.shape, dt, rt)
-        args = [np.int64(w.size), out.buf, np.int64(out.offset)]
+        dt, shape, rt = w.dtype, w.shape, w.rt
         for x in xs:
-            args += [x.buf, np.int64(x.offset)]
-        args += [dt.type(attrs[s]) for s in scalars]
-        rt.launch(rt.kernel(src, kname, [dt]), w.size, *args)  # reads w[i] before out[i]
+            if x.dtype != dt or x.shape != shape or not x.is_contiguous:
+                return None
+        if out is not None and not out.is_contiguous:
+            return None
+        if dt not in _CL_FLOATS or (dt == np.float64 and not rt.fp64):
+            return None
+        src, kname = _cl_source(op.name, inputs, states, scalars, body, dt)
+        lr = attrs.get("lr", 0.0)
+        if lr is None:
+            _check_lr(op.name, lr)
+        if out is None:
+            out = be.xp.empty(shape, dt, rt)
+        args = [w.size, out.buf, out.offset]
+        for x in xs:
+            args += (x.buf, x.offset)
+        # the kernel's scalar arguments are typed (struct-packed): plain Python numbers do
+        args += [float(attrs[s]) for s in scalars]
+        rt.launch(rt.kernel(src, kname, (dt,)), w.size, *args)  # reads w[i] before out[i]
         return out
 
     @op.kernel("opencl")

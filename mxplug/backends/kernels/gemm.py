@@ -10,6 +10,10 @@ register block of ``RM x RN`` outputs (``RN = NV * VW``, kept in ``NV`` vectors 
   ``TM x TN`` dot products accumulated ``VW`` lanes at a time, then summed across lanes.
 - ``<name>_any``: any strides and any size (operands gathered element by element, bounds checked).
 
+``gemm_source(..., bias=True)`` renders the same three as ``<name>_nn_bias`` etc., which add
+``bias[boff + row * bsm + col * bsn]`` to each output as they store it (a fully-connected
+layer's bias: one launch instead of a GEMM and a broadcast add).
+
 The fast kernels need ``M >= RM`` and ``N >= RN`` (``nt``: ``TM``, ``TN``): the last block of
 rows or columns is shifted back to end at the matrix edge, so it recomputes a few outputs that the
 previous block also writes, with identical values, and no load or store needs a bounds check.
@@ -88,8 +92,9 @@ def gemm_config(dtype, device_kind="cpu"):
     return {"rm": 6, "nv": 2, "vw": 8, "tm": 2, "tn": 4}
 
 
-def gemm_source(name, dtype, dialect, rm=6, nv=2, vw=8, tm=2, tn=4) -> str:
-    """Source of ``<name>_nn``, ``<name>_nt`` and ``<name>_any`` for ``dtype`` operands."""
+def gemm_source(name, dtype, dialect, rm=6, nv=2, vw=8, tm=2, tn=4, bias=False) -> str:
+    """Source of ``<name>_nn``, ``<name>_nt`` and ``<name>_any`` for ``dtype`` operands (with
+    ``bias``: ``<name>_nn_bias`` etc., taking ``bias, bias_off, bsm, bsn`` last)."""
     d = dialect
     t = ctype(dtype)
     vec = _Vec(d, t, vw)
@@ -98,6 +103,11 @@ def gemm_source(name, dtype, dialect, rm=6, nv=2, vw=8, tm=2, tn=4) -> str:
               f"{d.global_ptr} const {t}* A, const long aoff, const long sam, const long sak, "
               f"{d.global_ptr} const {t}* B, const long boff, const long sbk, const long sbn, "
               f"{d.global_ptr} {t}* C, const long coff, const long scm, const long scn")
+    sfx = ""
+    if bias:
+        params += (f", {d.global_ptr} const {t}* bias, const long bias_off, const long bsm, "
+                   f"const long bsn")
+        sfx = "_bias"
 
     def prologue(bm, bn, shift):
         """Decode (row block, column block, batch) from the linear id; move A, B, C there."""
@@ -123,7 +133,10 @@ def gemm_source(name, dtype, dialect, rm=6, nv=2, vw=8, tm=2, tn=4) -> str:
         out = []
         for i in range(rows):
             for j in range(cols):
-                st = f"C[co + (r0 + {i}) * scm + (c0 + {j}) * scn] = {value(i, j)};"
+                v = value(i, j)
+                if bias:
+                    v = f"{v} + bias[bias_off + (r0 + {i}) * bsm + (c0 + {j}) * bsn]"
+                st = f"C[co + (r0 + {i}) * scm + (c0 + {j}) * scn] = {v};"
                 out.append(f"if (r0 + {i} < M && c0 + {j} < N) {st}" if guard else st)
         return "\n    ".join(out)
 
@@ -141,7 +154,7 @@ def gemm_source(name, dtype, dialect, rm=6, nv=2, vw=8, tm=2, tn=4) -> str:
     # nn: vector loads of B rows, broadcast scalars of A
     loads = "\n        ".join(vec.load(f"b{j}", f"pb + {j * vw}") for j in range(nv))
     nn = f"""
-{d.kernel} {name}_nn({params}) {{{prologue(rm, rn, True)}
+{d.kernel} {name}_nn{sfx}({params}) {{{prologue(rm, rn, True)}
     {zeros}
     {d.global_ptr} const {t}* pa = A + ao + r0 * sam;
     {d.global_ptr} const {t}* pb = B + bo + c0;
@@ -160,7 +173,7 @@ def gemm_source(name, dtype, dialect, rm=6, nv=2, vw=8, tm=2, tn=4) -> str:
         [f"const long n{j} = (c0 + {j} < N ? c0 + {j} : N - 1) * sbn;" for j in range(rn)]
         + [f"const long m{i} = (r0 + {i} < M ? {i} : M - 1 - r0) * sam;" for i in range(rm)])
     any_ = f"""
-{d.kernel} {name}_any({params}) {{{prologue(rm, rn, False)}
+{d.kernel} {name}_any{sfx}({params}) {{{prologue(rm, rn, False)}
     {hoist}
     {zeros}
     {d.global_ptr} const {t}* pa = A + ao + r0 * sam;
@@ -188,7 +201,7 @@ def gemm_source(name, dtype, dialect, rm=6, nv=2, vw=8, tm=2, tn=4) -> str:
     sums = "\n    ".join(f"{t} s{i}_{j} = {vec.hsum(f'd{i}_{j}')};" for i in range(tm)
                          for j in range(tn))
     nt = f"""
-{d.kernel} {name}_nt({params}) {{{prologue(tm, tn, True)}
+{d.kernel} {name}_nt{sfx}({params}) {{{prologue(tm, tn, True)}
     {rows}
     {cols}
     {zeros_nt}

@@ -14,13 +14,27 @@ import numpy as np
 
 from ..operators import install_operators
 
+_C_STRIDES: dict = {}
+
 
 def c_strides(shape):
-    strides, acc = [], 1
-    for s in reversed(shape):
-        strides.append(acc)
-        acc *= s
-    return tuple(reversed(strides))
+    """Element strides of a C-contiguous array of ``shape`` (cached: a training step asks for
+    the same few shapes again and again)."""
+    if type(shape) is not tuple:
+        shape = tuple(shape)
+    st = _C_STRIDES.get(shape)
+    if st is None:
+        strides, acc = [], 1
+        for s in reversed(shape):
+            strides.append(acc)
+            acc *= s
+        st = tuple(reversed(strides))
+        if len(_C_STRIDES) < 4096:
+            _C_STRIDES[shape] = st
+    return st
+
+
+_new = object.__new__
 
 
 class CLArray:
@@ -79,8 +93,15 @@ class CLArray:
         return self.view(tuple(self.shape[p] for p in perm), tuple(self._strides[p] for p in perm))
 
     def view(self, shape, strides, offset=None):
-        return CLArray(self.rt, self.buf, shape, self.dtype, strides,
-                       self.offset if offset is None else offset)
+        # built slot by slot: views are made several times per op, and __init__'s
+        # conversions cost more than the rest of a view
+        v = _new(CLArray)
+        v.rt, v.buf, v.dtype = self.rt, self.buf, self.dtype
+        v.shape = tuple(map(int, shape))
+        v._strides = tuple(strides)
+        v.offset = self.offset if offset is None else int(offset)
+        v._contig = None
+        return v
 
     def __array_namespace__(self, api_version=None):
         from . import xp

@@ -1,4 +1,5 @@
-"""Fused OpenCL kernels for the softmax family, LayerNorm and BatchNorm (``NN_KERNELS``).
+"""Fused OpenCL kernels for the softmax family, LayerNorm, BatchNorm, FullyConnected, the
+sparse softmax cross-entropy and ``pick`` (``NN_KERNELS``).
 
 The registry writes softmax/log_softmax/softmin and LayerNorm as composites (max, subtract, exp,
 sum, divide: 5-8 launches and as many temporaries); here each is one kernel, one work-group per
@@ -9,11 +10,20 @@ these serve inference and plain forward passes and gradients stay those of the p
 fused forward is used under recording too: one work-group per channel computes the batch mean and
 (biased) variance in two passes and writes the normalised output in a third.
 
+``_softmax_ce`` and ``_softmax_ce_backward`` (primitives with VJPs, so used under recording)
+are one kernel each, one work-group per row of 2-D data; ``pick`` and ``_pick_backward`` (the
+gather of the composed losses) one work item per row or element; FullyConnected is one GEMM
+launch that adds the bias as it stores (``xp_linalg.linear``). Each takes 2-D float32/float64
+data along the last axis (``pick`` also int32/int64) and hands other layouts to the generic
+body; labels are truncated toward zero and clipped (or wrapped) as ``pick`` does.
+
 Shapes and strides travel in a ``meta`` array; the local size is a run-time choice (a power of
 two up to 256), so one compiled kernel per dtype combination serves every shape and layout.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -21,10 +31,12 @@ from ...ops import infer as I
 from ...ops.registry import REGISTRY
 from ..kernels import MAXDIM, OPENCL, ctype
 from . import xp
+from .xp_linalg import linear
 
 M = MAXDIM
 LOCAL_MAX = 256
 _SOURCES: dict = {}
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # -- source pieces ----------------------------------------------------------------------------
@@ -43,7 +55,9 @@ def _st(dt, ptr, idx, val):
 
 def _reduce_local(c, op):
     """Tree-reduce each work item's ``acc`` over the work-group into ``res`` (all items)."""
-    comb = {"sum": "sh[lid] + sh[lid + s]", "max": "fmax(sh[lid], sh[lid + s])"}[op]
+    # the max skips NaN as fmax does, without a builtin call (PoCL 3.0 does not inline them)
+    comb = {"sum": "sh[lid] + sh[lid + s]",
+            "max": "(sh[lid + s] > sh[lid] ? sh[lid + s] : sh[lid])"}[op]
     return f"""    sh[lid] = acc;
     {OPENCL.barrier};
     for (int s = ls >> 1; s > 0; s >>= 1) {{
@@ -195,13 +209,108 @@ def _batchnorm_source(name, x_dt, p_dt):
 """
 
 
+def _label_index(lab_dt, lv, L, wrap):
+    """C statements: ``long idx`` = the class index of label value ``lv`` in ``[0, L)`` as
+    ``pick`` takes it: truncated toward zero (a NaN or out-of-range float becomes the lowest
+    long, as NumPy's cast gives on x86), then clipped, or with ``wrap`` (a C expression)
+    wrapped Python-style."""
+    if np.dtype(lab_dt).kind == "f":
+        head = (f"long idx = ({lv} == {lv} && {lv} > -9.2e18f && {lv} < 9.2e18f) ? (long){lv} "
+                f": LONG_MIN;")
+    else:
+        head = f"long idx = (long){lv};"
+    return f"""{head}
+    if ({wrap}) {{ idx %= {L}; if (idx < 0) idx += {L}; }}
+    else idx = idx < 0 ? 0 : (idx >= {L} ? {L} - 1 : idx);
+"""
+
+
+def _pick_source(name, x_dt, lab_dt, backward):
+    """``pick`` along the last axis of 2-D ``x`` (one work item per row) or, with
+    ``backward``, its gradient: zeros with ``g[row]`` at each row's picked column (one work
+    item per output element)."""
+    d = OPENCL
+    t, lt = ctype(x_dt), ctype(lab_dt)
+    if backward:
+        return f"""
+{d.kernel} {name}(const long n, {d.global_ptr} {t}* out, {d.global_ptr} const {t}* g,
+        const long g_off, const long gs, {d.global_ptr} const {lt}* lab, const long lab_off,
+        const long lab_s, const long L, const int wrap) {{
+    const long i = {d.global_id};
+    if (i >= n) return;
+    const long row = i / L, j = i - row * L;
+    const {lt} lv = lab[lab_off + row * lab_s];
+    {_label_index(lab_dt, "lv", "L", "wrap")}    out[i] = j == idx ? g[g_off + row * gs] : ({t})0;
+}}
+"""
+    return f"""
+{d.kernel} {name}(const long n, {d.global_ptr} {t}* out, const long os,
+        {d.global_ptr} const {t}* in0, const long off0, const long xrow, const long xc,
+        {d.global_ptr} const {lt}* lab, const long lab_off, const long lab_s, const long L,
+        const int wrap) {{
+    const long row = {d.global_id};
+    if (row >= n) return;
+    const {lt} lv = lab[lab_off + row * lab_s];
+    {_label_index(lab_dt, "lv", "L", "wrap")}    out[row * os] = in0[off0 + row * xrow + idx * xc];
+}}
+"""
+
+
+def _softmax_ce_source(name, x_dt, lab_dt, backward):
+    """``_softmax_ce`` (``lse(x) - x[label]`` per row) or, with ``backward``, its data gradient
+    ``g * (softmax(x) - onehot(label))``: one work-group per row of a 2-D ``x`` (any strides)."""
+    c = _compute_type(x_dt)
+    d = OPENCL
+    t = ctype(x_dt)
+    x = lambda i: _ld(x_dt, "in0", i, c)  # noqa: E731
+    grad = (f", {d.global_ptr} const {t}* g, const long g_off, const long gs"
+            if backward else "")
+    if backward:
+        tail = f"""    const {c} gr = {_ld(x_dt, "g", "g_off + row * gs", c)}, gs_ = gr / s;
+    for (long j = lid; j < L; j += ls) {{
+        {c} v = exp({x("xb + j * xc")} - m) * gs_;
+        if (j == idx) v -= gr;
+        {_st(x_dt, "out", "ob + j * oc", "v")}
+    }}
+"""
+    else:
+        loss = f"(log(s) + m) - {x('xb + idx * xc')}"
+        tail = f"""    if (lid == 0) {{ {_st(x_dt, "out", "ob", loss)} }}
+"""
+    return f"""
+{d.kernel} {name}({d.global_ptr} {t}* out, const long out_off, const long orow,
+        const long oc, {d.global_ptr} const {t}* in0, const long off0, const long xrow,
+        const long xc, {d.global_ptr} const {ctype(lab_dt)}* lab, const long lab_off,
+        const long lab_s{grad}, const long L) {{
+    {d.local_mem} {c} sh[{LOCAL_MAX}];
+    const long row = {d.group_id};
+    const int lid = {d.local_id}, ls = {d.local_size};
+    const long xb = off0 + row * xrow, ob = out_off + row * orow;
+    const {ctype(lab_dt)} lv = lab[lab_off + row * lab_s];
+    {_label_index(lab_dt, "lv", "L", "0")}    {c} acc = -INFINITY, res;
+    for (long j = lid; j < L; j += ls) {{
+        const {c} v = {x("xb + j * xc")};
+        acc = v > acc ? v : acc;
+    }}
+{_reduce_local(c, "max")}    const {c} m = res;
+    acc = 0;
+    for (long j = lid; j < L; j += ls) acc += exp({x("xb + j * xc")} - m);
+{_reduce_local(c, "sum")}    const {c} s = res;
+{tail}}}
+"""
+
+
 def _kernel(rt, family, *dtypes):
     key = (family, *(np.dtype(d).name for d in dtypes))
     src = _SOURCES.get(key)
     if src is None:
         name = "_".join(("nn",) + key)
         render = {"softmax": _softmax_source, "layernorm": _layernorm_source,
-                  "batchnorm": _batchnorm_source}[family]
+                  "batchnorm": _batchnorm_source,
+                  "softmax_ce": lambda n, x, lab: _softmax_ce_source(n, x, lab, False),
+                  "softmax_ce_bwd": lambda n, x, lab: _softmax_ce_source(n, x, lab, True),
+                  "pick": lambda n, x, lab: _pick_source(n, x, lab, False),
+                  "pick_bwd": lambda n, x, lab: _pick_source(n, x, lab, True)}[family]
         src = _SOURCES[key] = ("#pragma OPENCL FP_CONTRACT OFF\n" + render(name, *dtypes), name)
     return rt.kernel(src[0], src[1], dtypes)
 
@@ -341,7 +450,98 @@ def _batch_norm(be, x, gamma, beta, mmean, mvar, eps=1e-3, momentum=0.9, fix_gam
     return (out, mean, var) if output_mean_var else out
 
 
+# -- FullyConnected -----------------------------------------------------------------------------
+def _fully_connected(be, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
+    """``x @ w.T + b`` as one GEMM launch that adds the bias as it stores (the generic body
+    launches a GEMM and then a broadcast add over strides, which costs as much as the GEMM
+    at an MLP's sizes under PoCL). Other layouts and dtypes take the generic body."""
+    k = w.shape[-1]
+    if (x.ndim >= 2 and w.ndim == 2 and x.dtype == w.dtype and x.dtype in _FLOATS
+            and (x.dtype == np.float32 or x.rt.fp64) and w.shape[0] == num_hidden
+            and (math.prod(x.shape[1:]) if flatten else x.shape[-1]) == k
+            and (b is None if no_bias else
+                 b is not None and b.shape == (num_hidden,) and b.dtype == x.dtype)):
+        lead = x.shape[:1] if flatten else x.shape[:-1]
+        # 2-D data goes in as it is (any strides: the GEMM reads views without a copy)
+        out = linear(x if x.ndim == 2 else xp.reshape(x, (math.prod(lead), k)), w, b)
+        return out if len(lead) == 1 else xp.reshape(out, lead + (num_hidden,))
+    return REGISTRY["FullyConnected"].generic(be.xp, x, w, b, num_hidden, no_bias, flatten)
+
+
+# -- rows with a class label: softmax cross-entropy, pick --------------------------------------
+def _labels_fit(shape, label, axis):
+    """Whether a row kernel takes ``label`` for data of ``shape``: 2-D data along its last
+    axis, one label per row ((N,) or (N, 1)) of an integer type or float32/float64."""
+    return (len(shape) == 2 and axis % 2 == 1 and shape[1] > 0
+            and label.shape in ((shape[0],), (shape[0], 1))
+            and (label.dtype.kind in "iu" or label.dtype in _FLOATS))
+
+
+def _ce_fits(x, label, axis):
+    """Whether the fused kernels take these operands: float32/float64 data (see
+    ``_labels_fit``)."""
+    return (x.dtype in _FLOATS and (x.dtype == np.float32 or x.rt.fp64)
+            and _labels_fit(x.shape, label, axis))
+
+
+def _ce_launch(family, x, label, out, *grad):
+    rt, n, L = x.rt, x.shape[0], x.shape[1]
+    if n:  # by-value arguments are typed (device.Runtime.kernel): plain ints do
+        _launch(rt, _kernel(rt, family, x.dtype, label.dtype), n, _local_size(rt, L), out.buf,
+                out.offset, out._strides[0], out._strides[1], x.buf, x.offset, x._strides[0],
+                x._strides[1], label.buf, label.offset, label._strides[0], *grad, L)
+    return out
+
+
+def _softmax_ce(be, x, label, axis=-1):
+    if not _ce_fits(x, label, axis):
+        return REGISTRY["_softmax_ce"].generic(be.xp, x, label, axis)
+    return _ce_launch("softmax_ce", x, label, xp.empty((x.shape[0], 1), x.dtype, x.rt))
+
+
+def _softmax_ce_backward(be, g, x, label, axis=-1):
+    if not (_ce_fits(x, label, axis) and g.shape == (x.shape[0], 1) and g.dtype == x.dtype):
+        return REGISTRY["_softmax_ce_backward"].generic(be.xp, g, x, label, axis)
+    out = xp.empty(x.shape, x.dtype, x.rt)
+    return _ce_launch("softmax_ce_bwd", x, label, out, g.buf, g.offset, g._strides[0])
+
+
+_PICK_X = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64))
+
+
+def _pick(be, x, index, axis=-1, keepdims=False, mode="clip"):
+    """``x[row, index[row]]`` of 2-D ``x``: one launch (the generic body's index arithmetic
+    and gather take six)."""
+    if not (x.dtype in _PICK_X and _labels_fit(x.shape, index, axis)):
+        return REGISTRY["pick"].generic(be.xp, x, index, axis, keepdims, mode)
+    n = x.shape[0]
+    out = xp.empty((n, 1) if keepdims else (n,), x.dtype, x.rt)
+    if n:
+        x.rt.launch(_kernel(x.rt, "pick", x.dtype, index.dtype), n, n, out.buf, 1, x.buf,
+                    x.offset, x._strides[0], x._strides[1], index.buf, index.offset,
+                    index._strides[0], x.shape[1], int(mode == "wrap"))
+    return out
+
+
+def _pick_backward(be, g, index, shape=(), axis=-1, keepdims=False, mode="clip"):
+    """Zeros of ``shape`` (2-D) with ``g[row]`` at each row's picked column, in one launch."""
+    shape = tuple(shape)
+    if not (g.dtype in _PICK_X and _labels_fit(shape, index, axis)
+            and g.shape == ((shape[0], 1) if keepdims else (shape[0],))):
+        return REGISTRY["_pick_backward"].generic(be.xp, g, index, shape, axis, keepdims, mode)
+    out = xp.empty(shape, g.dtype, g.rt)
+    n = out.size
+    if n:
+        g.rt.launch(_kernel(g.rt, "pick_bwd", g.dtype, index.dtype), n, n, out.buf, g.buf,
+                    g.offset, g._strides[0], index.buf, index.offset, index._strides[0],
+                    shape[1], int(mode == "wrap"))
+    return out
+
+
 NN_KERNELS = {"softmax": _softmax_kernel("softmax", False, False),
               "log_softmax": _softmax_kernel("log_softmax", True, False),
               "softmin": _softmax_kernel("softmin", False, True),
-              "LayerNorm": _layer_norm, "_BatchNorm": _batch_norm}
+              "LayerNorm": _layer_norm, "_BatchNorm": _batch_norm,
+              "_softmax_ce": _softmax_ce, "_softmax_ce_backward": _softmax_ce_backward,
+              "FullyConnected": _fully_connected, "pick": _pick,
+              "_pick_backward": _pick_backward}

@@ -16,6 +16,8 @@ import numpy as np
 from ..kernels import OPENCL, elementwise_source, reduction_meta, reduction_source, strided_meta
 from .array import CLArray, c_strides
 
+_new = object.__new__
+
 # dtypes, as NumPy objects (generic bodies use xp.float32 etc.)
 bool = np.bool_  # noqa: A001
 int8, int16, int32, int64 = np.int8, np.int16, np.int32, np.int64
@@ -38,13 +40,18 @@ def _runtime(device=None):
 
 # -- transfers and creation ---------------------------------------------------------------------
 def empty(shape, dtype=float32, device=None):
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    rt = _runtime(device)
-    dt = np.dtype(dtype)
-    if (dt == np.float16 and not rt.fp16) or (dt == np.float64 and not rt.fp64):
+    shape = (shape,) if isinstance(shape, int) else tuple(map(int, shape))
+    rt = device if device is not None else _default_rt
+    dt = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+    if dt.kind == "f" and ((dt.itemsize == 2 and not rt.fp16) or
+                           (dt.itemsize == 8 and not rt.fp64)):
         raise TypeError(f"the OpenCL device {rt.device.name.strip()!r} has no {dt.name} "
                         f"(cl_khr_fp{dt.itemsize * 8} is missing)")
-    return CLArray(rt, rt.alloc(math.prod(shape) * dt.itemsize), shape, dt)
+    # CLArray(...) slot by slot: this runs for every op's result
+    a = _new(CLArray)
+    a.rt, a.dtype, a.shape, a._strides = rt, dt, shape, c_strides(shape)
+    a.buf, a.offset, a._contig = rt.alloc(math.prod(shape) * dt.itemsize), 0, True
+    return a
 
 
 def _from_numpy(a: np.ndarray, device=None) -> CLArray:
@@ -185,20 +192,36 @@ def _elementwise_into(out: CLArray, name, expr, operands, compute=None):
     arrays = [o for o in operands if isinstance(o, CLArray)]
     contiguous = out.is_contiguous and builtins.all(a.is_contiguous and a.shape == out.shape
                                            for a in arrays)
-    args = [np.int64(n)]
+    # the kernels' by-value arguments are typed (device.Runtime.kernel): plain ints do
+    args = [n]
     if not contiguous:
-        meta = strided_meta(out.shape, out._strides, [_broadcast_strides(a, out.shape)
-                                                       for a in arrays])
-        args.append(rt.meta(meta))
-    args += [out.buf, np.int64(out.offset)]
+        key = (rt, out.shape, out._strides, *((a.shape, a._strides) for a in arrays))
+        args.append(_cached_meta(key, lambda: strided_meta(
+            out.shape, out._strides, [_broadcast_strides(a, out.shape) for a in arrays])))
+    args += [out.buf, out.offset]
     for o, dt in zip(operands, in_dtypes):
         if isinstance(o, CLArray):
-            args += [o.buf, np.int64(o.offset)]
+            args += [o.buf, o.offset]
         else:  # a bool is a uchar in the kernel (and typed arguments do not take np.bool_)
             args.append(np.uint8(o) if dt == np.bool_ else np.dtype(dt).type(o))
     kernel = rt.kernel(src, kname + ("_c" if contiguous else "_s"), [out.dtype, *in_dtypes])
     rt.launch(kernel, n, *args)
     return out
+
+
+_META_BUFS: dict = {}
+
+
+def _cached_meta(key, build):
+    """The device ``meta`` buffer for ``key`` (which names the runtime first), built once by
+    ``build()``: a launch over the same shapes and strides then costs one dict lookup instead
+    of a NumPy array, its bytes and the runtime's cache."""
+    buf = _META_BUFS.get(key)
+    if buf is None:
+        if len(_META_BUFS) >= 4096:
+            _META_BUFS.clear()
+        buf = _META_BUFS[key] = key[0].meta(build())
+    return buf
 
 
 def _array_dtype(operands):
@@ -212,7 +235,9 @@ def elementwise(name, expr, operands, out_dtype=None, compute=None):
     arrays = [o for o in operands if isinstance(o, CLArray)]
     if not arrays:
         raise TypeError(f"{name}: at least one operand must be an OpenCL array")
-    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    shape = arrays[0].shape
+    if builtins.any(a.shape != shape for a in arrays[1:]):
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
     if out_dtype is None:
         out_dtype = _promoted(*operands)
     out = empty(shape, out_dtype, arrays[0].rt)
@@ -338,6 +363,16 @@ def _binary(name, expr, out=None):
 
 
 def _promoted(*operands):
+    a = operands[0]
+    if len(operands) == 2 and isinstance(a, CLArray):
+        # the common cases without np.result_type (~2 us): one dtype, or a float array with a
+        # Python number (weak, as in NumPy 2)
+        b = operands[1]
+        if isinstance(b, CLArray):
+            if b.dtype == a.dtype:
+                return a.dtype
+        elif a.dtype.kind == "f" and type(b) in (int, float):
+            return a.dtype
     return np.result_type(*(o.dtype if isinstance(o, CLArray) else o for o in operands))
 
 
@@ -375,9 +410,11 @@ def _float_or_int(name, fexpr, iexpr):
     return f
 
 
-maximum = _float_or_int("maximum", "(isnan({0}) || {0} > {1}) ? {0} : {1}",
+# NaN propagates (NumPy's rule). ``a != a`` rather than ``isnan(a)``: PoCL 3.0 calls builtins
+# out of line, which stops it vectorising a work-group (relu took 3x as long as an add)
+maximum = _float_or_int("maximum", "({0} != {0} || {0} > {1}) ? {0} : {1}",
                         "({0} > {1}) ? {0} : {1}")
-minimum = _float_or_int("minimum", "(isnan({0}) || {0} < {1}) ? {0} : {1}",
+minimum = _float_or_int("minimum", "({0} != {0} || {0} < {1}) ? {0} : {1}",
                         "({0} < {1}) ? {0} : {1}")
 pow = _float_or_int("pow", "pow({0}, {1})",  # noqa: A001
                     "({T})pown((double){0}, (int){1})")
@@ -407,12 +444,17 @@ def clip(x, min=None, max=None):  # noqa: A002
 
 # -- views and layout ---------------------------------------------------------------------------
 def reshape(x, shape, copy=None):
-    shape = tuple(int(s) for s in ((shape,) if isinstance(shape, int) else shape))
+    shape = (int(shape),) if isinstance(shape, int) else tuple(map(int, shape))
+    if shape == x.shape and x.is_contiguous:
+        return x        # views never change, so the array itself is its reshape
+    size = x.size
     if -1 in shape:
-        known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
-        shape = tuple(x.size // known if s == -1 else s for s in shape)
-    if int(np.prod(shape, dtype=np.int64)) != x.size:
-        raise ValueError(f"cannot reshape array of size {x.size} into shape {shape}")
+        known = math.prod(s for s in shape if s != -1)
+        if not known:
+            raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
+        shape = tuple(size // known if s == -1 else s for s in shape)
+    if math.prod(shape) != size:
+        raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
     src = x if x.is_contiguous else _copy(x)
     return src.view(shape, c_strides(shape))
 
@@ -598,19 +640,21 @@ def _reduce(name, x, axis, keepdims, init, combine, final="acc", out_dtype=None,
     out = empty(tuple(x.shape[i] for i in kept), out_dtype, x.rt)
     n = out.size
     if n:
-        rshape, rstrides = _collapse([x.shape[i] for i in axes], [x._strides[i] for i in axes])
-        kshape = [x.shape[i] for i in kept]
-        meta = reduction_meta(kshape, [x._strides[i] for i in kept], list(c_strides(kshape)),
-                              rshape, rstrides)
-        key = (name, init, combine, final, x.dtype.name, acc_dtype.name, out_dtype.name, arg)
+        def build():
+            rshape, rstrides = _collapse([x.shape[i] for i in axes],
+                                         [x._strides[i] for i in axes])
+            kshape = [x.shape[i] for i in kept]
+            return reduction_meta(kshape, [x._strides[i] for i in kept],
+                                  list(c_strides(kshape)), rshape, rstrides)
+        meta = _cached_meta((x.rt, "reduce", x.shape, x._strides, axes), build)
+        key = (name, init, combine, final, x.dtype, acc_dtype, out_dtype, arg)
         src = _RED_SOURCES.get(key)
         if src is None:
             kname = f"r_{name}_{x.dtype.name}_{out_dtype.name}"
             src = _RED_SOURCES[key] = (reduction_source(kname, init, combine, final, x.dtype,
                                                         acc_dtype, out_dtype, OPENCL, arg), kname)
         kernel = x.rt.kernel(src[0], src[1], [x.dtype, acc_dtype, out_dtype])
-        x.rt.launch(kernel, n, np.int64(n), x.rt.meta(meta), out.buf, np.int64(0), x.buf,
-                    np.int64(x.offset))
+        x.rt.launch(kernel, n, n, meta, out.buf, 0, x.buf, x.offset)
     return out.view(out_shape_keep, c_strides(out_shape_keep)) if keepdims else out
 
 
@@ -649,14 +693,14 @@ def mean(x, axis=None, keepdims=False):
 def max(x, axis=None, keepdims=False):  # noqa: A001
     if x.size == 0:
         raise ValueError("zero-size array to reduction operation maximum which has no identity")
-    comb = "(isnan(x) || x > acc) ? x : acc" if x.dtype.kind == "f" else "x > acc ? x : acc"
+    comb = "(x != x || x > acc) ? x : acc" if x.dtype.kind == "f" else "x > acc ? x : acc"
     return _reduce("max", x, axis, keepdims, _lowest(x.dtype), comb)
 
 
 def min(x, axis=None, keepdims=False):  # noqa: A001
     if x.size == 0:
         raise ValueError("zero-size array to reduction operation minimum which has no identity")
-    comb = "(isnan(x) || x < acc) ? x : acc" if x.dtype.kind == "f" else "x < acc ? x : acc"
+    comb = "(x != x || x < acc) ? x : acc" if x.dtype.kind == "f" else "x < acc ? x : acc"
     return _reduce("min", x, axis, keepdims, _highest(x.dtype), comb)
 
 
@@ -678,13 +722,13 @@ def _argreduce(name, x, axis, keepdims, cond, init):
 
 
 def argmax(x, axis=None, keepdims=False):
-    cond = "(x > acc) || (isnan(x) && !isnan(acc))" if x.dtype.kind == "f" else "x > acc"
+    cond = "(x > acc) || (x != x && acc == acc)" if x.dtype.kind == "f" else "x > acc"
     r = _argreduce("argmax", x, axis, keepdims, f"j == 0 || {cond}", _lowest(x.dtype))
     return r
 
 
 def argmin(x, axis=None, keepdims=False):
-    cond = "(x < acc) || (isnan(x) && !isnan(acc))" if x.dtype.kind == "f" else "x < acc"
+    cond = "(x < acc) || (x != x && acc == acc)" if x.dtype.kind == "f" else "x < acc"
     return _argreduce("argmin", x, axis, keepdims, f"j == 0 || {cond}", _highest(x.dtype))
 
 

@@ -28,9 +28,11 @@ def _is_cpu(rt):
     return bool(rt.device.type & rt.cl.device_type.CPU)
 
 
-def _gemm(rt, dtype):
-    """(source, kernel name prefix, config, local size) of the GEMM program for ``dtype``."""
-    key = ("gemm", np.dtype(dtype).name, _is_cpu(rt))
+def _gemm(rt, dtype, bias=False):
+    """(source, kernel name prefix, config, local size) of the GEMM program for ``dtype``
+    (``bias``: the entry points that add a bias as they store; a program of their own, so
+    that plain products never compile them)."""
+    key = ("gemm", np.dtype(dtype).name, _is_cpu(rt), bias)
     p = _PROGRAMS.get(key)
     if p is None:
         cfg = gemm_config(dtype, "cpu" if key[2] else "gpu")
@@ -38,7 +40,8 @@ def _gemm(rt, dtype):
         # PoCL runs a work-group's items in one loop it tries to vectorise across; ours are
         # vectorised by hand, so one item per group is fastest there
         local = 1 if key[2] else 64
-        p = _PROGRAMS[key] = (gemm_source(name, dtype, OPENCL, **cfg), name, cfg, local)
+        p = _PROGRAMS[key] = (gemm_source(name, dtype, OPENCL, **cfg, bias=bias), name, cfg,
+                              local)
     return p
 
 
@@ -47,11 +50,20 @@ def _run(rt, src, kname, dtypes, n, local, *args):
     kernel(rt.queue, (-(-n // local) * local,), (local,), *args)
 
 
-def _gemm_into(c, a, b):
-    """``c[...] = a @ b`` for (..., M, K) and (..., K, N) views whose batch dims broadcast to
-    ``c``'s (..., M, N) (c is freshly allocated: it aliases neither input)."""
+#: (runtime, dtype, shapes and strides of c, a, b) -> a launch plan (see _gemm_plan): a
+#: training step multiplies the same few layouts every time, and deciding costs ~40 us
+_PLANS: dict = {}
+
+
+def _gemm_plan(c, a, b, bias_strides):
+    """((source, kernel name, dtypes), global size, local size, whether A and B swap, the
+    scalar arguments before A, the stride arguments of A, B and C, those of the bias) for
+    ``c = a @ b (+ bias)``. The kernel itself is looked up per launch: the profiler swaps the
+    runtime's lookup."""
     rt, dt = c.rt, c.dtype
-    src, name, cfg, local = _gemm(rt, dt)
+    has_bias = bias_strides is not None
+    src, name, cfg, local = _gemm(rt, dt, has_bias)
+    bsm, bsn = bias_strides or (0, 0)
     batch = c.shape[:-2]
     m, n = c.shape[-2:]
     k = a.shape[-1]
@@ -67,13 +79,13 @@ def _gemm_into(c, a, b):
     bbat = xp._broadcast_strides(b.view(b.shape[:-2], b._strides[:-2]), batch)
     cbat = list(c._strides[:-2])
     rm, rn, tm, tn = cfg["rm"], cfg["nv"] * cfg["vw"], cfg["tm"], cfg["tn"]
-    A, B, C = (a.buf, a.offset), (b.buf, b.offset), (c.buf, c.offset)
+    swap = False
     if sbn == 1 and m >= rm and n >= rn:
         kind, bm, bn = "nn", rm, rn
     elif sam == 1 and n >= rm and m >= rn:       # C^T = B^T A^T, and B^T's rows are contiguous
-        kind, bm, bn = "nn", rm, rn
-        m, n, A, B, abat, bbat = n, m, B, A, bbat, abat
-        sam, sak, sbk, sbn, scm, scn = sbn, sbk, sak, sam, scn, scm
+        kind, bm, bn, swap = "nn", rm, rn, True
+        m, n, abat, bbat = n, m, bbat, abat
+        sam, sak, sbk, sbn, scm, scn, bsm, bsn = sbn, sbk, sak, sam, scn, scm, bsn, bsm
     elif sak == 1 and sbk == 1 and m >= tm and n >= tn:
         kind, bm, bn = "nt", tm, tn
     else:
@@ -81,17 +93,72 @@ def _gemm_into(c, a, b):
     nb = math.prod(batch)
     items = -(-m // bm) * -(-n // bn) * nb
     meta = rt.meta(gemm_meta(batch, abat, bbat, cbat))
-    i64 = np.int64
-    _run(rt, src, f"{name}_{kind}", [dt], items, local, i64(m), i64(n), i64(k), meta,
-         A[0], i64(A[1]), i64(sam), i64(sak), B[0], i64(B[1]), i64(sbk), i64(sbn),
-         C[0], i64(C[1]), i64(scm), i64(scn))
+    return ((src, f"{name}_{kind}{'_bias' if has_bias else ''}", [dt]),
+            -(-items // local) * local, local, swap, (m, n, k, meta), (sam, sak), (sbk, sbn),
+            (scm, scn), (bsm, bsn))
+
+
+def _gemm_into(c, a, b, bias=None, bias_strides=None):
+    """``c[...] = a @ b`` for (..., M, K) and (..., K, N) views whose batch dims broadcast to
+    ``c``'s (..., M, N) (c is freshly allocated: it aliases neither input). With ``bias``,
+    ``c[..., i, j] += bias[i * bias_strides[0] + j * bias_strides[1]]`` (the same for every
+    batch entry)."""
+    key = (c.rt, c.dtype, c.shape, c._strides, a.shape, a._strides, b.shape, b._strides,
+           bias_strides)
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= 1024:
+            _PLANS.clear()
+        plan = _PLANS[key] = _gemm_plan(c, a, b, bias_strides)
+    kernel, gsize, local, swap, head, sa, sb, sc, sbias = plan
+    if swap:
+        a, b = b, a
+    rt = c.rt
+    # the scalar arguments are typed (device.Runtime.kernel): plain ints do
+    if bias is None:
+        rt.kernel(*kernel)(rt.queue, (gsize,), (local,), *head, a.buf, a.offset, *sa, b.buf,
+                           b.offset, *sb, c.buf, c.offset, *sc)
+    else:
+        rt.kernel(*kernel)(rt.queue, (gsize,), (local,), *head, a.buf, a.offset, *sa, b.buf,
+                           b.offset, *sb, c.buf, c.offset, *sc, bias.buf, bias.offset, *sbias)
     return c
+
+
+def linear(x, w, bias=None):
+    """``x @ w.T + bias`` for 2-D ``x`` (M, K) and ``w`` (N, K) and ``bias`` (N,) or None, all
+    of one dtype (the caller checks shapes and dtypes): one GEMM launch that adds the bias as
+    it stores, where a matmul and a broadcast add take two (the add over strides costs as
+    much as the product at a fully-connected layer's sizes under PoCL)."""
+    (m, k), n = x.shape, w.shape[0]
+    c = xp.empty((m, n), x.dtype, x.rt)
+    if not (m and n):
+        return c
+    if not k:
+        if bias is None:
+            return xp._fill(c, 0)
+        return xp._elementwise_into(c, "copy", "{0}", [xp.broadcast_to(bias, (m, n))])
+    if bias is None:
+        return _gemm_into(c, x, w.T)
+    return _gemm_into(c, x, w.T, bias, (0, 1 if n == 1 else bias._strides[0]))
 
 
 def matmul(a, b):
     """NumPy's ``matmul`` on the device: (..., M, K) @ (..., K, N) with broadcast batch dims."""
     if not isinstance(a, CLArray) or not isinstance(b, CLArray):
         raise TypeError("matmul: both operands must be OpenCL arrays")
+    if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype.kind != "b":
+        # the common case (every layer's product) without the general path's promotions
+        (m, k), (k2, n) = a.shape, b.shape
+        if k != k2:
+            raise ValueError(f"matmul: mismatch in the contracted dimension: {a.shape} @ "
+                             f"{b.shape} ({k} != {k2})")
+        c = xp.empty((m, n), a.dtype, a.rt)
+        if m and n:
+            if k:
+                _gemm_into(c, a, b)
+            else:
+                xp._fill(c, 0)
+        return c
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: operands must have at least one dimension (use multiply)")
     dt = np.result_type(a.dtype, b.dtype)
