@@ -92,12 +92,13 @@ def philox4x32(xp, x0, x1, x2, x3, k0, k1, rounds=10):
     return x0, x1, x2, x3
 
 
-def words(xp, key, counter, n, block0=0, x1=0):
+def words(xp, key, counter, n, block0=0, x1=0, device=None):
     """The first ``n`` 32-bit words (a uint64 array) of call ``counter`` under ``key``, starting
-    at block ``block0``; ``x1`` selects a rejection round."""
+    at block ``block0``; ``x1`` selects a rejection round. ``device``: where to make them (an
+    op with an input array passes its device; None is the namespace's default)."""
     nblocks = (int(n) + 3) // 4
-    x0 = xp.arange(block0, block0 + nblocks, dtype=xp.uint64)
-    full = lambda v: xp.full(x0.shape, v, dtype=xp.uint64)  # noqa: E731
+    x0 = xp.arange(block0, block0 + nblocks, dtype=xp.uint64, device=device)
+    full = lambda v: xp.full(x0.shape, v, dtype=xp.uint64, device=device)  # noqa: E731
     key, counter = int(key) & MASK64, int(counter) & MASK64
     out = philox4x32(xp, x0, full(x1 & MASK32), full(counter & MASK32), full(counter >> 32),
                      key & MASK32, key >> 32)

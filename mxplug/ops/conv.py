@@ -52,7 +52,7 @@ def _pad(xp, x, before, after, value=0.0):
     if not any(before) and not any(after):
         return x
     shape = x.shape[:2] + tuple(n + a + b for n, a, b in zip(x.shape[2:], before, after))
-    out = xp.full(shape, value, dtype=x.dtype)
+    out = xp.full(shape, value, dtype=x.dtype, device=x.device)
     out[(slice(None),) * 2 + tuple(slice(a, a + n) for a, n in zip(before, x.shape[2:]))] = x
     return out
 
@@ -382,7 +382,7 @@ def _(xp, x, w, b=None, **attrs):
     cols = xp.matmul(wm, xp.reshape(x, (n, g, c // g, math.prod(sp_in))))   # (N, G, F/G*K, L)
     cols = xp.reshape(cols, (n, f, kk) + sp_in)
     size = tuple(max(fu, p + o) for fu, p, o in zip(full, pad, out))   # adj may reach past full
-    buf = xp.zeros((n, f) + size, dtype=x.dtype)
+    buf = xp.zeros((n, f) + size, dtype=x.dtype, device=x.device)
     for i, off in enumerate(itertools.product(*(range(k) for k in kernel))):
         idx = _slices([o * d for o, d in zip(off, dilate)], stride, sp_in)
         buf[idx] = buf[idx] + cols[:, :, i]          # col2im: scatter-add each kernel tap
@@ -514,7 +514,7 @@ def _pool_forward(xp, x, attrs):
         acc = acc ** (1.0 / p)
     elif ptype == "avg":       # divisor: window elements inside [-pad, n + pad) (or inside data)
         sp = x.shape[2:]
-        ones = xp.ones((1, 1) + sp, dtype=x.dtype)
+        ones = xp.ones((1, 1) + sp, dtype=x.dtype, device=x.device)
         inner = pad if attrs["count_include_pad"] else (0,) * len(sp)
         ones = _pad(xp, ones, inner, inner, 1.0)
         ones = _pad(xp, ones, [q - i for q, i in zip(pad, inner)],
@@ -549,7 +549,7 @@ def _(xp, g, x, **attrs):
         g = g / cnt
     elif ptype == "lp":       # d y / d x = |x|^(p-1) sign(x) y^(1-p)
         g = g * xp.where(acc > 0, acc, xp.ones_like(acc)) ** (1 - p)
-    dx = xp.zeros(xpad.shape, dtype=g.dtype)
+    dx = xp.zeros(xpad.shape, dtype=g.dtype, device=g.device)
     taken = None
     for off in offsets:
         idx = _slices(off, stride, out)

@@ -129,7 +129,7 @@ getitem_grad = defop(
 def _(xp, g, *idx, shape=(), key=()):
     idx = [i.astype(np.int64) if i.dtype.kind == "f" else i for i in idx]
     full = _rebuild(key, idx)
-    out = xp.zeros(tuple(shape), dtype=g.dtype)
+    out = xp.zeros(tuple(shape), dtype=g.dtype, device=g.device)
     target = out[full]
     g = xp.reshape(g, target.shape)  # undo the (1,) that stands in for a 0-d result
     if idx:

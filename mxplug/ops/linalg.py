@@ -457,7 +457,7 @@ trsm = defop("linalg_trsm", ("A", "B"), {"transpose": Bool(False), "rightside": 
 def _(xp, a, b, transpose=False, rightside=False, lower=True, alpha=1.0):
     _trsm_infer(I.Spec(a.shape, a.dtype), I.Spec(b.shape, b.dtype), transpose, rightside, lower)
     n = a.shape[-1]
-    i = xp.arange(n)
+    i = xp.arange(n, device=a.device)
     keep = (i[:, None] >= i[None, :]) if lower else (i[:, None] <= i[None, :])
     t = xp.where(keep, a, xp.zeros_like(a))          # ignore the other triangle, as LAPACK does
     if transpose:

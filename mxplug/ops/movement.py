@@ -311,7 +311,8 @@ def _(xp, x, mode="constant", pad_width=(), constant_value=0.0):
             parts = []
             for k in (b, a):
                 shp[ax] = k
-                parts.append(xp.full(tuple(shp), constant_value, dtype=x.dtype))
+                parts.append(xp.full(tuple(shp), constant_value, dtype=x.dtype,
+                                     device=x.device))
             before, after = parts
         elif mode == "edge":
             reps = [1] * x.ndim
@@ -598,8 +599,8 @@ def _(xp, x, k=0, axis1=0, axis2=1):
     out = _diag_infer(_spec(x), k, axis1, axis2)
     if x.ndim == 1:
         m, n = out.shape[0], x.shape[0]
-        r = xp.reshape(xp.arange(m, dtype=xp.int64), (m, 1))
-        c = xp.reshape(xp.arange(m, dtype=xp.int64), (1, m))
+        r = xp.reshape(xp.arange(m, dtype=xp.int64, device=x.device), (m, 1))
+        c = xp.reshape(xp.arange(m, dtype=xp.int64, device=x.device), (1, m))
         pos = xp.broadcast_to(r if k >= 0 else c, (m, m))   # which element of x lands at (r, c)
         vals = xp.reshape(xp.take(x, xp.reshape(xp.clip(pos, 0, n - 1), (-1,))), (m, m))
         return xp.where(c - r == k, vals, xp.zeros_like(vals))
@@ -607,7 +608,7 @@ def _(xp, x, k=0, axis1=0, axis2=1):
     rest = [i for i in range(x.ndim) if i not in (a1, a2)]
     y = xp.permute_dims(x, tuple(rest) + (a1, a2))
     d1, d2 = x.shape[a1], x.shape[a2]
-    i = xp.arange(out.shape[-1], dtype=xp.int64)
+    i = xp.arange(out.shape[-1], dtype=xp.int64, device=x.device)
     lin = (i + max(-k, 0)) * d2 + (i + max(k, 0))
     y = xp.reshape(y, tuple(y.shape[:-2]) + (d1 * d2,))
     return xp.take(y, lin, axis=y.ndim - 1)

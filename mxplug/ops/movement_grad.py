@@ -60,11 +60,12 @@ def scatter_add(xp, idx, vals, n):
     tail = tuple(vals.shape[2:])
     at = getattr(getattr(xp, "add", None), "at", None)
     if at is not None:
-        out = xp.zeros((b, n) + tail, dtype=vals.dtype)
-        rows = xp.reshape(xp.arange(b, dtype=xp.int64), (b, 1))
+        out = xp.zeros((b, n) + tail, dtype=vals.dtype, device=vals.device)
+        rows = xp.reshape(xp.arange(b, dtype=xp.int64, device=vals.device), (b, 1))
         at(out, (rows, idx), vals)
         return out
-    hit = xp.reshape(idx, tuple(idx.shape) + (1,)) == xp.arange(n, dtype=xp.int64)  # (B|1, K, n)
+    hit = xp.reshape(idx, tuple(idx.shape) + (1,)) == xp.arange(n, dtype=xp.int64,
+                                                                 device=idx.device)  # (B|1,K,n)
     hit = xp.permute_dims(xp.astype(hit, vals.dtype), (0, 2, 1))                      # (B|1, n, K)
     flat = xp.reshape(vals, (b, k, _prod(tail)))
     return xp.reshape(xp.matmul(hit, flat), (b, n) + tail)
@@ -89,7 +90,7 @@ slice_backward = defop("_slice_backward", ("grad",),
 @slice_backward.impl
 def _(xp, g, shape=(), begin=(), end=(), step=()):
     _slice_backward_infer(I.Spec(tuple(g.shape), g.dtype), shape, begin, end, step)
-    out = xp.zeros(tuple(shape), dtype=g.dtype)
+    out = xp.zeros(tuple(shape), dtype=g.dtype, device=g.device)
     out[_slices(shape, begin, end, step)] = g
     return out
 
@@ -126,9 +127,9 @@ def _(xp, g, shape=(), k=0, axis1=0, axis2=1):
     a1, a2 = axis1 % nd, axis2 % nd
     rest = [i for i in range(nd) if i not in (a1, a2)]
     d1, d2, n = shape[a1], shape[a2], g.shape[-1]
-    i = xp.arange(n, dtype=xp.int64)
+    i = xp.arange(n, dtype=xp.int64, device=g.device)
     lin = xp.reshape((i + max(-k, 0)) * d2 + (i + max(k, 0)), (n, 1))
-    hit = lin == xp.reshape(xp.arange(d1 * d2, dtype=xp.int64), (1, d1 * d2))   # (n, d1*d2)
+    hit = lin == xp.reshape(xp.arange(d1 * d2, dtype=xp.int64, device=g.device), (1, d1 * d2))
     gk = xp.reshape(g, tuple(g.shape) + (1,))
     y = xp.sum(xp.where(hit, gk, xp.zeros_like(gk)), axis=-2)   # distinct positions: no adds
     y = xp.reshape(y, tuple(shape[r] for r in rest) + (d1, d2))

@@ -558,7 +558,8 @@ def _softmax_xp(xp, x, length, axis, temperature, dtype, use_length, log, negate
     mask = None
     if use_length:           # positions >= length along axis are excluded and output as 0
         n = x.shape[axis]
-        pos = xp.reshape(xp.arange(n, dtype=xp.int64), _chan_shape(x.ndim, axis, n))
+        pos = xp.reshape(xp.arange(n, dtype=xp.int64, device=x.device),
+                         _chan_shape(x.ndim, axis, n))
         mask = pos < xp.expand_dims(xp.astype(length, xp.int64), axis=axis)
         # excluded entries get the minimum so they never win the max (no inf arithmetic)
         x = xp.where(mask, x, xp.min(x, axis=axis, keepdims=True))
@@ -688,7 +689,7 @@ def _(xp, x, label):
     _sce_infer(_s(x), _s(label))
     m = xp.max(x, axis=1, keepdims=True)
     logp = x - m - xp.log(xp.sum(xp.exp(x - m), axis=1, keepdims=True))
-    classes = xp.arange(x.shape[1], dtype=xp.int64)
+    classes = xp.arange(x.shape[1], dtype=xp.int64, device=x.device)
     onehot = xp.reshape(label, (-1, 1)).astype(xp.int64) == xp.reshape(classes, (1, -1))
     picked = xp.where(onehot, logp, xp.zeros_like(logp))
     return xp.reshape(-xp.sum(picked), (1,)).astype(x.dtype)

@@ -36,13 +36,13 @@ def _bits(dtype, half=24):
     return 53 if dtype == "float64" else half if dtype == "float16" else 24
 
 
-def _unit(xp, key, counter, n, bits, open0=False):
+def _unit(xp, key, counter, n, bits, open0=False, device=None):
     """``n`` uniforms in [0, 1) (or (0, 1] with ``open0``) as float64, ``bits`` of precision."""
     if bits == 53:
-        w = R.words(xp, key, counter, 2 * n)
+        w = R.words(xp, key, counter, 2 * n, device=device)
         m = ((w[0::2] >> 5) << 26) | (w[1::2] >> 6)
     else:
-        m = R.words(xp, key, counter, n) >> (32 - bits)
+        m = R.words(xp, key, counter, n, device=device) >> (32 - bits)
     if open0:
         m = m + 1
     return m.astype(xp.float64) * (2.0 ** -bits)
@@ -56,9 +56,9 @@ def _std_normal(xp, key, counter, n, bits):
     return xp.reshape(xp.stack((r * xp.cos(t), r * xp.sin(t)), axis=1), (-1,))[:n]
 
 
-def _round_units(xp, key, counter, n, t):
+def _round_units(xp, key, counter, n, t, device=None):
     """Rejection round ``t``: four (0, 1] 24-bit uniforms per element (block x0=i, x1=t)."""
-    w = xp.reshape(R.words(xp, key, counter, 4 * n, 0, t), (n, 4))
+    w = xp.reshape(R.words(xp, key, counter, 4 * n, 0, t, device=device), (n, 4))
     return (((w >> 8) + 1).astype(xp.float64)) * (2.0 ** -24)
 
 
@@ -69,10 +69,10 @@ def _gamma(xp, key, counter, alpha):
     a = xp.where(small, alpha + 1.0, alpha)        # Gamma(a) * U**(1/alpha) for alpha < 1
     d = a - 1.0 / 3.0
     c = 1.0 / xp.sqrt(9.0 * d)
-    out = xp.zeros(n, dtype=xp.float64)
-    done = xp.zeros(n, dtype=xp.bool)
+    out = xp.zeros(n, dtype=xp.float64, device=alpha.device)
+    done = xp.zeros(n, dtype=xp.bool, device=alpha.device)
     for t in range(_MAX_ROUNDS):
-        u = _round_units(xp, key, counter, n, t)
+        u = _round_units(xp, key, counter, n, t, alpha.device)
         z = xp.sqrt(-2.0 * xp.log(u[:, 0])) * xp.cos((2.0 * math.pi) * u[:, 1])
         v = (1.0 + c * z) ** 3
         pos = v > 0
@@ -114,10 +114,10 @@ def _poisson(xp, key, counter, lam):
     n = lam.shape[0]
     big = lam >= 10.0
     # inversion: X = min{k : u < F(k)} with u the first word of round 0
-    u = _round_units(xp, key, counter, n, 0)[:, 0] - 2.0 ** -24       # back to [0, 1)
+    u = _round_units(xp, key, counter, n, 0, lam.device)[:, 0] - 2.0 ** -24   # back to [0, 1)
     ls = xp.where(big, 0.0, lam)
     p = xp.exp(-ls)
-    s, k = p, xp.zeros(n, dtype=xp.float64)
+    s, k = p, xp.zeros(n, dtype=xp.float64, device=lam.device)
     for j in range(1, 200):
         more = (u >= s) & ~big
         if not bool(xp.any(more)):
@@ -136,7 +136,7 @@ def _poisson(xp, key, counter, lam):
     for t in range(1, _MAX_ROUNDS):
         if bool(xp.all(done)):
             break
-        w = _round_units(xp, key, counter, n, t)
+        w = _round_units(xp, key, counter, n, t, lam.device)
         uu, v = w[:, 0] - 0.5, w[:, 1]
         us = 0.5 - xp.abs(uu)
         kk = xp.floor((2.0 * a / us + b) * uu + lb + 0.43)
@@ -333,7 +333,8 @@ def _(xp, p, shape=(), get_prob=False, dtype="int32", key=0, counter=0):
     k, batch, per = p.shape[-1], _size(p.shape[:-1]), _size(shape)
     p2 = xp.reshape(p, (batch, k))
     cum = xp.cumulative_sum(p2.astype(xp.float64), axis=1)
-    u = xp.reshape(_unit(xp, key, counter, batch * per, _bits(p.dtype)), (batch, per))
+    u = xp.reshape(_unit(xp, key, counter, batch * per, _bits(p.dtype), device=p.device),
+                   (batch, per))
     # the first j with u < cum[j] (MXNet's scan), i.e. how many cum[j] <= u; rounding -> k - 1
     idx = xp.minimum(xp.sum((cum[:, None, :] <= u[:, :, None]).astype(xp.int64), axis=2), k - 1)
     res = xp.reshape(idx, out_shape).astype(dtype)
@@ -360,7 +361,7 @@ shuffle = defop("shuffle", ("data",), dict(_STATE), infer=I.same, differentiable
 @shuffle.impl
 def _(xp, x, key=0, counter=0):
     n = x.shape[0]
-    w = R.words(xp, key, counter, 2 * n)
+    w = R.words(xp, key, counter, 2 * n, device=x.device)
     perm = xp.argsort((w[0::2] << 32) | w[1::2], stable=True)
     return xp.take(x, perm, axis=0)
 
