@@ -23,10 +23,11 @@ __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_
 class Leaf:
     """Autograd state of an array on which ``attach_grad`` was called."""
 
-    __slots__ = ("grad", "grad_req")
+    __slots__ = ("grad", "grad_req", "fresh")
 
     def __init__(self, grad, grad_req):
         self.grad, self.grad_req = grad, grad_req
+        self.fresh = False  # set by backward() when it writes .grad; gluon.Trainer clears it
 
 
 _sequence = itertools.count()
@@ -303,6 +304,7 @@ def _run_backward(heads, head_grads, retain_graph, create_graph, train_mode, dir
                 in_grads = entry.vjp_into(g, out, dests, *entry.inputs)
             for i, (a, g) in enumerate(zip(entry.inputs, in_grads)):
                 if dests is not None and g is not None and g is dests[i]:
+                    a._ag.fresh = True
                     continue  # written into the variable's .grad already
                 if g is not None and type(a) is NDArray:
                     if g._data.shape != a._data.shape:
@@ -349,6 +351,7 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True) -> Non
             leaf.grad[...] = leaf.grad + g
         else:
             leaf.grad[...] = g
+        leaf.fresh = True
 
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,

@@ -48,6 +48,26 @@ class MXNetFileError(MXNetError, OSError):
     """A file that cannot be read or written (missing, truncated, corrupted, foreign format)."""
 
 
+class NotImplementedForSymbol(MXNetError, NotImplementedError):
+    """An NDArray-only function called on a Symbol (MXNet's ``base.NotImplementedForSymbol``)."""
+
+    def __init__(self, function, alias, *args):
+        super().__init__()
+        self.function = getattr(function, "__name__", str(function))
+        self.alias, self.args = alias, [str(type(a)) for a in args]
+
+    def __str__(self):
+        msg = f"Function {self.function}"
+        if self.alias:
+            msg += f' (namely operator "{self.alias}")'
+        if self.args:
+            msg += " with arguments (" + ", ".join(self.args) + ")"
+        return msg + " is not implemented for Symbol and only available in NDArray."
+
+
+mx_real_t = np.float32  # MXNet's base.mx_real_t: the default real type
+
+
 _UMASK: list = []
 
 

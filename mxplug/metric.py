@@ -7,6 +7,7 @@ scalars come back to the host (NumPy arrays are accepted too).
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy
@@ -16,7 +17,7 @@ from .ndarray import NDArray
 
 __all__ = ["EvalMetric", "CompositeEvalMetric", "Accuracy", "TopKAccuracy", "F1", "MCC", "MAE",
            "MSE", "RMSE", "CrossEntropy", "NegativeLogLikelihood", "Perplexity",
-           "PearsonCorrelation", "Loss", "Torch", "CustomMetric", "create", "register", "np",
+           "PearsonCorrelation", "PCC", "Loss", "Torch", "CustomMetric", "create", "register", "np",
            "check_label_shapes"]
 
 _REGISTRY: dict = {}
@@ -35,10 +36,24 @@ def alias(*aliases):
     return deco
 
 
-def create(metric, *args, **kwargs):
+class _MetricAssertion(ValueError, AssertionError):
+    """A check MXNet makes with ``assert``; ValueError is what a caller would expect."""
+
+
+_UnknownMetric = _MetricAssertion
+
+
+def create(metric=None, *args, **kwargs):
     """A metric from a name (``'acc'``), an instance, a callable ``feval(label, pred)``
-    (a :class:`CustomMetric`) or a list of these (a :class:`CompositeEvalMetric`)."""
+    (a :class:`CustomMetric`), a list of these (a :class:`CompositeEvalMetric`), or a
+    configuration: a dict or the JSON text of :meth:`EvalMetric.get_config` (its ``metric``
+    entry names the class)."""
+    if metric is None:
+        metric = kwargs.pop("metric")
     if isinstance(metric, EvalMetric):
+        if args or kwargs:
+            raise _UnknownMetric(f"metric is already an instance ({type(metric).__name__}); "
+                                 f"additional arguments are invalid")
         return metric
     if callable(metric):
         return CustomMetric(metric, *args, **kwargs)
@@ -47,13 +62,20 @@ def create(metric, *args, **kwargs):
         for child in metric:
             composite.add(create(child, *args, **kwargs))
         return composite
+    if isinstance(metric, dict):
+        return create(**metric)
     if not isinstance(metric, str):
         raise TypeError(f"metric must be a str, an EvalMetric, a callable or a list, "
                         f"not {type(metric).__name__}")
+    if metric.startswith("{"):  # get_config() as JSON
+        return create(**json.loads(metric))
+    if metric.startswith("["):  # [name, kwargs]
+        name, config = json.loads(metric)
+        return create(name, **config)
     klass = _REGISTRY.get(metric.lower())
     if klass is None:
-        raise ValueError(f"Metric must be either callable or in {sorted(_REGISTRY)}; "
-                         f"got {metric!r}")
+        raise _UnknownMetric(f"Metric must be either callable or in {sorted(_REGISTRY)}; "
+                             f"got {metric!r}")
     return klass(*args, **kwargs)
 
 
@@ -274,7 +296,7 @@ class TopKAccuracy(EvalMetric):
                          has_global_stats=True)
         self.top_k = top_k
         if self.top_k <= 1:
-            raise ValueError("Please use Accuracy if top_k is no more than 1")
+            raise _MetricAssertion("Please use Accuracy if top_k is no more than 1")
         self.name += f"_{self.top_k}"
 
     def update(self, labels, preds):
@@ -283,7 +305,7 @@ class TopKAccuracy(EvalMetric):
             pred = _nd(pred).astype("float32")
             label = _nd(label, pred)
             if pred.ndim > 2:
-                raise ValueError("Predictions should be no more than 2 dims")
+                raise _MetricAssertion("Predictions should be no more than 2 dims")
             n = pred.shape[0]
             if pred.ndim == 1:
                 correct = nd.sum(pred.astype("int32") == label.astype("int32").reshape(-1))
@@ -296,7 +318,10 @@ class TopKAccuracy(EvalMetric):
 
 
 class _BinaryClassificationMetrics:
-    """True/false positive/negative counts of a binary classifier (class 1 is positive)."""
+    """True/false positive/negative counts of a binary classifier (class 1 is positive), kept
+    twice, as MXNet does: since the last local reset and since the last full reset."""
+
+    _COUNTS = ("true_positives", "false_positives", "false_negatives", "true_negatives")
 
     def __init__(self):
         self.reset_stats()
@@ -310,54 +335,81 @@ class _BinaryClassificationMetrics:
             raise ValueError("F1/MCC currently only support binary classification.")
         pred_true = (pred_label == 1).astype("float64")
         label_true = (label == 1).astype("float64")
-        tp = _scalar(nd.sum(pred_true * label_true))
-        fp = _scalar(nd.sum(pred_true * (1 - label_true)))
-        fn = _scalar(nd.sum((1 - pred_true) * label_true))
-        tn = _scalar(nd.sum((1 - pred_true) * (1 - label_true)))
-        self.true_positives += int(tp)
-        self.false_positives += int(fp)
-        self.false_negatives += int(fn)
-        self.true_negatives += int(tn)
+        counts = (nd.sum(pred_true * label_true), nd.sum(pred_true * (1 - label_true)),
+                  nd.sum((1 - pred_true) * label_true), nd.sum((1 - pred_true) * (1 - label_true)))
+        for name, count in zip(self._COUNTS, counts):
+            count = int(_scalar(count))
+            setattr(self, name, getattr(self, name) + count)
+            setattr(self, "global_" + name, getattr(self, "global_" + name) + count)
 
-    @property
-    def precision(self):
-        d = self.true_positives + self.false_positives
-        return float(self.true_positives) / d if d > 0 else 0.0
-
-    @property
-    def recall(self):
-        d = self.true_positives + self.false_negatives
-        return float(self.true_positives) / d if d > 0 else 0.0
-
-    @property
-    def fscore(self):
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r > 0 else 0.0
-
-    @property
-    def matthewscc(self):
-        if not self.total_examples:
+    @staticmethod
+    def _fscore(tp, fp, fn):
+        precision = tp / (tp + fp) if tp + fp > 0 else 0.0
+        recall = tp / (tp + fn) if tp + fn > 0 else 0.0
+        if precision + recall == 0:
             return 0.0
-        tp, fp = float(self.true_positives), float(self.false_positives)
-        fn, tn = float(self.false_negatives), float(self.true_negatives)
+        return 2 * precision * recall / (precision + recall)
+
+    @staticmethod
+    def _mcc(tp, fp, fn, tn):
+        if not tp + fp + fn + tn:
+            return 0.0
         denom = 1.0
-        for t in (tp + fp, tp + fn, tn + fp, tn + fn):
+        for t in (tp + fp, tp + fn, tn + fp, tn + fn):  # a zero factor counts as 1 (MXNet)
             if t != 0.0:
                 denom *= t
         return ((tp * tn) - (fp * fn)) / math.sqrt(denom)
 
+    def _counts(self, prefix=""):
+        return [float(getattr(self, prefix + n)) for n in self._COUNTS]
+
+    @property
+    def precision(self):
+        tp, fp, _, _ = self._counts()
+        return tp / (tp + fp) if tp + fp > 0 else 0.0
+
+    @property
+    def recall(self):
+        tp, _, fn, _ = self._counts()
+        return tp / (tp + fn) if tp + fn > 0 else 0.0
+
+    @property
+    def fscore(self):
+        return self._fscore(*self._counts()[:3])
+
+    @property
+    def global_fscore(self):
+        return self._fscore(*self._counts("global_")[:3])
+
+    @property
+    def matthewscc(self):
+        return self._mcc(*self._counts())
+
+    @property
+    def global_matthewscc(self):
+        return self._mcc(*self._counts("global_"))
+
     @property
     def total_examples(self):
-        return (self.false_negatives + self.false_positives + self.true_negatives
-                + self.true_positives)
+        return sum(getattr(self, n) for n in self._COUNTS)
+
+    @property
+    def global_total_examples(self):
+        return sum(getattr(self, "global_" + n) for n in self._COUNTS)
+
+    def local_reset_stats(self):
+        for n in self._COUNTS:
+            setattr(self, n, 0)
 
     def reset_stats(self):
-        self.false_positives = self.false_negatives = 0
-        self.true_positives = self.true_negatives = 0
+        self.local_reset_stats()
+        for n in self._COUNTS:
+            setattr(self, "global_" + n, 0)
 
 
 class _BinaryMetric(EvalMetric):
-    """F1 / MCC: ``average='macro'`` averages per-batch scores, ``'micro'`` pools the counts."""
+    """F1 / MCC: ``average='macro'`` averages the scores of each :meth:`update` call (one per
+    call, whatever number of arrays it is given), ``'micro'`` pools the counts."""
 
     def __init__(self, name, output_names=None, label_names=None, average="macro"):
         self.average = average
@@ -365,24 +417,34 @@ class _BinaryMetric(EvalMetric):
         super().__init__(name=name, output_names=output_names, label_names=label_names,
                          has_global_stats=True)
 
-    def _score(self):
+    def _score(self, prefix=""):
         raise NotImplementedError
+
+    def get_config(self):
+        config = super().get_config()
+        config["average"] = self.average
+        return config
 
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)
         for label, pred in zip(labels, preds):
             self.metrics.update_binary_stats(label, pred)
-            if self.average == "macro":
-                self._add(self._score(), 1)
-                self.metrics.reset_stats()
-            else:
-                self.sum_metric = self.global_sum_metric = (
-                    self._score() * self.metrics.total_examples)
-                self.num_inst = self.global_num_inst = self.metrics.total_examples
+        if self.average == "macro":
+            self._add(self._score(), 1)
+            self.metrics.reset_stats()
+        else:
+            self.sum_metric = self._score() * self.metrics.total_examples
+            self.global_sum_metric = self._score("global_") * self.metrics.global_total_examples
+            self.num_inst = self.metrics.total_examples
+            self.global_num_inst = self.metrics.global_total_examples
 
     def reset(self):
         super().reset()
         self.metrics.reset_stats()
+
+    def reset_local(self):
+        super().reset_local()
+        self.metrics.local_reset_stats()
 
 
 @alias("f1")
@@ -392,8 +454,8 @@ class F1(_BinaryMetric):
     def __init__(self, name="f1", output_names=None, label_names=None, average="macro"):
         super().__init__(name, output_names, label_names, average)
 
-    def _score(self):
-        return self.metrics.fscore
+    def _score(self, prefix=""):
+        return getattr(self.metrics, prefix + "fscore")
 
 
 @alias("mcc")
@@ -403,8 +465,8 @@ class MCC(_BinaryMetric):
     def __init__(self, name="mcc", output_names=None, label_names=None, average="macro"):
         super().__init__(name, output_names, label_names, average)
 
-    def _score(self):
-        return self.metrics.matthewscc
+    def _score(self, prefix=""):
+        return getattr(self.metrics, prefix + "matthewscc")
 
 
 class _Regression(EvalMetric):
@@ -475,8 +537,8 @@ class CrossEntropy(EvalMetric):
             pred = _nd(pred).astype("float64")
             label = _nd(label, pred).reshape(-1)
             if label.shape[0] != pred.shape[0]:
-                raise ValueError(f"labels ({label.shape[0]}) and predictions ({pred.shape[0]}) "
-                                 f"differ in number of samples")
+                raise _MetricAssertion(f"labels ({label.shape[0]}) and predictions "
+                                       f"({pred.shape[0]}) differ in number of samples")
             prob = nd.pick(pred, label, axis=-1)
             self._add(_scalar(nd.sum(-nd.log(prob + self.eps))), label.shape[0])
 
@@ -506,13 +568,13 @@ class Perplexity(EvalMetric):
 
     def update(self, labels, preds):
         if len(labels) != len(preds):
-            raise ValueError(f"{len(labels)} labels vs {len(preds)} predictions")
+            raise _MetricAssertion(f"{len(labels)} labels vs {len(preds)} predictions")
         loss, num = 0.0, 0
         for label, pred in zip(labels, preds):
             pred = _nd(pred)
             label = _nd(label, pred)
             if label.size != pred.size // pred.shape[-1]:
-                raise ValueError(f"shape mismatch: {label.shape} vs. {pred.shape}")
+                raise _MetricAssertion(f"shape mismatch: {label.shape} vs. {pred.shape}")
             label = label.reshape((label.size,))
             pred = nd.pick(pred.reshape((-1, pred.shape[-1])) if self.axis in (-1, pred.ndim - 1)
                            else pred, label.astype("int32"), axis=self.axis)
@@ -559,10 +621,9 @@ class PearsonCorrelation(EvalMetric):
             x = pred.astype("float64").reshape(-1)
             y = label.astype("float64").reshape(-1)
             if self.average == "macro":
-                xc, yc = x - nd.mean(x), y - nd.mean(y)
-                r = _scalar(nd.sum(xc * yc)) / math.sqrt(
-                    _scalar(nd.sum(xc * xc)) * _scalar(nd.sum(yc * yc)))
-                self._add(r, 1)
+                # on the host with numpy.corrcoef, as MXNet does: the same value to the last bit
+                r = numpy.corrcoef(x.asnumpy(), y.asnumpy())[0, 1]
+                self._add(float(r), 1)
             else:
                 n, sx, sy, sxx, syy = self._sums
                 self._sums = [n + x.size, sx + _scalar(nd.sum(x)), sy + _scalar(nd.sum(y)),
@@ -571,10 +632,76 @@ class PearsonCorrelation(EvalMetric):
                 self.num_inst = self.global_num_inst = 1
                 self.sum_metric = self.global_sum_metric = self._micro()
 
+    def get_config(self):
+        config = super().get_config()
+        config["average"] = self.average
+        return config
+
     def _micro(self):
         n, sx, sy, sxx, syy = self._sums
         cov = self._sxy - sx * sy / n
         return cov / math.sqrt((sxx - sx * sx / n) * (syy - sy * sy / n))
+
+
+@alias("pcc")
+class PCC(EvalMetric):
+    """The multiclass Matthews correlation (Pearson correlation of the one-hot predictions and
+    labels, from a confusion matrix that grows with the largest class id seen); for two classes
+    it equals :class:`MCC`. Predictions are scores (argmax taken) or class ids."""
+
+    def __init__(self, name="pcc", output_names=None, label_names=None):
+        self.k = 2
+        super().__init__(name=name, output_names=output_names, label_names=label_names,
+                         has_global_stats=True)
+
+    def _grow(self, k):
+        pad = ((0, k - self.k), (0, k - self.k))
+        self.lcm = numpy.pad(self.lcm, pad)
+        self.gcm = numpy.pad(self.gcm, pad)
+        self.k = k
+
+    @staticmethod
+    def _calc_mcc(cmat):
+        n = cmat.sum()
+        x, y = cmat.sum(axis=1), cmat.sum(axis=0)
+        cov_xx, cov_yy = numpy.sum(x * (n - x)), numpy.sum(y * (n - y))
+        if cov_xx == 0 or cov_yy == 0:
+            return float("nan")
+        cov_xy = numpy.sum(cmat.diagonal() * n - x * y)
+        return float(cov_xy / (cov_xx * cov_yy) ** 0.5)
+
+    def update(self, labels, preds):
+        labels, preds = check_label_shapes(labels, preds, True)
+        for label, pred in zip(labels, preds):
+            label = numpy.asarray(_nd(label).asnumpy())
+            pred = numpy.asarray(_nd(pred).asnumpy())
+            if pred.shape != label.shape:  # scores: the class is the argmax
+                pred = pred.argmax(axis=1)
+            label = label.astype(numpy.int64).reshape(-1)
+            pred = pred.astype(numpy.int64).reshape(-1)
+            check_label_shapes(label, pred)
+            k = int(max(pred.max(initial=0), label.max(initial=0))) + 1
+            if k > self.k:
+                self._grow(k)
+            batch = numpy.zeros((self.k, self.k))
+            numpy.add.at(batch, (pred, label), 1)
+            self.lcm += batch
+            self.gcm += batch
+        self.num_inst += 1
+        self.global_num_inst += 1
+
+    # the score comes from the confusion matrices, not from accumulated sums
+    sum_metric = property(lambda self: self._calc_mcc(self.lcm) * self.num_inst)
+    global_sum_metric = property(lambda self: self._calc_mcc(self.gcm) * self.global_num_inst)
+
+    def reset(self):
+        self.global_num_inst = 0
+        self.gcm = numpy.zeros((self.k, self.k))
+        self.reset_local()
+
+    def reset_local(self):
+        self.num_inst = 0
+        self.lcm = numpy.zeros((self.k, self.k))
 
 
 @alias("loss")
@@ -647,7 +774,7 @@ def np(numpy_feval, name=None, allow_extra_outputs=False):
 
 
 for _k in (Accuracy, TopKAccuracy, F1, MCC, MAE, MSE, RMSE, CrossEntropy, NegativeLogLikelihood,
-           Perplexity, PearsonCorrelation, Loss, Torch, CustomMetric, CompositeEvalMetric):
+           Perplexity, PearsonCorrelation, PCC, Loss, Torch, CustomMetric, CompositeEvalMetric):
     _REGISTRY.setdefault(_k.__name__.lower(), _k)
 _REGISTRY["cross-entropy"] = CrossEntropy
 _REGISTRY["nll-loss"] = NegativeLogLikelihood

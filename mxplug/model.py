@@ -35,7 +35,7 @@ def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_ca
     if symbol is not None:
         if remove_amp_cast:
             symbol = Symbol(remove_amp_casts(symbol._outputs))
-        symbol.save(f"{prefix}-symbol.json")
+        symbol.save(f"{prefix}-symbol.json", remove_amp_cast=False)  # removed above if asked
     arrays = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
     arrays.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in aux_params.items()})
     nd.save(f"{prefix}-{epoch:04d}.params", arrays)

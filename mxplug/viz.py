@@ -18,6 +18,7 @@ import warnings
 
 from .graph.node import topo_nodes
 from .graph.symbol import Symbol
+from .ops.registry import mxnet_name
 
 __all__ = ["plot_network", "print_summary"]
 
@@ -220,9 +221,9 @@ def print_summary(symbol, shape=None, line_length=120, positions=(.44, .64, .74,
         print(line)
 
     nodes = topo_nodes(symbol._outputs)
-    params = {id(n.inputs[i][0]) for n in nodes for i in _param_inputs(n)}
-    aux = set(symbol.list_auxiliary_states())
-    shown = [n for n in nodes if not n.is_variable or (id(n) not in params and n.name not in aux)]
+    # MXNet lists the ops and, of the variables, only the graph's first node (the data input
+    # in its JSON order, which is this order): not labels, weights or states
+    shown = [n for i, n in enumerate(nodes) if not n.is_variable or i == 0]
     shown_ids = {id(n) for n in shown}
     print("_" * line_length)
     row(["Layer (type)", "Output Shape", "Param #", "Previous Layer"])
@@ -239,7 +240,7 @@ def print_summary(symbol, shape=None, line_length=120, positions=(.44, .64, .74,
         total += count
         prev = [inp.name for inp, _ in n.inputs if id(inp) in shown_ids]
         out = _dims(shapes[(id(n), 0)]) if shapes is not None else ""
-        kind = "null" if n.is_variable else n.op.name
+        kind = "null" if n.is_variable else mxnet_name(n.op)  # MXNet's op name: SliceChannel
         row([f"{n.name}({kind})", out, count, prev[0] if prev else ""])
         for p in prev[1:]:
             row(["", "", "", p])

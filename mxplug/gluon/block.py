@@ -116,7 +116,10 @@ _hook_ids = itertools.count()
 
 # -- nested inputs/outputs --------------------------------------------------------------------
 def _flatten(args):
-    """Flatten nested lists/tuples: (flat list, format)."""
+    """Flatten nested lists/tuples: (flat list, format); a None leaf is -1 in the format (as
+    MXNet's), so that calls differing only in trailing Nones can share a graph."""
+    if args is None:
+        return [None], -1
     if not isinstance(args, (list, tuple)):
         return [args], 0
     flat, fmts = [], []
@@ -223,6 +226,7 @@ class Block:
         -------
         ParameterDict
         """
+        self._check_container_with_block()
         ret = ParameterDict(self._params.prefix)
         pattern = re.compile(select) if select else None
         for name, p in self._own_params().items():
@@ -231,6 +235,27 @@ class Block:
         for child in self._children.values():
             ret.update(child.collect_params(select=select))
         return ret
+
+    def _check_container_with_block(self):
+        """Warn about Blocks kept in a plain list/tuple/dict attribute: they are not registered,
+        so their parameters would be silently missed (MXNet warns the same way)."""
+        children = {id(c) for c in self._children.values()}
+
+        def unregistered(data):
+            if isinstance(data, (list, tuple)):
+                return any(unregistered(v) for v in data)
+            if isinstance(data, dict):
+                return any(unregistered(v) for v in data.values())
+            return isinstance(data, Block) and id(data) not in children
+
+        for k, v in self.__dict__.items():
+            if isinstance(v, (list, tuple, dict)) and not k.startswith("__") and \
+                    k != "_children" and unregistered(v):
+                warnings.warn(f'"{type(self).__name__}.{k}" is an unregistered container with '
+                              f"Blocks. Note that Blocks inside the list, tuple or dict will not "
+                              f"be registered automatically. Make sure to register them using "
+                              f"register_child() or switching to nn.Sequential/"
+                              f"nn.HybridSequential instead.", stacklevel=3)
 
     def _collect_params_with_prefix(self, prefix=""):
         if prefix:
@@ -440,6 +465,43 @@ def _is_symbolic(flat):
     return any(isinstance(a, Symbol) for a in flat)
 
 
+def _match_cached_format(flat, fmt, stored):
+    """A call whose argument structure differs from the cached graph's. As MXNet: trailing None
+    arguments (defaults) may be added or left out, and passing an array where the graph was
+    built with None (or the reverse) is an error. Any other change of structure (more or fewer
+    inputs, e.g. an RNN layer called with and without states) returns None: trace a new graph.
+    """
+    if isinstance(fmt, list) and isinstance(stored, list):
+        n = min(len(fmt), len(stored))
+        if fmt[:n] == stored[:n] and all(f == -1 for f in fmt[n:] + stored[n:]):
+            return flat[:len(stored)] + [None] * (len(stored) - len(flat)), stored
+    if _without_none(fmt) == _without_none(stored):
+        raise MXNetValueError(f"The argument structure of HybridBlock does not match the cached "
+                              f"version. Stored format = {stored}, input format = {fmt}")
+    return None
+
+
+def _without_none(fmt):
+    return [_without_none(f) for f in fmt] if isinstance(fmt, list) else 0
+
+
+def _check_hybridized_inputs(block, flat):
+    """A graph takes arrays (or None) on one context: what MXNet checks before a CachedOp."""
+    contexts = set()
+    for a in flat:
+        if a is None:
+            continue
+        if not isinstance(a, NDArray):
+            raise MXNetValueError(f"When hybridized, the input of HybridBlock {block.name} must "
+                                  f"be (nested) list of Symbol or NDArray, but got {a!r} of type "
+                                  f"{type(a).__name__}")
+        contexts.add(a.context)
+    if len(contexts) > 1:
+        raise MXNetValueError(f"Find multiple contexts in the input, After hybridized, the "
+                              f"HybridBlock only supports one input context. Find all contexts "
+                              f"= {sorted(contexts, key=str)}")
+
+
 def _building(flat):
     """Inside a graph build: inline the forward (no nested CachedOp)."""
     return current_scope() is not None or any(isinstance(a, Tracer) for a in flat)
@@ -462,6 +524,7 @@ class HybridBlock(Block):
         self._in_fmt = None
         self._out_fmt = None
         self._fast = None  # (n args, ctx, the params' data lists, their arrays): _fast_call
+        self._op_hook = None  # (callback, monitor_all): register_op_hook
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
@@ -482,6 +545,29 @@ class HybridBlock(Block):
         self._cached_op = None
         self._cached_params = None
         self._fast = None
+
+    def register_op_hook(self, callback, monitor_all=False):
+        """Call ``callback(name, op_name, array)`` for each op of the hybridized graph.
+
+        After each hybridized call, the graph is run once more op by op (under
+        ``autograd.pause()``) and every op's outputs (``hybridsequential0_dense0_fwd_output``)
+        and, with ``monitor_all``, its inputs (``..._fwd_data``, ``..._fwd_weight``) are passed
+        to ``callback`` with the op's name (``FullyConnected``). Installed on this block and its
+        descendants; a block that is not hybridized calls no op hook (as in MXNet). Random ops
+        (Dropout) draw again in that second run.
+
+        Parameters
+        ----------
+        callback : function
+            ``callback(name: str, op_name: str, array: NDArray)``.
+        monitor_all : bool, default False
+            Monitor the ops' inputs too, not only their outputs.
+        """
+        self._op_hook = (callback, bool(monitor_all))
+        self._fast = None  # every call must reach _call_cached_op
+        for child in self._children.values():
+            if isinstance(child, HybridBlock):
+                child.register_op_hook(callback, monitor_all)
 
     def hybridize(self, active=True, backend=None, backend_opts=None, clear=True, **kwargs):
         """Compile the forward to a graph on the next call (``active=False`` turns it off).
@@ -572,6 +658,11 @@ class HybridBlock(Block):
             params = {k: v.var() for k, v in self._reg_params.items()}
             with self.name_scope():
                 return self.hybrid_forward(sym_mod, x, *args, **params)
+        if not any(isinstance(a, NDArray) for a in flat):
+            raise MXNetValueError("In HybridBlock, there must be one NDArray or one Symbol in the "
+                                  "input. Please check the type of the args.")
+        if self._active and not _building(flat):  # as MXNet: net.forward(x) runs the graph too
+            return self._call_cached_op(x, *args)
         ctx = next((a.context for a in flat if isinstance(a, NDArray)), None)
         try:
             params = {k: v.data(ctx) for k, v in self._reg_params.items()}
@@ -673,8 +764,15 @@ class HybridBlock(Block):
 
     def _call_cached_op(self, *args):
         flat, fmt = _flatten(list(args))
+        _check_hybridized_inputs(self, flat)
         ctx = next((a.context for a in flat if isinstance(a, NDArray)), None)
-        if self._cached_op is None or fmt != self._in_fmt:
+        if self._cached_op is not None and fmt != self._in_fmt:
+            matched = _match_cached_format(flat, fmt, self._in_fmt)
+            if matched is None:
+                self._clear_cached_op()
+            else:
+                flat, fmt = matched
+        if self._cached_op is None:
             if any(p._data is None and p._deferred_init
                    for p in self.collect_params().values()):
                 self._deferred_infer_shape(*args)
@@ -686,7 +784,10 @@ class HybridBlock(Block):
             self._clear_cached_op()
             return self._call_cached_op(*args)
         out = self._cached_op(*flat, *pdata)
-        if isinstance(fmt, list) and fmt == [0] * len(flat) and ctx is not None:
+        if self._op_hook is not None:
+            from .symbol_block import run_op_hook
+            run_op_hook(self, list(flat) + list(pdata))
+        elif isinstance(fmt, list) and fmt == [0] * len(flat) and ctx is not None:
             self._fast = (len(flat), ctx, [p._data for p in self._cached_params], pdata)
         if isinstance(self._out_fmt, int):
             return out

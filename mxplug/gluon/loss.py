@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from ..base import MXNetValueError
+from ..graph.symbol import Symbol
 from ..ndarray import NDArray
 from .block import HybridBlock
 
@@ -481,15 +483,31 @@ def _logsumexp(F, *xs):
     return m + F.log(s)
 
 
+def _static_shape(x, ndim, what):
+    """``x``'s shape: an array's, or a Symbol's as far as its declared input shapes tell (the
+    CTC recursion is unrolled over the sequence length, so it must be known)."""
+    if not isinstance(x, Symbol):
+        return tuple(x.shape)
+    shape = tuple(x.infer_shape_partial()[1][0])
+    if len(shape) != ndim or not all(s > 0 for s in shape):
+        raise MXNetValueError(
+            f"CTCLoss on Symbols needs the shape of {what} (got {shape or 'unknown'}): declare "
+            f"the inputs' shapes (mx.sym.var('data', shape=...)). mxplug's CTC is made of ops "
+            f"unrolled over the sequence length; MXNet uses its CTCLoss operator instead.")
+    return shape
+
+
 def _ctc_loss(F, pred, label, pred_lengths=None, label_lengths=None):
     """Negative log-likelihood of ``label`` under CTC, per sample, by the forward (alpha)
     recursion in log space. ``pred``: (N, T, C) unnormalized scores, blank = C - 1; ``label``:
     (N, L), padded with -1 unless ``label_lengths`` is given."""
-    N, T, C = pred.shape
-    L = label.shape[1]
+    N, T, C = _static_shape(pred, 3, "pred")
+    L = _static_shape(label, 2, "label")[1]
+    dtype = pred.infer_type_partial()[1][0] if isinstance(pred, Symbol) else pred.dtype
+    dtype = "float32" if dtype is None else dtype
     S = 2 * L + 1
     logp = F.log_softmax(pred, axis=-1)
-    label = F.cast(label, dtype=pred.dtype)
+    label = F.cast(label, dtype=dtype)
     if label_lengths is None:
         # the label ends at its first -1 (MXNet's padding value with blank_label='last')
         run = F.ones_like(F.slice_axis(label, axis=1, begin=0, end=1))
@@ -498,13 +516,13 @@ def _ctc_loss(F, pred, label, pred_lengths=None, label_lengths=None):
             run = run * (F.slice_axis(label, axis=1, begin=j, end=j + 1) != -1)
             label_lengths = label_lengths + run
         label_lengths = F.reshape(label_lengths, shape=(-1,))
-    label_lengths = F.cast(label_lengths, dtype=pred.dtype)
+    label_lengths = F.cast(label_lengths, dtype=dtype)
     # extended label: blank, l1, blank, l2, ..., blank  -> (N, S)
     blank = F.ones_like(label) * (C - 1)
     ext = F.reshape(F.stack(blank, label, axis=2), shape=(N, 2 * L))
     ext = F.concat(ext, F.slice_axis(blank, axis=1, begin=0, end=1), dim=1)
     # log-probabilities of the extended labels at every step: (N, T, S)
-    emit = F.batch_dot(logp, F.one_hot(ext, depth=C, dtype=pred.dtype), transpose_b=True)
+    emit = F.batch_dot(logp, F.one_hot(ext, depth=C, dtype=dtype), transpose_b=True)
     # a skip s-2 -> s is allowed where ext[s] != ext[s-2] (never onto a blank or a repeat)
     skip = F.where(F.slice_axis(ext, axis=1, begin=2, end=None)
                    != F.slice_axis(ext, axis=1, begin=0, end=S - 2),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import threading
 import warnings
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -104,10 +105,15 @@ class Parameter:
     def __init__(self, name, grad_req="write", shape=None, dtype=np.float32, lr_mult=1.0,
                  wd_mult=1.0, init=None, allow_deferred_init=False, differentiable=True,
                  stype="default", grad_stype="default"):
+        for kind, value in (("stype", stype), ("grad_stype", grad_stype)):
+            if value not in ("default", "row_sparse", "csr"):  # MXNet asserts this
+                raise _CheckError(f"Parameter {name!r}: invalid {kind} {value!r}; expected "
+                                  f"'default', 'row_sparse' or 'csr'")
         if stype != "default" or grad_stype != "default":
             raise MXNetValueError(f"Parameter {name!r}: only dense storage ('default') is "
                                   f"supported, got stype={stype!r}, grad_stype={grad_stype!r}")
         self._var = None
+        self._trainer = None  # weakref to the Trainer updating this parameter
         self._data = None  # list of NDArray, one per context
         self._ctx_index = {}
         self._deferred_init = ()
@@ -324,6 +330,14 @@ class Parameter:
                               f"grad_req='null'")
         return [d.grad for d in self._check_and_get(self._data, list)]
 
+    @property
+    def _grad(self):
+        """MXNet's private list of gradient buffers (None when ``grad_req='null'`` or not
+        initialised); code written against MXNet 1.x reads it."""
+        if self._data is None or self._grad_req == "null":
+            return None
+        return [d.grad for d in self._data]
+
     def list_ctx(self):
         """The contexts this parameter is (or will be, when deferred) initialised on."""
         if self._data is None:
@@ -340,8 +354,20 @@ class Parameter:
             for d in self._data:
                 d.grad[:] = 0
 
+    def _set_trainer(self, trainer):
+        """Remember the Trainer that updates this parameter (weakly)."""
+        self._trainer = weakref.ref(trainer) if trainer is not None else None
+
+    def _reset_trainer_kvstore(self):
+        """New values from outside the Trainer: a kvstore that runs the optimizer holds stale
+        copies of the weights, so it is rebuilt at the next step (as MXNet does)."""
+        trainer = self._trainer() if self._trainer is not None else None
+        if trainer is not None and trainer._kv_initialized and trainer._update_on_kvstore:
+            trainer._reset_kvstore()
+
     def set_data(self, data):
         """Write ``data`` into every copy (in place), or keep it for a deferred init."""
+        self._reset_trainer_kvstore()
         self.shape = data.shape
         if self._data is None:
             if not self._deferred_init:
@@ -433,7 +459,11 @@ class Parameter:
             if ctx is not None and set(ctx) != set(self.list_ctx()):
                 raise _CheckError(f"Failed to load Parameter '{self.name}' on {list(ctx)} because "
                                   f"it was previous initialized on {self.list_ctx()}.")
-            self.set_data(arr)
+            if self._data[0].dtype != self._dtype:  # dtype_source='saved' changed it
+                self._reset_trainer_kvstore()
+                self._init_impl(arr, self.list_ctx())
+            else:
+                self.set_data(arr)
         self._deferred_init = ()
 
 
@@ -676,7 +706,11 @@ def load_checked(params, loaded, filename, ctx, allow_missing, ignore_extra, cas
     then load. Shared by ``ParameterDict.load`` and ``Block.load_parameters``."""
     rows = []
     if not allow_missing:
-        rows += [(k, "missing", _fmt(p.shape), "-") for k, p in params.items() if k not in loaded]
+        # a shared parameter is saved once (save_parameters(deduplicate=True)): any of its
+        # names in the file will do
+        found = {id(p) for k, p in params.items() if k in loaded}
+        rows += [(k, "missing", _fmt(p.shape), "-") for k, p in params.items()
+                 if id(p) not in found]
     if not ignore_extra:
         rows += [(k, "unexpected", "-", _fmt(v.shape)) for k, v in loaded.items()
                  if k not in params]

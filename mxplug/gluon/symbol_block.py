@@ -89,6 +89,10 @@ class SymbolBlock(HybridBlock):
         self._reg_params = {k[cut:]: v for k, v in self._params.items()}
         self._sym_op = None
 
+    def __repr__(self):
+        syms, out = self._cached_graph
+        return f"{type(self).__name__}(\n{out} : {len(syms)} -> {len(out.list_outputs())}\n)"
+
     @staticmethod
     def imports(symbol_file, input_names, param_file=None, ctx=None, allow_missing=False,
                 ignore_extra=False):
@@ -234,6 +238,41 @@ def _name_nodes_as_mxnet(block, symbol, data_names):
         node.name = ref.name
 
 
+def run_op_hook(block, args):
+    """``HybridBlock.register_op_hook``: replay the graph of ``block``'s call with ``args`` op
+    by op, passing each op's outputs (and, with ``monitor_all``, inputs) to the callback under
+    the names MXNet's graph has (``dense0_fwd_output``, ``dense0_fwd_weight``)."""
+    from .. import autograd
+
+    callback, monitor_all = block._op_hook
+    bound = block._cached_op._bound(args)
+    graph = bound.graph
+    feed = dict(zip(bound.names, [a for a in args if isinstance(a, NDArray)] + bound.constants))
+    symbol = from_json(to_json(graph.symbol))  # a copy, renamed below
+    params = {p.name for p in block._cached_params}
+    _name_nodes_as_mxnet(block, symbol, [n for n in graph.input_names
+                                         if n is not None and n not in params])
+    values = {}
+    mode = autograd.train_mode if bound.training else autograd.predict_mode
+    with autograd.pause(), mode():
+        for node in topo_nodes(symbol._outputs):
+            if node.is_variable:
+                values[id(node)] = (feed[node.name],)
+                continue
+            ins = [values[id(i)][k] for i, k in node.inputs]
+            if monitor_all:
+                roles = () if node.op.variadic else node.op.inputs
+                for i, a in enumerate(ins):
+                    role = roles[i] if i < len(roles) else f"input{i}"
+                    callback(f"{node.name}_{role}", node.op.name, a)
+            res = apply(node.op, *node.arguments(ins), **node.attrs)
+            res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+            values[id(node)] = res
+            for k, r in enumerate(res):
+                callback(f"{node.name}_{'output' if len(res) == 1 else f'output{k}'}",
+                         node.op.name, r)
+
+
 def export_block(block, path, epoch=0, remove_amp_cast=True):
     """``HybridBlock.export``: the traced graph as MXNet JSON, the parameters in MXNet's binary
     ``nd.save`` format with ``arg:``/``aux:`` keys (what MXNet 1.x writes, so that MXNet's
@@ -260,7 +299,7 @@ def export_block(block, path, epoch=0, remove_amp_cast=True):
         if flag is not None:  # MXNet parses __dtype__ as its integer type code ("0": float32)
             node.user_attrs["__dtype__"] = str(flag)
     sym_file, params_file = f"{path}-symbol.json", f"{path}-{epoch:04d}.params"
-    symbol.save(sym_file)
+    symbol.save(sym_file, remove_amp_cast=False)  # the caller chose whether to remove them
     arg_names = set(symbol.list_arguments())
     aux_names = set(symbol.list_auxiliary_states())
     values = {p.name: p._reduce() for p in block._cached_params}

@@ -4,6 +4,8 @@ contexts the parameters live on and, with ``kvstore='dist_sync'``, over the rank
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..base import MXNetError, MXNetValueError, atomic_write
@@ -19,12 +21,52 @@ def _is_dist(kvstore) -> bool:
 
 
 def _param_list(params):
+    from .parameter import Parameter
+
     if hasattr(params, "values"):
-        return list(params.values())
-    if isinstance(params, (list, tuple)):
-        return list(params)
-    raise MXNetValueError(f"Trainer: params must be a ParameterDict, dict or list of Parameters, "
-                          f"got {type(params).__name__}")
+        params = list(params.values())
+    if not isinstance(params, (list, tuple)):
+        raise MXNetValueError(f"First argument must be a list or dict of Parameters, got "
+                              f"{type(params).__name__}.")
+    for p in params:
+        if not isinstance(p, Parameter):
+            raise MXNetValueError(f"First argument must be a list or dict of Parameters, got "
+                                  f"list of {type(p).__name__}.")
+    return list(params)
+
+
+def _can_optimize(kv) -> bool:
+    """Whether a kvstore can run the optimizer (MXNet's ``is_capable(OPTIMIZER)``)."""
+    capable = getattr(kv, "is_capable", None)
+    return hasattr(kv, "set_optimizer") and (capable is None or bool(capable("optimizer")))
+
+
+def _is_fresh(data) -> bool:
+    """Whether a backward wrote this array's gradient since the Trainer last used it (autograd
+    flags its variables' ``fresh``; without the flag every gradient counts as fresh)."""
+    return getattr(getattr(data, "_ag", None), "fresh", True)
+
+
+def _set_fresh(data, value):
+    ag = getattr(data, "_ag", None)
+    if ag is not None and hasattr(type(ag), "fresh"):
+        ag.fresh = value
+
+
+class _Updaters(list):
+    """``Trainer._updaters``: one Updater per context, in the order of ``Trainer._contexts``
+    (a list, as MXNet's)."""
+
+    def values(self):  # the dict view callers written against an earlier version used
+        return iter(self)
+
+
+class _UpdateOnKVStoreError(MXNetError, AssertionError):
+    """MXNet asserts that update()/allreduce_grads() are not used with update_on_kvstore."""
+
+
+class _TrainerArgumentError(MXNetValueError, AssertionError):
+    """A bad argument MXNet rejects with ``assert``."""
 
 
 class Trainer:
@@ -41,6 +83,12 @@ class Trainer:
     kvstore : str or KVStore, default 'device'
         How gradients are summed: ``'local'`` or ``'device'`` over the contexts of one process;
         ``'dist_sync'`` also over the ranks of an MPI job (docs/parallel.md).
+    compression_params : dict, optional
+        Gradient compression: not supported (an error when given).
+    update_on_kvstore : bool, optional
+        With several contexts, whether the kvstore runs the optimizer on the summed gradients
+        (then ``allreduce_grads``/``update`` are unavailable, as in MXNet). None: True unless
+        ``MXNET_UPDATE_ON_KVSTORE=0``, as MXNet decides.
 
     Notes
     -----
@@ -59,27 +107,34 @@ class Trainer:
                  compression_params=None, update_on_kvstore=None):
         from .. import optimizer as opt
 
-        self._params = [p for p in _param_list(params)]
-        names = set()
-        for p in self._params:
-            if p.name in names:
+        self._params = _param_list(params)
+        self._param2idx = {}
+        for i, p in enumerate(self._params):
+            if p.name in self._param2idx:
                 raise MXNetValueError(f"Trainer: parameter {p.name!r} appears twice")
-            names.add(p.name)
+            self._param2idx[p.name] = i
+            p._set_trainer(self)
         optimizer_params = dict(optimizer_params or {})
         self._scale = optimizer_params.get("rescale_grad", 1.0)
         if isinstance(optimizer, opt.Optimizer):
             if optimizer_params:
-                raise MXNetValueError("Trainer: optimizer_params must be None when optimizer "
-                                      "is an Optimizer instance")
+                raise _TrainerArgumentError("Trainer: optimizer_params must be None when "
+                                            "optimizer is an Optimizer instance")
             self._optimizer = optimizer
+            self._optimizer.param_dict = dict(enumerate(self._params))
             self._scale = optimizer.rescale_grad
         else:
             self._optimizer = opt.create(optimizer, param_dict={
                 i: p for i, p in enumerate(self._params)}, param_idx2name={
                 i: p.name for i, p in enumerate(self._params)}, **optimizer_params)
-        self._updaters: dict = {}  # context -> Updater (one state set per device copy)
-        self._kvstore_type = kvstore
+        self._contexts = None  # every parameter's contexts, fixed at the first step
+        self._updaters = _Updaters()  # one per context (its own states and update counts)
+        self._ctx_updater: dict = {}  # context -> its updater
+        self._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": update_on_kvstore}
         self._kvstore = None
+        self._update_on_kvstore = None
+        self._kv_initialized = False
+        self._kv_keys: set = set()  # parameter indices the kvstore holds
         self._dist = None  # the distributed store, when there is one
         if compression_params:
             raise MXNetValueError("Trainer: gradient compression is not supported")
@@ -100,13 +155,70 @@ class Trainer:
 
     # -- steps ------------------------------------------------------------------------------------
     def _init_kvstore(self):
-        if self._kvstore is None:
+        """Decide, as MXNet does, whether gradients go through a kvstore: not with one context
+        (``_kvstore`` stays None); with several, a kvstore that by default also runs the
+        optimizer (``update_on_kvstore``; ``MXNET_UPDATE_ON_KVSTORE=0`` or
+        ``update_on_kvstore=False`` keep the updates on the devices)."""
+        if self._kv_initialized:
+            return
+        self._kv_initialized = True
+        if self._dist is not None:
+            self._update_on_kvstore = False  # every rank runs the optimizer (see Notes)
+            return
+        contexts = self._check_contexts()
+        kv, update_on_kvstore = self._kvstore_params["kvstore"], True
+        if kv is None or (isinstance(kv, str) and len(contexts) == 1):
+            kv = None
+        elif isinstance(kv, str):
             from ..kvstore import create
-            self._kvstore = create(self._kvstore_type) if isinstance(
-                self._kvstore_type, str) else self._kvstore_type
-            for i, p in enumerate(self._params):
-                if p.grad_req != "null":
-                    self._kvstore.init(i, p.list_data()[0])
+            kv = create(kv)
+            update_on_kvstore = bool(int(os.environ.get("MXNET_UPDATE_ON_KVSTORE", "1")))
+            if kv.type == "local" and max(
+                    (int(np.prod(p.shape)) for p in self._params if p.shape), default=0) > 1 << 24:
+                update_on_kvstore = False  # as MXNet: huge weights update on their devices
+        if kv is None:
+            self._kvstore = self._update_on_kvstore = None
+            return
+        if getattr(self, "_amp_loss_scaler", None) is not None:
+            update_on_kvstore = False  # AMP checks the summed gradients before each update
+        if self._kvstore_params["update_on_kvstore"] is not None:
+            update_on_kvstore = bool(self._kvstore_params["update_on_kvstore"])
+        if update_on_kvstore and not _can_optimize(kv):
+            if self._kvstore_params["update_on_kvstore"]:
+                raise MXNetValueError(f"Trainer: kvstore {type(kv).__name__} cannot run the "
+                                      f"optimizer; set update_on_kvstore=False")
+            update_on_kvstore = False
+        if update_on_kvstore:
+            kv.set_optimizer(self._optimizer)
+        self._kvstore, self._update_on_kvstore = kv, update_on_kvstore
+
+    def _check_contexts(self):
+        if self._contexts is None:
+            contexts = []
+            for p in self._params:
+                if p._data is None and not p._deferred_init:
+                    continue  # never initialised: MXNet's error comes at the update
+                for c in p.list_ctx():
+                    if c not in contexts:
+                        contexts.append(c)
+            self._contexts = contexts
+        return self._contexts
+
+    def _init_kv_keys(self):
+        """Put each (initialised) parameter in the kvstore once, under its index."""
+        kv = self._kvstore
+        for i, p in enumerate(self._params):
+            if i in self._kv_keys or p.grad_req == "null" or p._data is None:
+                continue
+            kv.init(i, p._data[0])
+            self._kv_keys.add(i)
+
+    def _reset_kvstore(self):
+        """Forget the kvstore (its copies of the weights are stale after a load)."""
+        if self._dist is None:
+            self._kvstore = self._update_on_kvstore = None
+            self._kv_initialized = False
+            self._kv_keys = set()
 
     def step(self, batch_size, ignore_stale_grad=False):
         """Sum gradients over contexts (and ranks), then update with gradients scaled by
@@ -118,20 +230,40 @@ class Trainer:
                 self._optimizer.rescale_grad = self._scale / batch_size / active
             self._update(ignore_stale_grad)
             return
-        self.allreduce_grads()
+        self._init_kvstore()
+        self._allreduce_grads()
         self._update(ignore_stale_grad)
 
     def allreduce_grads(self):
-        """Sum each parameter's gradients over its contexts (and ranks), in place."""
+        """Sum each parameter's gradients over its contexts (and ranks), in place.
+
+        Not available when the kvstore runs the optimizer (``update_on_kvstore``, the default
+        with several contexts): create the Trainer with ``update_on_kvstore=False`` to call
+        ``allreduce_grads`` and ``update`` separately (e.g. to clip the summed gradients).
+        """
         if self._dist is not None:
             self._dist_active = self._dist_allreduce(active=1)
             return
         self._init_kvstore()
+        if self._kvstore is not None and self._update_on_kvstore:
+            raise _UpdateOnKVStoreError(
+                "allreduce_grads() when parameters are updated on kvstore is not supported. "
+                "Try setting `update_on_kvstore` to False when creating trainer.")
+        self._allreduce_grads()
+
+    def _allreduce_grads(self):
+        kv = self._kvstore
+        if kv is None:
+            return
+        self._init_kv_keys()
         for i, p in enumerate(self._params):
-            if p.grad_req == "null" or len(p.list_ctx()) < 2:  # one copy: nothing to sum
+            if p.grad_req == "null" or p._data is None:
                 continue
             grads = p.list_grad()
-            self._kvstore.pushpull(i, grads, out=grads)
+            if self._update_on_kvstore:
+                kv.push(i, grads)  # the store sums them and runs the optimizer
+            elif len(grads) > 1:  # one copy: nothing to sum
+                kv.pushpull(i, grads, out=grads)
 
     def update(self, batch_size, ignore_stale_grad=False):
         """Update with the (already aggregated) gradients scaled by 1/batch_size."""
@@ -141,13 +273,20 @@ class Trainer:
             if self._dist_average:
                 active = getattr(self, "_dist_active", self._dist.num_workers)
                 self._optimizer.rescale_grad /= active
+            self._update(ignore_stale_grad)
+            return
+        self._init_kvstore()
+        if self._kvstore is not None and self._update_on_kvstore:
+            raise _UpdateOnKVStoreError(
+                "update() when parameters are updated on kvstore is not supported. Try "
+                "setting `update_on_kvstore` to False when creating trainer.")
         self._update(ignore_stale_grad)
 
     # -- data parallel ----------------------------------------------------------------------------
     def _init_dist(self):
         from ..kvstore import create
 
-        kv = self._kvstore_type
+        kv = self._kvstore_params["kvstore"]
         self._dist = self._kvstore = create(kv) if isinstance(kv, str) else kv
         self._dist_ready = False
         self._dist.broadcast_parameters(self._params, root=self._dist_root)
@@ -174,6 +313,10 @@ class Trainer:
         control = np.array([active, active * self._optimizer.rescale_grad], np.float64)
         control = self._dist.allreduce_grads(grads, control=control)
         self._dist_control = control
+        for p in self._params:  # every rank holds the same summed gradient now: all are fresh
+            if p.grad_req != "null":
+                for d in p._data:
+                    _set_fresh(d, True)
         return int(round(control[0]))
 
     def join(self):
@@ -197,14 +340,32 @@ class Trainer:
             self._optimizer.rescale_grad = rescale / active if self._dist_average else rescale
             self._update(ignore_stale_grad=True)
 
-    def _update(self, ignore_stale_grad):
-        from .. import optimizer as opt
+    def _updater(self, ctx):
+        updater = self._ctx_updater.get(ctx)
+        if updater is None:
+            from .. import optimizer as opt
+            updater = self._ctx_updater[ctx] = opt.get_updater(self._optimizer)
+            self._updaters.append(updater)
+        return updater
 
+    def _update(self, ignore_stale_grad):
+        if not ignore_stale_grad:
+            self._check_stale_grads()
+        if self._kvstore is not None and self._update_on_kvstore:
+            for i, p in enumerate(self._params):  # the store has updated: fetch the weights
+                if p.grad_req != "null" and p._data is not None:
+                    self._kvstore.pull(i, p.list_data())
+            return
+        for c in self._check_contexts() if self._dist is None else ():
+            self._updater(c)  # _updaters in the order of the contexts
         per_ctx: dict = {}  # context -> (indices, grads, weights): one updater call each
         for i, p in enumerate(self._params):
             if p.grad_req == "null":
                 continue
             for data in p.list_data():
+                if ignore_stale_grad and not _is_fresh(data):
+                    continue  # as MXNet: a parameter no backward reached is left as it is
+                _set_fresh(data, False)
                 batch = per_ctx.get(data.context)
                 if batch is None:
                     batch = per_ctx[data.context] = ([], [], [])
@@ -212,16 +373,28 @@ class Trainer:
                 batch[1].append(data.grad)
                 batch[2].append(data)
         for ctx, (indices, grads, weights) in per_ctx.items():
-            updater = self._updaters.get(ctx)
-            if updater is None:
-                updater = self._updaters[ctx] = opt.get_updater(self._optimizer)
-            updater(indices, grads, weights)
+            self._updater(ctx)(indices, grads, weights)
+
+    def _check_stale_grads(self):
+        for p in self._params:
+            if p.grad_req == "null":
+                continue
+            for data in p.list_data():
+                if not _is_fresh(data):
+                    raise UserWarning(
+                        f"Gradient of Parameter `{p.name}` on context {data.context} has not "
+                        f"been updated by backward since last `step`. This could mean a bug in "
+                        f"your model that made it only use a subset of the Parameters (Blocks) "
+                        f"for this iteration. If you are intentionally only using a subset, "
+                        f"call step with ignore_stale_grad=True to suppress this warning and "
+                        f"skip updating of Parameters with stale gradient")
 
     # -- states ------------------------------------------------------------------------------------
     def _states_blob(self) -> bytes:
-        ctx = next(iter(self._updaters), None)
         # as MXNet: the optimizer (its settings and per-parameter update counts) goes along
-        return self._updaters[ctx].get_states(dump_optimizer=True) if ctx is not None else b""
+        if self._kvstore is not None and self._update_on_kvstore:
+            return self._kvstore._updater.get_states(dump_optimizer=True)
+        return self._updaters[0].get_states(dump_optimizer=True) if self._updaters else b""
 
     def save_states(self, fname):
         """Save the optimizer states (no pickle; written atomically)."""
@@ -229,24 +402,27 @@ class Trainer:
         atomic_write(fname, lambda f: f.write(blob), "optimizer states file")
 
     def load_states(self, fname):
+        """Load optimizer states written by :meth:`save_states`."""
         try:
             with open(fname, "rb") as f:
                 blob = f.read()
         except OSError as e:
             raise MXNetError(f"load_states: cannot read {fname}: {e}") from None
+        if self._dist is None:
+            self._init_kvstore()
         self._set_states_blob(blob)
 
     def _set_states_blob(self, blob):
-        from .. import optimizer as opt
-
-        contexts = {d.context for p in self._params for d in p.list_data()}
-        for ctx in contexts:
-            updater = self._updaters.get(ctx)
-            if updater is None:
-                updater = self._updaters[ctx] = opt.get_updater(self._optimizer)
-            updater.set_states(blob)
-            self._optimizer = updater.optimizer  # restored with its update counts
-        for updater in self._updaters.values():
-            updater.optimizer = self._optimizer
-
-
+        if self._kvstore is not None and self._update_on_kvstore:
+            self._kvstore._updater.set_states(blob)
+            self._optimizer = self._kvstore._updater.optimizer
+        else:
+            for ctx in {d.context for p in self._params if p._data is not None
+                        for d in p._data}:
+                self._updater(ctx)
+            for updater in self._updaters:
+                updater.set_states(blob)
+                self._optimizer = updater.optimizer  # restored with its update counts
+            for updater in self._updaters:
+                updater.optimizer = self._optimizer
+        self._optimizer.param_dict = dict(enumerate(self._params))

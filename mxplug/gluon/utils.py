@@ -159,6 +159,10 @@ class DownloadError(MXNetError, OSError):
     """A file could not be downloaded (e.g. no network)."""
 
 
+class _RetriesError(MXNetValueError, AssertionError):
+    """MXNet asserts ``retries >= 0``."""
+
+
 def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_ssl=True):
     """Download a given URL.
 
@@ -199,38 +203,72 @@ def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_
     if not overwrite and os.path.exists(fname) and (not sha1_hash or check_sha1(fname, sha1_hash)):
         return fname
     if int(retries) < 0:
-        raise MXNetValueError(f"download: Expect: retries >= 0 / Actual: {retries}")
-    import ssl
-    import urllib.request
-
+        raise _RetriesError(f"download: Expect: retries >= 0 / Actual: {retries}")
+    if not verify_ssl:
+        warnings.warn("Unverified HTTPS request is being made (verify_ssl=False). Adding "
+                      "certificate verification is strongly advised.", stacklevel=2)
     dirname = os.path.dirname(os.path.abspath(fname))
     os.makedirs(dirname, exist_ok=True)
-    context = None if verify_ssl else ssl._create_unverified_context()
+    fetch = _fetcher(verify_ssl)
     error = None
     for _ in range(int(retries) + 1):
-        tmp = f"{fname}.{uuid.uuid4()}.tmp"
+        tmp = f"{fname}.{uuid.uuid4()}.tmp"  # each process its own: concurrent downloads
         try:
-            with urllib.request.urlopen(url, timeout=30, context=context) as r, \
-                    open(tmp, "wb") as f:
-                while chunk := r.read(1 << 20):
+            with open(tmp, "wb") as f:
+                for chunk in fetch(url):
                     f.write(chunk)
             if sha1_hash and not check_sha1(tmp, sha1_hash):
                 raise DownloadError(f"download: file {fname} is downloaded but its content hash "
                                     f"does not match; the file may be corrupted or outdated")
             replace_file(tmp, fname)
             return fname
-        except (OSError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - every failure is retried, then reported
             error = e
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-        if isinstance(error, (DownloadError, ValueError)) or isinstance(
-                getattr(error, "reason", None), socket.gaierror):
+        if isinstance(error, (DownloadError, ValueError)) or _no_name_resolution(error):
             break  # a bad file, a bad URL or no name resolution: retrying cannot help
     raise DownloadError(
         f"download: cannot download {url} ({type(error).__name__}: {error}). There may be no "
         f"network access here; fetch the file elsewhere and put it at {os.path.abspath(fname)}"
         + (f" (sha1 {sha1_hash})" if sha1_hash else "") + ".")
+
+
+def _fetcher(verify_ssl):
+    """``fetch(url)`` -> chunks of the body: through ``requests`` when it is installed (as MXNet
+    downloads, so code that patches ``requests.get`` sees the call), else ``urllib``."""
+    try:
+        import requests
+    except ImportError:
+        requests = None
+    if requests is not None:
+        def fetch(url):
+            r = requests.get(url, stream=True, verify=verify_ssl, timeout=30)
+            if r.status_code != 200:
+                raise OSError(f"Failed downloading url {url}: HTTP status {r.status_code}")
+            yield from (chunk for chunk in r.iter_content(chunk_size=1 << 20) if chunk)
+        return fetch
+
+    import ssl
+    import urllib.request
+
+    context = None if verify_ssl else ssl._create_unverified_context()
+
+    def fetch(url):
+        with urllib.request.urlopen(url, timeout=30, context=context) as r:
+            while chunk := r.read(1 << 20):
+                yield chunk
+    return fetch
+
+
+def _no_name_resolution(error) -> bool:
+    reason = getattr(error, "reason", None)
+    if isinstance(reason, socket.gaierror):
+        return True
+    text = str(error)
+    return "NameResolutionError" in text or "Name or service not known" in text or \
+        "Temporary failure in name resolution" in text
 
 
 def shape_is_known(shape):

@@ -10,6 +10,7 @@ writing into ``grad_dict`` per ``grad_req``. No autograd tape is involved.
 
 from __future__ import annotations
 
+import math
 import operator
 import os
 
@@ -26,7 +27,11 @@ from ..ops.dispatch import state
 from .memory import out_body, plan_buffers
 from .node import topo_nodes
 
-__all__ = ["Executor", "Program", "simple_bind"]
+__all__ = ["Executor", "Program", "simple_bind", "ReshapeError", "SimpleBindError"]
+
+
+class ReshapeError(MXNetValueError, AssertionError):
+    """``Executor.reshape`` refused a shape change (MXNet raises an AssertionError)."""
 
 
 # -- compiled graphs -----------------------------------------------------------------------------
@@ -324,12 +329,8 @@ class Program:
 def _as_dict(names, values, what):
     if values is None:
         return {}
-    if isinstance(values, dict):
-        unknown = set(values) - set(names)
-        if unknown:
-            raise MXNetValueError(f"bind: unknown {what} names {sorted(unknown)}; expected "
-                                  f"{names}")
-        return dict(values)
+    if isinstance(values, dict):  # keys that name no input are ignored, as in MXNet (its
+        return {k: v for k, v in values.items() if k in names}  # tutorials rely on it)
     values = list(values)
     if len(values) != len(names):
         raise MXNetValueError(f"bind: {len(values)} {what} given for {len(names)} names {names}")
@@ -430,9 +431,11 @@ class Executor:
                 else:
                     a = self.arg_dict[n]
                     self.grad_dict[n] = _nd_zeros(a.shape, ctx=a.ctx, dtype=a.dtype)
-        self.outputs = []
+        self.outputs = _allocate_outputs(symbol, self.arg_dict, self.aux_dict, self._ctx)
+        self._monitor, self._forwarded = None, False
         plain = symbol._outputs if self._group2ctx else optimize_bound(
             symbol._outputs, {**self.arg_dict, **self.aux_dict}, self._ctx)
+        self._optimized = plain
         self._plain = Program(plain, (), self._ctx, self._group2ctx)
         self._wrt = [n for n, r in self._grad_req.items() if r != "null"]
         self._train = self._consts = None
@@ -442,6 +445,8 @@ class Executor:
             for i, name in enumerate(self._wrt):  # 'write' gradients go straight to grad_dict
                 if self._grad_req[name] == "write":
                     self._train.pin(i, self.grad_dict[name])
+        for n in arg_names:  # MXNet lists every argument, None where there is no gradient
+            self.grad_dict.setdefault(n, None)
         self._run = None
         self._ones = None
 
@@ -472,23 +477,49 @@ class Executor:
             self.arg_dict[name][:] = value
         saved, state.training = state.training, bool(is_train)
         self._run = None  # its buffers go back to the program for this run
+        self._forwarded = True
         try:
             if is_train and self._train is not None:
-                self._run = self._train.forward(self._inputs())
-                self.outputs = self._train.outputs(self._run)
+                program = self._train
+                run = self._run = self._train.forward(self._inputs())
             else:
-                self._run = None
-                self.outputs = self._plain.outputs(self._plain.forward(self._inputs()))
+                program = self._plain
+                run = self._plain.forward(self._inputs())
         finally:
             state.training = saved
+        self._set_outputs(program.outputs(run))
+        if self._monitor is not None:
+            self._call_monitor(program, run)
         return self.outputs
+
+    def _set_outputs(self, results):
+        """Keep ``outputs`` the same NDArrays across runs, as MXNet does (a reference taken
+        after ``bind`` sees each forward's values): each takes over its fresh result's
+        storage, which nothing else holds, so nothing is copied."""
+        outs = self.outputs
+        for i, r in enumerate(results):
+            o = outs[i] if i < len(outs) else None
+            if o is not None and o.shape == r.shape and o.dtype == r.dtype and \
+                    o.context == r.context:
+                o._data = r._data
+            elif i < len(outs):
+                outs[i] = r
+            else:
+                outs.append(r)
 
     def backward(self, out_grads=None, is_train=True):
         """Gradients of the outputs (weighted by ``out_grads``, default ones) into ``grad_dict``:
         ``'write'`` overwrites, ``'add'`` accumulates, ``'null'`` leaves untouched."""
+        if self._run is None and self._train is not None and self._forwarded:
+            # MXNet differentiates a forward(is_train=False) too: rerun it keeping its values
+            saved, state.training = state.training, False
+            try:
+                self._run = self._train.forward(self._inputs())
+            finally:
+                state.training = saved
         if self._run is None:
-            raise MXNetError("backward: call forward(is_train=True) first (with some grad_req "
-                             "other than 'null')")
+            raise MXNetError("backward: call forward() first, on an executor bound with some "
+                             "grad_req other than 'null'")
         heads = self._head_grads(out_grads)
         saved, state.training = state.training, bool(is_train)
         try:
@@ -536,23 +567,132 @@ class Executor:
                 raise MXNetValueError(f"copy_params_from: {name!r} is not an auxiliary state")
 
     def reshape(self, partial_shaping=False, allow_up_sizing=False, **shapes):
-        """A new executor for new input shapes, sharing the parameters that keep their shape."""
-        return simple_bind(self._symbol, self._ctx, self._grad_req, None, self._group2ctx,
-                           shapes, self.arg_dict)
+        """A new executor for new input shapes (MXNet's rules): an array that does not grow is
+        a view of this executor's (they share memory: parameters stay shared); one that grows
+        is new and needs ``allow_up_sizing``; an array not named in ``shapes`` whose shape
+        changes needs ``partial_shaping``."""
+        from .inference import infer_shape
+        arg_shapes, _, aux_shapes = infer_shape(self._symbol, (), shapes, partial=False)
+        if arg_shapes is None:
+            raise MXNetValueError(f"reshape: cannot infer every shape from {shapes}")
+
+        def resized(name, arr, shape, what):
+            shape = tuple(shape)
+            if not (partial_shaping or name in shapes or shape == tuple(arr.shape)):
+                raise ReshapeError(
+                    f"reshape: the shape of {what} {name!r}, not given, changes from "
+                    f"{tuple(arr.shape)} to {shape}; pass partial_shaping=True if intended")
+            if shape == tuple(arr.shape):
+                return arr
+            size = int(np.prod(shape))
+            if size > arr.size:
+                if not allow_up_sizing:
+                    raise ReshapeError(
+                        f"reshape: {what} {name!r} grows from {tuple(arr.shape)} to {shape}; "
+                        f"pass allow_up_sizing=True (binding the large shape first and "
+                        f"reshaping down is cheaper)")
+                return _nd_zeros(shape, ctx=arr.context, dtype=arr.dtype)
+            return arr.reshape((-1,))[0:size].reshape(shape)  # a view: memory is shared
+
+        names = self._symbol.list_arguments()
+        args = {n: resized(n, self.arg_dict[n], s, "argument") for n, s in zip(names, arg_shapes)}
+        grads = {n: resized(n, self.grad_dict[n], s, "gradient")
+                 for n, s in zip(names, arg_shapes) if self.grad_dict.get(n) is not None}
+        aux = {n: resized(n, self.aux_dict[n], s, "auxiliary state")
+               for n, s in zip(self._symbol.list_auxiliary_states(), aux_shapes)}
+        return Executor(self._symbol, self._ctx, args, grads or None, self._grad_req, aux,
+                        self._group2ctx)
+
+    def set_monitor_callback(self, callback, monitor_all=False):
+        """Call ``callback(name, array)`` after each forward for every node's outputs
+        (``fc1_output``) and, with ``monitor_all``, its inputs (``fc1_data``): MXNet's monitor
+        hook (MXNet passes a raw handle, mxplug the NDArray). Names are those of the bound
+        (optimized) graph: fused nodes appear as one. ``None`` removes the callback."""
+        self._monitor = None if callback is None else (callback, bool(monitor_all))
+
+    def _call_monitor(self, program, run):
+        callback, monitor_all = self._monitor
+        for step in program.fwd_steps:
+            node = step.node
+            if monitor_all:
+                roles = node.op.inputs if not node.op.variadic else ()
+                for i, slot in enumerate(step.ins):
+                    role = roles[i] if i < len(roles) else f"input{i}"
+                    callback(f"{node.name}_{role}", run.values[slot])
+            for k, slot in enumerate(step.outs):
+                suffix = "output" if len(step.outs) == 1 else f"output{k}"
+                callback(f"{node.name}_{suffix}", run.values[slot])
+
+    def get_optimized_symbol(self):
+        """The forward graph as bound, after the bind-time passes (MXNet's name)."""
+        from .symbol import Symbol
+        return Symbol(self._optimized)
+
+    def debug_str(self):
+        """The bound (optimized) forward graph in ``Symbol.debug_str``'s layout, then MXNet's
+        ``Total N MB allocated`` line: what a step needs beyond the bound arrays (the outputs
+        and the planned buffers of the program that runs: with gradients, the training one)."""
+        from .symbol import Symbol
+        program = self._train or self._plain
+        plan = program._plan.specs if program._plan is not None else ()
+        total = sum(math.prod(shape) * np.dtype(dtype).itemsize for shape, dtype in plan)
+        total += sum(a.size * np.dtype(a.dtype).itemsize for a in self.outputs)
+        return Symbol(self._optimized).debug_str() + f"Total {total >> 20} MB allocated\n"
+
+
+def _allocate_outputs(symbol, args, aux, ctx):
+    """Zero arrays of the output shapes, as MXNet's ``bind`` allocates them (``outputs`` is
+    readable before the first forward); [] where shapes cannot be inferred."""
+    from .inference import propagate
+    arrays = {**args, **aux}
+    try:
+        _, specs, _ = propagate(symbol, {n: a.shape for n, a in arrays.items()},
+                                {n: np.dtype(a.dtype) for n, a in arrays.items()})
+    except MXNetError:
+        return []
+    outs = []
+    for node, k in symbol._outputs:
+        s = specs.get(id(node))
+        if s is None or 0 in s[k].shape:
+            return []
+        outs.append(_nd_zeros(s[k].shape, ctx=ctx, dtype=s[k].dtype))
+    return outs
+
+
+class SimpleBindError(MXNetValueError, RuntimeError):
+    """``simple_bind`` failed (MXNet raises a RuntimeError listing the given shapes)."""
 
 
 def simple_bind(symbol, ctx, grad_req, type_dict, group2ctx, shapes, reuse=None):
     """Allocate every argument, gradient and auxiliary array from the given input shapes."""
-    arg_shapes, _, aux_shapes = symbol.infer_shape(**shapes)
+    try:
+        return _simple_bind(symbol, ctx, grad_req, type_dict, group2ctx, shapes, reuse)
+    except SimpleBindError:
+        raise
+    except MXNetError as e:
+        given = "".join(f"{k}: {v}\n" for k, v in shapes.items())
+        raise SimpleBindError(f"simple_bind error. Arguments:\n{given}{e}") from None
+
+
+def _simple_bind(symbol, ctx, grad_req, type_dict, group2ctx, shapes, reuse):
+    from .inference import infer_shape, infer_type
+    inputs = set(symbol.list_inputs())  # MXNet ignores shapes and types of names not in it
+    shapes = {k: v for k, v in shapes.items() if k in inputs}
+    type_dict = None if type_dict is None else {k: v for k, v in type_dict.items()
+                                                 if k in inputs}
+    arg_shapes, _, aux_shapes = infer_shape(symbol, (), shapes, partial=False)
     if arg_shapes is None:
-        known = symbol.infer_shape_partial(**shapes)[0]
-        unknown = [n for n, s in zip(symbol.list_arguments(), known) if not s]
-        raise MXNetValueError(f"simple_bind: cannot infer the shapes of {unknown} from {shapes}")
+        known = infer_shape(symbol, (), shapes, partial=True)[0]
+        unknown = [n for n, s in zip(symbol.list_arguments(), known) if not s or 0 in s]
+        raise SimpleBindError(f"simple_bind: cannot infer the shapes of {unknown} from "
+                              f"{shapes}")
     if type_dict is None:  # as MXNet: arguments without a declared __dtype__ bind as float32
         attrs = symbol.attr_dict()
         type_dict = {k: "float32" for k in symbol.list_arguments()
                      if "__dtype__" not in attrs.get(k, {})}
-    arg_types, _, aux_types = symbol.infer_type(**type_dict)
+    arg_types, _, aux_types = infer_type(symbol, (), type_dict, partial=True)
+    arg_types = [t or np.float32 for t in arg_types]  # what nothing decides
+    aux_types = [t or np.float32 for t in aux_types]
     ctx = Context(ctx)
     args = {}
     for name, shape, dtype in zip(symbol.list_arguments(), arg_shapes, arg_types):

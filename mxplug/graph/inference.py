@@ -25,6 +25,11 @@ _SAME_SHAPE = FUSIBLE | {"Activation", "elemwise_add", "elemwise_sub", "elemwise
                          "elemwise_div", "identity", "_copy", "Dropout"}
 
 
+#: Ops between a parameter variable and its layer that keep its shape (MXNet's
+#: ``cast(weight)`` before a float16 convolution still gets the weight's shape).
+_KEEPS_SHAPE = ("amp_cast", "cast", "copy", "stop_gradient")
+
+
 def _partial(spec):
     """A spec with an unknown (0) dimension."""
     return spec is not None and 0 in spec.shape
@@ -58,16 +63,23 @@ def declared_dtype(text, name="variable"):
 
 
 def _merge(name, declared, found, node):
+    """``declared`` and ``found`` made one, dimension by dimension (0 = unknown)."""
     if declared is None:
         return found
-    if len(declared) != len(found) or any(d and d != f for d, f in zip(declared, found)):
+    if len(declared) != len(found) or any(d and f and d != f for d, f in zip(declared, found)):
         raise MXNetValueError(f"infer_shape: Expect: {name}.shape == {declared} (0 = any) / "
                               f"Actual: {found} (needed by {node.name!r} made at {node.source})")
-    return found
+    return tuple(d or f for d, f in zip(declared, found))
 
 
 def _given(sym, args, kwargs):
     names = sym.list_arguments()
+    if args and kwargs:
+        raise MXNetValueError("infer: give the known inputs either by position or by name, "
+                              "not both (as MXNet)")
+    if len(args) > len(names):
+        raise MXNetValueError(f"infer: {len(args)} positional inputs for {len(names)} "
+                              f"arguments {names}")
     given = dict(zip(names, args))
     unknown = set(kwargs) - set(sym.list_inputs())
     if unknown:
@@ -80,10 +92,12 @@ def _given(sym, args, kwargs):
 def propagate(sym, shapes=None, dtypes=None):
     """Fill ``node.specs`` of every node it can; returns ``{variable name: Spec or None}``.
 
-    Works on copies of the specs (the graph's own specs are left as built)."""
+    Works on copies of the specs (the graph's own specs are left as built). Variables are
+    nodes: two of one name (two layers both named ``fc``) get their own shapes, as in MXNet;
+    ``shapes`` and ``dtypes`` given by name apply to every variable of that name."""
     nodes = topo_nodes(sym._outputs)
     specs = {}  # node id -> tuple of Spec | None
-    var_specs = {}
+    vs = {}  # variable node id -> Spec or None
     shapes, dtypes = shapes or {}, dtypes or {}
 
     def dtype_of(var, in_specs):
@@ -91,22 +105,23 @@ def propagate(sym, shapes=None, dtypes=None):
 
     def settle(var, shape, node, in_specs):
         """Give variable ``var`` the shape a rule found (merged with what it declared)."""
-        shape = _merge(var.name, var_specs[var.name].shape if var_specs.get(var.name)
+        shape = _merge(var.name, vs[id(var)].shape if vs.get(id(var))
                        else _declared_shape(var), tuple(shape), node)
-        var_specs[var.name] = Spec(shape, dtype_of(var, in_specs))
-        specs[id(var)] = (var_specs[var.name],)
+        vs[id(var)] = Spec(shape, dtype_of(var, in_specs))
+        specs[id(var)] = (vs[id(var)],)
 
     for n in nodes:
         if n.is_variable:
             shape = shapes.get(n.name)
             shape = tuple(shape) if shape is not None else _declared_shape(n)
             dtype = np.dtype(dtypes.get(n.name) or _declared_dtype(n) or "float32")
-            var_specs[n.name] = Spec(shape, dtype) if shape is not None and shape else None
-    for _ in range(4):  # shapes found late (parameters, elementwise peers) unlock earlier nodes
+            vs[id(n)] = Spec(shape, dtype) if shape is not None and shape else None
+    targets = {}  # (node id, output) -> the shape its consumers imply (0 = unknown)
+    for _ in range(8):  # shapes found late (parameters, elementwise peers) unlock earlier nodes
         changed = False
         for n in nodes:
             if n.is_variable:
-                specs[id(n)] = (var_specs[n.name],) if var_specs[n.name] else None
+                specs[id(n)] = (vs[id(n)],) if vs[id(n)] else None
                 continue
             ins = [specs.get(id(i)) for i, _ in n.inputs]
             in_specs = [s[k] if s else None for s, (_, k) in zip(ins, n.inputs)]
@@ -117,26 +132,49 @@ def propagate(sym, shapes=None, dtypes=None):
                     if shape is None or idx >= len(n.inputs):  # no_bias: no bias input
                         continue
                     inp, _ = n.inputs[idx]
-                    while inp.op is not None and inp.op.name == "amp_cast":  # keeps the shape
-                        inp = inp.inputs[0][0]
-                    known = var_specs.get(inp.name) if inp.is_variable else None
+                    direct = True
+                    while inp.op is not None and inp.op.name in _KEEPS_SHAPE:
+                        inp, direct = inp.inputs[0][0], False
+                    known = vs.get(id(inp)) if inp.is_variable else None
+                    shape = tuple(shape)
                     if inp.is_variable and (known is None or _partial(known)) and \
-                            0 not in tuple(shape):
+                            (known is None or shape != known.shape):
                         settle(inp, shape, n, in_specs)
-                        in_specs[idx] = var_specs[inp.name]
+                        if direct:  # else the cast between them is inferred next round
+                            in_specs[idx] = vs[id(inp)]
                         changed = True
             if n.op.name in _SAME_SHAPE and any(s is None for s in in_specs):
                 known = {s.shape for s in in_specs if s is not None and not _partial(s)}
                 if len(known) == 1:
                     shape = known.pop()
-                    for idx, ((inp, _), s) in enumerate(zip(n.inputs, in_specs)):
+                    for idx, ((inp, k), s) in enumerate(zip(n.inputs, in_specs)):
                         if s is None and inp.is_variable:
                             settle(inp, shape, n, in_specs)
-                            in_specs[idx] = var_specs[inp.name]
+                            in_specs[idx] = vs[id(inp)]
+                            changed = True
+                        elif s is None and targets.get((id(inp), k)) != shape:
+                            targets[(id(inp), k)] = shape  # its producer may solve for it
                             changed = True
                     if any(s is None for s in in_specs) and specs.get(id(n)) is None:
                         dt = _first_dtype(in_specs)
                         specs[id(n)] = (Spec(shape, dt),) * n.num_outputs
+                        changed = True
+            if n.op.name in _SAME_SHAPE and in_specs and all(s is not None for s in in_specs):
+                for idx, shape in _unify([s.shape for s in in_specs]).items():
+                    inp, k = n.inputs[idx]
+                    if inp.is_variable:
+                        settle(inp, shape, n, in_specs)
+                        in_specs[idx] = vs[id(inp)]
+                        changed = True
+                    elif targets.get((id(inp), k)) != shape:
+                        targets[(id(inp), k)] = shape
+                        changed = True
+            for k in range(n.num_outputs):
+                target = targets.get((id(n), k))
+                if target is not None and all(s is not None for s in in_specs):
+                    for idx, shape in _solve(n, in_specs, k, target).items():
+                        settle(n.inputs[idx][0], shape, n, in_specs)
+                        in_specs[idx] = vs[id(n.inputs[idx][0])]
                         changed = True
             if all(s is not None for s in in_specs):
                 new = _infer(n, in_specs)
@@ -145,7 +183,91 @@ def propagate(sym, shapes=None, dtypes=None):
                     changed = True
         if not changed:
             break
+    var_specs = {}
+    for n in nodes:
+        if n.is_variable and var_specs.get(n.name) is None:
+            var_specs[n.name] = vs[id(n)]
     return var_specs, specs, nodes
+
+
+def _unify(shapes):
+    """Same-shape op inputs with unknown (0) dims: ``{input index: shape}`` for each input a
+    peer's known dim completes (MXNet's elementwise symbols take one shape; a 1 beside a
+    larger dim broadcasts)."""
+    if len({len(sh) for sh in shapes}) != 1 or not any(0 in sh for sh in shapes):
+        return {}
+    merged = []
+    for dims in zip(*shapes):
+        known = {d for d in dims if d} - {1} or {d for d in dims if d}
+        merged.append(known.pop() if len(known) == 1 else 0)
+    out = {}
+    for i, sh in enumerate(shapes):
+        new = tuple(m if d == 0 else d for d, m in zip(sh, merged))
+        if new != sh:
+            out[i] = new
+    return out
+
+
+def _solve(node, in_specs, k, target):
+    """The unknown (0) dims of ``node``'s variable inputs that make its output ``k`` the
+    ``target`` its consumers imply (``fc(a) + c`` gives ``a`` its batch size): MXNet runs each
+    op's shape rule backwards; mxplug's rules run forwards, so this probes them. Dims that move
+    an output dim alone are solved one by one; dims that only move together (``concat``'s
+    batch dims) as one. Returns ``{input index: completed shape}``."""
+    unknown = [(i, a) for i, s in enumerate(in_specs) if node.inputs[i][0].is_variable
+               for a, d in enumerate(s.shape) if d == 0]
+    if not unknown:
+        return {}
+
+    def out(values):
+        specs = list(in_specs)
+        for i in {i for i, _ in unknown}:
+            shape = [values.get((i, a), d) for a, d in enumerate(specs[i].shape)]
+            specs[i] = Spec(tuple(shape), specs[i].dtype)
+        try:
+            return tuple(infer_node(node, specs)[k].shape)
+        except MXNetError:
+            return None
+
+    base = next((b for b in (1, 2, 4, 8, 16, 32, 64, 128, 256)
+                 if out(dict.fromkeys(unknown, b)) is not None), None)
+    if base is None:
+        return {}
+    at_base = out(dict.fromkeys(unknown, base))
+    if len(at_base) != len(target):
+        return {}
+    solo = [p for p in unknown if out({**dict.fromkeys(unknown, base), p: base + 1}) is not None]
+    groups = [[p] for p in solo] + [[p for p in unknown if p not in solo]]
+    found = {}
+    for group in [g for g in groups if g]:
+        def f(x, group=group):
+            return out({**dict.fromkeys(unknown, base), **dict.fromkeys(group, x)})
+        moved = f(base + 1)
+        dims = [j for j in range(len(target)) if moved is not None and moved[j] != at_base[j]
+                and target[j]]
+        if not dims:
+            continue
+        j, want = dims[0], target[dims[0]]
+        hi = base + 1
+        while (f(hi) is None or f(hi)[j] < want) and hi < 1 << 31:
+            hi *= 2
+        lo = 1  # smallest x whose output dim reaches ``want`` (shape rules do not decrease)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            r = f(mid)
+            if r is not None and r[j] >= want:
+                hi = mid
+            else:
+                lo = mid + 1
+        r = f(lo)
+        if r is not None and r[j] == want:
+            found.update(dict.fromkeys(group, lo))
+    shapes = {}
+    for (i, a), x in found.items():
+        shape = list(shapes.get(i, in_specs[i].shape))
+        shape[a] = x
+        shapes[i] = tuple(shape)
+    return shapes
 
 
 def _infer(node, in_specs):
@@ -166,50 +288,60 @@ def _first_dtype(specs):
 def infer_shape(sym, args, kwargs, partial):
     """MXNet's ``(arg_shapes, out_shapes, aux_shapes)``; unknown ones are ``()`` when ``partial``
     and make the whole result ``(None, None, None)`` otherwise."""
-    var_specs, specs, nodes = propagate(sym, _given(sym, args, kwargs))
-    return _collect(sym, var_specs, specs, partial, lambda s: tuple(s.shape), ())
+    _, specs, _ = propagate(sym, _given(sym, args, kwargs))
+    return _collect(sym, specs, partial, lambda s: tuple(s.shape), ())
 
 
-def infer_type(sym, args, kwargs):
+def infer_type(sym, args, kwargs, partial=False):
     """MXNet's ``(arg_types, out_types, aux_types)`` as NumPy scalar types.
 
-    Where shapes are known the ops' rules decide; elsewhere an output takes its first input's
-    type (``cast`` takes its ``dtype``), and untyped variables are float32."""
+    Types flow from the given and declared ones: an op's output takes its ``dtype`` attribute
+    (``cast``, ``zeros``) or its first typed input's type, an untyped variable the type of the
+    data it is used with; where shapes are known the ops' own rules decide. What stays unknown
+    is None with ``partial``, and makes the result ``(None, None, None)`` without, as in MXNet."""
     dtypes = {k: np.dtype(v) for k, v in _given(sym, args, kwargs).items()}
     nodes = topo_nodes(sym._outputs)
-    for n in nodes:  # an untyped variable takes the type of the data it is used with (MXNet)
+    for n in nodes:
         if n.is_variable and n.name not in dtypes and _declared_dtype(n) is not None:
             dtypes[n.name] = _declared_dtype(n)
-    for _ in range(2):
-        for n in nodes:
-            if n.is_variable or not n.inputs:
-                continue
-            known = [dtypes[i.name] for i, _ in n.inputs if i.is_variable and i.name in dtypes]
-            if known:
-                for i, _ in n.inputs:
-                    if i.is_variable and i.name not in dtypes:
-                        dtypes[i.name] = known[0]
-    var_specs, specs, nodes = propagate(sym, None, dtypes)
     types = {}
-    for n in nodes:
-        if n.is_variable:
-            types[id(n)] = (np.dtype(dtypes.get(n.name) or "float32"),)
-        elif specs.get(id(n)) is not None:
-            types[id(n)] = tuple(s.dtype for s in specs[id(n)])
-        else:
-            first = types[id(n.inputs[0][0])][n.inputs[0][1]] if n.inputs else np.dtype("float32")
-            dt = np.dtype(n.attrs["dtype"]) if n.attrs.get("dtype") else first
+    for _ in range(8):
+        before = dict(dtypes)
+        for n in nodes:
+            if n.is_variable:
+                types[id(n)] = (dtypes.get(n.name),)
+                continue
+            ins = [types[id(i)][k] for i, k in n.inputs]
+            known = [t for t in ins if t is not None]
+            for (i, _), t in zip(n.inputs, ins):
+                if t is None and i.is_variable and known:
+                    dtypes[i.name] = known[0]
+            dt = n.attrs.get("dtype")
+            dt = np.dtype(dt) if dt is not None else (known[0] if known else None)
             types[id(n)] = (dt,) * n.num_outputs
+        if dtypes == before:
+            break
+    _, specs, _ = propagate(sym, None, dtypes)
+    for n in nodes:
+        if not n.is_variable and specs.get(id(n)) is not None:
+            types[id(n)] = tuple(s.dtype for s in specs[id(n)])
+
     def pick(names):
-        by_name = {n.name: types[id(n)][0] for n in nodes if n.is_variable}
-        return [by_name[x].type for x in names]
-    return (pick(sym.list_arguments()), [types[id(n)][k].type for n, k in sym._outputs],
-            pick(sym.list_auxiliary_states()))
+        return [dtypes[x].type if dtypes.get(x) is not None else None for x in names]
+    result = (pick(sym.list_arguments()),
+              [types[id(n)][k].type if types[id(n)][k] is not None else None
+               for n, k in sym._outputs],
+              pick(sym.list_auxiliary_states()))
+    if not partial and any(t is None for part in result for t in part):
+        return None, None, None
+    return result
 
 
-def _collect(sym, var_specs, specs, partial, field, missing):
-    args = [var_specs.get(n) for n in sym.list_arguments()]
-    auxs = [var_specs.get(n) for n in sym.list_auxiliary_states()]
+def _collect(sym, specs, partial, field, missing):
+    aux_names = set(sym.list_auxiliary_states())
+    variables = [n for n in topo_nodes(sym._outputs) if n.is_variable]
+    args = [(specs.get(id(n)) or (None,))[0] for n in variables if n.name not in aux_names]
+    auxs = [(specs.get(id(n)) or (None,))[0] for n in variables if n.name in aux_names]
     outs = []
     for node, k in sym._outputs:
         s = specs.get(id(node))

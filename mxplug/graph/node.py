@@ -72,7 +72,8 @@ def current_name_manager() -> NameManager:
 # -- attribute scopes (ctx_group, lr_mult, ...) -------------------------------------------------
 #: Attributes MXNet stores as ``__key__`` (so they are never taken for op parameters);
 #: ``Symbol.attr('ctx_group')`` finds them under either spelling.
-HIDDEN_KEYS = ("ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage")
+HIDDEN_KEYS = ("ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage",
+               "profiler_scope")
 
 
 def hidden_key(key: str) -> str:

@@ -15,7 +15,7 @@ import json
 from ..base import MXNetError, atomic_write
 from ..ops import REGISTRY
 from ..ops.registry import MXPLUG_NAMES, mxnet_name
-from .node import Node, infer_node, topo_nodes
+from .node import Node, hidden_key, infer_node, topo_nodes
 from .symbol import Symbol
 
 __all__ = ["to_json", "from_json", "save", "load", "load_json"]
@@ -47,15 +47,20 @@ def _attr_text(v):
     return str(v)
 
 
+def op_attr_texts(node) -> dict:
+    """The op parameters of ``node`` that differ from the defaults, as MXNet's strings."""
+    defaults = node.op.defaults
+    return {k: _attr_text(v) for k, v in node.attrs.items()
+            if v is not None and v != defaults.get(k) and k not in ("key", "counter", "ctx")}
+
+
 def to_json(sym: Symbol) -> str:
     nodes = topo_nodes(sym._outputs)
     index = {id(n): i for i, n in enumerate(nodes)}
     out, row_ptr = [], [0]
     for n in nodes:
         entry = {"op": "null" if n.is_variable else mxnet_name(n.op), "name": n.name}
-        attrs = {} if n.is_variable else {k: _attr_text(v) for k, v in n.attrs.items()
-                                          if v is not None and v != n.op.defaults.get(k)
-                                          and k not in ("key", "counter", "ctx")}
+        attrs = {} if n.is_variable else op_attr_texts(n)
         if n.consts:
             (pos, value), = n.consts.items()
             entry["op"] = SCALAR_OPS.get((n.op.name, pos == 1)) or _no_scalar(n)
@@ -86,18 +91,24 @@ def from_json(text: str, source="<json>") -> Symbol:
         entries, heads = doc["nodes"], doc["heads"]
     except (ValueError, KeyError, TypeError) as e:
         raise MXNetError(f"{source}: not a symbol JSON document ({e})") from None
+    legacy = "mxnet_version" not in (doc.get("attrs") or {})  # written before MXNet 0.9
     nodes = []
     for i, e in enumerate(entries):
         name, op_name = e.get("name", f"node{i}"), e.get("op")
         attrs = dict(e.get("attrs") or e.get("param") or {})
-        user = {k: v for k, v in attrs.items() if k.startswith("__")}
+        old_user, input_mults = _legacy_attrs(e.get("attr") or {})
+        user = {**{k: v for k, v in attrs.items() if k.startswith("__")}, **old_user}
         where = f"{source}: node {i} ({name!r})"
         try:
             inputs = [(nodes[j], k) for j, k, *_ in e.get("inputs", [])]
         except (IndexError, ValueError, TypeError):
             raise MXNetError(f"{where}: bad inputs {e.get('inputs')!r}") from None
+        for (inp, _) in inputs:  # 0.8's "weight_lr_mult" on a layer: its weight's lr_mult
+            for key, value in input_mults.get(inp.name[len(name) + 1:], {}).items():
+                if inp.is_variable and inp.name.startswith(name + "_"):
+                    inp.user_attrs[key] = value
         if op_name == "null":
-            nodes.append(Node(None, {}, (), name, where, None, attrs))  # all attrs are the user's
+            nodes.append(Node(None, {}, (), name, where, None, {**attrs, **user}))
             continue
         consts = {}
         if op_name in _FROM_SCALAR:
@@ -114,6 +125,10 @@ def from_json(text: str, source="<json>") -> Symbol:
             parsed = op.parse_attrs(plain) if plain else dict(op.defaults)
         except MXNetError as e:
             raise type(e)(f"{where}: {e}") from None
+        if legacy and not op.variadic:  # before 0.9, auxiliary states were not listed
+            for role in op.inputs[len(inputs):]:
+                if role in op.aux_inputs:
+                    inputs.append((Node(None, {}, (), f"{name}_{role}", where, None, user), 0))
         node = Node(op, parsed, inputs, name, where, None, user, consts)
         if not op.variadic and len(inputs) > len(op.inputs):
             raise MXNetError(f"{where}: {op_name} takes at most {len(op.inputs)} inputs, the file "
@@ -124,6 +139,20 @@ def from_json(text: str, source="<json>") -> Symbol:
         return Symbol([(nodes[j], k) for j, k, *_ in heads])
     except (IndexError, ValueError, TypeError):
         raise MXNetError(f"{source}: bad heads {heads!r}") from None
+
+
+def _legacy_attrs(attr):
+    """MXNet 0.8's ``"attr"`` (user attributes, hidden keys without underscores) as
+    ``(user attributes, {input role: {"__lr_mult__": ...}})`` (``weight_lr_mult``)."""
+    user, per_input = {}, {}
+    for k, v in attr.items():
+        for mult in ("lr_mult", "wd_mult"):
+            if k.endswith("_" + mult):
+                per_input.setdefault(k[:-len(mult) - 1], {})[f"__{mult}__"] = str(v)
+                break
+        else:
+            user[hidden_key(k)] = str(v)
+    return user, per_input
 
 
 #: Attributes MXNet writes that change nothing in mxplug (cuDNN and workspace tuning, layouts

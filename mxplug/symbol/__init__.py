@@ -11,7 +11,18 @@ import builtins  # this module's names shadow max, sum, ... with symbolic ops
 import sys
 import types
 
-from ..graph.node import AttrScope, NameManager, Prefix, current_name_manager, source_of
+import numpy as np
+
+from ..base import MXNetTypeError
+from ..graph.node import (
+    HIDDEN_KEYS,
+    AttrScope,
+    NameManager,
+    Prefix,
+    current_name_manager,
+    hidden_key,
+    source_of,
+)
 from ..graph.serialize import load, load_json
 from ..graph.symbol import Group, Symbol, Variable, make_node, var
 from ..ops import REGISTRY
@@ -22,8 +33,9 @@ __all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json", "AttrScope
 
 
 def _missing_inputs(op, inputs, attrs):
-    """Names of the inputs to create as variables: the required ones not given, and ``bias``
-    unless ``no_bias`` (a variadic op: the ``auto_inputs`` its attributes call for)."""
+    """Names of the inputs to create as variables: the required ones not given, ``bias``
+    unless ``no_bias``, and ``LeakyReLU``'s ``gamma`` when ``act_type='prelu'`` (MXNet's
+    argument lists); a variadic op: the ``auto_inputs`` its attributes call for."""
     if op.variadic and op.auto_inputs is None:
         return []
     names = []
@@ -31,29 +43,71 @@ def _missing_inputs(op, inputs, attrs):
         if i < len(inputs) and inputs[i] is not None:
             continue
         if op.variadic or i < op.required_inputs or \
-                (name == "bias" and not attrs.get("no_bias", True)):
+                (name == "bias" and not attrs.get("no_bias", True)) or \
+                (name == "gamma" and attrs.get("act_type") == "prelu"):
             names.append((i, name))
     return names
 
 
+def _user_attrs(attr, kwargs):
+    """The user attributes of an op call: ``attr=`` plus the keyword arguments that are not op
+    parameters but MXNet attributes (``lr_mult=``, ``ctx_group=``, ``__mood__=``), which
+    ``kwargs`` loses."""
+    user = {hidden_key(k): str(v) for k, v in (attr or {}).items()}
+    for k in [k for k in kwargs if k in HIDDEN_KEYS or (k.startswith("__") and k.endswith("__"))]:
+        user[hidden_key(k)] = str(kwargs.pop(k))
+    return user
+
+
 def _make_symbolic(op, fname):
+    hint = fname.lower()  # MXNet names a node after the function called: split0, flatten0
+
     def frontend(*args, **kwargs):
         name = kwargs.pop("name", None)
-        attr = kwargs.pop("attr", None)
+        user = _user_attrs(kwargs.pop("attr", None), kwargs)
         inputs, attrs, _ = bind_args(op, args, kwargs, allow_missing=True)
         source = source_of()
-        full = current_name_manager().get(name, op.name.lower().lstrip("_"))
+        full = current_name_manager().get(name, hint)
         missing = _missing_inputs(op, inputs, attrs)
         if missing:
             inputs = list(inputs) + [None] * (builtins.max(i for i, _ in missing) + 1
                                               - len(inputs))
             for i, inp in missing:
                 inputs[i] = var(f"{full}_{inp}")
+                # MXNet gives variables it makes the attributes of their op (lr_mult, ...)
+                inputs[i]._outputs[0][0].user_attrs.update(user)
         sym = make_node(op, inputs, attrs, name=full, source=source, resolved=True)
-        if attr:
-            sym._set_attr(**attr)
+        sym._outputs[0][0].user_attrs.update(user)
         return sym
     return _finish(op, frontend, fname)
+
+
+#: MXNet's fluent methods of Symbol (``x.sum(axis=1)`` is ``mx.sym.sum(x, axis=1)``).
+_FLUENT = (
+    "reshape", "reshape_like", "zeros_like", "ones_like", "broadcast_axes", "repeat", "pad",
+    "swapaxes", "split", "split_v2", "slice", "slice_axis", "slice_like", "take", "one_hot",
+    "pick", "sort", "topk", "argsort", "argmax", "argmax_channel", "argmin", "clip", "abs",
+    "sign", "flatten", "shape_array", "size_array", "expand_dims", "broadcast_to",
+    "broadcast_like", "tile", "transpose", "flip", "depth_to_space", "space_to_depth", "diag",
+    "sum", "nansum", "prod", "nanprod", "mean", "max", "min", "norm", "round", "rint", "fix",
+    "floor", "ceil", "trunc", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "degrees",
+    "radians", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "exp", "expm1", "log",
+    "log10", "log2", "log1p", "sqrt", "rsqrt", "cbrt", "rcbrt", "square", "reciprocal", "relu",
+    "sigmoid", "softmax", "log_softmax", "softmin", "squeeze",
+)
+
+
+def _fluent(fn):
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = fn.__name__
+    method.__doc__ = f"Fluent form of :func:`mxplug.sym.{fn.__name__}` on this symbol."
+    return method
+
+
+def _astype(self, dtype, **kwargs):
+    """``cast(self, dtype=dtype)``."""
+    return cast(self, dtype=dtype, **kwargs)  # noqa: F821  (generated below)
 
 
 _module = sys.modules[__name__]
@@ -71,4 +125,41 @@ for _name, _op in list(REGISTRY.items()):
         setattr(random, _name[len("random_"):], _fn)
 for _m in (_internal, linalg, random):
     sys.modules[_m.__name__] = _m
+for _name in _FLUENT:
+    if hasattr(_module, _name) and not hasattr(Symbol, _name):
+        setattr(Symbol, _name, _fluent(getattr(_module, _name)))
+Symbol.astype = _astype
 
+
+def _elementwise(fname, hint, number_fn):
+    """MXNet's ``mx.sym.maximum``-style functions over the generated one: two symbols, a
+    symbol and a number (either side), or two numbers (a number back); nodes named as
+    MXNet's (``_maximum0``, ``_maximumscalar0``)."""
+    generated = getattr(_module, fname)
+    op, scalar = generated.op, (int, float, np.number)
+
+    def fn(lhs, rhs=None, **kwargs):
+        if kwargs or rhs is None:  # name=, attr=, keyword inputs: the generated frontend
+            return generated(lhs, rhs, **kwargs) if rhs is not None else generated(lhs, **kwargs)
+        if isinstance(lhs, Symbol) and isinstance(rhs, Symbol):
+            return make_node(op, (lhs, rhs), dict(op.defaults), hint=hint)
+        if isinstance(lhs, Symbol) and isinstance(rhs, scalar):
+            return make_node(op, (lhs, rhs), dict(op.defaults), hint=hint + "scalar")
+        if isinstance(lhs, scalar) and isinstance(rhs, Symbol):
+            r_hint = "_rpowerscalar" if op.name == "power" else hint + "scalar"
+            return make_node(op, (lhs, rhs), dict(op.defaults), hint=r_hint)
+        if isinstance(lhs, scalar) and isinstance(rhs, scalar):
+            return number_fn(lhs, rhs)
+        raise MXNetTypeError(f"{fname}: types ({type(lhs).__name__}, {type(rhs).__name__}) "
+                             f"not supported")
+    fn.__name__ = fn.__qualname__ = fname
+    fn.__doc__ = generated.__doc__ + "\n\nEither side may be a number; two numbers give a number."
+    fn.__signature__, fn.op = generated.__signature__, op
+    return fn
+
+
+pow = _elementwise("pow", "_power", lambda a, b: a ** b)  # noqa: A001  (MXNet's name)
+power = _elementwise("power", "_power", lambda a, b: a ** b)
+maximum = _elementwise("maximum", "_maximum", lambda a, b: a if a > b else b)
+minimum = _elementwise("minimum", "_minimum", lambda a, b: a if a < b else b)
+hypot = _elementwise("hypot", "_hypot", lambda a, b: float(np.hypot(a, b)))
