@@ -23,7 +23,8 @@ for _name in ndarray.random.__all__:
 _LAZY = {"gluon": "gluon", "optimizer": "optimizer", "init": "init", "initializer": "init",
          "metric": "metric", "lr_scheduler": "lr_scheduler", "kv": "kvstore", "kvstore": "kvstore",
          "profiler": "profiler", "contrib": "contrib", "onnx": "onnx", "model": "model", "io": "io",
-         "recordio": "recordio"}
+         "recordio": "recordio", "mod": "module", "module": "module", "callback": "callback",
+         "executor": "graph.executor", "attribute": "graph.node"}
 
 
 def __getattr__(name):

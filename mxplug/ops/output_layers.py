@@ -55,6 +55,17 @@ softmax_output.nograd("label")
 softmax_output.loss_gradient = True
 
 
+@softmax_output.params
+def _(x, label=None, multi_output=False, preserve_shape=False, **_):
+    """The label's shape from the data's (MXNet's SoftmaxOutput shape rule): simple_bind needs
+    only the data's."""
+    if x is None:
+        return {}
+    if multi_output:
+        return {1: (x.shape[0],) + tuple(x.shape[2:])}
+    return {1: tuple(x.shape[:-1]) if preserve_shape else (x.shape[0],)}
+
+
 @softmax_output.compose
 def _(x, label, **attrs):
     _so_infer(_s(x), _s(label), **attrs)
@@ -134,6 +145,7 @@ def _regression(name, forward, backward, doc):
     op = defop(name, ("data", "label"), {"grad_scale": Float(1.0)}, infer=infer, doc=doc)
     op.nograd("label")
     op.loss_gradient = True
+    op.params(lambda x, label=None, **_: {} if x is None else {1: tuple(x.shape)})
 
     @op.compose
     def _(x, label, grad_scale=1.0):
