@@ -349,9 +349,9 @@ class Trainer:
         return updater
 
     def _update(self, ignore_stale_grad):
-        if not ignore_stale_grad:
-            self._check_stale_grads()
         if self._kvstore is not None and self._update_on_kvstore:
+            if not ignore_stale_grad:
+                self._check_stale_grads()
             for i, p in enumerate(self._params):  # the store has updated: fetch the weights
                 if p.grad_req != "null" and p._data is not None:
                     self._kvstore.pull(i, p.list_data())
@@ -359,19 +359,24 @@ class Trainer:
         for c in self._check_contexts() if self._dist is None else ():
             self._updater(c)  # _updaters in the order of the contexts
         per_ctx: dict = {}  # context -> (indices, grads, weights): one updater call each
+        used = []  # the arrays whose gradients this step consumes (one pass: a hot path)
         for i, p in enumerate(self._params):
             if p.grad_req == "null":
                 continue
             for data in p.list_data():
-                if ignore_stale_grad and not _is_fresh(data):
-                    continue  # as MXNet: a parameter no backward reached is left as it is
-                _set_fresh(data, False)
+                if not _is_fresh(data):
+                    if ignore_stale_grad:
+                        continue  # as MXNet: a parameter no backward reached is left as it is
+                    self._check_stale_grads()  # raises, naming the parameter
+                used.append(data)
                 batch = per_ctx.get(data.context)
                 if batch is None:
                     batch = per_ctx[data.context] = ([], [], [])
                 batch[0].append(i)
                 batch[1].append(data.grad)
                 batch[2].append(data)
+        for data in used:
+            _set_fresh(data, False)
         for ctx, (indices, grads, weights) in per_ctx.items():
             self._updater(ctx)(indices, grads, weights)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import ndarray as nd
 from ..ops import apply_into
-from ..ops.optimizer_ops import OPTIMIZER_OPS
+from ..ops.multi_optimizer_ops import MULTI_OPTIMIZER_OPS
 from .optimizer import Optimizer, fused_update, low_precision, register, zeros_like
 
 __all__ = ["SGD", "NAG", "Signum", "LARS", "SGLD", "DCASGD"]
@@ -85,29 +85,34 @@ class SGD(_MomentumSGDBase):
         self.lazy_update = lazy_update
 
     def update_many(self, indices, weights, grads, states):
-        """The batch with the fused op's attributes built once (a Trainer step calls this with
-        every parameter of a context): per parameter only its learning rate and weight decay
-        change. Subclasses that override an update method, and float16/bfloat16 weights with
-        ``multi_precision``, take the per-parameter path."""
+        """The batch (a Trainer step calls this with every parameter of a context) as ONE
+        ``multi_sgd(_mom)_update`` call, as MXNet's SGD aggregates its updates: per parameter
+        only the learning rate and weight decay are computed here. Subclasses that override an
+        update method, and float16/bfloat16 weights with ``multi_precision``, take the
+        per-parameter path."""
         cls = type(self)
         if cls.update is not SGD.update or cls._update_impl is not SGD._update_impl or \
                 cls.update_multi_precision is not SGD.update_multi_precision:
             return super().update_many(indices, weights, grads, states)
-        name = "sgd_mom_update" if self.momentum > 0 else "sgd_update"
-        op = OPTIMIZER_OPS[name]
-        attrs = {**op.defaults, "rescale_grad": self.rescale_grad, **self._clip_kwargs()}
-        if self.momentum > 0:
-            attrs["momentum"] = self.momentum
+        mom = self.momentum > 0
+        data, ws, lrs, wds = [], [], [], []
         for i, w, g, s in zip(indices, weights, grads, states):
             if self.multi_precision and low_precision(w):
                 self._update_impl(i, w, g, s, True)
                 continue
             self._update_count(i)
-            attrs["lr"], attrs["wd"] = self._get_lr(i), self._get_wd(i)
-            if s is None:
-                apply_into(op, w, w, g, **attrs)
-            else:
-                apply_into(op, w, w, g, s, **attrs)
+            lrs.append(float(self._get_lr(i)))
+            wds.append(float(self._get_wd(i)))
+            ws.append(w)
+            data += (w, g, s) if mom else (w, g)
+        if not ws:
+            return
+        op = MULTI_OPTIMIZER_OPS["multi_sgd_mom_update" if mom else "multi_sgd_update"]
+        attrs = {**op.defaults, "rescale_grad": self.rescale_grad, **self._clip_kwargs(),
+                 "lrs": tuple(lrs), "wds": tuple(wds), "num_weights": len(ws)}
+        if mom:
+            attrs["momentum"] = self.momentum
+        apply_into(op, ws, *data, **attrs)
 
 
 @register
