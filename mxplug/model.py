@@ -4,6 +4,7 @@ in MXNet's binary format, ``arg:``/``aux:`` keys)."""
 from __future__ import annotations
 
 import warnings
+from collections import namedtuple
 
 from . import ndarray as nd
 from . import symbol as sym
@@ -12,7 +13,10 @@ from .context import cpu
 from .graph.passes import remove_amp_casts
 from .graph.symbol import Symbol
 
-__all__ = ["save_checkpoint", "load_checkpoint", "load_params"]
+__all__ = ["BatchEndParam", "save_checkpoint", "load_checkpoint", "load_params"]
+
+#: What batch-end callbacks receive (``Module.fit``, ``mx.callback.Speedometer``).
+BatchEndParam = namedtuple("BatchEndParams", ["epoch", "nbatch", "eval_metric", "locals"])
 
 
 def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_cast=True):

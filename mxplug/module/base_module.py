@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections import namedtuple
 
 import numpy as np
 
@@ -19,12 +18,11 @@ from .. import ndarray as nd
 from ..base import MXNetError, MXNetValueError
 from ..context import cpu
 from ..io import DataBatch, DataDesc
+from ..model import BatchEndParam
 from ..ndarray import NDArray
 
 __all__ = ["BaseModule", "BatchEndParam", "ModuleStateError", "MissingParamError"]
 
-#: What batch-end callbacks receive (MXNet's ``mx.model.BatchEndParam``).
-BatchEndParam = namedtuple("BatchEndParams", ["epoch", "nbatch", "eval_metric", "locals"])
 
 
 class ModuleStateError(MXNetError, AssertionError):
