@@ -24,7 +24,8 @@ _LAZY = {"gluon": "gluon", "optimizer": "optimizer", "init": "init", "initialize
          "metric": "metric", "lr_scheduler": "lr_scheduler", "kv": "kvstore", "kvstore": "kvstore",
          "profiler": "profiler", "contrib": "contrib", "onnx": "onnx", "model": "model", "io": "io",
          "recordio": "recordio", "mod": "module", "module": "module", "callback": "callback",
-         "executor": "graph.executor", "attribute": "graph.node"}
+         "executor": "graph.executor", "attribute": "graph.node", "operator": "operator",
+         "test_utils": "test_utils"}
 
 
 def __getattr__(name):

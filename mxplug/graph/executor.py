@@ -544,6 +544,8 @@ class Executor:
                 self._ones = [_nd_ones(o.shape, ctx=o.context, dtype=o.dtype)
                               for o in self.outputs]
             return self._ones
+        if isinstance(out_grads, dict):  # MXNet also takes them by output name
+            out_grads = [out_grads[k] for k in self._symbol.list_outputs()]
         out_grads = [out_grads] if isinstance(out_grads, NDArray) else list(out_grads)
         if len(out_grads) != len(self.outputs):
             raise MXNetValueError(f"backward: {len(out_grads)} out_grads for "

@@ -136,7 +136,7 @@ def eliminate_dead_code(outputs):
 
 # -- common subexpressions ----------------------------------------------------------------------
 #: Ops whose result depends on ``autograd.is_training()`` or that update their inputs in place.
-TRAINING_OPS = frozenset({"BatchNorm", "Dropout"})
+TRAINING_OPS = frozenset({"BatchNorm", "Dropout", "Custom", "_backward_Custom"})
 
 
 def _pure(op):

@@ -93,10 +93,16 @@ class Symbol:
     def list_auxiliary_states(self):
         aux = []
         for node in self._nodes():
-            if node.op is not None:
-                for (inp, _), role in zip(node.inputs, node.op.inputs):
-                    if role in node.op.aux_inputs and inp.is_variable and inp.name not in aux:
-                        aux.append(inp.name)
+            op = node.op
+            if op is None:
+                continue
+            if op.aux_roles is not None:  # Custom: its Prop names its inputs and states
+                roles, aux_roles = op.auto_inputs(node.attrs), op.aux_roles(node.attrs)
+            else:
+                roles, aux_roles = op.inputs, op.aux_inputs
+            for (inp, _), role in zip(node.inputs, roles):
+                if role in aux_roles and inp.is_variable and inp.name not in aux:
+                    aux.append(inp.name)
         return aux
 
     def list_inputs(self):

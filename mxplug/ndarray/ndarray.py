@@ -6,7 +6,14 @@ import math
 
 import numpy as np
 
-from ..base import MXNetError, MXNetIndexError, MXNetTypeError, MXNetValueError, dtype_of
+from ..base import (
+    MXNetError,
+    MXNetIndexError,
+    MXNetNotImplementedError,
+    MXNetTypeError,
+    MXNetValueError,
+    dtype_of,
+)
 from ..context import Context, current_context
 from ..ops import REGISTRY as _R
 from ..ops import apply
@@ -129,6 +136,13 @@ class NDArray:
 
     def copy(self) -> NDArray:
         return apply(_copy, self)
+
+    def tostype(self, stype):
+        """MXNet's storage cast: only ``'default'`` (dense) storage exists here; a copy."""
+        if stype != "default":
+            raise MXNetNotImplementedError(
+                f"tostype: storage type {stype!r} is not supported (mxplug arrays are dense)")
+        return self.copy()
 
     def copyto(self, other):
         """Copy into an NDArray (in place) or to a Context (a new array)."""

@@ -8,6 +8,7 @@ from . import (
     attrs,
     conv,
     creation,
+    custom,  # noqa: F401 (importing registers the ops)
     elemwise,
     indexing,
     infer,

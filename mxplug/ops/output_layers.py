@@ -130,6 +130,13 @@ softmax_output.samples(
 
 
 # -- regression outputs ----------------------------------------------------------------------------
+def _regression_label(x, label=None, **_):
+    """The label's shape from the data's: (N,) for (N, 1) data, else the data's (MXNet's)."""
+    if x is None:
+        return {}
+    return {1: (x.shape[0],) if len(x.shape) == 2 and x.shape[1] == 1 else tuple(x.shape)}
+
+
 def _regression(name, forward, backward, doc):
     """``forward(x)`` in mxplug ops; the rule ``backward(out, label) * grad_scale / outputs``
     with ``outputs`` the label elements per sample, as MXNet's RegressionOutput."""
@@ -145,7 +152,7 @@ def _regression(name, forward, backward, doc):
     op = defop(name, ("data", "label"), {"grad_scale": Float(1.0)}, infer=infer, doc=doc)
     op.nograd("label")
     op.loss_gradient = True
-    op.params(lambda x, label=None, **_: {} if x is None else {1: tuple(x.shape)})
+    op.params(_regression_label)
 
     @op.compose
     def _(x, label, grad_scale=1.0):

@@ -17,7 +17,7 @@ import inspect
 from dataclasses import dataclass, field
 
 from ..base import MXNetError, MXNetNotImplementedError
-from .attrs import Attr, as_attr
+from .attrs import Attr, Str, as_attr
 
 __all__ = ["Op", "defop", "get_op", "REGISTRY", "Sample", "COMPOSE", "set_kernel_wrapper",
            "kernel_wrapper"]
@@ -95,12 +95,16 @@ class Op:
         aliases=(),
         random=False,
         nograd_inputs=(),
+        extra_attrs=False,
     ):
         self.name = name
         self.inputs = tuple(inputs)
         self.variadic = variadic
         self.attrs: dict[str, Attr] = {k: as_attr(v) for k, v in (attrs or {}).items()}
         self.defaults = {k: a.default for k, a in self.attrs.items()}
+        #: ``extra_attrs=True``: names not declared are kept as strings instead of rejected
+        #: (``Custom`` hands its keyword arguments to the user's Prop as strings, as MXNet does).
+        self.extra_attr = Str(None) if extra_attrs else None
         self.infer = infer
         self.nout = nout
         self.differentiable = differentiable
@@ -116,6 +120,9 @@ class Op:
         #: ``fn(attrs) -> input names`` of a variadic op whose inputs depend on its attributes
         #: (RNN): ``mx.sym`` creates variables for those not given, as MXNet does.
         self.auto_inputs = None
+        #: ``fn(attrs) -> names`` of the auxiliary-state inputs of an op whose inputs depend on
+        #: its attributes (Custom: its Prop lists them); None: ``aux_inputs`` says.
+        self.aux_roles = None
         #: ``fn(attrs) -> names`` of the outputs where MXNet names them (RNN's ``output``,
         #: ``state_output``, ...): ``Symbol.list_outputs`` uses them; None gives ``output<k>``.
         self.output_names = None
@@ -296,7 +303,7 @@ class Op:
     def _parse_attrs(self, kwargs: dict) -> dict:
         attrs = dict(self.defaults)
         for k, v in kwargs.items():
-            spec = self.attrs.get(k)
+            spec = self.attrs.get(k) or self.extra_attr
             if spec is None:
                 known = ", ".join(self.attrs) or "none"
                 raise MXNetError(f"{self.name}: unknown attribute {k!r} (attributes: {known})")
