@@ -6,6 +6,9 @@ Importing a family module registers its ops; ``REGISTRY`` maps every op name and
 from . import (
     amp_ops,
     attrs,
+    classic_ctc,  # noqa: F401 (importing registers the ops)
+    classic_nn,  # noqa: F401 (importing registers the ops)
+    classic_spatial,  # noqa: F401 (importing registers the ops)
     conv,
     creation,
     custom,  # noqa: F401 (importing registers the ops)

@@ -253,6 +253,8 @@ def _bn_sample(rng, shape, **attrs):
 
 
 batch_norm.aux("moving_mean", "moving_var")
+# MXNet names BatchNorm's outputs: a Symbol with output_mean_var lists bn_mean and bn_var
+batch_norm.output_names = lambda attrs: ["output", "mean", "var"]
 batch_norm.samples(
     lambda rng: _bn_sample(rng, (2, 3, 4, 4)),
     lambda rng: _bn_sample(rng, (2, 3, 5), fix_gamma=False, eps=1e-5),
