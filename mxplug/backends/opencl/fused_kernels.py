@@ -8,12 +8,11 @@ expression over the loaded operands ``x0, x1, ...``, handed to the shared elemen
 
 from __future__ import annotations
 
-import builtins
 import math
 
 import numpy as np
 
-from ..kernels import OPENCL, ctype, elementwise_source, strided_meta
+from ..kernels import OPENCL, ctype, elementwise_source
 from . import xp
 
 __all__ = ["C_OPS", "FUSED_KERNELS", "fused_elemwise", "render"]
@@ -80,9 +79,11 @@ def _literal(v, t):
 _SOURCES: dict = {}
 
 
-def render(program, in_dtypes, out_dtype):
-    """(source, kernel name) of the program's kernel, cached by its description."""
-    key = (program, tuple(np.dtype(d).name for d in in_dtypes), np.dtype(out_dtype).name)
+def render(program, in_dtypes, out_dtype, strided=False):
+    """(source, kernel name) of the program's contiguous (or strided) kernels, cached by its
+    description."""
+    key = (program, tuple(np.dtype(d).name for d in in_dtypes), np.dtype(out_dtype).name,
+           strided)
     hit = _SOURCES.get(key)
     if hit is not None:
         return hit
@@ -104,7 +105,7 @@ def render(program, in_dtypes, out_dtype):
     kname = f"fused_{len(_SOURCES)}"
     kinds = ("a",) * len(in_dtypes)
     src = "\n".join(helpers.values()) + elementwise_source(kname, vals[-1], kinds, in_dtypes,
-                                                           out_dtype, OPENCL)
+                                                           out_dtype, OPENCL, strided)
     _SOURCES[key] = hit = (src, kname)
     return hit
 
@@ -119,18 +120,12 @@ def fused_elemwise(be, *xs, program=()):
     if out.size == 0:
         return out
     in_dtypes = [x.dtype for x in xs]
-    src, kname = render(program, in_dtypes, out.dtype)
-    contiguous = out.is_contiguous and builtins.all(
-        x.is_contiguous and x.shape == out.shape for x in xs)
-    args = [np.int64(out.size)]
-    if not contiguous:
-        args.append(rt.meta(strided_meta(out.shape, out._strides,
-                                         [xp._broadcast_strides(x, out.shape) for x in xs])))
-    args += [out.buf, np.int64(out.offset)]
+    plan = xp._layout(out, xs)
+    src, kname = render(program, in_dtypes, out.dtype, plan[0] != "_c")
+    tail = [out.buf, out.offset]
     for x in xs:
-        args += [x.buf, np.int64(x.offset)]
-    kernel = rt.kernel(src, kname + ("_c" if contiguous else "_s"), [out.dtype, *in_dtypes])
-    rt.launch(kernel, out.size, *args)
+        tail += [x.buf, x.offset]
+    xp._launch(rt, src, kname, plan, tail, [out.dtype, *in_dtypes])
     return out
 
 

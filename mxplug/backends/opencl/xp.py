@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from ..kernels import OPENCL, elementwise_source, reduction_meta, reduction_source, strided_meta
+from ..kernels.elementwise import entry_point, geometry_args
 from .array import CLArray, c_strides
 
 _new = object.__new__
@@ -56,7 +57,8 @@ def empty(shape, dtype=float32, device=None):
 
 def _from_numpy(a: np.ndarray, device=None) -> CLArray:
     rt = _runtime(device)
-    a = np.ascontiguousarray(a)
+    if not a.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d array 1-d)
+        a = np.ascontiguousarray(a)
     out = CLArray(rt, rt.alloc(a.nbytes), a.shape, a.dtype)
     if a.nbytes:
         rt.cl.enqueue_copy(rt.queue, out.buf, a)
@@ -157,9 +159,10 @@ def _broadcast_strides(a: CLArray, shape):
     return out
 
 
-def _render(name, expr, kinds, in_dtypes, out_dtype, compute_dtype):
-    """(source, kernel name) of an elementwise kernel, cached by its description."""
-    key = (name, expr, kinds, tuple(in_dtypes), out_dtype, compute_dtype)
+def _render(name, expr, kinds, in_dtypes, out_dtype, compute_dtype, strided=False):
+    """(source, kernel name) of an elementwise kernel family's contiguous (or strided) program,
+    cached by its description."""
+    key = (name, expr, kinds, tuple(in_dtypes), out_dtype, compute_dtype, strided)
     src = _SOURCES.get(key)
     if src is None:
         from ..kernels import ctype
@@ -169,7 +172,8 @@ def _render(name, expr, kinds, in_dtypes, out_dtype, compute_dtype):
         names = [np.dtype(d).name for d in (*in_dtypes, out_dtype, compute_dtype)]
         kname = "k_" + "_".join([name, *names])
         kname = "".join(c if c.isalnum() or c == "_" else "_" for c in kname)
-        src = (elementwise_source(kname, body, kinds, in_dtypes, out_dtype, OPENCL), kname)
+        src = (elementwise_source(kname, body, kinds, in_dtypes, out_dtype, OPENCL, strided),
+               kname)
         _SOURCES[key] = src
     return src
 
@@ -179,34 +183,85 @@ def _elementwise_into(out: CLArray, name, expr, operands, compute=None):
     ``out`` (any strides). In ``expr``, ``{k}`` is operand k converted to the ``compute`` dtype
     (default: the output's, or for bool outputs the operands' promoted dtype), ``{T}`` is the
     output's C type and ``i`` the element's linear index."""
-    rt = out.rt
     if compute is None:
         compute = out.dtype if out.dtype.kind != "b" else (_array_dtype(operands) or out.dtype)
     compute = np.dtype(compute)
     kinds = tuple("a" if isinstance(o, CLArray) else "s" for o in operands)
     in_dtypes = [o.dtype if isinstance(o, CLArray) else compute for o in operands]
-    src, kname = _render(name, expr, kinds, in_dtypes, out.dtype, compute)
-    n = out.size
-    if n == 0:
+    if out.size == 0:
         return out
     arrays = [o for o in operands if isinstance(o, CLArray)]
-    contiguous = out.is_contiguous and builtins.all(a.is_contiguous and a.shape == out.shape
-                                           for a in arrays)
+    plan = _layout(out, arrays)
+    src, kname = _render(name, expr, kinds, in_dtypes, out.dtype, compute, plan[0] != "_c")
     # the kernels' by-value arguments are typed (device.Runtime.kernel): plain ints do
-    args = [n]
-    if not contiguous:
-        key = (rt, out.shape, out._strides, *((a.shape, a._strides) for a in arrays))
-        args.append(_cached_meta(key, lambda: strided_meta(
-            out.shape, out._strides, [_broadcast_strides(a, out.shape) for a in arrays])))
-    args += [out.buf, out.offset]
+    tail = [out.buf, out.offset]
     for o, dt in zip(operands, in_dtypes):
         if isinstance(o, CLArray):
-            args += [o.buf, o.offset]
+            tail += [o.buf, o.offset]
         else:  # a bool is a uchar in the kernel (and typed arguments do not take np.bool_)
-            args.append(np.uint8(o) if dt == np.bool_ else np.dtype(dt).type(o))
-    kernel = rt.kernel(src, kname + ("_c" if contiguous else "_s"), [out.dtype, *in_dtypes])
-    rt.launch(kernel, n, *args)
+            tail.append(np.uint8(o) if dt == np.bool_ else np.dtype(dt).type(o))
+    _launch(out.rt, src, kname, plan, tail, [out.dtype, *in_dtypes])
     return out
+
+
+def _layout(out, arrays):
+    """(entry-point suffix, leading arguments, grid or None) of an elementwise launch writing
+    ``out`` from ``arrays`` (``kernels.elementwise``)."""
+    if out.is_contiguous and builtins.all(a.is_contiguous and a.shape == out.shape
+                                          for a in arrays):
+        return "_c", (out.size,), None
+    return _plan(out.rt, out, arrays)
+
+
+def _launch(rt, src, kname, plan, tail, dtypes):
+    """Run entry point ``plan[0]`` of the kernel family ``kname`` in ``src``; ``tail`` is the
+    arguments from ``out`` on."""
+    suffix, lead, grid = plan
+    kernel = rt.kernel(src, kname + suffix, dtypes)
+    if grid is None:  # a 1-D launch; lead[0] is its size (n, or the one axis of _s1)
+        rt.launch(kernel, lead[0], *lead, *tail)
+    else:
+        kernel(rt.queue, grid[0], grid[1], *lead, *tail)
+
+
+_PLANS: dict = {}
+
+
+def _plan(rt, out, arrays):
+    """(entry-point suffix, leading arguments, grid) of a launch over these layouts, worked out
+    once: a training step repeats the same few, and collapsing costs more than a dict lookup."""
+    key = (rt, out.shape, out._strides, *((a.shape, a._strides) for a in arrays))
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= 4096:
+            _PLANS.clear()
+        entry, dims, ost, ists = entry_point(
+            out.shape, out._strides, [_broadcast_strides(a, out.shape) for a in arrays])
+        if entry == "_c":
+            plan = ("_c", (math.prod(dims),), None)
+        elif entry == "_s1":
+            plan = ("_s1", geometry_args(dims, ost, ists), None)
+        elif entry != "_s":
+            plan = (entry, geometry_args(dims, ost, ists), _grid(rt, dims))
+        else:  # the fallback's grid: (the rest flattened, second-to-last axis, last axis)
+            plan = ("_s", (rt.meta(strided_meta(dims, ost, ists)),),
+                    _grid(rt, [math.prod(dims[:-2]), *dims[-2:]]))
+        _PLANS[key] = plan
+    return plan
+
+
+def _grid(rt, dims):
+    """(global, local) sizes of a 2-D or 3-D launch over ``dims`` (grid axis 0 is the last
+    dim): work-groups of up to ``rt.local_size`` items, filled from the fastest axis, since
+    PoCL vectorises a work-group along axis 0; every axis is rounded up to whole groups."""
+    budget, limits = rt.local_size, rt.device.max_work_item_sizes
+    glob, local = [], []
+    for axis, size in enumerate(reversed(dims)):
+        lsize = builtins.max(1, builtins.min(budget, 1 << (size - 1).bit_length(), limits[axis]))
+        local.append(lsize)
+        glob.append(-(-size // lsize) * lsize)
+        budget //= lsize
+    return tuple(glob), tuple(local)
 
 
 _META_BUFS: dict = {}
