@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from ..autograd import Leaf
 from ..base import MXNetError, MXNetValueError, atomic_write
 
 __all__ = ["Trainer"]
@@ -49,7 +50,7 @@ def _is_fresh(data) -> bool:
 
 def _set_fresh(data, value):
     ag = getattr(data, "_ag", None)
-    if ag is not None and hasattr(type(ag), "fresh"):
+    if type(ag) is Leaf:
         ag.fresh = value
 
 
@@ -369,9 +370,9 @@ class Trainer:
                         continue  # as MXNet: a parameter no backward reached is left as it is
                     self._check_stale_grads()  # raises, naming the parameter
                 used.append(data)
-                batch = per_ctx.get(data.context)
+                batch = per_ctx.get(data._ctx)
                 if batch is None:
-                    batch = per_ctx[data.context] = ([], [], [])
+                    batch = per_ctx[data._ctx] = ([], [], [])
                 batch[0].append(i)
                 batch[1].append(data.grad)
                 batch[2].append(data)

@@ -34,10 +34,15 @@ def _declare(name, single, group):
     def groups(xs, num_weights):
         return [xs[i * group:(i + 1) * group] for i in range(num_weights)]
 
+    lazy = {"lazy_update": True} if "lazy_update" in base.attrs else {}
+
+    def shared(attrs):
+        """The single op's attributes every weight shares (all but lr and wd)."""
+        return {**{k: v for k, v in attrs.items() if k not in ("lrs", "wds", "num_weights")},
+                **lazy}
+
     def per_weight(attrs, i):
-        a = {k: v for k, v in attrs.items() if k not in ("lrs", "wds", "num_weights")}
-        return {**a, "lr": attrs["lrs"][i], "wd": attrs["wds"][i],
-                **({"lazy_update": True} if "lazy_update" in base.attrs else {})}
+        return {**shared(attrs), "lr": attrs["lrs"][i], "wd": attrs["wds"][i]}
 
     def infer(*specs, lrs=(), wds=(), num_weights=1, **_):
         I.expect(len(specs) == group * num_weights, name,
@@ -70,8 +75,9 @@ def _declare(name, single, group):
         @op.kernel_out(backend_name)
         def _(be, outs, *xs, **attrs):
             _check_lr(name, attrs["lrs"] or None)
-            for i, (o, g) in enumerate(zip(outs, groups(xs, attrs["num_weights"]))):
-                single_out(be, o, *g, **per_weight(attrs, i))
+            common = shared(attrs)  # built once per call: this runs every training step
+            for k, (o, lr, wd) in enumerate(zip(outs, attrs["lrs"], attrs["wds"])):
+                single_out(be, o, *xs[k * group:(k + 1) * group], lr=lr, wd=wd, **common)
 
     kernel_out("numpy")
     kernel_out("opencl")

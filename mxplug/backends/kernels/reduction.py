@@ -48,6 +48,17 @@ def reduction_source(name, init, combine, final, in_dtype, acc_dtype, out_dtype,
             const {acc_t} x = ({acc_t})in0[base + j * st];
             {step}
         }}
+    }} else if (nr == 2) {{
+        // two reduced axes (NCHW over N and the collapsed H*W): nested loops, no division
+        const long n0 = meta[{2 + 3 * M}], n1 = meta[{3 + 3 * M}];
+        const long s0 = meta[{2 + 4 * M}], s1 = meta[{3 + 4 * M}];
+        long j = 0;
+        for (long a = 0; a < n0; ++a) {{
+            for (long b = 0; b < n1; ++b, ++j) {{
+                const {acc_t} x = ({acc_t})in0[base + a * s0 + b * s1];
+                {step}
+            }}
+        }}
     }} else {{
         for (long j = 0; j < nred; ++j) {{
             long r = j, o = base;

@@ -104,6 +104,7 @@ class Runtime:
             buf = self.cl.Buffer(self.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=meta)
             self._meta[key] = buf
             if len(self._meta) > self.META_CACHE:
+                self.queue.finish()  # the evicted buffer may still be an argument of queued work
                 self._meta.popitem(last=False)
         else:
             self._meta.move_to_end(key)
@@ -141,6 +142,15 @@ def _declare_scalar_args(cl, kernel):
         else:
             return
     kernel.set_scalar_arg_dtypes(dtypes)
+
+
+def drop_cache(cache: dict):
+    """Empty a cache whose keys start with a :class:`Runtime` and whose values may hold device
+    buffers (``meta`` arrays): the runtimes' queued work, which may read those buffers, finishes
+    first, so no buffer is released while a launch still needs it."""
+    for rt in {k[0] for k in cache if isinstance(k, tuple) and isinstance(k[0], Runtime)}:
+        rt.queue.finish()
+    cache.clear()
 
 
 def _numbered(src):

@@ -16,6 +16,7 @@ import numpy as np
 from ..kernels import OPENCL, elementwise_source, reduction_meta, reduction_source, strided_meta
 from ..kernels.elementwise import entry_point, geometry_args
 from .array import CLArray, c_strides
+from .device import drop_cache
 
 _new = object.__new__
 
@@ -234,7 +235,7 @@ def _plan(rt, out, arrays):
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) >= 4096:
-            _PLANS.clear()
+            drop_cache(_PLANS)
         entry, dims, ost, ists = entry_point(
             out.shape, out._strides, [_broadcast_strides(a, out.shape) for a in arrays])
         if entry == "_c":
@@ -274,7 +275,7 @@ def _cached_meta(key, build):
     buf = _META_BUFS.get(key)
     if buf is None:
         if len(_META_BUFS) >= 4096:
-            _META_BUFS.clear()
+            drop_cache(_META_BUFS)
         buf = _META_BUFS[key] = key[0].meta(build())
     return buf
 

@@ -20,6 +20,7 @@ from ..kernels.gemm import gemm_config, gemm_meta, gemm_source
 from ..kernels.smallmat import smallmat_source
 from . import xp
 from .array import CLArray
+from .device import drop_cache
 
 _PROGRAMS: dict = {}
 
@@ -108,7 +109,7 @@ def _gemm_into(c, a, b, bias=None, bias_strides=None):
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) >= 1024:
-            _PLANS.clear()
+            drop_cache(_PLANS)
         plan = _PLANS[key] = _gemm_plan(c, a, b, bias_strides)
     kernel, gsize, local, swap, head, sa, sb, sc, sbias = plan
     if swap:
