@@ -7,7 +7,14 @@ import warnings
 
 import numpy as np
 
-from ..base import MXNetError, MXNetIndexError, MXNetTypeError, MXNetValueError, dtype_of
+from ..base import (
+    MXNetError,
+    MXNetIndexError,
+    MXNetTypeError,
+    MXNetValueError,
+    NotImplementedForSymbol,
+    dtype_of,
+)
 from ..ops import REGISTRY
 from ..ops.infer import Spec
 from .node import (
@@ -20,25 +27,6 @@ from .node import (
     source_of,
     topo_nodes,
 )
-
-try:
-    from ..base import NotImplementedForSymbol
-except ImportError:  # base.py is another module's owner's: this stands in until it has one
-    class NotImplementedForSymbol(MXNetError, NotImplementedError):
-        """An NDArray-only function called on a Symbol (MXNet's ``NotImplementedForSymbol``)."""
-
-        def __init__(self, function, alias, *args):
-            super().__init__()
-            self.function = getattr(function, "__name__", str(function))
-            self.alias, self.args = alias, [str(type(a)) for a in args]
-
-        def __str__(self):
-            msg = f"Function {self.function}"
-            if self.alias:
-                msg += f' (namely operator "{self.alias}")'
-            if self.args:
-                msg += " with arguments (" + ", ".join(self.args) + ")"
-            return msg + " is not implemented for Symbol and only available in NDArray."
 
 __all__ = ["Symbol", "var", "Variable", "Group", "make_node", "AttrScope",
            "NotImplementedForSymbol"]
