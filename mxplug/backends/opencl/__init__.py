@@ -51,8 +51,8 @@ class OpenCLBackend(BackendBase):
     def runtime(self, device_id=0):
         rt = self._runtimes.get(device_id)
         if rt is None:
-            from .device import Runtime
-            rt = self._runtimes[device_id] = Runtime(self._device_list()[device_id])
+            from .device import shared_runtime
+            rt = self._runtimes[device_id] = shared_runtime(self._device_list()[device_id])
             if device_id == 0:
                 self.xp.set_default_runtime(rt)
         return rt

@@ -144,6 +144,20 @@ def _declare_scalar_args(cl, kernel):
     kernel.set_scalar_arg_dtypes(dtypes)
 
 
+_RUNTIMES: dict = {}  # cl device pointer -> its one Runtime in this process
+
+
+def shared_runtime(device) -> Runtime:
+    """The process's Runtime of ``device``: every backend instance shares it. Two runtimes of
+    one device would be two OpenCL contexts and queues with no ordering between them, and an
+    array made on one (the namespace's default device) read by a kernel queued on the other
+    raced with its own initialisation (wrong values, now and then)."""
+    rt = _RUNTIMES.get(device.int_ptr)
+    if rt is None:
+        rt = _RUNTIMES[device.int_ptr] = Runtime(device)
+    return rt
+
+
 def drop_cache(cache: dict):
     """Empty a cache whose keys start with a :class:`Runtime` and whose values may hold device
     buffers (``meta`` arrays): the runtimes' queued work, which may read those buffers, finishes
