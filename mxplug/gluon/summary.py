@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..ndarray import NDArray
-from .block import HybridBlock, _CheckError, _flatten, _regroup
+from .block import HybridBlock, _CheckError
+from .nested import _flatten, _regroup
 
 
 def print_summary(block, inputs):

@@ -15,7 +15,8 @@ from ..graph.symbol import Group, Symbol, var
 from ..ndarray import NDArray
 from ..ndarray.mxnet_format import dump, type_flag
 from ..ops.dispatch import apply
-from .block import HybridBlock, _building, _flatten, _is_symbolic, _regroup
+from .block import HybridBlock, _building, _is_symbolic
+from .nested import _flatten, _regroup
 from .parameter import DeferredInitializationError, ParameterDict
 
 __all__ = ["SymbolBlock", "export_block"]
