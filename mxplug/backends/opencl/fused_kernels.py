@@ -14,6 +14,7 @@ import numpy as np
 
 from ..kernels import OPENCL, ctype, elementwise_source
 from . import xp
+from .launch import _launch, _layout
 
 __all__ = ["C_OPS", "FUSED_KERNELS", "fused_elemwise", "render"]
 
@@ -120,12 +121,12 @@ def fused_elemwise(be, *xs, program=()):
     if out.size == 0:
         return out
     in_dtypes = [x.dtype for x in xs]
-    plan = xp._layout(out, xs)
+    plan = _layout(out, xs)
     src, kname = render(program, in_dtypes, out.dtype, plan[0] != "_c")
     tail = [out.buf, out.offset]
     for x in xs:
         tail += [x.buf, x.offset]
-    xp._launch(rt, src, kname, plan, tail, [out.dtype, *in_dtypes])
+    _launch(rt, src, kname, plan, tail, [out.dtype, *in_dtypes])
     return out
 
 

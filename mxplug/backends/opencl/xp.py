@@ -13,10 +13,9 @@ import operator
 
 import numpy as np
 
-from ..kernels import OPENCL, elementwise_source, reduction_meta, reduction_source, strided_meta
-from ..kernels.elementwise import entry_point, geometry_args
+from ..kernels import OPENCL, elementwise_source, reduction_meta, reduction_source
 from .array import CLArray, c_strides
-from .device import drop_cache
+from .launch import _broadcast_strides, _cached_meta, _launch, _layout
 
 _new = object.__new__
 
@@ -151,15 +150,6 @@ def eye(n_rows, n_cols=None, k=0, dtype=float32, device=None):
 _SOURCES: dict = {}
 
 
-def _broadcast_strides(a: CLArray, shape):
-    """``a``'s element strides viewed at ``shape`` (0 on broadcast axes)."""
-    lead = len(shape) - a.ndim
-    out = [0] * lead
-    for s, st, want in zip(a.shape, a._strides, shape[lead:]):
-        out.append(0 if s == 1 and want != 1 else st)
-    return out
-
-
 def _render(name, expr, kinds, in_dtypes, out_dtype, compute_dtype, strided=False):
     """(source, kernel name) of an elementwise kernel family's contiguous (or strided) program,
     cached by its description."""
@@ -203,81 +193,6 @@ def _elementwise_into(out: CLArray, name, expr, operands, compute=None):
             tail.append(np.uint8(o) if dt == np.bool_ else np.dtype(dt).type(o))
     _launch(out.rt, src, kname, plan, tail, [out.dtype, *in_dtypes])
     return out
-
-
-def _layout(out, arrays):
-    """(entry-point suffix, leading arguments, grid or None) of an elementwise launch writing
-    ``out`` from ``arrays`` (``kernels.elementwise``)."""
-    if out.is_contiguous and builtins.all(a.is_contiguous and a.shape == out.shape
-                                          for a in arrays):
-        return "_c", (out.size,), None
-    return _plan(out.rt, out, arrays)
-
-
-def _launch(rt, src, kname, plan, tail, dtypes):
-    """Run entry point ``plan[0]`` of the kernel family ``kname`` in ``src``; ``tail`` is the
-    arguments from ``out`` on."""
-    suffix, lead, grid = plan
-    kernel = rt.kernel(src, kname + suffix, dtypes)
-    if grid is None:  # a 1-D launch; lead[0] is its size (n, or the one axis of _s1)
-        rt.launch(kernel, lead[0], *lead, *tail)
-    else:
-        kernel(rt.queue, grid[0], grid[1], *lead, *tail)
-
-
-_PLANS: dict = {}
-
-
-def _plan(rt, out, arrays):
-    """(entry-point suffix, leading arguments, grid) of a launch over these layouts, worked out
-    once: a training step repeats the same few, and collapsing costs more than a dict lookup."""
-    key = (rt, out.shape, out._strides, *((a.shape, a._strides) for a in arrays))
-    plan = _PLANS.get(key)
-    if plan is None:
-        if len(_PLANS) >= 4096:
-            drop_cache(_PLANS)
-        entry, dims, ost, ists = entry_point(
-            out.shape, out._strides, [_broadcast_strides(a, out.shape) for a in arrays])
-        if entry == "_c":
-            plan = ("_c", (math.prod(dims),), None)
-        elif entry == "_s1":
-            plan = ("_s1", geometry_args(dims, ost, ists), None)
-        elif entry != "_s":
-            plan = (entry, geometry_args(dims, ost, ists), _grid(rt, dims))
-        else:  # the fallback's grid: (the rest flattened, second-to-last axis, last axis)
-            plan = ("_s", (rt.meta(strided_meta(dims, ost, ists)),),
-                    _grid(rt, [math.prod(dims[:-2]), *dims[-2:]]))
-        _PLANS[key] = plan
-    return plan
-
-
-def _grid(rt, dims):
-    """(global, local) sizes of a 2-D or 3-D launch over ``dims`` (grid axis 0 is the last
-    dim): work-groups of up to ``rt.local_size`` items, filled from the fastest axis, since
-    PoCL vectorises a work-group along axis 0; every axis is rounded up to whole groups."""
-    budget, limits = rt.local_size, rt.device.max_work_item_sizes
-    glob, local = [], []
-    for axis, size in enumerate(reversed(dims)):
-        lsize = builtins.max(1, builtins.min(budget, 1 << (size - 1).bit_length(), limits[axis]))
-        local.append(lsize)
-        glob.append(-(-size // lsize) * lsize)
-        budget //= lsize
-    return tuple(glob), tuple(local)
-
-
-_META_BUFS: dict = {}
-
-
-def _cached_meta(key, build):
-    """The device ``meta`` buffer for ``key`` (which names the runtime first), built once by
-    ``build()``: a launch over the same shapes and strides then costs one dict lookup instead
-    of a NumPy array, its bytes and the runtime's cache."""
-    buf = _META_BUFS.get(key)
-    if buf is None:
-        if len(_META_BUFS) >= 4096:
-            drop_cache(_META_BUFS)
-        buf = _META_BUFS[key] = key[0].meta(build())
-    return buf
 
 
 def _array_dtype(operands):

@@ -21,6 +21,7 @@ from ..kernels import MAXDIM, OPENCL
 from ..kernels.index import index_meta, index_source, nonzero_source, scan_meta, scan_source
 from . import xp as _xp
 from .array import CLArray, c_strides
+from .launch import _broadcast_strides
 
 __all__ = ["_advanced_getitem", "_advanced_setitem", "cumsum", "cumulative_prod", "cumulative_sum",
            "nonzero", "repeat", "take", "take_along_axis", "tile"]
@@ -150,7 +151,7 @@ def _plan(x: CLArray, key) -> _Plan:
         insert_at = 0
     if len(arrays) == 1:
         idx = arrays[0] if arrays[0].dtype == np.int64 else _xp.astype(arrays[0], np.int64)
-        bist, p.idx_off, p.step = _xp._broadcast_strides(idx, bshape), idx.offset, 0
+        bist, p.idx_off, p.step = _broadcast_strides(idx, bshape), idx.offset, 0
     else:   # K arrays: broadcast and stack into one contiguous (K,) + bshape block
         nb = math.prod(bshape)
         idx = _xp.empty((len(arrays),) + bshape, np.int64, x.rt)
@@ -265,10 +266,10 @@ def take_along_axis(x, indices, /, *, axis=-1):
                                      tuple(1 if i == ax else s for i, s in enumerate(idx.shape))))
     shape[ax] = idx.shape[ax]
     shape = tuple(shape)
-    xs = _xp._broadcast_strides(x.view(tuple(1 if i == ax else s for i, s in enumerate(x.shape)),
+    xs = _broadcast_strides(x.view(tuple(1 if i == ax else s for i, s in enumerate(x.shape)),
                                        x._strides), shape)
     p = _Plan()
-    p.shape, p.ist = shape, _xp._broadcast_strides(idx, shape)
+    p.shape, p.ist = shape, _broadcast_strides(idx, shape)
     p.sst = [0 if i == ax else s for i, s in enumerate(xs)]
     p.offset, p.idx, p.idx_off, p.step = x.offset, idx, idx.offset, 0
     p.asizes, p.astrs = [x.shape[ax]], [x._strides[ax]]

@@ -21,6 +21,7 @@ from ..kernels.smallmat import smallmat_source
 from . import xp
 from .array import CLArray
 from .device import drop_cache
+from .launch import _broadcast_strides
 
 _PROGRAMS: dict = {}
 
@@ -76,8 +77,8 @@ def _gemm_plan(c, a, b, bias_strides):
         (1 if n == 1 else scn)
     if k == 1:
         sak = sbk = 1
-    abat = xp._broadcast_strides(a.view(a.shape[:-2], a._strides[:-2]), batch)
-    bbat = xp._broadcast_strides(b.view(b.shape[:-2], b._strides[:-2]), batch)
+    abat = _broadcast_strides(a.view(a.shape[:-2], a._strides[:-2]), batch)
+    bbat = _broadcast_strides(b.view(b.shape[:-2], b._strides[:-2]), batch)
     cbat = list(c._strides[:-2])
     rm, rn, tm, tn = cfg["rm"], cfg["nv"] * cfg["vw"], cfg["tm"], cfg["tn"]
     swap = False
