@@ -9,26 +9,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-try:
-    from mxplug.backends.opencl import OpenCLBackend
+from .opencl_helpers import backend as _be
+from .opencl_helpers import dev, namespace, needs_opencl
 
-    _be = OpenCLBackend()
-    _why = _be.available()
-except Exception as e:  # pragma: no cover - import problems are a skip reason too
-    _why = f"{type(e).__name__}: {e}"
-pytestmark = pytest.mark.skipif(_why is not None, reason=f"OpenCL backend unavailable: {_why}")
-
-rng = np.random.default_rng(7)
+pytestmark = needs_opencl
 
 
 @pytest.fixture(scope="module")
 def xp():
-    _be.runtime(0)
-    return _be.xp
+    return namespace()
 
 
-def dev(xp, a):
-    return xp.asarray(np.asarray(a), device=_be.runtime(0))
+rng = np.random.default_rng(7)
 
 
 def host(xp, a):

@@ -11,35 +11,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-try:
-    from mxplug.backends.opencl import OpenCLBackend
+from mxplug.backends.kernels.elementwise import collapse_dims
+from mxplug.backends.opencl import launch
 
-    _be = OpenCLBackend()
-    _why = _be.available()
-except Exception as e:  # pragma: no cover - import problems are a skip reason too
-    _why = f"{type(e).__name__}: {e}"
-pytestmark = pytest.mark.skipif(_why is not None, reason=f"OpenCL backend unavailable: {_why}")
+from .opencl_helpers import backend as _be
+from .opencl_helpers import dev, namespace, needs_opencl
 
-from mxplug.backends.kernels.elementwise import collapse_dims  # noqa: E402
-
-rng = np.random.default_rng(11)
+pytestmark = needs_opencl
 
 
 @pytest.fixture(scope="module")
 def xp():
-    _be.runtime(0)
-    return _be.xp
+    return namespace()
 
 
-def dev(xp, a):
-    return xp.asarray(np.asarray(a), device=_be.runtime(0))
+rng = np.random.default_rng(11)
 
 
 def planned(xp, out, *arrays):
     """The entry point suffix a launch writing ``out`` from ``arrays`` takes."""
     if out.is_contiguous and all(a.is_contiguous and a.shape == out.shape for a in arrays):
         return "_c"
-    return xp._plan(out.rt, out, list(arrays))[0]
+    return launch._plan(out.rt, out, list(arrays))[0]
 
 
 def _view(xp, base, key=None, perm=None):
@@ -233,7 +226,7 @@ def test_same_layout_different_offsets_reuse_the_plan(xp):
 def test_grid_sizes_cover_the_shape_in_whole_groups(xp):
     rt = _be.runtime(0)
     for dims in ([3, 257], [1000, 2], [5, 3, 33], [2, 2, 2], [7, 300, 9]):
-        glob, local = xp._grid(rt, dims)
+        glob, local = launch._grid(rt, dims)
         assert np.prod(local) <= rt.local_size
         for g, l_, n in zip(glob, local, dims[::-1]):
             assert g % l_ == 0 and g >= n and g - n < l_

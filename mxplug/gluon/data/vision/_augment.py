@@ -45,21 +45,19 @@ def _is_hybrid(t):
     return getattr(t, "_hybrid", False) is True or isinstance(t, HybridBlock)
 
 
-class HybridCompose(Transform):
-    """Sequentially composes multiple transforms. This is the Hybrid version of Compose.
+class Compose(Transform):
+    """Sequentially composes multiple transforms.
 
     Parameters
     ----------
-    transforms : list of transform Blocks.
-        The list of transforms to be composed; each must be one MXNet makes a HybridBlock
-        (not Compose, RandomApply, Rotate or RandomRotation).
+    transforms : list of transform Blocks or callables
+        The list of transforms to be composed.
     """
+
+    _hybrid = False
 
     def __init__(self, transforms):
         self._transforms = list(transforms)
-        for t in self._transforms:
-            if not _is_hybrid(t):
-                raise MXNetValueError(f"{t!r} is not a HybridBlock, try use `Compose` instead")
 
     def forward(self, x):
         for t in self._transforms:
@@ -71,6 +69,29 @@ class HybridCompose(Transform):
 
     def __getitem__(self, i):
         return self._transforms[i]
+
+    def __repr__(self):
+        inner = "\n".join(f"  ({i}): {t!r}" for i, t in enumerate(self._transforms))
+        return f"{type(self).__name__}(\n{inner}\n)"
+
+
+class HybridCompose(Compose):
+    """Sequentially composes multiple transforms. This is the Hybrid version of Compose.
+
+    Parameters
+    ----------
+    transforms : list of transform Blocks.
+        The list of transforms to be composed; each must be one MXNet makes a HybridBlock
+        (not Compose, RandomApply, Rotate or RandomRotation).
+    """
+
+    _hybrid = True
+
+    def __init__(self, transforms):
+        super().__init__(transforms)
+        for t in self._transforms:
+            if not _is_hybrid(t):
+                raise MXNetValueError(f"{t!r} is not a HybridBlock, try use `Compose` instead")
 
 
 class RandomApply(Transform):
@@ -88,8 +109,6 @@ class RandomApply(Transform):
 
     def __init__(self, transforms, p=0.5):
         if isinstance(transforms, (list, tuple)):
-            from .transforms import Compose
-
             transforms = Compose(transforms)
         if not callable(transforms):
             raise MXNetTypeError(f"{type(self).__name__}: Expect: a transform / Actual: "

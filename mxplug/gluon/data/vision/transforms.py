@@ -17,6 +17,7 @@ from ....base import MXNetValueError, dtype_of
 from ....ndarray import NDArray
 from ..sampler import host_rng
 from ._augment import (
+    Compose,
     CropResize,
     HybridCompose,
     HybridRandomApply,
@@ -50,36 +51,6 @@ __all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop",
            "RandomContrast", "RandomSaturation", "RandomHue", "RandomColorJitter",
            "RandomLighting", "RandomGray", "CropResize", "RandomCrop", "Rotate", "RandomRotation",
            "RandomApply", "HybridRandomApply", "HybridCompose", "imrotate", "resize_image"]
-
-
-class Compose(Transform):
-    """Sequentially composes multiple transforms.
-
-    Parameters
-    ----------
-    transforms : list of transform Blocks or callables
-        The list of transforms to be composed.
-    """
-
-    _hybrid = False
-
-    def __init__(self, transforms):
-        self._transforms = list(transforms)
-
-    def forward(self, x):
-        for t in self._transforms:
-            x = t(x)
-        return x
-
-    def __len__(self):
-        return len(self._transforms)
-
-    def __getitem__(self, i):
-        return self._transforms[i]
-
-    def __repr__(self):
-        inner = "\n".join(f"  ({i}): {t!r}" for i, t in enumerate(self._transforms))
-        return f"Compose(\n{inner}\n)"
 
 
 class Cast(Transform):
