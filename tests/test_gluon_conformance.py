@@ -350,8 +350,6 @@ def test_sync_batchnorm_on_one_device_is_batchnorm():
         cnn.SyncBatchNorm(num_devices=2)
 
 
-@pytest.mark.skipif(not hasattr(autograd.Leaf, "fresh"),
-                    reason="autograd does not flag the gradients backward wrote")
 @pytest.mark.parametrize("hybrid", [False, True])
 def test_stale_gradients_raise_or_are_skipped(hybrid):
     class Two(gluon.Block):

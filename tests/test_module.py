@@ -774,8 +774,6 @@ def test_sequential_module_equals_one_module():
 
 
 # -- inference without labels --------------------------------------------------------------------
-@pytest.mark.skipif(not _mlp().infer_shape_partial(data=(2, N_IN))[0][-1],
-                    reason="SoftmaxOutput does not infer its label's shape from data yet")
 def test_bind_for_inference_without_label_shapes():
     x, _ = _dataset(7)
     p = _params()
