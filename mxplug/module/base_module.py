@@ -325,12 +325,27 @@ class BaseModule:
         """The Symbol this module computes."""
         return self._symbol
 
+    #: ``fn(arg_params, aux_params, force_init, allow_extra)`` copying values onto the devices
+    #: (Module, BucketingModule); None: ``set_params`` always goes through ``init_params``.
+    _assign_params = None
+
     def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True,
                    allow_extra=False):
-        """Assign parameter and auxiliary-state values (``init_params`` without initializer)."""
-        self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
-                         allow_missing=allow_missing, force_init=force_init,
-                         allow_extra=allow_extra)
+        """Assign parameter and auxiliary-state values: ``init_params`` without initializer;
+        with ``allow_missing`` (MXNet's rule) the given values go straight to the devices and
+        missing names keep theirs (:meth:`_assign_params`)."""
+        if not allow_missing or self._assign_params is None:
+            self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
+                             allow_missing=allow_missing, force_init=force_init,
+                             allow_extra=allow_extra)
+            return
+        if self.params_initialized and not force_init:
+            warnings.warn("Parameters already initialized and force_init=False. set_params "
+                          "call ignored.", stacklevel=2)
+            return
+        self._assign_params(arg_params, aux_params, force_init, allow_extra)
+        self._params_dirty = True
+        self.params_initialized = True
 
     def save_params(self, fname):
         """Save the parameters to ``fname`` (MXNet's format, ``arg:``/``aux:`` keys)."""
