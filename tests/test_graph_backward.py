@@ -178,6 +178,23 @@ def test_executor_grad_req_and_default_out_grads(ctx):
         y.simple_bind(ctx, x=(2,), w=(2,)).backward()
 
 
+def test_executor_default_head_gradients_reused_exactly(ctx):
+    # a loss's mean backward reads only the head gradient: with the default ones it runs once
+    # and later backward() calls reuse its values; explicit out_grads must still be honoured
+    x, w = mx.sym.var("x"), mx.sym.var("w")
+    loss = mx.sym.mean(mx.sym.reshape(x * w, shape=(-1,)) * 2.0)
+    xv = mx.nd.array([[1.0, 2.0], [3.0, 4.0]], ctx=ctx)
+    wv = mx.nd.array([[0.5, -1.0], [2.0, 1.5]], ctx=ctx)
+    ex = loss.bind(ctx, {"x": xv, "w": wv}, grad_req={"x": "null", "w": "write"})
+    want = 2 * xv.asnumpy() / 4
+    for out_grad, scale in ((None, 1), (None, 1), (mx.nd.array([3.0], ctx=ctx), 3), (None, 1)):
+        ex.forward(is_train=True)
+        ex.backward(out_grad)
+        np.testing.assert_allclose(ex.grad_dict["w"].asnumpy(), scale * want, rtol=1e-6)
+    assert ex._train._head_steps  # the mean's backward chain was recognised as head-only
+    assert ex._train._head_values is not None
+
+
 def test_executor_dropout_and_batchnorm_modes(ctx):
     x = mx.sym.var("x")
     ex = mx.sym.Dropout(x, p=0.5).simple_bind(ctx, x=(40, 50))

@@ -113,6 +113,8 @@ def _compile_plain(step, copies, pinned=None):
     if copies or template is not None or step.random or op.aux_update is not None \
             or len(outs) != 1:
         return general
+    if op is _RESHAPE and len(ins) == 1 and getattr(ctx.backend, "host_buffers", False):
+        return _compile_host_reshape(step, general)
     if len(ins) == 1:
         i0 = ins[0]
 
@@ -163,6 +165,28 @@ def _compile_planned_direct(step, general, pinned):
     return planned
 
 
+_RESHAPE = registry.REGISTRY["reshape"]
+
+
+def _compile_host_reshape(step, general):
+    """A ``reshape`` (the passes turn size-1 reductions and reshape chains into these) on host
+    arrays: NumPy's own reshape to the shape inferred at bind time — the op's kernel without
+    parsing MXNet's special shape codes each run (~5 us a step). Another input shape than the
+    bound one takes the general path."""
+    (i0,), out0, ctx, wrap = step.ins, step.outs[0], step.ctx, NDArray._wrap
+    node, k = step.node.inputs[0]
+    if node.specs is None or step.node.specs is None:
+        return general  # shapes not inferred at bind time
+    src, shape = tuple(node.specs[k].shape), tuple(step.node.specs[0].shape)
+
+    def host_reshape(values, bufs, draws):
+        x = values[i0]
+        if bufs is None or type(x) is not NDArray or x._data.shape != src:
+            return general(values, bufs, draws)  # recording, or not the bound shape
+        values[out0] = wrap(x._data.reshape(shape), ctx)
+    return host_reshape
+
+
 class Run:
     """The values of one forward run (what its backward reads), and the planned buffers they
     live in: a set the Program takes back when the run is dropped."""
@@ -209,6 +233,8 @@ class Program:
         self._pins: dict = {}  # extra index -> the array its step writes into (repin)
         self._shared_bufs = None  # the run buffers of a plan with nothing planned (_new_run)
         self._generation = registry.generation  # of the kernel wrapper the steps were made with
+        self._head_steps, self._other_bwd_steps = self._split_head_only()
+        self._head_values = None  # (head arrays, {slot: value}) of backward(fixed_heads=True)
         if not self.copies and self.ctx is not None and graph_opt_level() > 0:
             self._plan_memory([(id(n), k) for n, k in list(outputs) + list(extra)])
         for step in self.fwd_steps + self.bwd_steps:
@@ -317,12 +343,50 @@ class Program:
     def outputs(self, run):
         return [run.values[s] for s in self.out_slots]
 
-    def backward(self, run, arrays, keep_hook=False):
+    def backward(self, run, arrays, keep_hook=False, fixed_heads=False):
         """Run the second phase after ``forward`` (``arrays``: its extra inputs, the head
-        gradients); returns the ``extra`` values."""
-        self._feed(run.values, arrays, "backward")
-        self._exec(self.bwd_steps, run, keep_hook)
-        return [run.values[s] for s in self.extra_slots]
+        gradients); returns the ``extra`` values.
+
+        ``fixed_heads``: the caller promises that head-gradient arrays it passed before (the
+        same objects) still hold the same values — an executor's default ones. The steps that
+        read nothing else (a loss's mean and reshapes backward) then run once, and later runs
+        reuse copies of their values."""
+        values = run.values
+        self._feed(values, arrays, "backward")
+        if not fixed_heads or keep_hook or not self._head_steps:
+            self._exec(self.bwd_steps, run, keep_hook)
+            return [values[s] for s in self.extra_slots]
+        heads = [arrays.get(n) for n in sorted(arrays)]
+        cached = self._head_values
+        if cached is not None and len(cached[0]) == len(heads) and all(
+                a is b for a, b in zip(cached[0], heads)):
+            for slot, v in cached[1].items():
+                values[slot] = v
+            self._exec(self._other_bwd_steps, run)
+        else:
+            self._exec(self.bwd_steps, run)
+            results = set(self.extra_slots)  # returned to the caller: never shared
+            kept = {slot: values[slot].copy() for step in self._head_steps for slot in step.outs
+                    if slot not in results and isinstance(values[slot], NDArray)}
+            self._head_values = (heads, kept)
+            if len(kept) < sum(len(step.outs) for step in self._head_steps):
+                self._head_values = None  # some value could not be kept: rerun them
+        return [values[s] for s in self.extra_slots]
+
+    def _split_head_only(self):
+        """The backward steps that read nothing but head gradients (and each other's results),
+        and the others."""
+        known = {slot for name, slots in self.variables.items()
+                 if name.startswith("_head_grad") for slot in slots}
+        head, other = [], []
+        for step in self.bwd_steps:
+            if step.ins and not step.random and step.op.aux_update is None and \
+                    all(i in known for i in step.ins):  # (constants are Python scalars)
+                head.append(step)
+                known.update(step.outs)
+            else:
+                other.append(step)
+        return head, other
 
 
 # -- the executor --------------------------------------------------------------------------------
@@ -523,7 +587,8 @@ class Executor:
         heads = self._head_grads(out_grads)
         saved, state.training = state.training, bool(is_train)
         try:
-            grads = self._train.backward(self._run, dict(zip(head_grad_names(len(heads)), heads)))
+            grads = self._train.backward(self._run, dict(zip(head_grad_names(len(heads)), heads)),
+                                         fixed_heads=out_grads is None)
         finally:
             state.training = saved
         for name, g in zip(self._wrt, grads):
