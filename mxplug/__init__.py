@@ -25,7 +25,9 @@ _LAZY = {"gluon": "gluon", "optimizer": "optimizer", "init": "init", "initialize
          "profiler": "profiler", "contrib": "contrib", "onnx": "onnx", "model": "model", "io": "io",
          "recordio": "recordio", "mod": "module", "module": "module", "callback": "callback",
          "executor": "graph.executor", "attribute": "graph.node", "operator": "operator",
-         "test_utils": "test_utils"}
+         "test_utils": "test_utils", "mon": "monitor", "monitor": "monitor",
+         "runtime": "runtime", "util": "util", "engine": "engine", "image": "image",
+         "img": "image"}
 
 
 def __getattr__(name):

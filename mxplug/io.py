@@ -1,5 +1,9 @@
 """Data iterators (MXNet 1.x ``mx.io``): DataDesc, DataBatch, DataIter, NDArrayIter, ResizeIter.
 
+The file iterators (``CSVIter``, ``LibSVMIter``, ``MNISTIter``) live in :mod:`mxplug.io_iters`
+and ``PrefetchingIter`` in :mod:`mxplug.io_prefetch`, re-exported here; ``ImageRecordIter`` (and
+``ImageRecordUInt8Iter``) load from :mod:`mxplug.image.record_iter` on first access.
+
 The legacy Module-era iterator protocol: ``next()`` returns a :class:`DataBatch` of lists of
 NDArrays, an epoch ends with ``StopIteration`` and the caller calls ``reset()`` before the next
 one. Gluon code uses ``gluon.data.DataLoader`` instead; these exist so MXNet scripts that build an
@@ -17,7 +21,8 @@ from . import ndarray as nd
 from .base import MXNetTypeError, MXNetValueError
 from .ndarray import NDArray
 
-__all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter", "ResizeIter"]
+__all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter", "ResizeIter", "CSVIter",
+           "LibSVMIter", "MNISTIter", "PrefetchingIter"]
 
 _LAST_BATCH_HANDLES = ("pad", "discard", "roll_over")
 
@@ -407,3 +412,35 @@ class ResizeIter(DataIter):
 
     def getpad(self):
         return self.current_batch.pad
+
+
+# Below the base classes, which io_iters and io_prefetch import from this module.
+from .io_iters import CSVIter, LibSVMIter, MNISTIter  # noqa: E402
+from .io_prefetch import PrefetchingIter  # noqa: E402
+
+_FROM_IMAGE = ("ImageRecordIter", "ImageRecordUInt8Iter")
+
+
+def __getattr__(name):
+    """``ImageRecordIter`` / ``ImageRecordUInt8Iter`` from :mod:`mxplug.image.record_iter`,
+    imported on first access (it needs the image stack; ``mx.io`` must load without it)."""
+    if name not in _FROM_IMAGE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .image import record_iter
+    value = getattr(record_iter, name, None)
+    if value is None and name == "ImageRecordUInt8Iter":
+        value = _uint8_variant(record_iter.ImageRecordIter)
+    if value is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r} "
+                             f"(mxplug.image.record_iter does not define it)")
+    globals()[name] = value
+    return value
+
+
+def _uint8_variant(image_record_iter):
+    """MXNet's ImageRecordUInt8Iter: ImageRecordIter with uint8 output."""
+    def ImageRecordUInt8Iter(*args, **kwargs):  # noqa: N802 - MXNet's name
+        kwargs.setdefault("dtype", "uint8")
+        return image_record_iter(*args, **kwargs)
+    ImageRecordUInt8Iter.__doc__ = _uint8_variant.__doc__
+    return ImageRecordUInt8Iter
