@@ -1,11 +1,14 @@
 """``mx.contrib``: MXNet 1.x's contributed modules (``mx.contrib.amp``; ``mx.contrib.onnx`` is
-``mx.onnx``). Submodules load on first use."""
+``mx.onnx``; ``mx.contrib.nd``/``ndarray`` is ``mx.nd.contrib`` and ``mx.contrib.sym``/``symbol``
+is ``mx.sym.contrib``). Submodules load on first use."""
 
 from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = {"amp": "mxplug.contrib.amp", "onnx": "mxplug.onnx"}
+_SUBMODULES = {"amp": "mxplug.contrib.amp", "onnx": "mxplug.onnx",
+               "nd": "mxplug.ndarray.contrib", "ndarray": "mxplug.ndarray.contrib",
+               "sym": "mxplug.symbol.contrib", "symbol": "mxplug.symbol.contrib"}
 
 
 def __getattr__(name):

@@ -16,7 +16,7 @@ from . import random
 from .ndarray import NDArray, array, from_dlpack, from_numpy
 
 __all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "random", "linalg",
-           "save", "load", "load_frombuffer", "save_tobuffer"]
+           "contrib", "save", "load", "load_frombuffer", "save_tobuffer"]
 
 
 _internal = types.ModuleType(__name__ + "._internal", "Ops whose names start with an underscore.")
@@ -43,6 +43,14 @@ for _name, _fn in _frontends.items():
         setattr(linalg, _name[len("linalg_"):], _fn)
 sys.modules[linalg.__name__] = linalg
 sys.modules[_internal.__name__] = _internal
+
+#: ``mx.nd.contrib.box_nms`` is the ``_contrib_box_nms`` op, as in MXNet; the module itself adds
+#: the control flow (foreach, while_loop, cond) and boolean_mask.
+from . import contrib  # noqa: E402  (needs the frontends above)
+
+for _name, _fn in _frontends.items():
+    if _name.startswith("_contrib_") and not hasattr(contrib, _name[len("_contrib_"):]):
+        setattr(contrib, _name[len("_contrib_"):], _fn)
 
 #: NDArray methods that forward to the op of the same name (``x.sum(axis=1)``).
 _METHODS = (

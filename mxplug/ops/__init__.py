@@ -9,6 +9,9 @@ from . import (
     classic_ctc,  # noqa: F401 (importing registers the ops)
     classic_nn,  # noqa: F401 (importing registers the ops)
     classic_spatial,  # noqa: F401 (importing registers the ops)
+    contrib_boxes,  # noqa: F401 (importing registers the ops)
+    contrib_misc,  # noqa: F401 (importing registers the ops)
+    contrib_resample,  # noqa: F401 (importing registers the ops)
     conv,
     creation,
     custom,  # noqa: F401 (importing registers the ops)

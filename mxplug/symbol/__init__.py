@@ -29,7 +29,7 @@ from ..ops import REGISTRY
 from ..ops.frontend import _finish, bind_args
 
 __all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json", "AttrScope", "NameManager",
-           "Prefix", "linalg", "random"]
+           "Prefix", "linalg", "random", "contrib"]
 
 
 def _missing_inputs(op, inputs, attrs):
@@ -114,6 +114,8 @@ _module = sys.modules[__name__]
 _internal = types.ModuleType(__name__ + "._internal", "Symbolic ops whose names start with _.")
 linalg = types.ModuleType(__name__ + ".linalg", "Symbolic linear algebra (``linalg_*``).")
 random = types.ModuleType(__name__ + ".random", "Symbolic random ops (``random_*``).")
+contrib = types.ModuleType(__name__ + ".contrib", "Symbolic contrib ops (``_contrib_*``), "
+                           "foreach, while_loop and cond (unrolled: see mx.nd.contrib).")
 for _name, _op in list(REGISTRY.items()):
     _fn = _make_symbolic(_op, _name)
     target = _internal if _name.startswith("_") else _module
@@ -123,12 +125,25 @@ for _name, _op in list(REGISTRY.items()):
         setattr(linalg, _name[len("linalg_"):], _fn)
     if _name.startswith("random_"):
         setattr(random, _name[len("random_"):], _fn)
-for _m in (_internal, linalg, random):
+    if _name.startswith("_contrib_"):
+        setattr(contrib, _name[len("_contrib_"):], _fn)
+for _m in (_internal, linalg, random, contrib):
     sys.modules[_m.__name__] = _m
 for _name in _FLUENT:
     if hasattr(_module, _name) and not hasattr(Symbol, _name):
         setattr(Symbol, _name, _fluent(getattr(_module, _name)))
 Symbol.astype = _astype
+
+
+def _contrib_python_functions():
+    """MXNet's Python-level ``symbol/contrib.py`` functions (mxplug.ndarray.contrib)."""
+    from ..ndarray import contrib as nd_contrib
+    for fname, fn in nd_contrib.control_flow_for(_module, symbolic=True).items():
+        setattr(contrib, fname, fn)
+    contrib.boolean_mask = nd_contrib.symbolic_boolean_mask
+
+
+_contrib_python_functions()
 
 
 def _elementwise(fname, hint, number_fn):
