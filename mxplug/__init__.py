@@ -27,7 +27,7 @@ _LAZY = {"gluon": "gluon", "optimizer": "optimizer", "init": "init", "initialize
          "executor": "graph.executor", "attribute": "graph.node", "operator": "operator",
          "test_utils": "test_utils", "mon": "monitor", "monitor": "monitor",
          "runtime": "runtime", "util": "util", "engine": "engine", "image": "image",
-         "img": "image"}
+         "img": "image", "rnn": "rnn"}
 
 
 def __getattr__(name):

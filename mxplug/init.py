@@ -40,9 +40,11 @@ def alias(*aliases):
     return deco
 
 
-def create(init, *args, **kwargs):
+def create(init, /, *args, **kwargs):
     """An initializer from an instance (returned as is), a registered name (``'xavier'``) or
-    the JSON of :meth:`Initializer.dumps` (``'["xavier", {"magnitude": 2}]'``)."""
+    the JSON of :meth:`Initializer.dumps` (``'["xavier", {"magnitude": 2}]'``; ``init`` is
+    positional-only because such JSON may itself hold an ``init`` argument, as FusedRNN's
+    does)."""
     if isinstance(init, Initializer):
         return init
     if not isinstance(init, str):
@@ -51,6 +53,9 @@ def create(init, *args, **kwargs):
         name, kw = json.loads(init)
         return create(name, **kw)
     klass = _REGISTRY.get(init.lower())
+    if klass is None and init.lower() == "fusedrnn":  # registered by mx.rnn when it loads
+        from . import rnn  # noqa: F401
+        klass = _REGISTRY.get("fusedrnn")
     if klass is None:
         raise ValueError(f"Cannot find initializer {init}; registered: {sorted(_REGISTRY)}")
     return klass(*args, **kwargs)

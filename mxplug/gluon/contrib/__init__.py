@@ -1,4 +1,5 @@
-"""``mx.gluon.contrib``: contributed Gluon layers and the Estimator (MXNet 1.x)."""
+"""``mx.gluon.contrib``: contributed Gluon layers, recurrent cells and the Estimator
+(MXNet 1.x)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import importlib
 
 from . import nn
 
-__all__ = ["nn", "estimator"]
+__all__ = ["nn", "estimator", "rnn"]
 
 
 def __getattr__(name):
-    # the Estimator loads on first use: it pulls in metrics, losses and the Trainer
-    if name == "estimator":
-        return importlib.import_module(f"{__name__}.estimator")
+    # the Estimator loads on first use: it pulls in metrics, losses and the Trainer; the
+    # contributed recurrent cells too
+    if name in ("estimator", "rnn"):
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
