@@ -52,12 +52,6 @@ def test_conv_errors_name_op_and_shapes():
             no_bias=True)
 
 
-def test_conv_layout_nhwc_is_refused():
-    with pytest.raises(mx.base.MXNetNotImplementedError, match="Convolution: layout='NHWC'"):
-        run("Convolution", rand(1, 5, 5, 3), rand(4, 3, 3, 3), kernel=(3, 3), num_filter=4,
-            no_bias=True, layout="NHWC")
-
-
 def test_deconv_is_convolution_transpose():
     # <conv(x), y> == <x, deconv(y)> with the same weight: the defining adjoint identity
     x, w, y = rand(2, 3, 5, 5), rand(4, 3, 3, 3), rand(2, 4, 3, 3)

@@ -236,8 +236,14 @@ def test_embedding_dot_pick_take(tmp_path, rng):
     (lambda: nn.Conv2DTranspose(3, 3, strides=2, padding=1, output_padding=1), (1, 2, 4, 4)),
     (lambda: nn.LayerNorm(), (2, 3, 5)),
     (lambda: nn.InstanceNorm(), (2, 3, 5)),
+    # channel-last layers: the ops carry the layout, the export transposes around ONNX's ops
+    (lambda: nn.Conv2D(4, 3, padding=1, layout="NHWC"), (2, 5, 6, 3)),
+    (lambda: nn.Conv1DTranspose(3, 3, strides=2, layout="NWC"), (1, 4, 2)),
+    (lambda: nn.MaxPool2D(2, layout="NHWC"), (2, 6, 4, 3)),
+    (lambda: nn.GlobalAvgPool2D(layout="NHWC"), (2, 5, 4, 3)),
 ], ids=["maxpool-full", "avgpool", "avgpool-full", "avgpool-full-nopad", "globalmax",
-        "maxpool1d", "conv1d-dilated", "deconv", "layernorm", "instancenorm"])
+        "maxpool1d", "conv1d-dilated", "deconv", "layernorm", "instancenorm", "conv-nhwc",
+        "deconv-nwc", "maxpool-nhwc", "globalavg-nhwc"])
 def test_layers(tmp_path, rng, layer, shape):
     net = nn.HybridSequential()
     net.add(layer())

@@ -97,10 +97,14 @@ def _fully_connected(g, node, args, out):
         g.add("MatMul", [x, wt], out, node.name)
 
 
+_CHANNEL_FIRST = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
+_CHANNEL_LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
+
+
 def _window(node, nsp):
     """``(strides, dilations, pads)`` of a convolution/pooling node, defaults filled in."""
     a = node.attrs
-    if a.get("layout") not in (None, {1: "NCW", 2: "NCHW", 3: "NCDHW"}[nsp]):
+    if a.get("layout") not in (None, _CHANNEL_FIRST[nsp], _CHANNEL_LAST[nsp]):
         raise unsupported(node, f"layout={a['layout']!r}")
     stride = list(a["stride"]) or [1] * nsp
     dilate = list(a.get("dilate") or ()) or [1] * nsp
@@ -108,65 +112,85 @@ def _window(node, nsp):
     return stride, dilate, pad
 
 
+def _channel_first(translate):
+    """``translate(g, node, args, out, nsp)`` (written for channel-first ONNX ops) on a node of
+    either layout: a channel-last node's data — and its weight, whose channel axis is last as
+    well — is transposed in, and its output back (ONNX's Conv and pooling are channel-first)."""
+    def fn(g, node, args, out):
+        nsp = g.arg_specs(node)[0].ndim - 2
+        if node.attrs.get("layout") != _CHANNEL_LAST.get(nsp):
+            return translate(g, node, args, out, nsp)
+        into = [0, nsp + 1, *range(1, nsp + 1)]
+        moved = 1 if node.op.name == "Pooling" else 2  # the data, and a weight
+        args = [g.add("Transpose", [x], hint=node.name, perm=into) if i < moved else x
+                for i, x in enumerate(args)]
+        res = translate(g, node, args, None, nsp)
+        g.add("Transpose", [res], out, node.name, perm=[0, *range(2, nsp + 2), 1])
+    return fn
+
+
 @translates("Convolution")
-def _convolution(g, node, args, out):
+@_channel_first
+def _convolution(g, node, args, out, nsp):
     a = node.attrs
     kernel = list(a["kernel"])
-    stride, dilate, pad = _window(node, len(kernel))
+    stride, dilate, pad = _window(node, nsp)
     inputs = args[:2] if a["no_bias"] else args[:3]
-    g.add("Conv", inputs, out, node.name, kernel_shape=kernel, strides=stride,
-          dilations=dilate, pads=pad + pad, group=a["num_group"])
+    return g.add("Conv", inputs, out, node.name, kernel_shape=kernel, strides=stride,
+                 dilations=dilate, pads=pad + pad, group=a["num_group"])
 
 
 @translates("Deconvolution")
-def _deconvolution(g, node, args, out):
+@_channel_first
+def _deconvolution(g, node, args, out, nsp):
     a = node.attrs
     kernel = list(a["kernel"])
-    stride, dilate, pad = _window(node, len(kernel))
+    stride, dilate, pad = _window(node, nsp)
     inputs = args[:2] if a["no_bias"] else args[:3]
     if a["target_shape"]:          # MXNet derives the padding from the wanted size
-        g.add("ConvTranspose", inputs, out, node.name, kernel_shape=kernel, strides=stride,
-              dilations=dilate, group=a["num_group"],
-              output_shape=list(g.spec(node).shape[2:]))
-        return
-    g.add("ConvTranspose", inputs, out, node.name, kernel_shape=kernel, strides=stride,
-          dilations=dilate, pads=pad + pad, group=a["num_group"],
-          output_padding=list(a["adj"]) or None)
+        shape = g.spec(node).shape
+        spatial = shape[1:-1] if a.get("layout") == _CHANNEL_LAST[nsp] else shape[2:]
+        return g.add("ConvTranspose", inputs, out, node.name, kernel_shape=kernel,
+                     strides=stride, dilations=dilate, group=a["num_group"],
+                     output_shape=list(spatial))
+    return g.add("ConvTranspose", inputs, out, node.name, kernel_shape=kernel, strides=stride,
+                 dilations=dilate, pads=pad + pad, group=a["num_group"],
+                 output_padding=list(a["adj"]) or None)
 
 
 @translates("Pooling")
-def _pooling(g, node, args, out):
+@_channel_first
+def _pooling(g, node, args, out, nsp):
     a = node.attrs
     x = args[0]
     ptype = a["pool_type"]
     if a["global_pool"]:
         if ptype == "max":
-            g.add("GlobalMaxPool", [x], out, node.name)
+            return g.add("GlobalMaxPool", [x], out, node.name)
         elif ptype == "avg":
-            g.add("GlobalAveragePool", [x], out, node.name)
+            return g.add("GlobalAveragePool", [x], out, node.name)
         elif ptype == "lp":
-            g.add("GlobalLpPool", [x], out, node.name, p=a["p_value"])
+            return g.add("GlobalLpPool", [x], out, node.name, p=a["p_value"])
         else:   # sum over the spatial axes (of whatever size they have at run time)
-            axes = list(range(2, g.arg_specs(node)[0].ndim))
-            g.axes_op("ReduceSum", x, axes, out, node.name, keepdims=1)
-        return
+            return g.axes_op("ReduceSum", x, list(range(2, nsp + 2)), out, node.name,
+                             keepdims=1)
     kernel = list(a["kernel"])
-    stride, _, pad = _window(node, len(kernel))
+    stride, _, pad = _window(node, nsp)
     common = dict(kernel_shape=kernel, strides=stride, pads=pad + pad)
     ceil = 1 if a["pooling_convention"] == "full" else 0
     if ptype == "max":
-        g.add("MaxPool", [x], out, node.name, ceil_mode=ceil, **common)
+        return g.add("MaxPool", [x], out, node.name, ceil_mode=ceil, **common)
     elif ptype == "avg":
-        g.add("AveragePool", [x], out, node.name, ceil_mode=ceil,
-              count_include_pad=int(a["count_include_pad"]), **common)
+        return g.add("AveragePool", [x], out, node.name, ceil_mode=ceil,
+                     count_include_pad=int(a["count_include_pad"]), **common)
     elif ptype == "sum":
         avg = g.add("AveragePool", [x], hint=node.name, ceil_mode=ceil, count_include_pad=1,
                     **common)
-        g.add("Mul", [avg, g.const(math.prod(kernel), _dtype(g, node))], out, node.name)
+        return g.add("Mul", [avg, g.const(math.prod(kernel), _dtype(g, node))], out, node.name)
     else:
         if ceil:
             raise unsupported(node, "pool_type='lp' with pooling_convention='full'")
-        g.add("LpPool", [x], out, node.name, p=a["p_value"], **common)
+        return g.add("LpPool", [x], out, node.name, p=a["p_value"], **common)
 
 
 # -- normalisation --------------------------------------------------------------------------------

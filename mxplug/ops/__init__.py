@@ -13,6 +13,7 @@ from . import (
     contrib_misc,  # noqa: F401 (importing registers the ops)
     contrib_resample,  # noqa: F401 (importing registers the ops)
     conv,
+    correlation,  # noqa: F401 (importing registers the ops)
     creation,
     custom,  # noqa: F401 (importing registers the ops)
     elemwise,

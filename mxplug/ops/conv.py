@@ -1,12 +1,18 @@
-"""Convolution, Deconvolution (transposed convolution) and Pooling over 1-D/2-D/3-D data in the
-channel-first layouts NCW / NCHW / NCDHW (the spatial rank is ``len(kernel)``).
+"""Convolution, Deconvolution (transposed convolution) and Pooling over 1-D/2-D/3-D data (the
+spatial rank is ``len(kernel)``) in the channel-first layouts NCW / NCHW / NCDHW (the default) or
+the channel-last ones NWC / NHWC / NDHWC (``layout=``, as in MXNet: output in the data's layout,
+Convolution's weight ``(num_filter, *kernel, channels/num_group)``, Deconvolution's
+``(channels, *kernel, num_filter/num_group)``).
 
 The generic bodies gather one strided slice per kernel position (im2col built from array-API
 slicing and ``stack``) and do the contraction as one batched ``matmul``, so they run on any
 array-API namespace; NumPy gets an im2col kernel over ``sliding_window_view`` + ``tensordot``.
+Every body computes channel-first; a channel-last call moves the channel axis around it
+(:func:`_layouts`), so each kernel serves both layouts.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -20,17 +26,35 @@ from .nn import skips_grad
 from .registry import Sample, defop
 
 _LAYOUTS = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
+_CHANNEL_LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
+_LAST = frozenset(_CHANNEL_LAST.values())
+
+
+def _in_layout(shape, last):
+    """A channel-first ``shape`` in the channel-last order where ``last``."""
+    shape = tuple(shape)
+    return (shape[0],) + shape[2:] + (shape[1],) if last else shape
+
+
+def _spatial_dims(shape, layout):
+    """The spatial sizes of a ``shape`` in ``layout``."""
+    return tuple(shape[1:-1]) if layout in _LAST else tuple(shape[2:])
+
+
+def _channels(shape, layout):
+    return shape[-1] if layout in _LAST else shape[1]
 
 
 def _spatial(op, kernel, x, stride, dilate, pad, layout):
-    """Validate the window attributes; return (nsp, stride, dilate, pad) filled with defaults."""
+    """Validate the window attributes and the layout; return (nsp, stride, dilate, pad, last)
+    with defaults filled in, ``last`` True for a channel-last layout."""
     nsp = len(kernel)
     I.expect(1 <= nsp <= 3, op, "len(kernel) in (1, 2, 3)", f"kernel={kernel}")
+    names = (_LAYOUTS[nsp], _CHANNEL_LAST[nsp])
+    I.expect(layout is None or layout in names, op, f"layout None, {names[0]!r} or {names[1]!r} "
+             f"for a {nsp}-D kernel", f"layout={layout!r}")
     I.expect(x.ndim == nsp + 2, op, f"data of ndim {nsp + 2} for a {nsp}-D kernel {kernel} "
-             f"({_LAYOUTS[nsp]})", f"data.shape={x.shape}")
-    if layout and layout != _LAYOUTS[nsp]:
-        raise MXNetNotImplementedError(f"{op}: layout={layout!r} is not supported; use the "
-                                       f"channel-first layout {_LAYOUTS[nsp]!r} (transpose first)")
+             f"({layout or names[0]})", f"data.shape={x.shape}")
     stride, dilate, pad = (tuple(v) or (d,) * nsp for v, d in ((stride, 1), (dilate, 1), (pad, 0)))
     for name, v in (("stride", stride), ("dilate", dilate), ("pad", pad)):
         I.expect(len(v) == nsp, op, f"len({name}) == len(kernel) == {nsp}", f"{name}={v}")
@@ -38,7 +62,39 @@ def _spatial(op, kernel, x, stride, dilate, pad, layout):
              and all(d > 0 for d in dilate) and all(p >= 0 for p in pad), op,
              "kernel, stride, dilate > 0 and pad >= 0",
              f"kernel={kernel}, stride={stride}, dilate={dilate}, pad={pad}")
-    return nsp, stride, dilate, pad
+    return nsp, stride, dilate, pad, layout in _LAST
+
+
+def _layouts(check, transpose):
+    """Decorator: a body ``fn(first, *arrays, **attrs)`` over channel-first arrays also takes
+    the channel-last layouts. For those, ``check(*arrays, **attrs)`` (the op's layout-aware
+    shape rule) validates the call first, so errors name the shapes as given; then every input
+    of ndim >= 3 (data, weight, output gradient; not the bias) gets its channel axis moved to
+    axis 1, ``fn`` runs with ``layout=None`` and its result gets the channel axis moved last.
+    ``transpose(first)`` is the permute function of the body's namespace."""
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def body(first, *arrays, **attrs):
+            if attrs.get("layout") not in _LAST:
+                return fn(first, *arrays, **attrs)
+            check(*arrays, **attrs)
+            perm = transpose(first)
+            arrays = [a if a is None or a.ndim < 3 else
+                      perm(a, (0, a.ndim - 1) + tuple(range(1, a.ndim - 1))) for a in arrays]
+            r = fn(first, *arrays, **{**attrs, "layout": None})
+            return perm(r, (0,) + tuple(range(2, r.ndim)) + (1,))
+        return body
+
+    return deco
+
+
+def _xp_permute(xp):
+    return xp.permute_dims
+
+
+def _np_permute(backend):
+    return np.transpose
 
 
 def _slices(off, step, n, lead=2):
@@ -81,26 +137,28 @@ _CONV = {**_WIN, "num_filter": Int(0), "num_group": Int(1), "workspace": Int(102
 def _conv_geom(x, w, b=None, kernel=(), stride=(), dilate=(), pad=(), num_filter=0, num_group=1,
                no_bias=False, layout=None, **_):
     op = "Convolution"
-    nsp, stride, dilate, pad = _spatial(op, kernel, x, stride, dilate, pad, layout)
-    c = x.shape[1]
+    nsp, stride, dilate, pad, last = _spatial(op, kernel, x, stride, dilate, pad, layout)
+    c, sp = _channels(x.shape, layout), _spatial_dims(x.shape, layout)
     I.expect(num_filter > 0 and num_group > 0 and c % num_group == 0
              and num_filter % num_group == 0, op,
              "num_filter > 0 and channels, num_filter divisible by num_group",
              f"channels={c}, num_filter={num_filter}, num_group={num_group}")
-    wshape = (num_filter, c // num_group) + tuple(kernel)
-    I.expect(tuple(w.shape) == wshape, op, f"weight.shape == {wshape} (num_filter, "
-             f"channels/num_group, *kernel)", f"{tuple(w.shape)}")
+    wshape = _in_layout((num_filter, c // num_group) + tuple(kernel), last)
+    I.expect(tuple(w.shape) == wshape, op, f"weight.shape == {wshape} (num_filter, " + (
+        "*kernel, channels/num_group" if last else "channels/num_group, *kernel") + ")",
+        f"{tuple(w.shape)}")
     _check_bias(op, b, no_bias, num_filter)
     out = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
-                for n, p, d, k, s in zip(x.shape[2:], pad, dilate, kernel, stride))
+                for n, p, d, k, s in zip(sp, pad, dilate, kernel, stride))
     I.expect(all(o > 0 for o in out), op, f"a dilated kernel {kernel} (dilate={dilate}) that fits "
-             f"the padded input {x.shape[2:]} (pad={pad})", f"output size {out}")
+             f"the padded input {sp} (pad={pad})", f"output size {out}")
     return stride, dilate, pad, out
 
 
 def _conv_infer(x, w, b=None, **attrs):
     out = _conv_geom(x, w, b, **attrs)[3]
-    return I.Spec(x.shape[:1] + (attrs["num_filter"],) + out, x.dtype)
+    return I.Spec(_in_layout(x.shape[:1] + (attrs["num_filter"],) + out,
+                             attrs["layout"] in _LAST), x.dtype)
 
 
 convolution = defop("Convolution", ("data", "weight", "bias"), _CONV, infer=_conv_infer,
@@ -108,10 +166,13 @@ convolution = defop("Convolution", ("data", "weight", "bias"), _CONV, infer=_con
                     doc="N-D convolution (cross-correlation) of data (N, C, *spatial) with weight "
                         "(num_filter, C/num_group, *kernel) plus bias (num_filter,); "
                         "``len(kernel)`` picks 1-D/2-D/3-D. Out size: "
-                        "(n + 2*pad - dilate*(k-1) - 1)//stride + 1.")
+                        "(n + 2*pad - dilate*(k-1) - 1)//stride + 1. ``layout`` NWC/NHWC/NDHWC: "
+                        "data (N, *spatial, C), weight (num_filter, *kernel, C/num_group), output "
+                        "channel-last.")
 
 
 @convolution.impl
+@_layouts(_conv_infer, _xp_permute)
 def _(xp, x, w, b=None, **attrs):
     stride, dilate, pad, out = _conv_geom(x, w, b, **attrs)
     kernel, g, f = attrs["kernel"], attrs["num_group"], attrs["num_filter"]
@@ -125,6 +186,7 @@ def _(xp, x, w, b=None, **attrs):
 
 
 @convolution.kernel("numpy")
+@_layouts(_conv_infer, _np_permute)
 def _(be, x, w, b=None, **attrs):
     stride, dilate, pad, out = _conv_geom(x, w, b, **attrs)
     return _conv_numpy(x, w, b, attrs["kernel"], stride, dilate, pad, out, attrs["num_group"])
@@ -196,6 +258,13 @@ convolution.samples(
                        stride=(2,), pad=(1,)),
     lambda rng: Sample(_u(rng, 1, 2, 4, 4, 4), _u(rng, 2, 2, 2, 2, 2), kernel=(2, 2, 2),
                        num_filter=2, no_bias=True, pad=(1, 0, 1)),
+    # channel-last: data (N, *spatial, C), weight (num_filter, *kernel, C/num_group)
+    lambda rng: Sample(_u(rng, 2, 5, 4, 4), _u(rng, 6, 3, 2, 2), _u(rng, 6), kernel=(3, 2),
+                       num_filter=6, stride=(2, 1), pad=(1, 0), num_group=2, layout="NHWC"),
+    lambda rng: Sample(_u(rng, 2, 6, 3), _u(rng, 2, 3, 3), kernel=(3,), num_filter=2,
+                       dilate=(2,), pad=(1,), no_bias=True, layout="NWC"),
+    lambda rng: Sample(_u(rng, 1, 3, 4, 3, 2), _u(rng, 2, 2, 2, 2, 2), _u(rng, 2),
+                       kernel=(2, 2, 2), num_filter=2, pad=(0, 1, 0), layout="NDHWC"),
 )
 
 
@@ -210,23 +279,28 @@ _WGRAD = {**_WIN, "num_filter": Int(0), "num_group": Int(1), "layout": Any(None)
 def _wgrad_infer(x, g, kernel=(), stride=(), dilate=(), pad=(), num_filter=0, num_group=1,
                  layout=None):
     op = "_backward_Convolution_weight"
-    wspec = I.Spec((num_filter, x.shape[1] // max(num_group, 1)) + tuple(kernel), x.dtype)
+    last = layout in _LAST
+    wshape = (num_filter, _channels(x.shape, layout) // max(num_group, 1)) + tuple(kernel)
+    wspec = I.Spec(_in_layout(wshape, last), x.dtype)
     out = _conv_geom(x, wspec, None, kernel, stride, dilate, pad, num_filter, num_group,
                      no_bias=True, layout=layout)[3]
     # grad may cover fewer positions than the convolution gives (a Deconvolution's adj >= stride)
-    I.expect(g.ndim == x.ndim and g.shape[:2] == (x.shape[0], num_filter)
-             and all(0 < m <= o for m, o in zip(g.shape[2:], out)), op,
-             f"grad of shape {(x.shape[0], num_filter) + out} (the convolution's output)",
-             f"grad.shape={g.shape}")
+    ok = (g.ndim == x.ndim and g.shape[0] == x.shape[0]
+          and _channels(g.shape, layout) == num_filter
+          and all(0 < m <= o for m, o in zip(_spatial_dims(g.shape, layout), out)))
+    I.expect(ok, op, f"grad of shape {_in_layout((x.shape[0], num_filter) + out, last)} (the "
+             f"convolution's output)", f"grad.shape={g.shape}")
     return wspec
 
 
 conv_wgrad = defop("_backward_Convolution_weight", ("data", "grad"), _WGRAD, infer=_wgrad_infer,
                    doc="Convolution's weight gradient: data (N, C, *in) correlated with the output "
-                       "gradient grad (N, num_filter, *out) -> (num_filter, C/num_group, *kernel).")
+                       "gradient grad (N, num_filter, *out) -> (num_filter, C/num_group, *kernel); "
+                       "all three channel-last for ``layout`` NWC/NHWC/NDHWC.")
 
 
 @conv_wgrad.impl
+@_layouts(_wgrad_infer, _xp_permute)
 def _(xp, x, g, **attrs):
     _wgrad_infer(x, g, **attrs)
     kernel, stride, dilate, pad = attrs["kernel"], *_fill(attrs)
@@ -242,6 +316,7 @@ def _(xp, x, g, **attrs):
 
 
 @conv_wgrad.kernel("numpy")
+@_layouts(_wgrad_infer, _np_permute)
 def _(be, x, g, **attrs):
     _wgrad_infer(x, g, **attrs)
     kernel, stride, dilate, pad = attrs["kernel"], *_fill(attrs)
@@ -263,51 +338,60 @@ def _fill(attrs):
 
 
 def _win_attrs(attrs, **extra):
-    return {k: attrs[k] for k in ("kernel", "stride", "dilate", "pad")} | extra
+    return {k: attrs[k] for k in ("kernel", "stride", "dilate", "pad", "layout")} | extra
 
 
 def _conv_data_grad(g, w, x_shape, attrs, num_filter):
-    """The transposed convolution of g back to spatial size ``x_shape[2:]`` (adj fills the rest)."""
-    kernel, (stride, dilate, pad) = attrs["kernel"], _fill(attrs)
+    """The transposed convolution of g back to the spatial size of ``x_shape`` (adj fills the
+    rest)."""
+    kernel, (stride, dilate, pad), layout = attrs["kernel"], _fill(attrs), attrs["layout"]
+    gsp = _spatial_dims(g.shape, layout)
     adj = tuple(n + 2 * p - s * (m - 1) - d * (k - 1) - 1
-                for n, m, p, d, k, s in zip(x_shape[2:], g.shape[2:], pad, dilate, kernel, stride))
+                for n, m, p, d, k, s in zip(_spatial_dims(x_shape, layout), gsp, pad, dilate,
+                                            kernel, stride))
     if not all(0 <= a < max(s, d) for a, s, d in zip(adj, stride, dilate)):
         raise MXNetNotImplementedError(
-            f"Convolution data gradient: an output gradient of spatial size {g.shape[2:]} for "
+            f"Convolution data gradient: an output gradient of spatial size {gsp} for "
             f"data {tuple(x_shape)} needs adj={adj} beyond Deconvolution's range (this arises "
             f"only in higher derivatives of a dilated Deconvolution with adj >= stride)")
     return F.Deconvolution(g, w, **_win_attrs(attrs, adj=adj), num_filter=num_filter,
                            num_group=attrs["num_group"], no_bias=True)
 
 
-def _bias_grad(g):
-    return F.sum(g, axis=(0,) + tuple(range(2, g.ndim)))
+def _bias_grad(g, layout):
+    ch = g.ndim - 1 if layout in _LAST else 1
+    return F.sum(g, axis=tuple(a for a in range(g.ndim) if a != ch))
 
 
 @convolution.vjp
 def _(g, out, x, w, b=None, **attrs):
     # eager autograd: no work for inputs no gradient reaches (the network's data, frozen weights)
-    gx = None if skips_grad(x) else _conv_data_grad(g, w, x.shape, attrs, x.shape[1])
+    layout = attrs["layout"]
+    gx = None if skips_grad(x) else _conv_data_grad(g, w, x.shape, attrs,
+                                                    _channels(x.shape, layout))
     gw = None if skips_grad(w) else F._backward_Convolution_weight(
         x, g, **_win_attrs(attrs), num_filter=w.shape[0], num_group=attrs["num_group"])
     if b is None:
         return gx, gw
-    return gx, gw, (None if skips_grad(b) else _bias_grad(g))
+    return gx, gw, (None if skips_grad(b) else _bias_grad(g, layout))
 
 
 @conv_wgrad.vjp
 def _(gw, out, x, g, **attrs):
     conv = dict(_win_attrs(attrs), num_group=attrs["num_group"], no_bias=True)
-    gx = _conv_data_grad(g, gw, x.shape, attrs, x.shape[1])
+    gx = _conv_data_grad(g, gw, x.shape, attrs, _channels(x.shape, attrs["layout"]))
     gg = F.Convolution(x, gw, num_filter=attrs["num_filter"], **conv)
-    return gx, _crop(gg, g.shape)
+    return gx, _crop(gg, g.shape, attrs["layout"])
 
 
-def _crop(y, shape):
-    """``y`` cut to the leading ``shape[2:]`` spatial positions (no-op when it already fits)."""
+def _crop(y, shape, layout):
+    """``y`` cut to the leading spatial positions of ``shape`` in ``layout`` (no-op when it
+    already fits)."""
     if tuple(y.shape) == tuple(shape):
         return y
-    return F.getitem(y, key=(slice(None),) * 2 + tuple(slice(0, m) for m in shape[2:]))
+    box = tuple(slice(0, m) for m in _spatial_dims(shape, layout))
+    key = (slice(None),) + box + (slice(None),) if layout in _LAST else (slice(None),) * 2 + box
+    return F.getitem(y, key=key)
 
 
 conv_wgrad.samples(
@@ -320,6 +404,10 @@ conv_wgrad.samples(
                        stride=(2,), pad=(1,)),
     lambda rng: Sample(_u(rng, 1, 2, 4, 4, 4), _u(rng, 1, 2, 5, 3, 5), kernel=(2, 2, 2),
                        num_filter=2, pad=(1, 0, 1)),
+    lambda rng: Sample(_u(rng, 2, 5, 4, 4), _u(rng, 2, 3, 3, 6), kernel=(3, 2), num_filter=6,
+                       stride=(2, 1), pad=(1, 0), num_group=2, layout="NHWC"),
+    lambda rng: Sample(_u(rng, 2, 6, 3), _u(rng, 2, 4, 2), kernel=(3,), num_filter=2,
+                       dilate=(2,), pad=(1,), layout="NWC"),
 )
 
 
@@ -327,22 +415,23 @@ conv_wgrad.samples(
 def _deconv_geom(x, w, b=None, kernel=(), stride=(), dilate=(), pad=(), adj=(), target_shape=(),
                  num_filter=0, num_group=1, no_bias=True, layout=None, **_):
     op = "Deconvolution"
-    nsp, stride, dilate, pad = _spatial(op, kernel, x, stride, dilate, pad, layout)
+    nsp, stride, dilate, pad, last = _spatial(op, kernel, x, stride, dilate, pad, layout)
     adj = tuple(adj) or (0,) * nsp
     I.expect(len(adj) == nsp, op, f"len(adj) == {nsp}", f"adj={adj}")
     I.expect(all(0 <= a < max(s, d) for a, s, d in zip(adj, stride, dilate)), op,
              "0 <= adj < max(stride, dilate)", f"adj={adj}, stride={stride}, dilate={dilate}")
-    c = x.shape[1]
+    c = _channels(x.shape, layout)
     I.expect(num_filter > 0 and num_group > 0 and c % num_group == 0
              and num_filter % num_group == 0, op,
              "num_filter > 0 and channels, num_filter divisible by num_group",
              f"channels={c}, num_filter={num_filter}, num_group={num_group}")
-    wshape = (c, num_filter // num_group) + tuple(kernel)
-    I.expect(tuple(w.shape) == wshape, op, f"weight.shape == {wshape} (channels, "
-             f"num_filter/num_group, *kernel)", f"{tuple(w.shape)}")
+    wshape = _in_layout((c, num_filter // num_group) + tuple(kernel), last)
+    I.expect(tuple(w.shape) == wshape, op, f"weight.shape == {wshape} (channels, " + (
+        "*kernel, num_filter/num_group" if last else "num_filter/num_group, *kernel") + ")",
+        f"{tuple(w.shape)}")
     _check_bias(op, b, no_bias, num_filter)
     full = tuple(s * (n - 1) + d * (k - 1) + 1
-                 for n, s, d, k in zip(x.shape[2:], stride, dilate, kernel))
+                 for n, s, d, k in zip(_spatial_dims(x.shape, layout), stride, dilate, kernel))
     if target_shape:       # MXNet: pad and adj are derived so that the output is target_shape
         I.expect(len(target_shape) == nsp, op, f"len(target_shape) == {nsp}",
                  f"target_shape={target_shape}")
@@ -358,7 +447,8 @@ def _deconv_geom(x, w, b=None, kernel=(), stride=(), dilate=(), pad=(), adj=(), 
 
 def _deconv_infer(x, w, b=None, **attrs):
     out = _deconv_geom(x, w, b, **attrs)[4]
-    return I.Spec(x.shape[:1] + (attrs["num_filter"],) + out, x.dtype)
+    return I.Spec(_in_layout(x.shape[:1] + (attrs["num_filter"],) + out,
+                             attrs["layout"] in _LAST), x.dtype)
 
 
 deconvolution = defop(
@@ -370,10 +460,12 @@ deconvolution = defop(
     doc="Transposed convolution (the gradient of Convolution w.r.t. its data): data (N, C, *in), "
         "weight (C, num_filter/num_group, *kernel). Out size: stride*(n-1) + dilate*(k-1) + 1 "
         "- 2*pad + adj, or ``target_shape`` (pad and adj then derived). ``no_bias`` defaults to "
-        "True as in MXNet.")
+        "True as in MXNet. ``layout`` NWC/NHWC/NDHWC: data (N, *in, C), weight (C, *kernel, "
+        "num_filter/num_group), output channel-last.")
 
 
 @deconvolution.impl
+@_layouts(_deconv_infer, _xp_permute)
 def _(xp, x, w, b=None, **attrs):
     stride, dilate, pad, full, out = _deconv_geom(x, w, b, **attrs)
     kernel, g, f = attrs["kernel"], attrs["num_group"], attrs["num_filter"]
@@ -391,6 +483,7 @@ def _(xp, x, w, b=None, **attrs):
 
 
 @deconvolution.kernel("numpy")
+@_layouts(_deconv_infer, _np_permute)
 def _(be, x, w, b=None, **attrs):
     # the generic body with one GEMM per group over the batch and in-place col2im adds
     stride, dilate, pad, full, out = _deconv_geom(x, w, b, **attrs)
@@ -434,13 +527,14 @@ def _(g, out, y, w, b=None, **attrs):
     # Deconvolution(y, w) is the data gradient of Convolution(., w) with the same window: its own
     # gradients are that convolution (for y) and the convolution's weight gradient (for w)
     _, _, pad, _, _ = _deconv_geom(y, w, b, **attrs)
-    win = dict(kernel=attrs["kernel"], stride=attrs["stride"], dilate=attrs["dilate"], pad=pad)
-    gy = F.Convolution(g, w, **win, num_filter=y.shape[1], num_group=attrs["num_group"],
-                       no_bias=True)
-    gw = F._backward_Convolution_weight(g, y, **win, num_filter=y.shape[1],
+    layout, c = attrs["layout"], _channels(y.shape, attrs["layout"])
+    win = dict(kernel=attrs["kernel"], stride=attrs["stride"], dilate=attrs["dilate"], pad=pad,
+               layout=layout)
+    gy = F.Convolution(g, w, **win, num_filter=c, num_group=attrs["num_group"], no_bias=True)
+    gw = F._backward_Convolution_weight(g, y, **win, num_filter=c,
                                         num_group=attrs["num_group"])
-    gy = _crop(gy, y.shape)
-    return (gy, gw) if b is None else (gy, gw, _bias_grad(g))
+    gy = _crop(gy, y.shape, layout)
+    return (gy, gw) if b is None else (gy, gw, _bias_grad(g, layout))
 
 
 deconvolution.samples(
@@ -454,6 +548,14 @@ deconvolution.samples(
                        stride=(2,), pad=(1,)),
     lambda rng: Sample(_u(rng, 1, 2, 4), _u(rng, 2, 3, 3), _u(rng, 3), kernel=(3,), num_filter=3,
                        dilate=(2,), adj=(1,), no_bias=False),      # adj >= stride
+    # channel-last: data (N, *in, C), weight (C, *kernel, num_filter/num_group)
+    lambda rng: Sample(_u(rng, 2, 3, 2, 4), _u(rng, 4, 3, 2, 3), _u(rng, 6), kernel=(3, 2),
+                       num_filter=6, stride=(2, 2), pad=(1, 0), adj=(1, 0), num_group=2,
+                       no_bias=False, layout="NHWC"),
+    lambda rng: Sample(_u(rng, 2, 4, 3), _u(rng, 3, 2, 2), kernel=(2,), num_filter=2,
+                       stride=(2,), target_shape=(7,), layout="NWC"),
+    lambda rng: Sample(_u(rng, 1, 2, 3, 2, 2), _u(rng, 2, 2, 2, 2, 2), kernel=(2, 2, 2),
+                       num_filter=2, stride=(1, 2, 1), pad=(0, 1, 0), layout="NDHWC"),
 )
 
 
@@ -464,20 +566,22 @@ def _pool_geom(x, kernel=(), pool_type="max", global_pool=False, pooling_convent
     if global_pool:
         I.expect(2 < x.ndim <= 5, op, "data of ndim 3, 4 or 5 for global pooling",
                  f"data.shape={x.shape}")
-        kernel, stride, pad = x.shape[2:], (), ()
-    nsp, stride, _, pad = _spatial(op, kernel, x, stride, (), pad, layout)
+        kernel, stride, pad = _spatial_dims(x.shape, layout), (), ()
+    nsp, stride, _, pad, _ = _spatial(op, kernel, x, stride, (), pad, layout)
     I.expect(pool_type != "lp" or (p_value or 0) > 0, op, "p_value > 0 for pool_type='lp'",
              f"p_value={p_value}")
     rnd = (lambda a, b: -(-a // b)) if pooling_convention == "full" else (lambda a, b: a // b)
-    out = tuple(rnd(n + 2 * p - k, s) + 1
-                for n, p, k, s in zip(x.shape[2:], pad, kernel, stride))
+    sp = _spatial_dims(x.shape, layout)
+    out = tuple(rnd(n + 2 * p - k, s) + 1 for n, p, k, s in zip(sp, pad, kernel, stride))
     I.expect(all(o > 0 for o in out), op, f"kernel {tuple(kernel)} <= padded input "
-             f"{tuple(n + 2 * p for n, p in zip(x.shape[2:], pad))}", f"output size {out}")
+             f"{tuple(n + 2 * p for n, p in zip(sp, pad))}", f"output size {out}")
     return tuple(kernel), stride, pad, out
 
 
 def _pool_infer(x, **attrs):
-    return I.Spec(x.shape[:2] + _pool_geom(x, **attrs)[3], x.dtype)
+    out = _pool_geom(x, **attrs)[3]
+    return I.Spec(_in_layout(x.shape[:1] + (_channels(x.shape, attrs["layout"]),) + out,
+                             attrs["layout"] in _LAST), x.dtype)
 
 
 pooling = defop(
@@ -491,7 +595,7 @@ pooling = defop(
         "``pad`` to 0; ``pooling_convention='full'`` rounds the output size up. Max pooling "
         "ignores padding; avg divides by the window size inside the padded input "
         "(``count_include_pad``) or by the count of real elements. ``global_pool`` pools all "
-        "spatial positions.")
+        "spatial positions. ``layout`` NWC/NHWC/NDHWC: data and output (N, *spatial, C).")
 
 
 def _pool_forward(xp, x, attrs):
@@ -528,9 +632,16 @@ def _pool_forward(xp, x, attrs):
 
 
 @pooling.impl
+@_layouts(_pool_infer, _xp_permute)
 def _(xp, x, **attrs):
     acc = _pool_forward(xp, x, attrs)[0]
     return acc if acc.dtype == x.dtype else acc.astype(x.dtype)
+
+
+def _pool_grad_check(g, x, **attrs):
+    want = _pool_infer(x, **attrs).shape
+    I.expect(tuple(g.shape) == want, "_backward_Pooling", f"grad of Pooling's output shape {want}",
+             f"grad.shape={tuple(g.shape)}")
 
 
 pool_grad = defop("_backward_Pooling", ("grad", "data"), dict(pooling.attrs),
@@ -540,6 +651,7 @@ pool_grad = defop("_backward_Pooling", ("grad", "data"), dict(pooling.attrs),
 
 
 @pool_grad.impl
+@_layouts(_pool_grad_check, _xp_permute)
 def _(xp, g, x, **attrs):
     acc, xpad, cnt, (offsets, stride, pad, out) = _pool_forward(xp, x, attrs)
     I.expect(tuple(g.shape) == tuple(acc.shape), "_backward_Pooling",
@@ -580,6 +692,7 @@ def _tiling_max_pool(x, attrs):
 
 
 @pool_grad.kernel("numpy")
+@_layouts(_pool_grad_check, _np_permute)
 def _(be, g, x, **attrs):
     tiling = _tiling_max_pool(x, attrs)
     if tiling is not None:  # each input element sits in one window: write, never accumulate
@@ -654,6 +767,13 @@ pool_grad.samples(
     lambda rng: _pool_grad_sample(rng, (2, 3, 5, 5), kernel=(2, 2), pool_type="lp", p_value=3,
                                   grad=False),
     lambda rng: _pool_grad_sample(rng, (1, 2, 4, 4, 4), global_pool=True, grad=False),
+    # channel-last: grad, data and result (N, *spatial, C)
+    lambda rng: _pool_grad_sample(rng, (2, 5, 4, 3), kernel=(3, 2), stride=(2, 1), pad=(1, 0),
+                                  pool_type="avg", count_include_pad=False, layout="NHWC"),
+    lambda rng: _pool_grad_sample(rng, (2, 7, 2), kernel=(3,), stride=(2,), pool_type="sum",
+                                  pooling_convention="full", layout="NWC"),
+    lambda rng: _pool_grad_sample(rng, (2, 4, 5, 3), kernel=(2, 2), stride=(2, 2),
+                                  layout="NHWC", grad=False),
 )
 
 
@@ -675,4 +795,14 @@ pooling.samples(
     lambda rng: Sample(_u(rng, 2, 3, 7), kernel=(3,), stride=(2,), pad=(1,)),
     lambda rng: Sample(_u(rng, 1, 2, 4, 4, 4), kernel=(2, 2, 2), stride=(2, 2, 2),
                        pool_type="avg"),
+    # channel-last: data and output (N, *spatial, C)
+    lambda rng: Sample(_u(rng, 2, 5, 4, 3), kernel=(3, 2), stride=(2, 1), pad=(1, 0),
+                       pool_type="avg", count_include_pad=False, layout="NHWC"),
+    lambda rng: Sample(_u(rng, 2, 5, 4, 3), kernel=(2, 2), stride=(2, 2),
+                       pooling_convention="full", layout="NHWC"),
+    lambda rng: Sample(_u(rng, 2, 7, 2), kernel=(3,), stride=(2,), pad=(1,), pool_type="lp",
+                       p_value=2, layout="NWC"),
+    lambda rng: Sample(_u(rng, 1, 4, 3, 4, 2), kernel=(2, 2, 2), stride=(2, 1, 2),
+                       pool_type="sum", layout="NDHWC"),
+    lambda rng: Sample(_u(rng, 2, 4, 5, 3), global_pool=True, pool_type="avg", layout="NHWC"),
 )

@@ -22,12 +22,14 @@ def _(x, w=None, b=None, num_hidden=0, no_bias=False, flatten=True):
 
 
 def _conv_params(x, w=None, b=None, kernel=(), num_filter=0, num_group=1, no_bias=False,
-                 transposed=False, **_):
+                 layout=None, transposed=False, **_):
     if x is None:
         return {}
-    c = _channels(x)
+    last = layout in ("NWC", "NHWC", "NDHWC")   # the weight is (out, *kernel, in) there
+    c = _channels(x, -1 if last else 1)
     wshape = ((c, num_filter // num_group) if transposed else (num_filter, c // num_group))
-    return {1: wshape + tuple(kernel), 2: None if no_bias else (num_filter,)}
+    wshape = wshape[:1] + tuple(kernel) + wshape[1:] if last else wshape + tuple(kernel)
+    return {1: wshape, 2: None if no_bias else (num_filter,)}
 
 
 REGISTRY["Convolution"].params(lambda x, w=None, b=None, **a: _conv_params(x, w, b, **a))

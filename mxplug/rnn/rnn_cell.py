@@ -971,16 +971,9 @@ class BaseConvRNNCell(BaseRNNCell):
                                 f"{input_shape} gives an empty state {size}")
         self._state_shape = ((0, num_hidden) + size if c_axis == 1
                              else (0,) + size + (num_hidden,))
-        n = num_hidden * self._num_gates
-        if c_axis == 1:  # the convolution's shape rule infers them
-            shapes = {}
-        else:  # transposed around the convolution: declared (out, *kernel, in)
-            shapes = {"i2h": {"shape": (n,) + self._i2h_kernel + (input_shape[-1],)},
-                      "h2h": {"shape": (n,) + self._h2h_kernel + (num_hidden,)}}
-        self._iW = self._params.get("i2h_weight", init=i2h_weight_initializer,
-                                    **shapes.get("i2h", {}))
-        self._hW = self._params.get("h2h_weight", init=h2h_weight_initializer,
-                                    **shapes.get("h2h", {}))
+        # the weights' shapes (either layout) come from the convolution's shape rule
+        self._iW = self._params.get("i2h_weight", init=i2h_weight_initializer)
+        self._hW = self._params.get("h2h_weight", init=h2h_weight_initializer)
         self._iB = self._params.get("i2h_bias", init=i2h_bias_initializer)
         self._hB = self._params.get("h2h_bias", init=h2h_bias_initializer)
 

@@ -150,6 +150,21 @@ def _pool_grad(g, x, kernel=(), pool_type="max", global_pool=False, pooling_conv
     return _out(x, dx)
 
 
+def _channel_last(ref):
+    """``ref`` (channel-first) for the channel-last layouts too: MXNet's NWC/NHWC/NDHWC data,
+    weights and gradients are the channel-first ones with the channel axis (axis 1 of a weight)
+    moved last; the bias is the same. Arrays of ndim >= 3 move, and so does the result."""
+
+    def wrapped(*arrays, layout=None, **attrs):
+        if layout not in ("NWC", "NHWC", "NDHWC"):
+            return ref(*arrays, **attrs)
+        first = [np.moveaxis(a, -1, 1) if isinstance(a, np.ndarray) and a.ndim >= 3 else a
+                 for a in arrays]
+        return np.moveaxis(ref(*first, **attrs), 1, -1)
+
+    return wrapped
+
+
 def _bn(x, gamma, beta, mean, var, eps=1e-3, momentum=0.9, fix_gamma=True, use_global_stats=False,
         output_mean_var=False, axis=1, **_):
     ax = axis % x.ndim
@@ -330,11 +345,11 @@ def _smooth_l1(x, scalar=1.0):
 
 REFERENCES = {
     "FullyConnected": _fc,
-    "Convolution": _conv,
-    "Deconvolution": _deconv,
-    "Pooling": _pool,
-    "_backward_Convolution_weight": _conv_wgrad,
-    "_backward_Pooling": _pool_grad,
+    "Convolution": _channel_last(_conv),
+    "Deconvolution": _channel_last(_deconv),
+    "Pooling": _channel_last(_pool),
+    "_backward_Convolution_weight": _channel_last(_conv_wgrad),
+    "_backward_Pooling": _channel_last(_pool_grad),
     "BatchNorm": _bn,
     "_BatchNorm": _bn_explicit,
     "LayerNorm": _ln,

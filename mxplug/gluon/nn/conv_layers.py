@@ -1,8 +1,9 @@
 """Convolution, pooling and padding layers (MXNet 1.x ``gluon.nn.conv_layers``).
 
-The ops work in the channel-first layouts (NCW/NCHW/NCDHW). A channel-last layout (NWC/NHWC/
-NDHWC) is accepted by the layers, which transpose around the op: the weight is then stored as
-MXNet stores it for that layout, ``(channels, *kernel, in_channels // groups)``.
+The layers hand their ``layout`` to the ops, which take the channel-first layouts (NCW/NCHW/
+NCDHW) and the channel-last ones (NWC/NHWC/NDHWC); for a channel-last layout the weight is
+stored as MXNet stores it, ``(channels, *kernel, in_channels // groups)`` (transposed
+convolutions: ``(in_channels, *kernel, channels // groups)``).
 """
 
 from __future__ import annotations
@@ -35,14 +36,6 @@ def _check_layout(layout, n):
     return layout != _CHANNEL_FIRST[n]
 
 
-def _to_channel_first(F, x, n):
-    return F.transpose(x, axes=(0, n + 1) + tuple(range(1, n + 1)))
-
-
-def _to_channel_last(F, x, n):
-    return F.transpose(x, axes=(0,) + tuple(range(2, n + 2)) + (1,))
-
-
 class _Conv(HybridBlock):
     """Abstract nD (transposed) convolution layer: the shared implementation."""
 
@@ -55,7 +48,6 @@ class _Conv(HybridBlock):
         with self.name_scope():
             self._channels = channels
             self._in_channels = in_channels
-            self._ndim = n
             self._channel_last = _check_layout(layout, n)
             strides = _tuple(strides, n, "strides")
             padding = _tuple(padding, n, "padding")
@@ -65,7 +57,7 @@ class _Conv(HybridBlock):
             self._kwargs = {
                 "kernel": tuple(kernel_size), "stride": strides, "dilate": dilation,
                 "pad": padding, "num_filter": channels, "num_group": groups,
-                "no_bias": not use_bias, "layout": _CHANNEL_FIRST[n]}
+                "no_bias": not use_bias, "layout": layout}
             if adj is not None:
                 self._kwargs["adj"] = adj
             if op_name == "Deconvolution":
@@ -90,16 +82,10 @@ class _Conv(HybridBlock):
 
     def hybrid_forward(self, F, x, weight, bias=None):
         op = getattr(F, self._op_name)
-        n = self._ndim
-        if self._channel_last:
-            x = _to_channel_first(F, x, n)
-            weight = _to_channel_first(F, weight, n)
         if bias is None:
             act = op(x, weight, name="fwd", **self._kwargs)
         else:
             act = op(x, weight, bias, name="fwd", **self._kwargs)
-        if self._channel_last:
-            act = _to_channel_last(F, act, n)
         if self.act is not None:
             act = self.act(act)
         return act
@@ -216,13 +202,12 @@ class _Pooling(HybridBlock):
         n = len(pool_size)
         if strides is None:
             strides = pool_size
-        self._ndim = n
-        self._channel_last = _check_layout(layout, n)
+        _check_layout(layout, n)
         self._layout = layout
         self._kwargs = {
             "kernel": tuple(pool_size), "stride": _tuple(strides, n, "strides"),
             "pad": _tuple(padding, n, "padding"), "global_pool": global_pool,
-            "pool_type": pool_type, "layout": _CHANNEL_FIRST[n],
+            "pool_type": pool_type, "layout": layout,
             "pooling_convention": "full" if ceil_mode else "valid"}
         if count_include_pad is not None:
             self._kwargs["count_include_pad"] = count_include_pad
@@ -231,12 +216,7 @@ class _Pooling(HybridBlock):
         return "pool"
 
     def hybrid_forward(self, F, x):
-        if self._channel_last:
-            x = _to_channel_first(F, x, self._ndim)
-        out = F.Pooling(x, name="fwd", **self._kwargs)
-        if self._channel_last:
-            out = _to_channel_last(F, out, self._ndim)
-        return out
+        return F.Pooling(x, name="fwd", **self._kwargs)
 
     def __repr__(self):
         k = self._kwargs

@@ -21,21 +21,9 @@ def _conv_out_size(dimensions, kernels, paddings, dilations, strides=None):
 
 
 def _convolution(F, data, weight, bias, kernel, stride, pad, dilate, num_filter, layout, name):
-    """MXNet's ``Convolution`` in ``layout``. Channel-first layouts (NCW, NCHW, NCDHW) call it
-    directly; channel-last ones (NWC, NHWC, NDHWC; weights ``(out, *kernel, in)``) transpose the
-    data and the weight to channel-first and the output back, which every backend runs."""
-    if layout.find("C") == 1:
-        return F.Convolution(data=data, weight=weight, bias=bias, kernel=kernel, stride=stride,
-                             pad=pad, dilate=dilate, num_filter=num_filter, layout=layout,
-                             name=name)
-    n = len(layout)
-    first = (0, n - 1) + tuple(range(1, n - 1))
-    last = (0,) + tuple(range(2, n)) + (1,)
-    out = F.Convolution(data=F.transpose(data, axes=first), weight=F.transpose(weight, axes=first),
-                        bias=bias, kernel=kernel, stride=stride, pad=pad, dilate=dilate,
-                        num_filter=num_filter, layout=layout[0] + "C" + layout[1:-1],
-                        name=name)
-    return F.transpose(out, axes=last)
+    """MXNet's ``Convolution`` in ``layout`` (channel-last weights are ``(out, *kernel, in)``)."""
+    return F.Convolution(data=data, weight=weight, bias=bias, kernel=kernel, stride=stride,
+                         pad=pad, dilate=dilate, num_filter=num_filter, layout=layout, name=name)
 
 
 _LAYOUTS = {1: ("NCW", "NWC"), 2: ("NCHW", "NHWC"), 3: ("NCDHW", "NDHWC")}
