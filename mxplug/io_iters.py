@@ -488,6 +488,9 @@ class MNISTIter(DataIter):
         Read only part ``part_index`` of ``num_parts`` (MXNet's split).
     prefetch_buffer, ctx
         Accepted for compatibility.
+    data_shape : tuple, optional
+        Accepted and unused, as in MXNet (MNIST scripts pass ``(784,)`` with ``flat``); the
+        shape comes from the file and ``flat``.
     dtype : str, optional
         Output dtype (default float32).
     data_name, label_name : str
@@ -498,7 +501,7 @@ class MNISTIter(DataIter):
     def __init__(self, image="./train-images-idx3-ubyte", label="./train-labels-idx1-ubyte",
                  batch_size=128, shuffle=True, flat=False, seed=0, silent=False, num_parts=1,
                  part_index=0, prefetch_buffer=4, ctx="gpu", dtype=None, data_name="data",
-                 label_name="softmax_label"):
+                 label_name="softmax_label", data_shape=None):
         owner = self._owner
         super().__init__(_int_arg(batch_size, "batch_size", owner, 1))
         num_parts = _int_arg(num_parts, "num_parts", owner, 1)

@@ -309,6 +309,17 @@ def test_arange_like_index_array_and_quadratic():
     np.testing.assert_allclose(d, np.full((2, 4), 3.0))
 
 
+def test_gradientmultiplier_is_the_identity_with_a_scaled_gradient():
+    x = _nd([1.0, -2.0, 3.0])
+    x.attach_grad()
+    with autograd.record():
+        y = mx.nd.contrib.gradientmultiplier(x * x, scalar=-0.5)   # gradient reversal
+    y.backward()
+    np.testing.assert_array_equal(y.asnumpy(), [1.0, 4.0, 9.0])
+    np.testing.assert_array_equal(x.grad.asnumpy(), [-1.0, 2.0, -3.0])
+    assert mx.nd.contrib.gradientmultiplier.op.defaults["scalar"] == 1.0   # MXNet's default
+
+
 def test_index_copy_values_and_gradients():
     old = _nd(np.arange(10).reshape(5, 2))
     new = _nd([[-1, -2], [-3, -4]])

@@ -273,3 +273,48 @@ def test_symbolic_foreach_needs_a_known_length_and_grows_with_it():
         return len(outs.get_internals().list_outputs())
 
     assert size(8) > size(2) + 10     # one copy of the body per step
+
+
+def test_unrolled_foreach_survives_json_and_export(tmp_path):
+    """The rows of an unrolled foreach are sliced with ops whose attributes go into the JSON,
+    so a loaded symbol and an exported hybridized block compute what the original did."""
+    step = lambda d, st: (d * 2 + st[0], [st[0] + d])  # noqa: E731
+    data, s = _nd(np.arange(6).reshape(3, 2)), _nd([1.0, 2.0])
+    outs, states = mx.sym.contrib.foreach(step, mx.sym.var("x", shape=(3, 2)), [mx.sym.var("s")])
+    graph = mx.sym.Group([outs, states[0]])
+    for want, got in zip(graph.eval(x=data, s=s), mx.sym.load_json(graph.tojson()).eval(x=data,
+                                                                                      s=s)):
+        np.testing.assert_array_equal(got.asnumpy(), want.asnumpy())
+
+    class Scan(gluon.HybridBlock):
+        def hybrid_forward(self, F, x, s):
+            out, st = F.contrib.foreach(step, x, [s])
+            return out, st[0]
+
+    net = Scan()
+    net.hybridize()
+    want = net(data, s)
+    net.export(str(tmp_path / "scan"))
+    loaded = gluon.SymbolBlock.imports(str(tmp_path / "scan-symbol.json"), ["data0", "data1"],
+                                       str(tmp_path / "scan-0000.params"))
+    for w, g in zip(want, loaded(data, s)):
+        np.testing.assert_array_equal(g.asnumpy(), w.asnumpy())
+
+
+def test_unrolled_while_loop_keeps_nested_loop_vars():
+    """MXNet's loop_vars may nest lists; the unrolled loop selects each array and keeps the
+    structure, as the eager loop does."""
+    class Loop(gluon.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return F.contrib.while_loop(lambda a, b: (a < 4).prod(),
+                                        lambda a, b: (a, [a + 1, [b[0] * 2]]), [x, [x + 1]],
+                                        max_iterations=6)
+
+    eager, hybrid = Loop(), Loop()
+    hybrid.hybridize()
+    x = _nd([1.0, 2.0])
+    (out_e, (a_e, (b_e,))), (out_h, (a_h, (b_h,))) = eager(x), hybrid(x)
+    np.testing.assert_array_equal(a_h.asnumpy(), [3.0, 4.0])        # two steps
+    np.testing.assert_array_equal(b_h.asnumpy(), [8.0, 12.0])
+    for e, h in ((out_e, out_h), (a_e, a_h), (b_e, b_h)):
+        np.testing.assert_array_equal(h.asnumpy(), e.asnumpy())

@@ -556,8 +556,13 @@ def imrotate(src, rotation_degrees, zoom_in=False, zoom_out=False):
 
     Bilinear sampling, zeros outside the source; ``rotation_degrees`` is one angle, or one per
     image of a batch. ``zoom_in`` scales so that no padding shows, ``zoom_out`` so that the
-    whole source stays in view.
+    whole source stays in view. A single image takes a number, as in MXNet (a TypeError
+    otherwise).
     """
+    if len(src.shape) == 3 and not isinstance(rotation_degrees, numbers.Number):
+        raise MXNetTypeError(f"imrotate: a single (C, H, W) image takes one rotation angle, a "
+                             f"number; got {type(rotation_degrees).__name__} (rotate a "
+                             f"(N, C, H, W) batch for one angle per image)")
     if isinstance(src, NDArray):
         return _back(_imrotate_chw(src.asnumpy(), _angles(rotation_degrees), zoom_in, zoom_out),
                      src.context)

@@ -83,8 +83,12 @@ class _Namespace:
                 f"the code in a hybridized Gluon block, whose inputs have shapes ({e})") from None
 
     def row(self, x, i):
-        """``x[i]`` on axis 0 (a Symbol's ``[i]`` picks an output, so the op is called)."""
-        return self.ops.getitem(x, key=(i,)) if self.symbolic else x[i]
+        """``x[i]`` on axis 0 ((1,) for 1-D data, as MXNet 1.x). In a graph it is written with
+        ``slice_axis`` and ``squeeze``, whose attributes survive ``tojson``/``load_json`` and
+        ``export`` (``getitem``'s Python key does not); a Symbol's ``[i]`` picks an output."""
+        if self.has_value(x):
+            return x[i]
+        return self.ops.squeeze(self.ops.slice_axis(x, axis=0, begin=i, end=i + 1), axis=0)
 
     def select(self, pred, a, b):
         """``a`` where the scalar ``pred`` (shape (1,)) is nonzero, else ``b``."""
@@ -148,6 +152,19 @@ def _while_eager(ns, cond, func, loop_vars, max_iterations, first):
     return (stacked if out_fmt is None else _regroup(stacked, out_fmt)[0]), loop_vars
 
 
+def _select_vars(ns, active, new_vars, loop_vars):
+    """The loop variables after a masked step: ``new`` where ``active``, else ``old``, element
+    by element of the (possibly nested) lists, in ``loop_vars``' structure."""
+    flat_new, _ = _flatten(new_vars, "while_loop: func's loop variables", ns.is_array)
+    flat_old, fmt = _flatten(loop_vars, "while_loop: loop_vars", ns.is_array)
+    if len(flat_new) != len(flat_old):
+        raise MXNetValueError(f"while_loop: func returned {len(flat_new)} arrays as loop "
+                              f"variables for {len(flat_old)}; their structure must stay the "
+                              f"same")
+    picked = [ns.select(active, new, old) for new, old in zip(flat_new, flat_old)]
+    return _regroup(picked, fmt)[0]
+
+
 def _while_unrolled(ns, cond, func, loop_vars, max_iterations, first):
     """``max_iterations`` steps with the condition as a mask: once it is false the loop
     variables keep their values and the step outputs are 0, as the eager loop's padding."""
@@ -156,7 +173,7 @@ def _while_unrolled(ns, cond, func, loop_vars, max_iterations, first):
         go = (first if t == 0 else cond(*loop_vars)) != 0
         active = go if active is None else active * go
         flat, out_fmt, new_vars = _step(ns, func, loop_vars)
-        loop_vars = [ns.select(active, new, old) for new, old in zip(new_vars, loop_vars)]
+        loop_vars = _select_vars(ns, active, new_vars, loop_vars)
         per_step.append([ns.select(active, o, ns.ops.zeros_like(o)) for o in flat])
     stacked = [ns.ops.stack(*items, axis=0) for items in zip(*per_step)]
     return (stacked if out_fmt is None else _regroup(stacked, out_fmt)[0]), loop_vars

@@ -1,6 +1,6 @@
 """MXNet 1.x's small contrib ops: ``_contrib_arange_like``, ``_contrib_index_copy``,
-``_contrib_index_array``, ``_contrib_div_sqrt_dim``, ``_contrib_quadratic`` and
-``_contrib_allclose`` (``mx.nd.contrib.<name>``).
+``_contrib_index_array``, ``_contrib_div_sqrt_dim``, ``_contrib_quadratic``,
+``_contrib_gradientmultiplier`` and ``_contrib_allclose`` (``mx.nd.contrib.<name>``).
 
 The differentiable ones are composites or have rules written in other ops, so second-order
 gradients come for free; the index/arange/comparison ops carry no gradient, as in MXNet.
@@ -18,7 +18,8 @@ from .call import F
 from .nn import _f, _s, _u
 from .registry import Sample, defop
 
-__all__ = ["arange_like", "index_copy", "index_array", "div_sqrt_dim", "quadratic", "allclose"]
+__all__ = ["arange_like", "index_copy", "index_array", "div_sqrt_dim", "quadratic",
+           "gradientmultiplier", "allclose"]
 
 
 # -- arange_like ----------------------------------------------------------------------------------
@@ -186,6 +187,17 @@ quadratic.samples(
     lambda rng: Sample(_u(rng, 3, 4), a=1.5, b=-2.0, c=0.5),
     lambda rng: Sample(_u(rng, 5), b=3.0),
 )
+
+
+# -- gradientmultiplier ---------------------------------------------------------------------------
+gradientmultiplier = defop(
+    "_contrib_gradientmultiplier", ("data",), {"scalar": Float(1.0)}, infer=I.same,
+    doc="The identity forward; backward multiplies the gradient by ``scalar`` (a negative "
+        "scalar reverses it: the gradient reversal layer of domain adaptation).")
+gradientmultiplier.impl(lambda xp, x, scalar=1.0: xp.asarray(x, copy=True))
+gradientmultiplier.vjp(lambda g, out, x, scalar=1.0: (g * scalar,))
+# the gradient is not the forward's derivative, so the finite-difference check leaves it out
+gradientmultiplier.samples(lambda rng: Sample(_u(rng, 3, 4), scalar=-0.5, grad=False))
 
 
 # -- allclose -------------------------------------------------------------------------------------
