@@ -38,21 +38,26 @@ def _on_axis(spelling, axis) -> str:
         spelling.replace("(0)", f"({axis})").replace(".x", "." + "xyz"[axis]))
 
 
-def _guarded(d, body, bounds) -> str:
+def _guarded(d, body, bounds, tail=None) -> str:
     """``body`` run only by work items inside ``bounds`` (``[(grid axis, index, size)]``).
 
     The grid is rounded up to whole work-groups, so only the last group along an axis has items
     outside. A plain ``if (i >= n) return;`` made every kernel ~4x slower under PoCL (a
     conditional store stops it vectorising the work-group loop); testing whether the *whole
     group* is inside is uniform across the group, so all groups but the last run the body
-    unconditionally, vectorised."""
+    unconditionally, vectorised.
+
+    ``tail``, a ``(condition, statements)`` pair, replaces what the items of the other groups
+    test and run (``index < size`` on every axis, then ``body``), for a body that needs more
+    checks at the edge than inside whole groups: a Philox block that writes fewer than its
+    four elements at the end of the output."""
     whole = " && ".join(f"({_on_axis(d.group_id, g)} + 1) * {_on_axis(d.local_size, g)} <= {n}"
                         for g, _, n in bounds)
-    inside = " && ".join(f"{i} < {n}" for _, i, n in bounds)
+    inside, last = tail or (" && ".join(f"{i} < {n}" for _, i, n in bounds), body)
     return f"""    if ({whole}) {{
 {body}
     }} else if ({inside}) {{
-{body}
+{last}
     }}"""
 
 

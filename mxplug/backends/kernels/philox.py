@@ -20,6 +20,14 @@ import math
 import numpy as np
 
 from .dialect import ctype
+from .elementwise import _guarded
+
+#: Put before each fixed-count loop (the ten rounds, the E elements of a block): straight code
+#: measured 1.3-2.5x faster under PoCL than the loops (uniform float32 2.4x, randint 1.5x,
+#: normal float64 1.3x). Unrolled, the round function is over the inliner's threshold (a call
+#: per block), so it is ``always_inline``. PoCL still does not vectorise the work-item loop
+#: (its cost model declines), but no loop inside it is left to stop it from doing so.
+UNROLL = "#pragma unroll\n    "
 
 #: element modes (see :func:`_mode_body`)
 MODES = ("uniform", "uniform_open", "normal", "exponential", "bernoulli", "randint", "dropout")
@@ -48,10 +56,11 @@ def _arith(dialect, r):
 
 def philox_header(dialect) -> str:
     """The round function (a device function usable by any kernel of the program)."""
-    fn = "__device__ __forceinline__" if dialect.name == "cuda" else "inline"
+    fn = ("__device__ __forceinline__" if dialect.name == "cuda"
+          else "inline __attribute__((always_inline))")
     return f"""
 {fn} void philox4x32_10(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1, uint* w) {{
-    for (int r = 0; r < 10; ++r) {{
+    {UNROLL}for (int r = 0; r < 10; ++r) {{
         if (r) {{ k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }}
         const ulong p0 = (ulong)c0 * 0xD2511F53ul, p1 = (ulong)c2 * 0xCD9E8D57ul;
         c0 = (uint)(p1 >> 32) ^ c1 ^ k0;
@@ -68,17 +77,17 @@ def _units(bits, r, open0):
     """C statements filling ``u[0..E-1]`` (type ``r``) with the block's uniforms."""
     plus = " + 1" if open0 else ""
     if bits == 53:
-        return (f"    {r} u[2];\n    for (int j = 0; j < 2; ++j) u[j] = "
+        return (f"    {r} u[2];\n    {UNROLL}for (int j = 0; j < 2; ++j) u[j] = "
                 f"({r})((((ulong)(w[2 * j] >> 5) << 26) | (ulong)(w[2 * j + 1] >> 6)){plus})"
                 f" * ({r}){2.0 ** -53!r};\n")
-    return (f"    {r} u[4];\n    for (int j = 0; j < 4; ++j) u[j] = "
+    return (f"    {r} u[4];\n    {UNROLL}for (int j = 0; j < 4; ++j) u[j] = "
             f"({r})((w[j] >> {32 - bits}){plus}) * ({r}){2.0 ** -bits!r};\n")
 
 
 def _mode_body(mode, bits, r):
     """(scalar parameters, C body setting ``v[j]``) of one element mode."""
     e = per_block(bits)
-    loop = f"    for (int j = 0; j < {e}; ++j) "
+    loop = f"    {UNROLL}for (int j = 0; j < {e}; ++j) "
     if mode in ("uniform", "uniform_open"):   # low + span * u
         return ([f"const {r} a", f"const {r} b"],
                 _units(bits, r, mode == "uniform_open")
@@ -86,7 +95,7 @@ def _mode_body(mode, bits, r):
     if mode == "normal":                      # loc + scale * Box-Muller(u1, u2) per pair
         tau = repr(2.0 * math.pi)
         return ([f"const {r} a", f"const {r} b"], _units(bits, r, True) + f"""\
-    for (int k = 0; k < {e // 2}; ++k) {{
+    {UNROLL}for (int k = 0; k < {e // 2}; ++k) {{
         const {r} rad = sqrt(({r})-2.0 * log(u[2 * k])), t = PX_MUL(({r}){tau}, u[2 * k + 1]);
         v[2 * k] = PX_ADD(a, PX_MUL(b, PX_MUL(rad, cos(t))));
         v[2 * k + 1] = PX_ADD(a, PX_MUL(b, PX_MUL(rad, sin(t))));
@@ -98,7 +107,7 @@ def _mode_body(mode, bits, r):
         return [f"const {r} a"], _units(bits, r, False) + loop + "v[j] = u[j] < a;\n"
     if mode == "randint":                     # low + w % range, range <= 2**32
         return (["const ulong a", "const long b"],
-                "    for (int j = 0; j < 4; ++j) v[j] = (long)((ulong)w[j] % a) + b;\n")
+                f"    {UNROLL}for (int j = 0; j < 4; ++j) v[j] = (long)((ulong)w[j] % a) + b;\n")
     raise ValueError(f"unknown Philox mode {mode!r}")
 
 
@@ -131,18 +140,34 @@ def philox_kernel(name, mode, bits, out_dtype, dialect, fp64=True, in_dtype=None
         val = "v[j]"
     params += ["const uint k0", "const uint k1", "const uint c2", "const uint c3", "const uint x1"]
     params += scalars
+
+    def stores(edge):
+        """The block's stores; at the ``edge`` it may hold fewer than E elements."""
+        stop = "\n            if (i >= n) break;" if edge else ""
+        return f"""        #pragma unroll
+        for (int j = 0; j < {e}; ++j) {{
+            const long i = blk * {e} + j;{stop}
+            {_store(d, out_dtype, r, "out_off + i", val)}
+        }}"""
+
+    # Every item draws (those past the end of the last group for nothing) and only the stores
+    # are guarded: whole groups hold only full blocks (n / E of them) and store unconditionally
+    # (``_guarded``); the last group's items test their block, which may be a partial one.
+    # Under PoCL that made dropout and bernoulli ~13% faster, the others as fast, but normal
+    # 4-7% slower, so normal keeps its items past the end returning at once.
+    if mode == "normal":
+        head, tail = f"    if (blk * {e} >= n) return;\n", stores(True)
+    else:
+        head = ""
+        tail = _guarded(d, stores(False), [(0, "blk", f"n / {e}")],
+                        (f"blk * {e} < n", stores(True)))
     return f"""
 {d.kernel} {name}({", ".join(params)}) {{
     const long blk = {d.global_id};
-    if (blk * {e} >= n) return;
-    uint w[4];
+{head}    uint w[4];
     philox4x32_10((uint)blk, x1, c2, c3, k0, k1, w);
     {vt} v[{e}];
-{body}    for (int j = 0; j < {e}; ++j) {{
-        const long i = blk * {e} + j;
-        if (i >= n) break;
-        {_store(d, out_dtype, r, "out_off + i", val)}
-    }}
+{body}{tail}
 }}
 """
 

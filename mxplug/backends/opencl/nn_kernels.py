@@ -30,7 +30,9 @@ import numpy as np
 from ...ops import infer as I
 from ...ops.registry import REGISTRY
 from ..kernels import MAXDIM, OPENCL, ctype
+from ..kernels.elementwise import _guarded, _on_axis
 from . import xp
+from .launch import _grid
 from .xp_linalg import linear
 
 M = MAXDIM
@@ -228,19 +230,23 @@ def _label_index(lab_dt, lv, L, wrap):
 def _pick_source(name, x_dt, lab_dt, backward):
     """``pick`` along the last axis of 2-D ``x`` (one work item per row) or, with
     ``backward``, its gradient: zeros with ``g[row]`` at each row's picked column (one work
-    item per output element)."""
+    item per output element, on a (columns, rows) grid)."""
     d = OPENCL
     t, lt = ctype(x_dt), ctype(lab_dt)
     if backward:
+        # a 2-D grid (column, row): no division, and whole groups store unconditionally
+        # (``_guarded``), so PoCL vectorises along the row; ``g[row]`` is loaded whatever the
+        # column and ``out`` is ``restrict``, which lets both loads leave the column loop
+        body = f"""        const {lt} lv = lab[lab_off + row * lab_s];
+        {_label_index(lab_dt, "lv", "L", "wrap")}        const {t} gv = g[g_off + row * gs];
+        out[row * L + j] = j == idx ? gv : ({t})0;"""
         return f"""
-{d.kernel} {name}(const long n, {d.global_ptr} {t}* out, {d.global_ptr} const {t}* g,
-        const long g_off, const long gs, {d.global_ptr} const {lt}* lab, const long lab_off,
-        const long lab_s, const long L, const int wrap) {{
-    const long i = {d.global_id};
-    if (i >= n) return;
-    const long row = i / L, j = i - row * L;
-    const {lt} lv = lab[lab_off + row * lab_s];
-    {_label_index(lab_dt, "lv", "L", "wrap")}    out[i] = j == idx ? g[g_off + row * gs] : ({t})0;
+{d.kernel} {name}(const long rows, {d.global_ptr} {t}* restrict out,
+        {d.global_ptr} const {t}* g, const long g_off, const long gs,
+        {d.global_ptr} const {lt}* lab, const long lab_off, const long lab_s, const long L,
+        const int wrap) {{
+    const long j = {d.global_id}, row = {_on_axis(d.global_id, 1)};
+{_guarded(d, body, [(0, "j", "L"), (1, "row", "rows")])}
 }}
 """
     return f"""
@@ -530,11 +536,11 @@ def _pick_backward(be, g, index, shape=(), axis=-1, keepdims=False, mode="clip")
             and g.shape == ((shape[0], 1) if keepdims else (shape[0],))):
         return REGISTRY["_pick_backward"].generic(be.xp, g, index, shape, axis, keepdims, mode)
     out = xp.empty(shape, g.dtype, g.rt)
-    n = out.size
-    if n:
-        g.rt.launch(_kernel(g.rt, "pick_bwd", g.dtype, index.dtype), n, n, out.buf, g.buf,
-                    g.offset, g._strides[0], index.buf, index.offset, index._strides[0],
-                    shape[1], int(mode == "wrap"))
+    if out.size:
+        glob, local = _grid(g.rt, shape)
+        _kernel(g.rt, "pick_bwd", g.dtype, index.dtype)(
+            g.rt.queue, glob, local, shape[0], out.buf, g.buf, g.offset, g._strides[0],
+            index.buf, index.offset, index._strides[0], shape[1], int(mode == "wrap"))
     return out
 
 
