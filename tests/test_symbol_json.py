@@ -182,6 +182,45 @@ def test_bad_attribute_error_names_the_node():
         mx.sym.load_json(json.dumps(doc))
 
 
+@pytest.mark.parametrize("index", [
+    lambda x, i: x[1:3], lambda x, i: x[:, ::2], lambda x, i: x[..., None, 1],
+    lambda x, i: x[-1], lambda x, i: x[::-1, 2:], lambda x, i: x[i, 1:],
+], ids=["slice", "step", "ellipsis-newaxis", "negative", "reverse", "index-array"])
+def test_exported_indexing_keeps_its_key(tmp_path, index):
+    # the key of a traced x[...] is an attribute the JSON must keep: without it an exported
+    # block silently returned x unindexed after SymbolBlock.imports
+    class Indexing(mx.gluon.HybridBlock):
+        def hybrid_forward(self, F, x, i):
+            return index(x, i) * 2
+
+    block = Indexing()
+    block.hybridize()
+    x, i = mx.nd.array(np.arange(24).reshape(4, 6)), mx.nd.array([2, 0, 3])  # float indices
+    want = block(x, i).asnumpy()
+    block.export(str(tmp_path / "m"))
+    doc = json.loads((tmp_path / "m-symbol.json").read_text())
+    assert [n["attrs"]["key"] for n in doc["nodes"] if n["op"] == "getitem"]
+    loaded = mx.gluon.SymbolBlock.imports(str(tmp_path / "m-symbol.json"), ["data0", "data1"])
+    np.testing.assert_array_equal(loaded(x, i).asnumpy(), want)
+
+
+def test_optional_number_attributes_round_trip():
+    # attributes that are None or a number (arange's stop, RNN's projection and clipping) are
+    # numbers again after loading, not the strings the JSON holds
+    s = mx.sym.load_json(mx.sym.arange(1, 10, 3).tojson())
+    np.testing.assert_array_equal(s.eval()[0].asnumpy(), [1, 4, 7])
+    rnn = mx.sym.RNN(mx.sym.var("x"), mx.sym.var("p"), mx.sym.var("s"), mx.sym.var("c"),
+                     state_size=4, num_layers=1, mode="lstm", projection_size=2,
+                     lstm_state_clip_min=-0.5, lstm_state_clip_max=0.5, name="rnn")
+    attrs = mx.sym.load_json(rnn.tojson())._outputs[0][0].attrs
+    assert attrs["projection_size"] == 2 and attrs["lstm_state_clip_min"] == -0.5
+    assert attrs["lstm_state_clip_max"] == 0.5
+    with pytest.raises(mx.MXNetError, match="stop"):
+        doc = json.loads(mx.sym.arange(1, 10).tojson())
+        doc["nodes"][-1]["attrs"]["stop"] = "ten"
+        mx.sym.load_json(json.dumps(doc))
+
+
 # -- MXNet 1.9.1's own exports -------------------------------------------------------------------
 def test_mxnet_mlp_export():
     sym = mx.sym.load(os.path.join(DATA, "mlp-symbol.json"))

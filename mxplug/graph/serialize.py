@@ -39,19 +39,14 @@ for (_op, _right), _name in SCALAR_OPS.items():
     _FROM_SCALAR.setdefault(_name, (_op, _right))
 
 
-def _attr_text(v):
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, (tuple, list)):
-        return str(tuple(v))
-    return str(v)
-
-
 def op_attr_texts(node) -> dict:
-    """The op parameters of ``node`` that differ from the defaults, as MXNet's strings."""
-    defaults = node.op.defaults
-    return {k: _attr_text(v) for k, v in node.attrs.items()
-            if v is not None and v != defaults.get(k) and k not in ("key", "counter", "ctx")}
+    """The op parameters of ``node`` that differ from the defaults, as MXNet's strings (not a
+    random op's generator state, ``key``/``counter``, nor a creation op's ``ctx``: both belong
+    to the run, not the graph)."""
+    op = node.op
+    skip = ("key", "counter", "ctx") if op.random else ("ctx",)
+    return {k: op.attrs[k].text(v) for k, v in node.attrs.items()
+            if v is not None and v != op.defaults.get(k) and k not in skip}
 
 
 def to_json(sym: Symbol) -> str:

@@ -22,6 +22,10 @@ __all__ = [
     "Dtype",
     "Enum",
     "Any",
+    "OptFloat",
+    "OptInt",
+    "IndexKey",
+    "IndexArg",
     "as_attr",
 ]
 
@@ -44,6 +48,14 @@ class Attr:
                 f"{op}: attribute {name}={value!r} is not a valid {self.kind}"
                 f"{f' (one of {self.choices})' if self.choices else ''}: {e}"
             ) from None
+
+    def text(self, value) -> str:
+        """``value`` as the string symbol JSON stores (what :meth:`parse` reads back)."""
+        if self.kind == "index":
+            return _index_key_text(value)
+        if isinstance(value, (tuple, list)):
+            return str(tuple(value))
+        return str(value)
 
     def __repr__(self):
         return f"{self.kind}({self.default!r})"
@@ -105,6 +117,64 @@ def _floats(a, v):
     return tuple(float(x) for x in (v if isinstance(v, (list, tuple)) else (v,)))
 
 
+def _optional(convert):
+    """A parser for ``None`` (or MXNet's text ``"None"``) or a value ``convert`` reads."""
+    def parse(a, v):
+        v = _literal(v)
+        return None if v is None else convert(a, v)
+    return parse
+
+
+# -- indexing keys (``x[1:3, ..., None, idx]``) as text: the getitem ops' ``key`` ---------------
+class IndexArg(int):
+    """Placeholder in a key: "the i-th index array input"."""
+
+    def __repr__(self):
+        return f"IndexArg({int(self)})"
+
+
+def _index_key_text(key) -> str:
+    """``(1, slice(0, 3, None), Ellipsis, None, IndexArg(0))`` -> ``"(1, 0:3:, ..., None, @0)"``:
+    every element in a form :func:`_index_key` reads back without eval."""
+    def one(k):
+        if isinstance(k, IndexArg):
+            return f"@{int(k)}"
+        if isinstance(k, slice):
+            return ":".join("" if v is None else str(int(v)) for v in (k.start, k.stop, k.step))
+        if k is Ellipsis:
+            return "..."
+        if k is None:
+            return "None"
+        return str(int(k))
+    return "(" + ", ".join(one(k) for k in key) + ")"
+
+
+def _index_key(a, v):
+    if not isinstance(v, str):
+        return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+    text = v.strip()
+    if not (text.startswith("(") and text.endswith(")")):
+        raise ValueError("expected a parenthesised key such as (1, 0:3:, ..., None, @0)")
+    key = []
+    for item in (t.strip() for t in text[1:-1].split(",")):
+        if not item:
+            continue
+        if item.startswith("@"):
+            key.append(IndexArg(int(item[1:])))
+        elif ":" in item:
+            parts = [int(p) if p.strip() else None for p in item.split(":")]
+            if len(parts) > 3:
+                raise ValueError(f"bad slice {item!r}")
+            key.append(slice(*parts))
+        elif item == "...":
+            key.append(Ellipsis)
+        elif item == "None":
+            key.append(None)
+        else:
+            key.append(int(item))
+    return tuple(key)
+
+
 _PARSERS = {
     "any": lambda a, v: v,
     "floats": _floats,
@@ -117,6 +187,9 @@ _PARSERS = {
     "axis": lambda a, v: int(_literal(v)),
     "enum": _enum,
     "dtype": _dtype,
+    "opt_float": _optional(lambda a, v: float(v)),
+    "opt_int": _optional(_int),
+    "index": _index_key,
 }
 
 
@@ -154,6 +227,18 @@ def Dtype(default=None):
 
 def Any(default=None):
     return Attr(default, "any")  # noqa: E704
+
+
+def OptFloat(default=None):
+    return Attr(default, "opt_float")  # noqa: E704
+
+
+def OptInt(default=None):
+    return Attr(default, "opt_int")  # noqa: E704
+
+
+def IndexKey(default=()):
+    return Attr(default, "index")  # noqa: E704
 
 
 def Enum(default, *choices):

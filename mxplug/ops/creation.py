@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import infer as I
-from .attrs import Any, Bool, Dtype, Float, Int, Shape
+from .attrs import Any, Bool, Dtype, Float, Int, OptFloat, Shape
 from .registry import Sample, defop
 
 _CTX = {"ctx": Any(None), "dtype": Dtype("float32")}
@@ -58,7 +58,7 @@ def _arange_len(start, stop, step, repeat):
 arange = defop(
     "arange",
     (),
-    {"start": Float(0.0), "stop": Any(None), "step": Float(1.0), "repeat": Int(1), **_CTX},
+    {"start": Float(0.0), "stop": OptFloat(None), "step": Float(1.0), "repeat": Int(1), **_CTX},
     infer=lambda start=0.0, stop=None, step=1.0, repeat=1, dtype="float32", **_: I.Spec(
         (_arange_len(start, stop, step, repeat)[2],), np.dtype(dtype)
     ),

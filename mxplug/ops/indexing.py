@@ -8,16 +8,9 @@ import numpy as np
 
 from ..base import MXNetIndexError
 from . import infer as I
-from .attrs import Any
+from .attrs import IndexArg, IndexKey, Shape
 from .call import F
 from .registry import Sample, defop
-
-
-class IndexArg(int):
-    """Placeholder in a key: "the i-th index array input"."""
-
-    def __repr__(self):
-        return f"IndexArg({int(self)})"
 
 
 def _rebuild(key, arrays):
@@ -36,7 +29,9 @@ def is_view_key(key) -> bool:
 
 def _getitem_infer(x, *idx, key=()):
     dummy = np.empty(x.shape, dtype=np.bool_)
-    arrays = [np.zeros(i.shape, dtype=i.dtype) for i in idx]
+    # float index arrays are MXNet's default; the body truncates them to integers
+    arrays = [np.zeros(i.shape, dtype=np.int64 if np.dtype(i.dtype).kind == "f" else i.dtype)
+              for i in idx]
     if any(a.dtype == np.bool_ for a in arrays):
         raise I.MXNetValueError(
             "getitem: a boolean mask gives a data-dependent shape, which "
@@ -52,7 +47,7 @@ def _getitem_infer(x, *idx, key=()):
 getitem = defop(
     "getitem",
     ("data", "indices"),
-    {"key": Any(())},
+    {"key": IndexKey(())},
     infer=_getitem_infer,
     variadic=True,
     doc="``data[key]``; a scalar result has shape (1,) as in MXNet 1.x.",
@@ -118,7 +113,7 @@ def normalize_key(key, is_array, to_raw=lambda a: a):
 getitem_grad = defop(
     "_getitem_backward",
     ("grad", "indices"),
-    {"shape": Any(()), "key": Any(())},
+    {"shape": Shape(()), "key": IndexKey(())},
     infer=lambda g, *idx, shape=(), key=(): I.Spec(tuple(shape), g.dtype),
     variadic=True,
     doc="The gradient of ``getitem``: ``grad`` added at ``key`` into zeros of ``shape``.",

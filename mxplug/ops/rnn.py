@@ -30,7 +30,7 @@ import numpy as np
 
 from ..base import MXNetNotImplementedError
 from . import infer as I
-from .attrs import Any, Bool, Enum, Float, Int
+from .attrs import Bool, Enum, Float, Int, OptFloat, OptInt
 from .dispatch import apply, state
 from .elemwise import sigmoid
 from .movement import concat
@@ -43,8 +43,8 @@ GATES = {"rnn_relu": 1, "rnn_tanh": 1, "lstm": 4, "gru": 3}
 
 _ATTRS = {"state_size": Int(0), "num_layers": Int(0), "bidirectional": Bool(False),
           "mode": Enum(None, "rnn_relu", "rnn_tanh", "lstm", "gru"), "p": Float(0.0),
-          "state_outputs": Bool(False), "projection_size": Any(None),
-          "lstm_state_clip_min": Any(None), "lstm_state_clip_max": Any(None),
+          "state_outputs": Bool(False), "projection_size": OptInt(None),
+          "lstm_state_clip_min": OptFloat(None), "lstm_state_clip_max": OptFloat(None),
           "lstm_state_clip_nan": Bool(False), "use_sequence_length": Bool(False)}
 _INPUTS = ("data", "parameters", "state", "state_cell", "sequence_length")
 
