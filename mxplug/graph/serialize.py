@@ -14,6 +14,7 @@ import json
 
 from ..base import MXNetError, atomic_write
 from ..ops import REGISTRY
+from ..ops.attrs import Any
 from ..ops.registry import MXPLUG_NAMES, mxnet_name
 from .node import Node, hidden_key, infer_node, topo_nodes
 from .symbol import Symbol
@@ -45,8 +46,11 @@ def op_attr_texts(node) -> dict:
     to the run, not the graph)."""
     op = node.op
     skip = ("key", "counter", "ctx") if op.random else ("ctx",)
-    return {k: op.attrs[k].text(v) for k, v in node.attrs.items()
+    return {k: op.attrs.get(k, _UNDECLARED).text(v) for k, v in node.attrs.items()
             if v is not None and v != op.defaults.get(k) and k not in skip}
+
+
+_UNDECLARED = Any()  # an attribute an op keeps without declaring it (Custom's keyword arguments)
 
 
 def to_json(sym: Symbol) -> str:
