@@ -53,9 +53,8 @@ def create(init, /, *args, **kwargs):
         name, kw = json.loads(init)
         return create(name, **kw)
     klass = _REGISTRY.get(init.lower())
-    if klass is None and init.lower() == "fusedrnn":  # registered by mx.rnn when it loads
-        from . import rnn  # noqa: F401
-        klass = _REGISTRY.get("fusedrnn")
+    if klass is None and init.lower() == "fusedrnn":
+        klass = _fused_rnn()
     if klass is None:
         raise ValueError(f"Cannot find initializer {init}; registered: {sorted(_REGISTRY)}")
     return klass(*args, **kwargs)
@@ -398,3 +397,16 @@ class Load:
             self.default_init(name, arr)
             if self.verbose:
                 print(f"Initialized {name} by default")
+
+
+def _fused_rnn():
+    """``FusedRNN``, which lives with the fused cell in ``mx.rnn`` (imported, and so
+    registered, on first use: ``mx.init.FusedRNN`` and ``create('fusedrnn')`` as in MXNet)."""
+    from .rnn.rnn_cell import FusedRNN
+    return FusedRNN
+
+
+def __getattr__(name):
+    if name == "FusedRNN":
+        return _fused_rnn()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

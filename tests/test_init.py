@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -150,3 +152,13 @@ def test_create_register_dumps():
     np.testing.assert_array_equal(a.asnumpy(), 0.5)
     with pytest.raises(ValueError):
         I.create("nonexistent")
+
+
+def test_fused_rnn_initializer_without_importing_mx_rnn():
+    # MXNet-written symbol JSON carries '["fusedrnn", {"init": null, ...}]' for a fused cell's
+    # parameters: it must load in a process that never imported mx.rnn
+    code = ("import mxplug as mx, sys; assert 'mxplug.rnn' not in sys.modules; "
+            "i = mx.init.create('[\"fusedrnn\", {\"init\": null, \"num_hidden\": 3}]'); "
+            "assert type(i) is mx.init.FusedRNN and i.dumps().startswith('[\"fusedrnn\"')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
