@@ -291,6 +291,37 @@ def test_declared_zero_dims_are_filled_by_inference():
         fc.infer_shape(x=(2, 7))
 
 
+def test_zeros_with_unknown_dims_take_their_shape_from_consumers(tmp_path):
+    # MXNet's Gluon RNN layers export their begin states as _zeros(shape=(1, 0, H)): the 0 is
+    # the batch size, which shape inference fills from the consumers (an elementwise peer, or
+    # the RNN op's state rule); binding must then create arrays of the filled shape
+    x, p = mx.sym.var("data"), mx.sym.var("params")
+    h0, c0 = mx.sym.zeros(shape=(1, 0, 4)), mx.sym.zeros(shape=(1, 0, 4))
+    rnn = mx.sym.RNN(x, p, h0, c0, state_size=4, num_layers=1, mode="lstm", name="rnn")
+    assert rnn.infer_shape(data=(5, 3, 2))[1] == [(5, 3, 4)]
+    ex = rnn.simple_bind(mx.cpu(), data=(5, 3, 2))
+    ex.arg_dict["params"][:] = 0.1
+    ex.arg_dict["data"][:] = 1.0
+    assert ex.forward()[0].shape == (5, 3, 4)
+
+    fc = mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=4, name="fc")
+    out = fc + mx.sym.ones(shape=(0, 4))
+    assert out.infer_shape(data=(2, 3))[1] == [(2, 4)]
+    ex = out.simple_bind(mx.cpu(), data=(2, 3))
+    for a in ex.arg_dict.values():
+        a[:] = 1.0
+    np.testing.assert_array_equal(ex.forward(is_train=True)[0].asnumpy(), np.full((2, 4), 5.0))
+    ex.backward()
+    np.testing.assert_array_equal(ex.grad_dict["fc_bias"].asnumpy(), np.full(4, 2.0))
+    assert "(0, 4)" in out.tojson()  # the symbol itself keeps the unknown dim
+    out.save(str(tmp_path / "m-symbol.json"))
+    mx.nd.save(str(tmp_path / "m-0000.params"),
+               {"arg:fc_weight": mx.nd.ones((4, 3)), "arg:fc_bias": mx.nd.ones(4)})
+    block = mx.gluon.SymbolBlock.imports(str(tmp_path / "m-symbol.json"), ["data"],
+                                         str(tmp_path / "m-0000.params"))
+    np.testing.assert_array_equal(block(mx.nd.ones((5, 3))).asnumpy(), np.full((5, 4), 5.0))
+
+
 def test_infer_type():
     a, b = mx.sym.var("a"), mx.sym.var("b")
     arg, out, aux = (a + b).infer_type(a="float32")

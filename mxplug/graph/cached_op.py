@@ -23,7 +23,7 @@ from ..ndarray import NDArray
 from ..ops import REGISTRY, apply
 from ..ops.dispatch import state
 from .executor import Program, build_training, head_grad_names, optimize_bound
-from .inference import propagate
+from .inference import fill_creation_shapes, propagate
 from .symbol import Symbol
 from .trace import TracedGraph, signature_of, trace
 
@@ -131,8 +131,10 @@ class CachedOp:
             raise MXNetValueError(f"CachedOp {self.name}: expected {len(names)} NDArrays for the "
                                   f"inputs {names}, got {len(args)} arguments")
         shapes = {n: a.shape for n, a in zip(names, args)}
-        propagate(self._symbol, shapes, {n: np.dtype(a.dtype) for n, a in zip(names, args)})
-        return TracedGraph(self._symbol, names, {}, sig, len(self._symbol._outputs) == 1)
+        dtypes = {n: np.dtype(a.dtype) for n, a in zip(names, args)}
+        symbol = fill_creation_shapes(self._symbol, shapes, dtypes)
+        propagate(symbol, shapes, dtypes)
+        return TracedGraph(symbol, names, {}, sig, len(symbol._outputs) == 1)
 
     # -- calls -----------------------------------------------------------------------------------
     def __call__(self, *args):

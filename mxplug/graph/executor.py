@@ -24,6 +24,7 @@ from ..ndarray import ones as _nd_ones
 from ..ndarray import zeros as _nd_zeros
 from ..ops import apply, registry
 from ..ops.dispatch import state
+from .inference import fill_creation_shapes
 from .memory import out_body, plan_buffers
 from .node import topo_nodes
 
@@ -495,10 +496,14 @@ class Executor:
                 else:
                     a = self.arg_dict[n]
                     self.grad_dict[n] = _nd_zeros(a.shape, ctx=a.ctx, dtype=a.dtype)
+        arrays = {**self.arg_dict, **self.aux_dict}
+        # what runs: the symbol with its zeros(shape=(0, H))-style dims filled for these arrays
+        symbol = fill_creation_shapes(symbol, {n: a.shape for n, a in arrays.items()},
+                                      {n: np.dtype(a.dtype) for n, a in arrays.items()})
         self.outputs = _allocate_outputs(symbol, self.arg_dict, self.aux_dict, self._ctx)
         self._monitor, self._forwarded = None, False
         plain = symbol._outputs if self._group2ctx else optimize_bound(
-            symbol._outputs, {**self.arg_dict, **self.aux_dict}, self._ctx)
+            symbol._outputs, arrays, self._ctx)
         self._optimized = plain
         self._plain = Program(plain, (), self._ctx, self._group2ctx)
         self._wrt = [n for n, r in self._grad_req.items() if r != "null"]

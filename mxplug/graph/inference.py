@@ -35,6 +35,23 @@ def _partial(spec):
     return spec is not None and 0 in spec.shape
 
 
+#: Creation ops whose ``shape`` may hold unknown (0) dims that consumers fill in, as MXNet's
+#: shape inference does (Gluon RNN layers export begin states as ``_zeros(shape=(1, 0, H))``).
+_FILLED_CREATION = frozenset({"zeros", "ones", "full", "empty"})
+
+
+def _fillable(node):
+    return node.op is not None and node.op.name in _FILLED_CREATION and not node.inputs and \
+        0 in tuple(node.attrs.get("shape") or ())
+
+
+def _filled(shape, target):
+    """``shape`` with its unknown (0) dims taken from ``target`` (None if they disagree)."""
+    if len(shape) != len(target) or any(d and t and d != t for d, t in zip(shape, target)):
+        return None
+    return tuple(t if d == 0 else d for d, t in zip(shape, target))
+
+
 def _declared_shape(node):
     text = node.user_attrs.get("__shape__")
     return tuple(int(s) for s in ast.literal_eval(text)) if text else None
@@ -117,12 +134,30 @@ def propagate(sym, shapes=None, dtypes=None):
             dtype = np.dtype(dtypes.get(n.name) or _declared_dtype(n) or "float32")
             vs[id(n)] = Spec(shape, dtype) if shape is not None and shape else None
     targets = {}  # (node id, output) -> the shape its consumers imply (0 = unknown)
+    filled = {}  # fillable creation node id -> the shape its consumers gave its 0 dims
+
+    def fill(node, shape):
+        """Complete a fillable creation node's unknown dims from ``shape``; whether it did."""
+        spec = specs.get(id(node))
+        new = _filled(tuple(node.attrs["shape"]), tuple(shape)) if spec else None
+        if new is None or filled.get(id(node)) == new:
+            return False
+        filled[id(node)] = new
+        specs[id(node)] = (Spec(new, spec[0].dtype),)
+        return True
+
     for _ in range(8):  # shapes found late (parameters, elementwise peers) unlock earlier nodes
         changed = False
         for n in nodes:
             if n.is_variable:
                 specs[id(n)] = (vs[id(n)],) if vs[id(n)] else None
                 continue
+            if id(n) in filled:
+                continue
+            if _fillable(n) and targets.get((id(n), 0)) is not None and specs.get(id(n)):
+                changed |= fill(n, targets[(id(n), 0)])
+                if id(n) in filled:
+                    continue
             ins = [specs.get(id(i)) for i, _ in n.inputs]
             in_specs = [s[k] if s else None for s, (_, k) in zip(ins, n.inputs)]
             rule = n.op.params_fn
@@ -137,6 +172,10 @@ def propagate(sym, shapes=None, dtypes=None):
                         inp, direct = inp.inputs[0][0], False
                     known = vs.get(id(inp)) if inp.is_variable else None
                     shape = tuple(shape)
+                    if _fillable(inp) and fill(inp, shape):  # an RNN's zeros begin state
+                        in_specs[idx] = specs[id(inp)][0] if direct else in_specs[idx]
+                        changed = True
+                        continue
                     if inp.is_variable and (known is None or _partial(known)) and \
                             (known is None or shape != known.shape):
                         settle(inp, shape, n, in_specs)
@@ -188,6 +227,27 @@ def propagate(sym, shapes=None, dtypes=None):
         if n.is_variable and var_specs.get(n.name) is None:
             var_specs[n.name] = vs[id(n)]
     return var_specs, specs, nodes
+
+
+def fill_creation_shapes(symbol, shapes, dtypes=None):
+    """``symbol`` with the unknown (0) dims of its ``zeros``/``ones``/``full`` nodes filled in
+    for these input shapes, as inference finds them (a new Symbol; ``symbol`` itself when no
+    such node has one). Binding runs this: the nodes make their arrays from their attributes."""
+    if not any(_fillable(n) for n in topo_nodes(symbol._outputs)):
+        return symbol
+    from .node import Node
+    from .passes import rewrite
+    from .symbol import Symbol
+    _, specs, _ = propagate(symbol, shapes, dtypes)
+
+    def visit(node, ins, lookup):
+        spec = specs.get(id(node)) if _fillable(node) else None
+        if not spec or _partial(spec[0]):
+            return None
+        return Node(node.op, {**node.attrs, "shape": tuple(spec[0].shape)}, (), node.name,
+                    node.source, spec, node.user_attrs)
+
+    return Symbol(rewrite(symbol._outputs, visit))
 
 
 def _unify(shapes):
