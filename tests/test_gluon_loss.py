@@ -138,7 +138,7 @@ def test_kldiv_loss(ctx, from_logits):
     pred = rand(3, 4, lo=-2, hi=2)
     label = np.exp(log_softmax(rand(3, 4, seed=1)))
     lp = pred if from_logits else log_softmax(pred)
-    ref = batch_mean(label * (np.log(label + 1e-12) - lp))
+    ref = (label * (np.log(label + 1e-12) - lp)).sum(axis=1)  # MXNet 1.9.1 sums (not mean)
     out = run(gloss.KLDivLoss(from_logits=from_logits), ctx, pred, label)
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-7)
 
@@ -272,3 +272,65 @@ def test_loss_drives_training_step(ctx):
         out = ctc(pred, nd(np.array([[0., 1.], [1., -1.]]), ctx))
     out.backward()
     assert np.isfinite(pred.grad.asnumpy()).all() and np.abs(pred.grad.asnumpy()).sum() > 0
+
+
+# -- SDMLLoss -----------------------------------------------------------------------------------
+def sdml_ref(x1, x2, s=0.3):
+    """MXNet 1.9's SDMLLoss in NumPy: KL(smoothed identity || softmax(-squared distances)) per
+    row, summed over the row."""
+    n = x1.shape[0]
+    d = ((x1[:, None, :] - x2[None, :, :]) ** 2).sum(axis=2)
+    q = np.where(np.eye(n, dtype=bool), 1 - s, s / (n - 1))
+    return (q * (np.log(q + 1e-12) - log_softmax(-d, axis=1))).sum(axis=1)
+
+
+X1, X2 = rand(5, 3, seed=11), rand(5, 3, seed=12)
+
+
+@pytest.mark.parametrize("smoothing", [0.3, 0.0, 0.9])
+def test_sdml_loss(ctx, smoothing):
+    out = run(gloss.SDMLLoss(smoothing_parameter=smoothing), ctx, X1, X2)
+    assert out.shape == (5,)
+    np.testing.assert_allclose(out, sdml_ref(X1, X2, smoothing), rtol=1e-5, atol=1e-6)
+    # aligned pairs (x2 close to x1) give a lower loss than unrelated ones
+    close = run(gloss.SDMLLoss(), ctx, X1, X1 + 0.01 * X2)
+    assert close.sum() < sdml_ref(X1, X2).sum()
+
+
+def test_sdml_loss_weight_and_batch_axis(ctx):
+    out = run(gloss.SDMLLoss(weight=2.5), ctx, X1, X2)
+    np.testing.assert_allclose(out, 2.5 * sdml_ref(X1, X2), rtol=1e-5, atol=1e-6)
+    out = run(gloss.SDMLLoss(batch_axis=1), ctx, X1.T, X2.T)   # samples in the columns
+    np.testing.assert_allclose(out, sdml_ref(X1, X2), rtol=1e-5, atol=1e-6)
+    two = rand(2, 4, seed=3), rand(2, 4, seed=4)                 # the smallest batch
+    np.testing.assert_allclose(run(gloss.SDMLLoss(), ctx, *two), sdml_ref(*two), rtol=1e-5)
+
+
+def test_sdml_loss_symbol(ctx):
+    """On Symbols (the batch size is not known when the graph is built)."""
+    import mxplug as mx
+    x1, x2 = mx.sym.var("x1"), mx.sym.var("x2")
+    y = gloss.SDMLLoss(smoothing_parameter=0.2)(x1, x2)
+    assert y.infer_shape(x1=(5, 3), x2=(5, 3))[1] == [(5,)]
+    ex = y.bind(ctx, {"x1": nd(X1, ctx), "x2": nd(X2, ctx)})
+    np.testing.assert_allclose(ex.forward()[0].asnumpy(), sdml_ref(X1, X2, 0.2), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_sdml_loss_gradients(ctx):
+    check_block_grads(gloss.SDMLLoss(), [X1, X2], ctx, wrt=(0, 1))
+    check_block_grads(gloss.SDMLLoss(smoothing_parameter=0.6, batch_axis=1), [X1.T, X2.T],
+                      ctx, wrt=(0, 1))
+
+
+def test_sdml_loss_bad_arguments(ctx):
+    for bad in (1.0, -0.1, "0.3", True):
+        with pytest.raises(ValueError, match="smoothing_parameter"):
+            gloss.SDMLLoss(smoothing_parameter=bad)
+    with pytest.raises(ValueError, match="batch_axis"):
+        gloss.SDMLLoss(batch_axis=2)
+    loss = gloss.SDMLLoss()
+    loss.initialize(ctx=ctx)
+    for a, b in ((X1, X2[:4]), (X1[:1], X2[:1]), (rand(2, 3, 2), rand(2, 3, 2))):
+        with pytest.raises(ValueError, match="SDMLLoss: x1 and x2"):
+            loss(nd(a, ctx), nd(b, ctx))

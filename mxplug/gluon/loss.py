@@ -18,7 +18,7 @@ from .block import HybridBlock
 __all__ = ["Loss", "L2Loss", "L1Loss", "SigmoidBinaryCrossEntropyLoss", "SigmoidBCELoss",
            "SoftmaxCrossEntropyLoss", "SoftmaxCELoss", "KLDivLoss", "CTCLoss", "HuberLoss",
            "HingeLoss", "SquaredHingeLoss", "LogisticLoss", "TripletLoss", "PoissonNLLLoss",
-           "CosineEmbeddingLoss"]
+           "CosineEmbeddingLoss", "SDMLLoss"]
 
 
 def _apply_weighting(F, loss, weight=None, sample_weight=None):
@@ -226,7 +226,8 @@ SoftmaxCELoss = SoftmaxCrossEntropyLoss
 
 
 class KLDivLoss(Loss):
-    r"""Kullback-Leibler divergence: :math:`L = \sum_i label_i (\log label_i - pred_i)`.
+    r"""Kullback-Leibler divergence: :math:`L = \sum_i label_i (\log label_i - pred_i)`, summed
+    over all axes but ``batch_axis`` (MXNet 1.9.1's; releases before 1.6 took the mean).
 
     Parameters
     ----------
@@ -251,7 +252,7 @@ class KLDivLoss(Loss):
             pred = F.log_softmax(pred, axis=self._axis)
         loss = label * (F.log(label + 1e-12) - pred)
         loss = _apply_weighting(F, loss, self._weight, sample_weight)
-        return self._batch_mean(F, loss)
+        return F.sum(loss, axis=self._batch_axis, exclude=True)
 
 
 class HuberLoss(Loss):
@@ -466,6 +467,88 @@ class CosineEmbeddingLoss(Loss):
         y_norm = F.reshape(F.norm(y, axis=axis), shape=(-1, 1))
         x_dot_y = F.reshape(F.sum(x * y, axis=axis), shape=(-1, 1))
         return x_dot_y / F.maximum(x_norm * y_norm, 1e-12)
+
+
+class SDMLLoss(Loss):
+    r"""Batchwise Smoothed Deep Metric Learning loss (Bonadiman, Kumar and Mittal, "Large Scale
+    Question Paraphrase Retrieval with Smoothed Deep Metric Learning", 2019): ``x1[i]`` and
+    ``x2[i]`` are a positive pair, and every other row of the minibatch is a negative for them.
+
+    With the squared distances :math:`d_{ij} = \|x1_i - x2_j\|^2`,
+    :math:`\log p_{ij} = \mathrm{log\_softmax}_j(-d_{ij})`, and smoothed labels
+    :math:`q_{ii} = 1 - s`, :math:`q_{ij} = s / (N - 1)` for :math:`i \ne j` (:math:`N` the
+    batch size, :math:`s` the smoothing parameter), the loss of sample :math:`i` is the
+    Kullback-Leibler divergence of its row,
+    :math:`L_i = \sum_j q_{ij} (\log(q_{ij} + 10^{-12}) - \log p_{ij})`, as in MXNet 1.9 (whose
+    ``KLDivLoss`` sums over the non-batch axes, where mxplug's averages as older releases did).
+
+    Parameters
+    ----------
+    smoothing_parameter : float, default 0.3
+        The probability mass spread over the negatives, in [0, 1).
+    weight : float or None, default 1.0
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+        The axis of the inputs that represents the mini-batch (0 or 1).
+
+    Notes
+    -----
+    Inputs: ``x1`` and ``x2``, minibatches of vectors of the same shape ``(batch_size, dim)``
+    (``(dim, batch_size)`` with ``batch_axis=1``), at least 2 samples. Output: shape
+    ``(batch_size,)``. Written in ``F`` ops, so it also runs hybridized and on Symbols (MXNet
+    1.9's runs on NDArrays only). Unlike MXNet 1.9, which ignores both, ``weight`` scales the
+    loss and ``batch_axis=1`` takes the samples from the columns.
+    """
+
+    def __init__(self, smoothing_parameter=0.3, weight=1., batch_axis=0, **kwargs):
+        if isinstance(smoothing_parameter, bool) or \
+                not isinstance(smoothing_parameter, numbers.Real) or \
+                not 0 <= smoothing_parameter < 1:
+            raise ValueError(f"SDMLLoss: smoothing_parameter must be a number in [0, 1), got "
+                             f"{smoothing_parameter!r}")
+        if batch_axis not in (0, 1):
+            raise ValueError(f"SDMLLoss: batch_axis must be 0 or 1 (the inputs are "
+                             f"2-D), got {batch_axis!r}")
+        super().__init__(weight, batch_axis, **kwargs)
+        self.smoothing_parameter = smoothing_parameter
+
+    @staticmethod
+    def _check_inputs(x1, x2):
+        shapes = []
+        for x in (x1, x2):
+            if _ndim(x) is None:   # a Symbol: its shape is checked by the ops
+                return
+            shapes.append(tuple(x.shape))
+        if len(shapes[0]) != 2 or shapes[0] != shapes[1] or shapes[0][0] < 2:
+            raise MXNetValueError(
+                f"SDMLLoss: x1 and x2 must be minibatches of vectors of one shape (batch_size, "
+                f"dim) with batch_size >= 2 (after batch_axis); got {shapes[0]} and "
+                f"{shapes[1]}")
+
+    def _compute_distances(self, F, x1, x2):
+        """Squared Euclidean distances of every row of ``x1`` to every row of ``x2``: (N, N)."""
+        diffs = F.broadcast_sub(F.expand_dims(x1, axis=1), F.expand_dims(x2, axis=0))
+        return F.sum(F.square(diffs), axis=2)
+
+    def _compute_labels(self, F, distances):
+        """The identity of ``distances``' shape smoothed: ``1 - s`` on the diagonal, ``s / (N -
+        1)`` elsewhere (built from ops, so the batch size need not be known)."""
+        idx = F.contrib.arange_like(distances, axis=0)
+        gold = F.broadcast_equal(F.reshape(idx, shape=(-1, 1)), F.reshape(idx, shape=(1, -1)))
+        rest = 1 - gold
+        negatives = F.sum(rest, axis=1, keepdims=True)   # N - 1 in every row
+        return gold * (1 - self.smoothing_parameter) + \
+            F.broadcast_div(rest * self.smoothing_parameter, negatives)
+
+    def hybrid_forward(self, F, x1, x2):
+        if self._batch_axis == 1:
+            x1, x2 = F.transpose(x1), F.transpose(x2)
+        self._check_inputs(x1, x2)
+        distances = self._compute_distances(F, x1, x2)
+        log_probabilities = F.log_softmax(-distances, axis=1)
+        labels = F.stop_gradient(self._compute_labels(F, distances))
+        loss = F.sum(labels * (F.log(labels + 1e-12) - log_probabilities), axis=1)
+        return _apply_weighting(F, loss, self._weight)
 
 
 # -- CTC --------------------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from .adaptive import (
     RMSProp,
 )
 from .optimizer import Optimizer, create, register
-from .sgd import DCASGD, LARS, NAG, SGD, SGLD, Signum
+from .sgd import DCASGD, LARS, LBSGD, NAG, SGD, SGLD, Signum
 from .updater import Updater, get_updater
 
 __all__ = ["Optimizer", "create", "register", "Updater", "get_updater", "SGD", "NAG", "Signum",
-           "LARS", "SGLD", "DCASGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "Adamax",
-           "Nadam", "FTML", "LAMB", "Ftrl", "AdaBound", "AMSBound", "adaptive", "optimizer",
-           "sgd", "updater"]
+           "LARS", "LBSGD", "SGLD", "DCASGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp",
+           "Adamax", "Nadam", "FTML", "LAMB", "Ftrl", "AdaBound", "AMSBound", "adaptive",
+           "optimizer", "sgd", "updater"]

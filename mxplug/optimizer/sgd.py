@@ -1,8 +1,10 @@
-"""SGD and its relatives: SGD, NAG, Signum, LARS, SGLD, DCASGD (MXNet 1.x update rules)."""
+"""SGD and its relatives: SGD, NAG, Signum, LARS, LBSGD, SGLD, DCASGD (MXNet 1.x update
+rules)."""
 
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -12,7 +14,7 @@ from ..ops import apply_into
 from ..ops.multi_optimizer_ops import MULTI_OPTIMIZER_OPS
 from .optimizer import Optimizer, fused_update, low_precision, register, zeros_like
 
-__all__ = ["SGD", "NAG", "Signum", "LARS", "SGLD", "DCASGD"]
+__all__ = ["SGD", "NAG", "Signum", "LARS", "LBSGD", "SGLD", "DCASGD"]
 
 
 class _MomentumSGDBase(Optimizer):
@@ -236,6 +238,138 @@ class LARS(_MomentumSGDBase):
             momentum = self.momentum * (self.cur_lr / self.last_lr)
         lr = self._get_lars(index, weight, grad, lr, wd)
         self._sgd_step(weight, grad, state, lr, wd, momentum, multi_precision)
+
+
+def _whole(name, value, minimum):
+    """``value`` as an int >= ``minimum`` (integral floats accepted), else a ValueError naming
+    the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value or \
+            value < minimum or int(value) != value:
+        raise ValueError(f"LBSGD: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+@register
+class LBSGD(_MomentumSGDBase):
+    """Large-batch SGD (MXNet 1.x's ``LBSGD``): momentum SGD whose learning rate is scaled by a
+    warmup schedule or by a LARS factor, optionally over gradients accumulated across
+    ``batch_scale`` calls to emulate a batch that many times larger.
+
+    Each call counts ``nup`` (per parameter, starting at ``begin_epoch * updates_per_epoch +
+    1``) and adds the gradient to a running sum; when ``nup % batch_scale == 0`` the weight is
+    updated with ``grad = sum / batch_scale`` by the ``sgd_update`` / ``sgd_mom_update`` rule
+    (``rescale_grad``, ``clip_gradient``, ``wd`` as in :class:`SGD`) at ``lr * mult``, and the
+    sum restarts; the other calls leave the weight and the momentum as they are. With
+    ``nwup = warmup_epochs * updates_per_epoch`` and ``B = batch_scale``, ``mult`` is ``B``
+    once ``nup >= nwup``, else
+
+    - ``'linear'``: ``1 + (B - 1) * nup / nwup``
+    - ``'power2'``: ``1 + (B - 1) * (nup / nwup) ** 2``
+    - ``'sqrt'``: ``1 + (B - 1) * sqrt(nup / nwup)``
+    - ``'lars'``: ``sqrt(|w|^2 / (|grad|^2 + wd * |w|^2 + 1e-18))`` clipped to [0.01, 100],
+      for every step (``grad`` before ``rescale_grad``).
+
+    Parameters
+    ----------
+    momentum : float, optional
+    multi_precision : bool, optional
+        Update a float32 master copy of float16/bfloat16 weights. As in MXNet, the Updater's
+        state is then ``(float32 master, momentum or None)`` (the base class's layout), and
+        :meth:`create_state` called directly on such a weight returns ``(momentum or None,
+        master)``, updated by the ``mp_sgd(_mom)_update`` ops.
+    warmup_strategy : {'linear', 'power2', 'sqrt', 'lars'}, optional
+    warmup_epochs : int, optional
+    batch_scale : int, optional
+        How many calls make one large batch (and the final learning-rate multiplier).
+    updates_per_epoch : int, optional
+        Calls per epoch, for the warmup length and ``begin_epoch``.
+    begin_epoch : int, optional
+        The epoch to start from: the count starts at ``begin_epoch * updates_per_epoch``.
+    num_epochs : int, optional
+        Accepted and stored, as in MXNet (unused).
+    """
+
+    _STRATEGIES = ("linear", "power2", "sqrt", "lars")
+
+    def __init__(self, momentum=0.0, multi_precision=False, warmup_strategy="linear",
+                 warmup_epochs=5, batch_scale=1, updates_per_epoch=32, begin_epoch=0,
+                 num_epochs=60, **kwargs):
+        super().__init__(multi_precision=multi_precision, **kwargs)
+        if warmup_strategy not in self._STRATEGIES:
+            raise ValueError(f"LBSGD: warmup_strategy must be one of {self._STRATEGIES}, got "
+                             f"{warmup_strategy!r}")
+        self.momentum = momentum
+        self.warmup_strategy = warmup_strategy
+        self.warmup_epochs = _whole("warmup_epochs", warmup_epochs, 0)
+        self.batch_scale = _whole("batch_scale", batch_scale, 1)
+        self.updates_per_epoch = _whole("updates_per_epoch", updates_per_epoch, 0)
+        self.init_updates = _whole("begin_epoch", begin_epoch, 0) * self.updates_per_epoch
+        self.num_epochs = _whole("num_epochs", num_epochs, 0)
+        self._device_id = 0
+        # (device id, index) -> the gradients summed since the last large-batch update
+        self._cum_grads: dict = {}
+
+    def create_state(self, index, weight):
+        if self.multi_precision and low_precision(weight):
+            master = weight.astype(np.float32)
+            return (zeros_like(master) if self.momentum != 0.0 else None, master)
+        return zeros_like(weight) if self.momentum != 0.0 else None
+
+    # MXNet's LBSGD keeps the base class's multi-precision path: (master, state), update()
+    # on the master with a float32 gradient, then the master cast back into the weight
+    create_state_multi_precision = Optimizer.create_state_multi_precision
+    update_multi_precision = Optimizer.update_multi_precision
+
+    def _set_current_context(self, device_id):
+        self._device_id = device_id
+        super()._set_current_context(device_id)
+
+    def _get_lbmult(self, nup):
+        """The warmup multiplier of the learning rate at count ``nup``."""
+        nwup = self.warmup_epochs * self.updates_per_epoch
+        top = float(self.batch_scale)
+        if nup >= nwup:
+            return top
+        if nwup <= 1:
+            return 1.0
+        if self.warmup_strategy == "linear":
+            return 1.0 + (top - 1) * nup / nwup
+        if self.warmup_strategy == "power2":
+            return 1.0 + (top - 1) * (nup * nup) / (nwup * nwup)
+        if self.warmup_strategy == "sqrt":
+            return 1.0 + (top - 1) * math.sqrt(nup / nwup)
+        return 1.0
+
+    @staticmethod
+    def _l2norm(v):
+        """The squared L2 norm (summed in float32 at least, so float16 cannot overflow)."""
+        if low_precision(v):
+            v = v.astype(np.float32)
+        return float(nd.sum(nd.square(v)).asscalar())
+
+    def _get_lars(self, weight, g, wd):
+        """The LARS factor of the learning rate, clipped to [0.01, 100]."""
+        w2, g2 = self._l2norm(weight), self._l2norm(g)
+        return min(max(math.sqrt(w2 / (g2 + wd * w2 + 1e-18)), 0.01), 100.0)
+
+    def update(self, index, weight, grad, state):
+        lr, wd = self._get_lr(index), self._get_wd(index)  # before the count, as MXNet
+        self._update_count(index)
+        nup = self.init_updates + self._index_update_count[index] - self.begin_num_update
+        if self.batch_scale > 1:
+            key = (self._device_id, index)
+            pending = self._cum_grads.pop(key, None)
+            pending = grad.copy() if pending is None else pending + grad
+            if nup % self.batch_scale:
+                self._cum_grads[key] = pending
+                return  # MXNet runs sgd_update with lr=0 here: the weight stays as it is
+            grad = pending / self.batch_scale
+        if self.warmup_strategy == "lars":
+            lr *= self._get_lars(weight, grad, wd)
+        else:
+            lr *= self._get_lbmult(nup)
+        self._sgd_step(weight, grad, state, lr, wd, self.momentum,
+                       isinstance(state, (list, tuple)))
 
 
 @register
