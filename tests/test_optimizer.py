@@ -31,8 +31,8 @@ def ref_sgd(w, g, s, t, lr, wd, o):
 def ref_nag(w, g, s, t, lr, wd, o):
     g = _clip(o["rescale_grad"] * g, o.get("clip_gradient")) + wd * w
     mom = o.get("momentum", 0.0)
-    s["m"] = mom * s.get("m", 0 * w) + g
-    return w - lr * (mom * s["m"] + g)
+    s["m"] = mom * s.get("m", 0 * w) - lr * g  # MXNet 1.9.1's nag_mom_update
+    return w + mom * s["m"] - lr * g
 
 
 def ref_signum(w, g, s, t, lr, wd, o):

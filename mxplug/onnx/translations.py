@@ -384,12 +384,7 @@ def _softmax_output(g, node, args, out):
 
 @translates("SoftmaxActivation")
 def _softmax_activation(g, node, args, out):
-    if node.attrs["mode"] == "channel":
-        g.add("Softmax", args, out, node.name, axis=1)
-    elif g.arg_specs(node)[0].ndim <= 2:
-        g.add("Softmax", args, out, node.name, axis=-1)
-    else:
-        _flat_softmax(g, node, args[0], out)
+    g.add("Softmax", args, out, node.name, axis=1 if node.attrs["mode"] == "channel" else -1)
 
 
 # -- lookup ---------------------------------------------------------------------------------------

@@ -37,8 +37,9 @@ lrn = defop(
     {"alpha": Float(1e-4), "beta": Float(0.75), "knorm": Float(2.0), "nsize": Int(0)},
     infer=_lrn_infer, aliases=("lrn",),
     doc="Local response normalisation across channels (AlexNet): ``out = x / (knorm + alpha / "
-        "nsize * sum(x[c']**2))**beta``, the sum over channels ``c - nsize//2 .. c + "
-        "nsize//2`` (zeros past the edges; an even nsize sums nsize + 1 channels, as MXNet).")
+        "nsize * sum(x[c']**2))**beta``, the sum over channels ``c - (nsize-1)//2 .. c + "
+        "(nsize-1)//2`` (zeros past the edges; an even nsize sums nsize - 1 channels, as MXNet "
+        "1.9.1 does).")
 
 
 @lrn.compose
@@ -47,8 +48,9 @@ def _(x, alpha=1e-4, beta=0.75, knorm=2.0, nsize=0):
     n, c = x.shape[:2]
     # the channel window sum is a sum-pooling along C of x**2 seen as (N, 1, C, H*W)
     sq = _f("reshape", x * x, shape=(n, 1, c, -1))
-    # MXNet's window is c - nsize//2 .. c + nsize//2 (nsize + 1 channels for an even nsize)
-    half = nsize // 2
+    # MXNet 1.9.1's window is c - (nsize-1)//2 .. c + (nsize-1)//2 (checked against its wheel:
+    # nsize=2 reads channel c alone, nsize=4 three channels)
+    half = (nsize - 1) // 2
     win = _f("Pooling", sq, kernel=(2 * half + 1, 1), pool_type="sum", pad=(half, 0))
     norm = _f("reshape", win, shape=x.shape) * (alpha / nsize) + knorm
     return x * _f("power", norm, -beta)
@@ -230,19 +232,21 @@ batch_take.samples(
 
 
 def _argmax_channel_infer(x):
-    I.expect(x.ndim >= 1, "argmax_channel", "data of ndim >= 1", f"data.shape={tuple(x.shape)}")
-    return I.Spec(I.reduce_shape(x.shape, -1, False, op="argmax_channel"), x.dtype)
+    I.expect(x.ndim >= 2, "argmax_channel", "data of ndim >= 2 (N, C, ...)",
+             f"data.shape={tuple(x.shape)}")
+    return I.Spec(I.reduce_shape(x.shape, 1, False, op="argmax_channel"), x.dtype)
 
 
 argmax_channel = defop(
     "argmax_channel", ("data",), infer=_argmax_channel_infer, differentiable=False,
-    doc="Index (as data's dtype) of the maximum along the last axis, the first one on ties.")
+    doc="Index (as data's dtype) of the maximum along the channel axis 1, the first one on "
+        "ties (MXNet 1.9.1's: (2, 3, 4) gives (2, 4)).")
 
 
 @argmax_channel.compose
 def _(x):
     _argmax_channel_infer(_s(x))
-    return _f("argmax", x, axis=-1)
+    return _f("argmax", x, axis=1)
 
 
 argmax_channel.samples(lambda rng: Sample(_u(rng, 3, 5)), lambda rng: Sample(_u(rng, 2, 3, 4)))

@@ -654,18 +654,15 @@ def _sma_infer(x, mode="instance"):
 
 softmax_activation = defop("SoftmaxActivation", ("data",), {"mode": Enum("instance", "channel")},
                            infer=_sma_infer,
-                           doc="Softmax per instance over all non-batch axes flattened "
-                               "(``mode='instance'``) or over the channel axis 1 "
-                               "(``mode='channel'``).")
+                           doc="Softmax over the last axis (``mode='instance'``: MXNet 1.9.1 "
+                               "flattens the leading axes into rows, so a 2-D input is softmaxed "
+                               "per instance) or over the channel axis 1 (``mode='channel'``).")
 
 
 @softmax_activation.compose
 def _(x, mode="instance"):
     _sma_infer(_s(x), mode)
-    if mode == "channel":
-        return _f("softmax", x, axis=1)
-    flat = _f("reshape", x, shape=(x.shape[0], -1)) if x.ndim > 1 else x
-    return _f("reshape", _f("softmax", flat, axis=-1), shape=x.shape)
+    return _f("softmax", x, axis=1 if mode == "channel" else -1)
 
 
 softmax_activation.samples(lambda rng: Sample(_u(rng, 2, 3, 4, lo=-3, hi=3)),

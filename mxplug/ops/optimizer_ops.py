@@ -212,13 +212,13 @@ def _(xp, weight, grad, mom, weight32, lr, momentum, wd, rescale_grad, clip_grad
 @_declare("nag_mom_update", ("weight", "grad", "mom"), ("mom",),
           {"lr": _lr(), "momentum": Float(0.0), **_COMMON},
           "    T g = CLIPG(rescale_grad * grad, clip_gradient) + wd * weight;\n"
-          "    mom = momentum * mom + g;\n    w_out = weight - lr * (momentum * mom + g);",
-          "Nesterov momentum: ``mom = momentum*mom + g``, ``weight -= lr*(momentum*mom + g)`` "
-          "with ``g = clip(rescale_grad*grad) + wd*weight``.")
+          "    mom = momentum * mom - lr * g;\n    w_out = weight + momentum * mom - lr * g;",
+          "Nesterov momentum as MXNet 1.9.1's kernel computes it: ``mom = momentum*mom - lr*g``, "
+          "``weight += momentum*mom - lr*g`` with ``g = clip(rescale_grad*grad) + wd*weight``.")
 def _(xp, weight, grad, mom, lr, momentum, wd, rescale_grad, clip_gradient):
     g = _clip(xp, rescale_grad * grad, clip_gradient) + wd * weight
-    mom[...] = momentum * mom + g
-    return weight - lr * (momentum * mom + g)
+    mom[...] = momentum * mom - lr * g
+    return weight + momentum * mom - lr * g
 
 
 @_declare("signsgd_update", ("weight", "grad"), (), {"lr": _lr(), **_COMMON},

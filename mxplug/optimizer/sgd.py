@@ -119,8 +119,10 @@ class SGD(_MomentumSGDBase):
 
 @register
 class NAG(Optimizer):
-    """Nesterov accelerated SGD: ``state = momentum*state + g``,
-    ``weight -= lr * (momentum*state + g)`` with ``g = clip(rescale_grad*grad) + wd*weight``."""
+    """Nesterov accelerated SGD, as MXNet 1.9.1's ``nag_mom_update`` computes it:
+    ``state = momentum*state - lr*g``, ``weight += momentum*state - lr*g`` with
+    ``g = clip(rescale_grad*grad) + wd*weight`` (the state holds ``-lr`` times the docstring
+    formula's ``momentum*state + g``; with a constant learning rate the weights agree)."""
 
     def __init__(self, momentum=0.0, **kwargs):
         super().__init__(**kwargs)

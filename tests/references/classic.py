@@ -17,7 +17,8 @@ def _lrn(x, alpha=1e-4, beta=0.75, knorm=2.0, nsize=0):
     c = x.shape[1]
     y = np.empty(x.shape, dtype=np.float64)
     for ch in range(c):
-        lo, hi = ch - nsize // 2, ch + nsize // 2 + 1   # window [lo, hi), clipped to [0, c)
+        half = (nsize - 1) // 2  # MXNet 1.9.1's window: nsize - 1 channels for an even nsize
+        lo, hi = ch - half, ch + half + 1   # window [lo, hi), clipped to [0, c)
         s = np.sum(x[:, max(lo, 0):min(hi, c)].astype(np.float64) ** 2, axis=1)
         y[:, ch] = x[:, ch] / (knorm + alpha / nsize * s) ** beta
     return _out(x, y)
@@ -56,7 +57,7 @@ def _batch_take(a, indices):
 
 
 def _argmax_channel(x):
-    return np.argmax(x, axis=-1).astype(x.dtype)
+    return np.argmax(x, axis=1).astype(x.dtype)
 
 
 def _choose(lhs, rhs):

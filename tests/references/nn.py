@@ -279,9 +279,8 @@ def _sm(log=False, negate=False):
 
 
 def _sm_activation(x, mode="instance"):
-    if mode == "channel":
-        return _softmax_ref(x, axis=1)
-    return _softmax_ref(x.reshape(x.shape[0], -1)).reshape(x.shape)
+    # 'instance': MXNet 1.9.1 flattens the leading axes into rows (the last axis is softmaxed)
+    return _softmax_ref(x, axis=1 if mode == "channel" else -1)
 
 
 def _sce(x, label):

@@ -41,8 +41,8 @@ def nag_mom_update(weight, grad, mom, lr, momentum=0.0, wd=0.0, rescale_grad=1.0
                    clip_gradient=-1.0):
     w, g, m = _f(weight, grad, mom)
     g = _g(g, rescale_grad, clip_gradient) + wd * w
-    m = momentum * m + g
-    return (w - lr * (momentum * m + g)).astype(weight.dtype)
+    m = momentum * m - lr * g  # MXNet 1.9.1's kernel (checked against its wheel)
+    return (w + momentum * m - lr * g).astype(weight.dtype)
 
 
 def signsgd_update(weight, grad, lr, wd=0.0, rescale_grad=1.0, clip_gradient=-1.0):
