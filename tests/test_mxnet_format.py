@@ -104,6 +104,19 @@ def test_imported_mxnet_models_reproduce_mxnet(ctx, name, epoch):
     np.testing.assert_allclose(y.asnumpy(), EXPECTED[f"{name}_y"], rtol=1e-5, atol=1e-5)
 
 
+def test_imported_mxnet_lstm_fills_its_zeros_begin_states(ctx):
+    # MXNet exports a Gluon RNN layer's begin states as _zeros(shape=(layers*dirs, 0, H)): the
+    # 0 is the batch size, which binding fills from the RNN op's state rule (any batch size)
+    net = SymbolBlock.imports(_path("lstm-symbol.json"), ["data"], _path("lstm-0000.params"),
+                              ctx=ctx)
+    expected = np.load(_path("lstm_expected.npz"))
+    x, want = expected["lstm_x"], expected["lstm_y"]
+    np.testing.assert_allclose(net(mx.nd.array(x, ctx=ctx)).asnumpy(), want, rtol=1e-4,
+                               atol=1e-5)
+    doubled = net(mx.nd.array(np.concatenate([x, x]), ctx=ctx)).asnumpy()
+    np.testing.assert_allclose(doubled, np.concatenate([want, want]), rtol=1e-4, atol=1e-5)
+
+
 def test_symbol_api_runs_mxnet_checkpoint():
     """The Module-era path: mx.sym.load + mx.nd.load's arg:/aux: dicts + bind."""
     sym = mx.sym.load(_path("cnn-symbol.json"))
