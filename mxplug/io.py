@@ -154,6 +154,25 @@ class DataIter:
         """The number of padding samples in the current batch."""
 
 
+class _HoldsBatch(DataIter):
+    """An iterator whose ``iter_next`` keeps the batch it moved to in ``current_batch``: the
+    getters read it (ResizeIter, PrefetchingIter)."""
+
+    current_batch = None
+
+    def getdata(self):
+        return self.current_batch.data
+
+    def getlabel(self):
+        return self.current_batch.label
+
+    def getindex(self):
+        return self.current_batch.index
+
+    def getpad(self):
+        return self.current_batch.pad
+
+
 def _init_data(data, allow_empty, default_name, what):
     """``data`` as a key-sorted list of ``(name, NDArray)`` (MXNet's naming and order)."""
     if data is None:
@@ -351,7 +370,7 @@ class NDArrayIter(DataIter):
         return nd.take(value, indices, axis=0)
 
 
-class ResizeIter(DataIter):
+class ResizeIter(_HoldsBatch):
     """Make an iterator yield exactly ``size`` batches per epoch.
 
     It restarts ``data_iter`` (``reset``) when that runs out before ``size`` batches, and stops
@@ -400,18 +419,6 @@ class ResizeIter(DataIter):
                                       "right after reset()") from None
         self.cur += 1
         return True
-
-    def getdata(self):
-        return self.current_batch.data
-
-    def getlabel(self):
-        return self.current_batch.label
-
-    def getindex(self):
-        return self.current_batch.index
-
-    def getpad(self):
-        return self.current_batch.pad
 
 
 # Below the base classes, which io_iters and io_prefetch import from this module.

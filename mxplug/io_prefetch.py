@@ -8,7 +8,7 @@ import threading
 import numpy as np
 
 from .base import MXNetError, MXNetValueError
-from .io import DataBatch, DataDesc, DataIter
+from .io import DataBatch, DataDesc, _HoldsBatch
 
 __all__ = ["PrefetchingIter"]
 
@@ -74,7 +74,7 @@ class _Fetcher:
         return not self._thread.is_alive()
 
 
-class PrefetchingIter(DataIter):
+class PrefetchingIter(_HoldsBatch):
     """Read the next batch of each iterator on a background thread (MXNet 1.x
     ``mx.io.PrefetchingIter``), one batch ahead of the consumer.
 
@@ -179,18 +179,6 @@ class PrefetchingIter(DataIter):
         if self.iter_next():
             return self.current_batch
         raise StopIteration
-
-    def getdata(self):
-        return self.current_batch.data
-
-    def getlabel(self):
-        return self.current_batch.label
-
-    def getindex(self):
-        return self.current_batch.index
-
-    def getpad(self):
-        return self.current_batch.pad
 
     def close(self, timeout=10.0):
         """Stop the prefetch threads, waiting up to ``timeout`` seconds each for a batch being
