@@ -6,16 +6,13 @@ checkpoints built on it (parameter names are MXNet's: ``lstm_i2h_weight``, ``lst
 ``lstm_l0_i2h_weight``...).
 """
 
-from . import io, rnn, rnn_cell
+from . import conv_rnn_cell, io, rnn, rnn_cell
+from .conv_rnn_cell import BaseConvRNNCell, ConvGRUCell, ConvLSTMCell, ConvRNNCell
 from .io import BucketSentenceIter, encode_sentences
 from .rnn import do_rnn_checkpoint, load_rnn_checkpoint, save_rnn_checkpoint
 from .rnn_cell import (
-    BaseConvRNNCell,
     BaseRNNCell,
     BidirectionalCell,
-    ConvGRUCell,
-    ConvLSTMCell,
-    ConvRNNCell,
     DropoutCell,
     FusedRNN,
     FusedRNNCell,
@@ -30,7 +27,8 @@ from .rnn_cell import (
     ZoneoutCell,
 )
 
-__all__ = ["io", "rnn", "rnn_cell", "RNNParams", "BaseRNNCell", "RNNCell", "LSTMCell",
+__all__ = ["io", "rnn", "rnn_cell", "conv_rnn_cell", "RNNParams", "BaseRNNCell", "RNNCell",
+           "LSTMCell",
            "GRUCell", "FusedRNNCell", "SequentialRNNCell", "BidirectionalCell", "DropoutCell",
            "ModifierCell", "ZoneoutCell", "ResidualCell", "BaseConvRNNCell", "ConvRNNCell",
            "ConvLSTMCell", "ConvGRUCell", "FusedRNN", "MissingWeightError",

@@ -7,15 +7,14 @@ and checkpoints line up with MXNet's. Gate order: LSTM ``i, f, c, o``; GRU ``r, 
 fused ``RNN`` op's order).
 
 Begin states are MXNet's: ``symbol.zeros`` of shape ``(0, num_hidden)``, whose ``0`` (the batch
-size) MXNet's shape inference fills from the graph. mxplug's inference runs the ops' rules
-forwards, so the cells complete such a state where they first use it: a ``zeros`` / ``ones`` /
-``full`` node with one unknown axis becomes that constant with the batch size and the dtype of
-the step's input (MXNet's stay float32), under the begin state's own name.
+size) shape inference fills from the graph. The cells also complete such a state where they
+first use it: a ``zeros`` / ``ones`` / ``full`` node with one unknown axis becomes that constant
+with the batch size and the dtype of the step's input (MXNet's stay float32), under the begin
+state's own name. The convolutional cells are in :mod:`.conv_rnn_cell`.
 """
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 from .. import init as _init
@@ -29,8 +28,7 @@ from ..ops.rnn import GATES
 
 __all__ = ["RNNParams", "BaseRNNCell", "RNNCell", "LSTMCell", "GRUCell", "FusedRNNCell",
            "SequentialRNNCell", "DropoutCell", "ModifierCell", "ZoneoutCell", "ResidualCell",
-           "BidirectionalCell", "BaseConvRNNCell", "ConvRNNCell", "ConvLSTMCell", "ConvGRUCell",
-           "FusedRNN", "MissingWeightError"]
+           "BidirectionalCell", "FusedRNN", "MissingWeightError"]
 
 
 class MissingWeightError(MXNetError, KeyError):
@@ -306,6 +304,33 @@ class BaseRNNCell:
             return symbol.Activation(inputs, act_type=activation, **kwargs)
         return activation(inputs, **kwargs)
 
+    def _lstm_gates(self, name, i2h, h2h, prev_c, activation, axis=1):
+        """An LSTM step from its projections (gates ``i, f, c, o`` along ``axis``;
+        ``activation`` on the cell input and state): ``(next_h, next_c)``."""
+        gates = symbol.SliceChannel(i2h + h2h, num_outputs=4, axis=axis, name=f"{name}slice")
+        in_gate = symbol.Activation(gates[0], act_type="sigmoid", name=f"{name}i")
+        forget_gate = symbol.Activation(gates[1], act_type="sigmoid", name=f"{name}f")
+        in_transform = self._get_activation(gates[2], activation, name=f"{name}c")
+        out_gate = symbol.Activation(gates[3], act_type="sigmoid", name=f"{name}o")
+        next_c = symbol.elemwise_add(forget_gate * prev_c, in_gate * in_transform,
+                                     name=f"{name}state")
+        next_h = symbol.elemwise_mul(out_gate, self._get_activation(next_c, activation),
+                                     name=f"{name}out")
+        return next_h, next_c
+
+    def _gru_gates(self, name, i2h, h2h, prev_h, activation, axis=1):
+        """A GRU step (cuDNN's variant, gates ``r, z, o`` along ``axis``): ``next_h``."""
+        i2h_r, i2h_z, i2h = symbol.SliceChannel(i2h, num_outputs=3, axis=axis,
+                                                name=f"{name}_i2h_slice")
+        h2h_r, h2h_z, h2h = symbol.SliceChannel(h2h, num_outputs=3, axis=axis,
+                                                name=f"{name}_h2h_slice")
+        reset_gate = symbol.Activation(i2h_r + h2h_r, act_type="sigmoid", name=f"{name}_r_act")
+        update_gate = symbol.Activation(i2h_z + h2h_z, act_type="sigmoid", name=f"{name}_z_act")
+        next_h_tmp = self._get_activation(i2h + reset_gate * h2h, activation,
+                                          name=f"{name}_h_act")
+        return symbol.elemwise_add((1.0 - update_gate) * next_h_tmp, update_gate * prev_h,
+                                   name=f"{name}out")
+
 
 class _LinearCell(BaseRNNCell):
     """The four variables of an elementary cell and its two projections."""
@@ -398,15 +423,7 @@ class LSTMCell(_LinearCell):
         self._counter += 1
         name = f"{self._prefix}t{self._counter}_"
         states, i2h, h2h = self._step(inputs, states, name)
-        gates = symbol.SliceChannel(i2h + h2h, num_outputs=4, name=f"{name}slice")
-        in_gate = symbol.Activation(gates[0], act_type="sigmoid", name=f"{name}i")
-        forget_gate = symbol.Activation(gates[1], act_type="sigmoid", name=f"{name}f")
-        in_transform = symbol.Activation(gates[2], act_type="tanh", name=f"{name}c")
-        out_gate = symbol.Activation(gates[3], act_type="sigmoid", name=f"{name}o")
-        next_c = symbol.elemwise_add(forget_gate * states[1], in_gate * in_transform,
-                                     name=f"{name}state")
-        next_h = symbol.elemwise_mul(out_gate, symbol.Activation(next_c, act_type="tanh"),
-                                     name=f"{name}out")
+        next_h, next_c = self._lstm_gates(name, i2h, h2h, states[1], "tanh")
         return next_h, [next_h, next_c]
 
 
@@ -433,15 +450,7 @@ class GRUCell(_LinearCell):
         self._counter += 1
         name = f"{self._prefix}t{self._counter}_"
         states, i2h, h2h = self._step(inputs, states, name, sep="_")  # MXNet's "t0__i2h"
-        prev_h = states[0]
-        i2h_r, i2h_z, i2h = symbol.SliceChannel(i2h, num_outputs=3, name=f"{name}_i2h_slice")
-        h2h_r, h2h_z, h2h = symbol.SliceChannel(h2h, num_outputs=3, name=f"{name}_h2h_slice")
-        reset_gate = symbol.Activation(i2h_r + h2h_r, act_type="sigmoid", name=f"{name}_r_act")
-        update_gate = symbol.Activation(i2h_z + h2h_z, act_type="sigmoid", name=f"{name}_z_act")
-        next_h_tmp = symbol.Activation(i2h + reset_gate * h2h, act_type="tanh",
-                                       name=f"{name}_h_act")
-        next_h = symbol.elemwise_add((1.0 - update_gate) * next_h_tmp, update_gate * prev_h,
-                                     name=f"{name}out")
+        next_h = self._gru_gates(name, i2h, h2h, states[0], "tanh")
         return next_h, [next_h]
 
 
@@ -930,194 +939,6 @@ class BidirectionalCell(BaseRNNCell):
             outputs = [symbol.Concat(lo, ro, dim=1, name=f"{self._output_prefix}t{i}")
                        for i, (lo, ro) in enumerate(zip(l_outputs, reversed(r_outputs)))]
         return outputs, [l_states, r_states]
-
-
-# -- convolutional cells (Shi et al. 2015) -------------------------------------------------------
-class BaseConvRNNCell(BaseRNNCell):
-    """Base class of the legacy 2-D convolutional cells: the ``i2h`` and ``h2h`` projections
-    are convolutions (``h2h`` keeps the state's spatial size, so its kernel must be odd)."""
-
-    def __init__(self, input_shape, num_hidden, h2h_kernel, h2h_dilate, i2h_kernel, i2h_stride,
-                 i2h_pad, i2h_dilate, i2h_weight_initializer, h2h_weight_initializer,
-                 i2h_bias_initializer, h2h_bias_initializer, activation, prefix="", params=None,
-                 conv_layout="NCHW"):
-        super().__init__(prefix=prefix, params=params)
-        from ..gluon.contrib.rnn.conv_rnn_cell import _conv_out_size
-        if len(input_shape) != 4:
-            raise RNNCheckError(f"{_describe(self)}: input_shape must be the 4-D shape of one "
-                                f"step (batch included) in {conv_layout}, got {input_shape}")
-        if conv_layout not in ("NCHW", "NHWC"):
-            raise RNNCheckError(f"{_describe(self)}: conv_layout must be 'NCHW' or 'NHWC', got "
-                                f"{conv_layout!r}")
-        if any(k % 2 == 0 for k in h2h_kernel):
-            raise RNNCheckError(f"Only support odd number, get h2h_kernel= {h2h_kernel}")
-        self._h2h_kernel = tuple(h2h_kernel)
-        self._h2h_pad = tuple(d * (k - 1) // 2 for d, k in zip(h2h_dilate, h2h_kernel))
-        self._h2h_dilate = tuple(h2h_dilate)
-        self._i2h_kernel = tuple(i2h_kernel)
-        self._i2h_stride = tuple(i2h_stride)
-        self._i2h_pad = tuple(i2h_pad)
-        self._i2h_dilate = tuple(i2h_dilate)
-        self._num_hidden = num_hidden
-        self._input_shape = tuple(input_shape)
-        self._conv_layout = conv_layout
-        self._activation = activation
-        c_axis = conv_layout.find("C")
-        spatial = [d for a, d in enumerate(input_shape) if a not in (0, c_axis)]
-        size = _conv_out_size(spatial, self._i2h_kernel, self._i2h_pad, self._i2h_dilate,
-                              self._i2h_stride)
-        if any(s <= 0 for s in size):
-            raise RNNCheckError(f"{_describe(self)}: the i2h convolution of an input of shape "
-                                f"{input_shape} gives an empty state {size}")
-        self._state_shape = ((0, num_hidden) + size if c_axis == 1
-                             else (0,) + size + (num_hidden,))
-        # the weights' shapes (either layout) come from the convolution's shape rule
-        self._iW = self._params.get("i2h_weight", init=i2h_weight_initializer)
-        self._hW = self._params.get("h2h_weight", init=h2h_weight_initializer)
-        self._iB = self._params.get("i2h_bias", init=i2h_bias_initializer)
-        self._hB = self._params.get("h2h_bias", init=h2h_bias_initializer)
-
-    @property
-    def _num_gates(self):
-        return len(self._gate_names)
-
-    @property
-    def state_info(self):
-        return [{"shape": self._state_shape, "__layout__": self._conv_layout}
-                for _ in range(self._num_states)]
-
-    _num_states = 1
-
-    def _conv_forward(self, inputs, states, name):
-        from ..gluon.contrib.rnn.conv_rnn_cell import _convolution
-        states = _check_states(self, states, inputs)
-        n = self._num_hidden * self._num_gates
-        i2h = _convolution(symbol, inputs, self._iW, self._iB, self._i2h_kernel,
-                           self._i2h_stride, self._i2h_pad, self._i2h_dilate, n,
-                           self._conv_layout, f"{name}i2h")
-        h2h = _convolution(symbol, states[0], self._hW, self._hB, self._h2h_kernel,
-                           (1,) * len(self._h2h_kernel), self._h2h_pad, self._h2h_dilate, n,
-                           self._conv_layout, f"{name}h2h")
-        return states, i2h, h2h
-
-    def __call__(self, inputs, states):
-        raise NotImplementedError("BaseConvRNNCell is abstract class for convolutional RNN")
-
-
-_LEAKY = functools.partial(symbol.LeakyReLU, act_type="leaky", slope=0.2)
-
-
-class ConvRNNCell(BaseConvRNNCell):
-    """Convolutional Elman cell.
-
-    Parameters
-    ----------
-    input_shape : tuple of int
-        Shape of one step's input, batch included, in ``conv_layout``.
-    num_hidden : int
-        Channels of the state.
-    h2h_kernel, h2h_dilate, i2h_kernel, i2h_stride, i2h_pad, i2h_dilate : tuple of int
-        Convolution settings ((3, 3), (1, 1), (3, 3), (1, 1), (1, 1), (1, 1)).
-    i2h_weight_initializer, h2h_weight_initializer, i2h_bias_initializer,
-    h2h_bias_initializer : Initializer or str
-    activation : str or callable, default LeakyReLU(slope=0.2)
-    prefix : str, default 'ConvRNN_'
-    params : RNNParams, optional
-    conv_layout : str, default 'NCHW'
-    """
-
-    def __init__(self, input_shape, num_hidden, h2h_kernel=(3, 3), h2h_dilate=(1, 1),
-                 i2h_kernel=(3, 3), i2h_stride=(1, 1), i2h_pad=(1, 1), i2h_dilate=(1, 1),
-                 i2h_weight_initializer=None, h2h_weight_initializer=None,
-                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros",
-                 activation=_LEAKY, prefix="ConvRNN_", params=None, conv_layout="NCHW"):
-        super().__init__(input_shape, num_hidden, h2h_kernel, h2h_dilate, i2h_kernel,
-                         i2h_stride, i2h_pad, i2h_dilate, i2h_weight_initializer,
-                         h2h_weight_initializer, i2h_bias_initializer, h2h_bias_initializer,
-                         activation, prefix, params, conv_layout)
-
-    @property
-    def _gate_names(self):
-        return ("",)
-
-    def __call__(self, inputs, states):
-        self._counter += 1
-        name = f"{self._prefix}t{self._counter}_"
-        _, i2h, h2h = self._conv_forward(inputs, states, name)
-        output = self._get_activation(i2h + h2h, self._activation, name=f"{name}out")
-        return output, [output]
-
-
-class ConvLSTMCell(BaseConvRNNCell):
-    """Convolutional LSTM cell (Shi et al. 2015); arguments as :class:`ConvRNNCell`
-    (prefix 'ConvLSTM_'); ``activation`` is applied to the cell input and the cell state."""
-
-    _num_states = 2
-
-    def __init__(self, input_shape, num_hidden, h2h_kernel=(3, 3), h2h_dilate=(1, 1),
-                 i2h_kernel=(3, 3), i2h_stride=(1, 1), i2h_pad=(1, 1), i2h_dilate=(1, 1),
-                 i2h_weight_initializer=None, h2h_weight_initializer=None,
-                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros",
-                 activation=_LEAKY, prefix="ConvLSTM_", params=None, conv_layout="NCHW"):
-        super().__init__(input_shape, num_hidden, h2h_kernel, h2h_dilate, i2h_kernel,
-                         i2h_stride, i2h_pad, i2h_dilate, i2h_weight_initializer,
-                         h2h_weight_initializer, i2h_bias_initializer, h2h_bias_initializer,
-                         activation, prefix, params, conv_layout)
-
-    @property
-    def _gate_names(self):
-        return ["_i", "_f", "_c", "_o"]
-
-    def __call__(self, inputs, states):
-        self._counter += 1
-        name = f"{self._prefix}t{self._counter}_"
-        states, i2h, h2h = self._conv_forward(inputs, states, name)
-        gates = symbol.SliceChannel(i2h + h2h, num_outputs=4,
-                                    axis=self._conv_layout.find("C"), name=f"{name}slice")
-        in_gate = symbol.Activation(gates[0], act_type="sigmoid", name=f"{name}i")
-        forget_gate = symbol.Activation(gates[1], act_type="sigmoid", name=f"{name}f")
-        in_transform = self._get_activation(gates[2], self._activation, name=f"{name}c")
-        out_gate = symbol.Activation(gates[3], act_type="sigmoid", name=f"{name}o")
-        next_c = symbol.elemwise_add(forget_gate * states[1], in_gate * in_transform,
-                                     name=f"{name}state")
-        next_h = symbol.elemwise_mul(out_gate, self._get_activation(next_c, self._activation),
-                                     name=f"{name}out")
-        return next_h, [next_h, next_c]
-
-
-class ConvGRUCell(BaseConvRNNCell):
-    """Convolutional GRU cell; arguments as :class:`ConvRNNCell` (prefix 'ConvGRU_')."""
-
-    def __init__(self, input_shape, num_hidden, h2h_kernel=(3, 3), h2h_dilate=(1, 1),
-                 i2h_kernel=(3, 3), i2h_stride=(1, 1), i2h_pad=(1, 1), i2h_dilate=(1, 1),
-                 i2h_weight_initializer=None, h2h_weight_initializer=None,
-                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros",
-                 activation=_LEAKY, prefix="ConvGRU_", params=None, conv_layout="NCHW"):
-        super().__init__(input_shape, num_hidden, h2h_kernel, h2h_dilate, i2h_kernel,
-                         i2h_stride, i2h_pad, i2h_dilate, i2h_weight_initializer,
-                         h2h_weight_initializer, i2h_bias_initializer, h2h_bias_initializer,
-                         activation, prefix, params, conv_layout)
-
-    @property
-    def _gate_names(self):
-        return ["_r", "_z", "_o"]
-
-    def __call__(self, inputs, states):
-        self._counter += 1
-        name = f"{self._prefix}t{self._counter}_"
-        states, i2h, h2h = self._conv_forward(inputs, states, name)
-        axis = self._conv_layout.find("C")
-        i2h_r, i2h_z, i2h = symbol.SliceChannel(i2h, num_outputs=3, axis=axis,
-                                                name=f"{name}_i2h_slice")
-        h2h_r, h2h_z, h2h = symbol.SliceChannel(h2h, num_outputs=3, axis=axis,
-                                                name=f"{name}_h2h_slice")
-        reset_gate = symbol.Activation(i2h_r + h2h_r, act_type="sigmoid", name=f"{name}_r_act")
-        update_gate = symbol.Activation(i2h_z + h2h_z, act_type="sigmoid", name=f"{name}_z_act")
-        next_h_tmp = self._get_activation(i2h + reset_gate * h2h, self._activation,
-                                          name=f"{name}_h_act")
-        next_h = symbol.elemwise_add((1.0 - update_gate) * next_h_tmp, update_gate * states[0],
-                                     name=f"{name}out")
-        return next_h, [next_h]
 
 
 # -- the fused cell's initializer ----------------------------------------------------------------
