@@ -14,6 +14,9 @@ from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus, opencl
 from .graph import node as name  # mx.name.Prefix / mx.name.NameManager, as in MXNet
 from .graph.node import AttrScope
+# MXNet's NumPy-semantics switches (only "off" works here: legacy NDArray semantics)
+from .util import (is_np_array, is_np_shape, np_array, np_shape, set_np_shape, use_np,
+                   use_np_array, use_np_shape)
 
 # mx.random holds the generator state (below ndarray); MXNet also offers the samplers there.
 for _name in ndarray.random.__all__:
@@ -43,5 +46,8 @@ def __getattr__(name):
 __version__ = "0.1.0"
 __all__ = ["AttrScope", "Context", "MXNetError", "autograd", "backends", "base", "context", "cpu",
            "cpu_pinned", "current_context", "gpu", "name", "nd", "ndarray", "num_gpus", "opencl",
-           "ops", "random", "sym", "symbol", "viz", "visualization"]
+           "ops", "random", "rnd", "sym", "symbol", "viz", "visualization", "is_np_array",
+           "is_np_shape", "np_array", "np_shape", "set_np_shape", "use_np", "use_np_array",
+           "use_np_shape"]
 visualization = viz
+rnd = random  # MXNet's short alias

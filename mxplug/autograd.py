@@ -12,12 +12,16 @@ from __future__ import annotations
 import itertools
 
 from .base import MXNetError, MXNetNotImplementedError, MXNetValueError
+from .graph.symbol import Symbol
 from .ndarray import NDArray
 from .ops import REGISTRY
 from .ops.dispatch import COMPOSE, apply, eager, state
 
+# NDArray and Symbol too: MXNet's module has no __all__, so ``from mxnet.autograd import *``
+# hands them out and its tests rely on it
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
-           "mark_variables", "backward", "grad", "Function", "set_recording", "set_training"]
+           "mark_variables", "backward", "grad", "get_symbol", "Function", "set_recording",
+           "set_training", "NDArray", "Symbol"]
 
 
 class Leaf:
@@ -374,6 +378,50 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
     return out[0] if single else out
 
 
+def get_symbol(x):
+    """The recorded computation of ``x`` as a Symbol, as MXNet names it: the variables that
+    ``attach_grad``/``mark_variables`` marked are ``var<k>``, other arrays ``null<k>``, the ops
+    ``node_<k>`` (both counters in recording order). Recorded hybridized calls are one CachedOp
+    each, not registry ops: they have no Symbol here."""
+    from .graph.symbol import Group, make_node, var
+    ag = getattr(x, "_ag", None)
+    if type(ag) is not tuple:
+        raise MXNetError("get_symbol: this array was not computed by recorded ops; compute it "
+                         "inside `with autograd.record():` from arrays with attach_grad()")
+    entries = _topo_order([x])[::-1]  # oldest first
+    made: dict = {}  # (entry seq, k) for op outputs, id(array) for the other inputs -> Symbol
+    keep = []  # the arrays keyed by id stay alive while their ids are keys
+    nvars = 0
+
+    def symbol_of(a):
+        nonlocal nvars
+        if not isinstance(a, NDArray):
+            return a  # a Python scalar argument
+        src = getattr(a, "_ag", None)
+        if type(src) is tuple:
+            return made[(src[0].seq, src[1])]
+        s = made.get(id(a))
+        if s is None:
+            s = made[id(a)] = var(f"{'var' if type(src) is Leaf else 'null'}{nvars}")
+            keep.append(a)
+            nvars += 1
+        return s
+
+    for k, entry in enumerate(entries):
+        op = REGISTRY.get(entry.name)
+        if op is None:
+            raise MXNetNotImplementedError(
+                f"get_symbol: the recorded graph contains {entry.name!r}, which is no registry "
+                f"op (a hybridized block's call); record the block without hybridize() to get "
+                f"its Symbol, or use the block's export()")
+        out = make_node(op, [symbol_of(a) for a in entry.inputs], dict(entry.attrs),
+                        name=f"node_{k}", resolved=True)
+        for i in range(len(entry.outputs)):
+            made[(entry.seq, i)] = out[i] if len(entry.outputs) > 1 else out
+    result = made[(ag[0].seq, ag[1])]
+    return result if len(result._outputs) == 1 else Group([result])
+
+
 # -- user-defined ops ------------------------------------------------------------------------------
 class Function:
     """A custom differentiable op: subclass and define ``forward`` and ``backward``.
@@ -428,6 +476,18 @@ def _grad(self):
     return ag.grad if type(ag) is Leaf else None
 
 
+def _get_fresh_grad(self):
+    ag = getattr(self, "_ag", None)
+    return type(ag) is Leaf and ag.fresh
+
+
+def _set_fresh_grad(self, value):
+    ag = getattr(self, "_ag", None)
+    if type(ag) is not Leaf:
+        raise MXNetError("_fresh_grad: this array is not a variable (call attach_grad() first)")
+    ag.fresh = bool(value)
+
+
 def _detach(self):
     """The same data, cut from the graph."""
     return NDArray._wrap(self._data, self._ctx)
@@ -439,5 +499,7 @@ def _backward(self, out_grad=None, retain_graph=False, train_mode=True):
 
 NDArray.attach_grad = _attach_grad
 NDArray.grad = property(_grad)
+# whether a backward wrote .grad since the flag was last cleared (gluon.Trainer's stale check)
+NDArray._fresh_grad = property(_get_fresh_grad, _set_fresh_grad)
 NDArray.detach = _detach
 NDArray.backward = _backward

@@ -593,3 +593,72 @@ def test_default_head_gradients_are_never_shared_with_the_caller():
             y = x.reshape((4,))
         g = autograd.grad(y, [x])[0]
         g[:] = 5.0  # the caller's array: must not change the next backward's head gradient
+
+
+# -- MXNet's inspection helpers: get_symbol, _fresh_grad, the star-import --------------------------
+def test_get_symbol_names_and_evaluates_the_recorded_graph_as_mxnet(ctx):
+    x = mx.nd.array([2.0], ctx=ctx)
+    x.attach_grad()
+    c = mx.nd.array([3.0], ctx=ctx)
+    with autograd.record():
+        y = x * x + 2 * x - 1 + c
+    s = autograd.get_symbol(y)
+    # MXNet 1.9.1: marked variables var<k>, other inputs null<k>, ops node_<k>
+    assert s.list_arguments() == ["var0", "null1"]
+    assert s.list_outputs() == ["node_4_output"]
+    out = s.eval(ctx, var0=mx.nd.array([5.0], ctx=ctx), null1=mx.nd.array([1.0], ctx=ctx))
+    assert out[0].asnumpy().tolist() == [25 + 10 - 1 + 1]
+    z = mx.nd.array([1.0], ctx=ctx)
+    z.attach_grad()
+    with autograd.record():
+        y = x * x + 2 * z - 1
+    assert autograd.get_symbol(y).list_arguments() == ["var0", "var1"]
+
+
+def test_get_symbol_of_one_output_of_a_multi_output_op(ctx):
+    x = mx.nd.array([[1.0, 2.0], [3.0, 4.0]], ctx=ctx)
+    x.attach_grad()
+    with autograd.record():
+        a, b = mx.nd.split(x * 2, num_outputs=2, axis=0)
+    s = autograd.get_symbol(b)
+    assert len(s.list_outputs()) == 1
+    got = s.eval(ctx, var0=mx.nd.array([[1.0, 1.0], [5.0, 6.0]], ctx=ctx))[0].asnumpy()
+    np.testing.assert_array_equal(got, [[10.0, 12.0]])
+
+
+def test_get_symbol_errors_name_the_problem():
+    with pytest.raises(MXNetError, match="not computed by recorded ops"):
+        autograd.get_symbol(mx.nd.ones((2,)))
+    net = mx.gluon.nn.Dense(2)
+    net.initialize()
+    net.hybridize()
+    x = mx.nd.ones((1, 3))
+    x.attach_grad()
+    with autograd.record():
+        out = net(x)
+    with pytest.raises(NotImplementedError, match=r"'dense\d+', which is no registry op"):
+        autograd.get_symbol(out)
+
+
+def test_fresh_grad_flag_as_mxnet():
+    x = mx.nd.ones((2, 2))
+    dx = mx.nd.zeros_like(x)
+    autograd.mark_variables([x], [dx])
+    assert x._fresh_grad is False
+    with autograd.record():
+        y = x + 2
+    y.backward()
+    assert x._fresh_grad is True
+    x._fresh_grad = False
+    assert x._fresh_grad is False
+    assert mx.nd.ones((1,))._fresh_grad is False  # not a variable
+    with pytest.raises(MXNetError, match="not a variable"):
+        mx.nd.ones((1,))._fresh_grad = True
+
+
+def test_star_import_gives_what_mxnets_does():
+    ns: dict = {}
+    exec("from mxplug.autograd import *", ns)
+    for name in ("record", "backward", "grad", "get_symbol", "mark_variables", "Function",
+                 "NDArray", "Symbol"):
+        assert name in ns

@@ -68,6 +68,31 @@ def test_cse_never_merges_random_or_training_ops():
     assert _ops(outs).count("random_uniform") == 2 and _ops(outs).count("Dropout") == 2
 
 
+def test_cse_is_switched_off_by_mxnet_environment_variable(monkeypatch):
+    a, b = sym.var("a"), sym.var("b")
+    s = (a + b) * (a + b)
+
+    def plus_nodes():
+        e = s.simple_bind(mx.cpu(), a=(2,), b=(2,), grad_req="null")
+        return [n for n in e.get_optimized_symbol().get_internals().list_outputs()
+                if n.startswith("_plus")]
+    assert len(plus_nodes()) == 1
+    monkeypatch.setenv("MXNET_ELIMINATE_COMMON_EXPR", "0")
+    monkeypatch.setenv("MXPLUG_GRAPH_OPT", "1")  # no fusion either: the nodes stay visible
+    assert len(plus_nodes()) == 2
+
+
+def test_outputs_merged_by_cse_are_separate_arrays():
+    a, d = sym.var("a"), sym.var("d")
+    e = sym.Group([a * d, a * d]).simple_bind(mx.cpu(), a=(2,), d=(2,), grad_req="null")
+    e.forward(a=mx.nd.array([1, 2]), d=mx.nd.array([3, 4]))
+    e.outputs[0][:] = 0  # as MXNet's _copy node: the other output keeps its value
+    np.testing.assert_array_equal(e.outputs[1].asnumpy(), [3, 8])
+    e.forward(a=mx.nd.array([2, 2]), d=mx.nd.array([3, 4]))
+    np.testing.assert_array_equal(e.outputs[0].asnumpy(), [6, 8])
+    np.testing.assert_array_equal(e.outputs[1].asnumpy(), [6, 8])
+
+
 # -- dead code -------------------------------------------------------------------------------------
 def _bn(output_mean_var):
     x = sym.var("x", shape=(4, 3))

@@ -55,6 +55,14 @@ def test_unknown_feature_is_an_error_listing_known_ones():
 
 
 # -- util -----------------------------------------------------------------------------------------
+def test_numpy_semantics_switches_are_also_top_level_names_as_in_mxnet():
+    for name in ("is_np_array", "is_np_shape", "np_array", "np_shape", "set_np_shape", "use_np",
+                 "use_np_array", "use_np_shape"):
+        assert getattr(mx, name) is getattr(mx.util, name)
+    assert mx.is_np_shape() is False
+    assert mx.rnd is mx.random
+
+
 def test_numpy_semantics_are_off_and_cannot_be_turned_on():
     util = mx.util
     assert util.is_np_shape() is False and util.is_np_array() is False

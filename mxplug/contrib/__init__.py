@@ -1,4 +1,5 @@
-"""``mx.contrib``: MXNet 1.x's contributed modules (``mx.contrib.amp``; ``mx.contrib.onnx`` is
+"""``mx.contrib``: MXNet 1.x's contributed modules (``mx.contrib.amp``, the deprecated
+``mx.contrib.autograd``; ``mx.contrib.onnx`` is
 ``mx.onnx``; ``mx.contrib.nd``/``ndarray`` is ``mx.nd.contrib`` and ``mx.contrib.sym``/``symbol``
 is ``mx.sym.contrib``). Submodules load on first use."""
 
@@ -6,7 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = {"amp": "mxplug.contrib.amp", "onnx": "mxplug.onnx",
+_SUBMODULES = {"amp": "mxplug.contrib.amp", "autograd": "mxplug.contrib.autograd",
+               "onnx": "mxplug.onnx",
                "nd": "mxplug.ndarray.contrib", "ndarray": "mxplug.ndarray.contrib",
                "sym": "mxplug.symbol.contrib", "symbol": "mxplug.symbol.contrib"}
 

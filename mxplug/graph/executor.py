@@ -564,10 +564,16 @@ class Executor:
     def _set_outputs(self, results):
         """Keep ``outputs`` the same NDArrays across runs, as MXNet does (a reference taken
         after ``bind`` sees each forward's values): each takes over its fresh result's
-        storage, which nothing else holds, so nothing is copied."""
+        storage, which nothing else holds, so nothing is copied — except a result that is
+        another output's too (two heads merged as common subexpressions): that one is copied,
+        as MXNet's ``_copy`` nodes do, so that writing one output leaves the other alone."""
         outs = self.outputs
+        taken = set()
         for i, r in enumerate(results):
             o = outs[i] if i < len(outs) else None
+            if id(r._data) in taken:
+                r = r.copy()
+            taken.add(id(r._data))
             if o is not None and o.shape == r.shape and o.dtype == r.dtype and \
                     o.context == r.context:
                 o._data = r._data

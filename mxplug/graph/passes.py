@@ -23,6 +23,8 @@ inputs did not change is reused as is, anything else is a new :class:`~.node.Nod
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..ops import Sample, apply, defop, state
@@ -430,8 +432,8 @@ def optimize(outputs, level=2, ctx=None, specs=None):
     outputs : list of (Node, int)
         The Symbol's ``_outputs``.
     level : int
-        0: nothing; 1: common subexpressions and dead code; 2: also constant folding and
-        elementwise fusion.
+        0: nothing; 1: common subexpressions (unless ``MXNET_ELIMINATE_COMMON_EXPR=0``) and dead
+        code; 2: also constant folding and elementwise fusion.
     ctx : Context, optional
         Where constants are evaluated (the bind context).
     specs : dict, optional
@@ -448,7 +450,8 @@ def optimize(outputs, level=2, ctx=None, specs=None):
         return outs
     if specs:
         outs = annotate(outs, specs)
-    outs = eliminate_common_subexpressions(outs)
+    if os.environ.get("MXNET_ELIMINATE_COMMON_EXPR", "1") != "0":  # MXNet's switch
+        outs = eliminate_common_subexpressions(outs)
     outs = drop_identities(outs)
     if level >= 2:
         outs = fold_constants(outs, ctx)
