@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 
 import numpy as np
 
@@ -12,6 +13,8 @@ from .base import MXNetValueError
 __all__ = ["Context", "cpu", "gpu", "opencl", "cpu_pinned", "current_context", "num_gpus"]
 
 _local = threading.local()
+#: MXNet's other kinds of host memory; arrays there are ordinary NumPy arrays, so ``cpu``.
+_HOST_ALIASES = ("cpu_pinned", "cpu_shared")
 
 
 class _hooks:
@@ -24,7 +27,25 @@ class _hooks:
     backend_for = num_devices = None
 
 
-class Context:
+class _ContextMeta(type):
+    """Gives the class MXNet's deprecated ``Context.default_ctx`` property (get and set)."""
+
+    _DEPRECATED = ("Context.default_ctx has been deprecated. Please use "
+                   "mx.context.current_context() instead, and test_utils.set_default_context to "
+                   "set a default context")
+
+    @property
+    def default_ctx(cls):
+        warnings.warn(cls._DEPRECATED, DeprecationWarning, stacklevel=2)
+        return current_context()
+
+    @default_ctx.setter
+    def default_ctx(cls, value):
+        warnings.warn(cls._DEPRECATED, DeprecationWarning, stacklevel=2)
+        _stack()[-1] = Context(value)
+
+
+class Context(metaclass=_ContextMeta):
     """A device: a device type served by one backend plugin, and a device id.
 
     ``Context("opencl", 0)`` is the first OpenCL device. Instances are interned, so two equal
@@ -39,6 +60,8 @@ class Context:
     def __new__(cls, device_type="cpu", device_id=0):
         if isinstance(device_type, Context):
             return device_type
+        if device_type in _HOST_ALIASES:  # MXNet's page-locked and shared CPU memory: NumPy's
+            device_type = "cpu"
         if type(device_id) is not int:  # True == 1 and 1.0 == 1 would hit the intern table
             if not isinstance(device_id, (int, np.integer)) or isinstance(device_id, bool):
                 raise MXNetValueError(f"Context: device_id must be an int >= 0, got {device_id!r}")
@@ -150,7 +173,8 @@ def cpu(device_id: int = 0) -> Context:
 
 
 def cpu_pinned(device_id: int = 0) -> Context:
-    """MXNet's page-locked CPU memory; here the same as :func:`cpu` (NumPy memory)."""
+    """MXNet's page-locked CPU memory; here the same as :func:`cpu` (NumPy memory), as are
+    ``Context('cpu_pinned', i)`` and ``Context('cpu_shared', i)``."""
     return Context("cpu", device_id)
 
 

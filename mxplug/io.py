@@ -339,9 +339,15 @@ class NDArrayIter(DataIter):
                 self._cache_data = None
             return self._concat(cache, self._slices(source, end=self.cursor + self.batch_size))
         if self.last_batch_handle == "pad" and self.cursor + self.batch_size > self.num_data:
+            # the tail, then the data from the start again, as often as the batch needs (a
+            # batch larger than the whole data repeats it, as MXNet does)
+            parts = self._slices(source, start=self.cursor)
             pad = self.cursor + self.batch_size - self.num_data
-            return self._concat(self._slices(source, start=self.cursor),
-                                self._slices(source, end=pad))
+            for _ in range(pad // self.num_data):
+                parts = self._concat(parts, self._slices(source))
+            if pad % self.num_data:
+                parts = self._concat(parts, self._slices(source, end=pad % self.num_data))
+            return parts
         end = min(self.cursor + self.batch_size, self.num_data)
         return self._slices(source, self.cursor, end)
 

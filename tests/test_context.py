@@ -60,6 +60,23 @@ def test_device_typeid():
     assert mx.opencl().device_typeid not in (1, 2)
 
 
+def test_mxnets_host_memory_kinds_are_the_cpu():
+    # page-locked and shared memory are plain NumPy memory here
+    assert mx.Context("cpu_pinned", 1) is mx.cpu(1) and mx.cpu_pinned(2) is mx.cpu(2)
+    assert mx.Context("cpu_shared", 0) is mx.cpu(0)
+    assert mx.nd.array([1.0], ctx=mx.Context("cpu_shared", 0)).context == mx.cpu(0)
+
+
+def test_default_ctx_class_property_is_deprecated_but_works():
+    with pytest.warns(DeprecationWarning, match="default_ctx has been deprecated"):
+        assert mx.Context.default_ctx == mx.current_context()
+    with mx.cpu(3):
+        with pytest.warns(DeprecationWarning):
+            mx.Context.default_ctx = mx.cpu(4)
+        assert mx.current_context() == mx.cpu(4)
+    assert mx.current_context() == mx.cpu(0)
+
+
 def test_pickle_keeps_identity():
     import pickle
     assert pickle.loads(pickle.dumps(mx.gpu(1))) is mx.gpu(1)

@@ -226,6 +226,32 @@ def test_dataloader_workers_with_dataset_on_device(ctx):
     np.testing.assert_array_equal(got[1][1], [4, 5])
 
 
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_dataloader_auto_reload_starts_each_epoch_ahead(num_workers):
+    loads = []
+
+    class Logged(gluon.data.Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            loads.append(i)
+            return float(i)
+
+    dl = DataLoader(Logged(), 2, num_workers=num_workers, thread_pool=True, auto_reload=True)
+    assert dl._iter is not None  # started at construction, as MXNet 1.9's
+    for _ in range(2):
+        assert [b.asnumpy().tolist() for b in dl] == [[0, 1], [2, 3], [4]]
+        assert dl._iter is not None  # the next epoch was started when this one ended
+    dl.clean()
+    assert dl._iter is None
+    assert [b.asnumpy().tolist() for b in dl] == [[0, 1], [2, 3], [4]]
+    plain = DataLoader(Logged(), 2)
+    assert plain._iter is None and len(list(plain)) == 3 and plain._iter is None
+    plain.refresh()
+    assert len(list(plain)) == 3
+
+
 def test_dataloader_pin_memory():
     (b,) = list(DataLoader(SimpleDataset([1.0, 2.0]), 2, pin_memory=True))
     assert b.context == mx.cpu_pinned(0)

@@ -296,6 +296,12 @@ def test_crop_resize(ctx):
         T.CropResize(6, 0, 4, 2)(img)
 
 
+@pytest.mark.parametrize("size", [-150, 0, (200, 0)])
+def test_resize_refuses_sizes_that_are_not_positive(size):
+    with pytest.raises(ValueError, match="Input size should be greater than 0, but got"):
+        T.Resize(size, keep_ratio=isinstance(size, int))
+
+
 def test_random_crop():
     img = _img(6, 8)
     for pad in (None, 2, (1, 0, 3, 2)):

@@ -78,6 +78,12 @@ def test_check_sha1_and_download_offline(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
     with pytest.raises(ValueError, match="file-name"):
         utils.download("http://example.invalid/dir/")
+    # as MXNet: the arguments are checked, and verify_ssl=False warned about, even when the
+    # file is there already
+    with pytest.warns(UserWarning, match="Unverified HTTPS request"):
+        assert utils.download("http://example.invalid/x", path=str(f), verify_ssl=False)
+    with pytest.raises(ValueError, match="retries >= 0"):
+        utils.download("http://example.invalid/x", path=str(f), retries=-1)
 
 
 def test_hook_handle():

@@ -35,7 +35,8 @@ def _reference(orders, batch_size, mode):
             for start in range(0, len(order), batch_size):
                 ids = list(order[start:start + batch_size])
                 pad = batch_size - len(ids)
-                batches.append((ids + list(order[:pad]), pad))
+                # the data from its start again, as often as needed (MXNet repeats it)
+                batches.append((ids + [order[k % len(order)] for k in range(pad)], pad))
         elif mode == "discard":
             for start in range(0, len(order) - batch_size + 1, batch_size):
                 batches.append((list(order[start:start + batch_size]), 0))
@@ -51,7 +52,7 @@ def _reference(orders, batch_size, mode):
 
 
 @pytest.mark.parametrize("mode", ["pad", "discard", "roll_over"])
-@pytest.mark.parametrize("n,batch_size", [(10, 3), (10, 5), (7, 4), (2, 3)])
+@pytest.mark.parametrize("n,batch_size", [(10, 3), (10, 5), (7, 4), (2, 3), (3, 8)])
 def test_last_batch_handle_over_three_epochs(mode, n, batch_size):
     x, y = _ids(n), np.arange(n)
     it = mx.io.NDArrayIter(x, y, batch_size=batch_size, last_batch_handle=mode)

@@ -200,13 +200,13 @@ def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_
     else:
         path = os.path.expanduser(path)
         fname = os.path.join(path, url.split("/")[-1]) if os.path.isdir(path) else path
-    if not overwrite and os.path.exists(fname) and (not sha1_hash or check_sha1(fname, sha1_hash)):
-        return fname
-    if int(retries) < 0:
+    if int(retries) < 0:  # checked (and warned) before looking for the file, as MXNet does
         raise _RetriesError(f"download: Expect: retries >= 0 / Actual: {retries}")
     if not verify_ssl:
         warnings.warn("Unverified HTTPS request is being made (verify_ssl=False). Adding "
                       "certificate verification is strongly advised.", stacklevel=2)
+    if not overwrite and os.path.exists(fname) and (not sha1_hash or check_sha1(fname, sha1_hash)):
+        return fname
     dirname = os.path.dirname(os.path.abspath(fname))
     os.makedirs(dirname, exist_ok=True)
     fetch = _fetcher(verify_ssl)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import os
+import warnings
 
 import numpy as np
 
@@ -440,9 +441,9 @@ class ImageRecordIter(ImageIter):
         if data_shape is None or batch_size is None:
             raise MXNetValueError(f"{cls}: data_shape and batch_size are required")
         unknown = sorted(set(kwargs) - set(_AUG_PARAMS) - set(_IGNORED))
-        if unknown:
-            raise MXNetTypeError(f"{cls}: Cannot find argument(s) {unknown}; see "
-                                 f"help(ImageRecordIter) for the parameters")
+        if unknown:  # MXNet 1.9 accepts (and ignores) them too: warn rather than refuse
+            warnings.warn(f"{cls}: unknown argument(s) {unknown} ignored; see "
+                          f"help(ImageRecordIter) for the parameters", stacklevel=2)
         if aug_seq != "aug_default":
             raise MXNetValueError(f"{cls}: aug_seq {aug_seq!r} is not available; only "
                                   f"'aug_default' is")
@@ -663,6 +664,9 @@ class ImageRecordIter(ImageIter):
             return arrays[0].asnumpy().astype(np.float32)
         # MXNet computes the mean of the (augmented) images once and saves it
         total, count = np.zeros(self.data_shape, dtype=np.float64), 0
+        # the pass must not consume the seeded augmentation stream (seed_aug reproducibility)
+        rng = self._aug_rng
+        rng_state = None if rng is None else rng.bit_generator.state
         self._new_epoch()
         while True:
             try:
@@ -680,5 +684,7 @@ class ImageRecordIter(ImageIter):
             nd.save(path, {"mean_img": nd.array(mean)})
         except OSError as e:
             raise MXNetFileError(f"{cls}: cannot save the mean image to {path!r}: {e}") from None
+        if rng is not None:
+            rng.bit_generator.state = rng_state
         self._new_epoch()
         return mean

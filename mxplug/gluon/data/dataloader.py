@@ -433,6 +433,10 @@ class DataLoader:
         The timeout in seconds for each worker to fetch a batch; on expiry a
         ``DataLoaderTimeoutError`` (a ``multiprocessing.TimeoutError``) is raised instead of
         hanging. A worker process that dies raises ``DataLoaderWorkerError`` naming it.
+    auto_reload : bool, default False
+        Start the next epoch's iterator (and the workers' prefetching) as soon as one epoch
+        ends, and the first one at construction, as MXNet 1.9 does. :meth:`refresh` starts one
+        now, :meth:`clean` drops a started one.
     try_nopython : bool or None, default None
         Accepted for MXNet compatibility (it selects MXNet's C++ data pipeline); ignored.
     """
@@ -440,7 +444,7 @@ class DataLoader:
     def __init__(self, dataset, batch_size=None, shuffle=False, sampler=None, last_batch=None,
                  batch_sampler=None, batchify_fn=None, num_workers=0, pin_memory=False,
                  pin_device_id=0, prefetch=None, thread_pool=False, timeout=120,
-                 try_nopython=None):
+                 auto_reload=False, try_nopython=None):
         self._dataset = dataset
         self._pin_memory = pin_memory
         self._pin_device_id = pin_device_id
@@ -473,8 +477,31 @@ class DataLoader:
         self._iter_count = 0
         self._live_iters: set = set()
         self._stash: dict = {}
+        self._iter = None  # an epoch's iterator started ahead (refresh)
+        self.auto_reload = auto_reload
+        if auto_reload:
+            self.refresh()
+
+    def refresh(self):
+        """Start the next epoch's iterator now (with workers: their prefetching)."""
+        self._iter = self._new_iter()
+
+    def clean(self):
+        """Drop an iterator started by :meth:`refresh`; the next epoch starts when iterated."""
+        self._iter = None
 
     def __iter__(self):
+        it, self._iter = self._iter, None  # a started iterator serves one epoch
+        if it is None:
+            it = self._new_iter()
+        return self._reloading(it) if self.auto_reload else it
+
+    def _reloading(self, it):
+        yield from it
+        if self._iter is None:
+            self.refresh()
+
+    def _new_iter(self):
         if self._num_workers == 0:
             return self._same_process_iter()
         if self._thread_pool:

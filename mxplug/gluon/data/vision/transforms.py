@@ -140,6 +140,10 @@ class Resize(Transform):
     """
 
     def __init__(self, size, keep_ratio=False, interpolation=1):
+        sizes = [size] if isinstance(size, numbers.Number) else list(size)
+        bad = [v for v in sizes if not v > 0]
+        if bad:
+            raise MXNetValueError(f"Resize: Input size should be greater than 0, but got {bad[0]}")
         self._size = size
         self._keep = keep_ratio
         self._interpolation = interpolation
