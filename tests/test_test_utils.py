@@ -27,11 +27,18 @@ def _opencl_available():
 # --- defaults, tolerances, random data ----------------------------------------------------------
 
 def test_star_import_gives_mxnet_names():
+    import logging
     ns = {}
     exec("from mxplug.test_utils import *", ns)
     for name in ("np", "mx", "assert_almost_equal", "default_context", "check_consistency",
-                 "rand_ndarray", "same", "DummyIter", "environment"):
+                 "rand_ndarray", "same", "DummyIter", "environment", "use_np", "getenv",
+                 "setenv", "get_tols", "effective_dtype", "default_rtols", "default_atols",
+                 "default_numeric_eps", "get_identity_mat", "get_identity_mat_batch",
+                 "is_aarch64_run", "logging", "platform", "errno", "ss", "Features",
+                 "np_symbol", "get_cuda_compute_capability", "shuffle_csr_column_indices"):
         assert name in ns, name
+    assert ns["logging"] is logging and ns["getenv"] is mx.util.getenv
+    assert "annotations" not in ns and "_find_max_violation" not in ns
 
 
 def test_default_context_follows_with_and_set_default_context():
@@ -44,13 +51,113 @@ def test_default_context_follows_with_and_set_default_context():
         assert tu.default_context() == mx.cpu(0)  # the surrounding `with` restores it
 
 
-def test_tolerance_defaults():
+F16, F32, F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+
+
+def test_tolerance_tables_and_defaults():
+    # MXNet 1.9.1's tables (checked side by side against mxnet 1.9.1)
+    assert tu.default_rtols()[F16] == 1e-2 and tu.default_atols()[F16] == 1e-1
+    assert tu.default_rtols()[F32] == 1e-4 and tu.default_atols()[F32] == 1e-3
+    assert tu.default_rtols()[F64] == 1e-5 and tu.default_atols()[F64] == 1e-20
+    for dt in (np.bool_, np.int8, np.uint8, np.int32, np.uint32, np.int64, np.uint64):
+        assert tu.default_rtols()[np.dtype(dt)] == 0 == tu.default_atols()[np.dtype(dt)]
+    assert tu.default_numeric_eps() == {F16: 2.0 ** -6, F32: 2.0 ** -9, F64: 2.0 ** -14}
     assert tu.default_dtype() is np.float32
+    # get_rtol / get_atol default to float64's; almost_equal uses them
     assert (tu.get_atol(), tu.get_rtol(), tu.get_etol()) == (1e-20, 1e-5, 0)
     assert (tu.get_atol(0.5), tu.get_rtol(0.25), tu.get_etol(0.1)) == (0.5, 0.25, 0.1)
-    assert tu.get_tolerance(1e-3, {"ctx": mx.cpu()}) == 1e-3
-    assert tu.get_tolerance(1e-3, {"atol": 7}) == 7
-    assert tu.get_tolerance(1e-3, {"atol_mult": 4}) == pytest.approx(4e-3)
+    assert tu.get_rtol(dtype=F16) == 1e-2 and tu.get_atol(dtype=F32) == 1e-3
+
+
+def test_get_tolerance_and_get_tols():
+    f16, f32, f64 = (np.zeros(2, dt) for dt in (F16, F32, F64))
+    assert tu.effective_dtype(f32) == F32 == tu.effective_dtype(mx.nd.zeros((2,)))
+    assert tu.effective_dtype(mx.nd.zeros((2,), dtype="float16")) == F16
+    assert tu.get_tolerance(f32, 0.5, tu.default_rtols()) == 0.5  # a number is the tolerance
+    assert tu.get_tolerance(f32, None, tu.default_rtols()) == 1e-4
+    assert tu.get_tolerance(f32, {F32: 0.25}, tu.default_rtols()) == 0.25
+    assert tu.get_tolerance(f32, {F64: 0.25}, tu.default_rtols()) == 1e-4  # no entry: default
+    assert tu.get_tolerance(f16, None, tu.default_atols()) == 0.1
+    # the larger tolerance of the two data wins
+    assert tu.get_tols(f16, f64, None, None) == (1e-2, 1e-1)
+    assert tu.get_tols(f32, f64, None, None) == (1e-4, 1e-3)
+    assert tu.get_tols(f64, f64, None, None) == (1e-5, 1e-20)
+    assert tu.get_tols(np.arange(2), np.arange(2), None, None) == (0, 0)
+    assert tu.get_tols(f32, f64, 0.5, {F64: 0.125}) == (0.5, 0.125)
+    assert tu.get_tols(f32, f64, None, {F64: 1e-6}) == (1e-4, 1e-3)
+    assert tu.get_tols(1.0, 2, None, None) == (1e-5, 1e-20)  # numbers: as NumPy arrays
+    assert tu.get_tols(np.float32(1), 1.0, None, None) == (1e-4, 1e-3)
+
+
+def _pair(dtype, rel, base=100.0):
+    b = np.full((2, 3), base)
+    return (b * (1 + rel)).astype(dtype), b.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype, rel_ok, rel_bad", [(np.float16, 5e-3, 3e-2),
+                                                    (np.float32, 5e-5, 5e-3),
+                                                    (np.float64, 5e-6, 2e-5)])
+def test_assert_almost_equal_default_tolerance_follows_dtype(dtype, rel_ok, rel_bad):
+    rtol, atol = tu.default_rtols()[np.dtype(dtype)], tu.default_atols()[np.dtype(dtype)]
+    a, b = _pair(dtype, rel_ok)
+    tu.assert_almost_equal(a, b)
+    tu.assert_almost_equal(mx.nd.array(a, dtype=dtype), mx.nd.array(b, dtype=dtype))
+    tu.assert_almost_equal(mx.nd.array(a, dtype=dtype), b)
+    a, b = _pair(dtype, rel_bad)
+    for x, y in ((a, b), (mx.nd.array(a, dtype=dtype), b)):
+        with pytest.raises(AssertionError, match=f"rtol={rtol:e}, atol={atol:e}"):
+            tu.assert_almost_equal(x, y)
+
+
+def test_assert_almost_equal_default_atol_and_mixed_dtypes(capsys):
+    z = np.zeros(4, np.float32)
+    tu.assert_almost_equal(z, z + np.float32(5e-4))  # float32's atol is 1e-3
+    with pytest.raises(AssertionError):
+        tu.assert_almost_equal(z, z + np.float32(2e-3))
+    with pytest.raises(AssertionError):
+        tu.assert_almost_equal(np.zeros(4), np.zeros(4) + 1e-19)  # float64's atol is 1e-20
+    a, b = _pair(np.float64, 5e-5)
+    with pytest.raises(AssertionError, match="rtol=1.000000e-05"):
+        tu.assert_almost_equal(a, b)
+    tu.assert_almost_equal(a, b.astype(np.float32))  # float32 on either side: its tolerance
+    tu.assert_almost_equal(a.astype(np.float16) * 1.004, b)
+    tu.assert_almost_equal(np.arange(3), np.arange(3))
+    with pytest.raises(AssertionError, match="rtol=0.000000e\\+00, atol=0.000000e\\+00"):
+        tu.assert_almost_equal(np.arange(3), np.arange(3) + np.array([0, 0, 1]))
+    # 0-d data: MXNet's short message
+    with pytest.raises(AssertionError, match="exceeds tolerance rtol=1.000000e-05, "
+                                             "atol=1.000000e-20.\\n"):
+        tu.assert_almost_equal(np.array(1.0), np.array(1.5))
+    capsys.readouterr()
+
+
+def test_assert_almost_equal_tolerance_dicts():
+    a, b = _pair(np.float32, 5e-3)
+    tu.assert_almost_equal(a, b, rtol={F32: 2e-2})
+    tu.assert_almost_equal(a, b, rtol={np.float32: 2e-2})  # a dtype type as key works too
+    tu.assert_almost_equal(a, b, rtol=1e-2)
+    with pytest.raises(AssertionError, match="rtol=1.000000e-04"):
+        tu.assert_almost_equal(a, b, rtol={F64: 2e-2})  # no float32 entry: the default
+    z = np.zeros(3, np.float32)
+    tu.assert_almost_equal(z, z + np.float32(0.05), atol={F32: 0.1})
+    with pytest.raises(AssertionError):
+        tu.assert_almost_equal(z, z + np.float32(0.05), atol={F16: 0.1})
+
+
+def test_almost_equal_and_with_err_defaults():
+    # almost_equal keeps float64's defaults whatever the dtype; the assert_* helpers do not
+    assert not tu.almost_equal(*_pair(np.float32, 5e-5))
+    assert tu.almost_equal(*_pair(np.float32, 5e-6))
+    with pytest.raises(AssertionError, match="rtol=1.000000e-07, atol=0.000000e\\+00"):
+        tu.assert_allclose(*_pair(np.float32, 5e-5))
+    a = np.array([0, 0, 5e-4, 1.0], np.float32)
+    tu.assert_almost_equal_with_err(a, np.zeros(4, np.float32), etol=0.3)  # 1 of 4 off
+    with pytest.raises(AssertionError, match="rtol=1.000000e-04, atol=1.000000e-03"):
+        tu.assert_almost_equal_with_err(a, np.zeros(4, np.float32), etol=0.2)
+    with pytest.raises(AssertionError, match="mismatch 50.000000%"):  # float64: 2 of 4 off
+        tu.assert_almost_equal_with_err(a.astype(np.float64), np.zeros(4), etol=0.3)
+    tu.assert_almost_equal_ignore_nan(np.array([np.nan, 100.005], np.float32),
+                                      np.array([1, 100], np.float32))
 
 
 def test_random_arrays_and_samples():
@@ -116,6 +223,9 @@ def test_find_max_violation():
     idx, viol = tu.find_max_violation(a, b, rtol=0.1, atol=0)
     assert idx == (1, 1)  # |4 - 5| / (0.1 * 5) = 2 beats |2 - 2.2| / 0.22 = 0.91
     assert viol == pytest.approx(2.0)
+    assert tu._find_max_violation(a, b, 0.1, 0) == (idx, viol)  # MXNet 1.9's name
+    # None: get_rtol() / get_atol(), float64's 1e-5 / 1e-20
+    assert tu.find_max_violation(a, a + 1e-4)[1] == pytest.approx(1e-4 / (1e-5 * 1.0001))
 
 
 def test_assert_almost_equal_passes_across_types(ctx):
@@ -303,6 +413,69 @@ def test_check_symbolic_backward_default_head_and_asnumpy():
                                rtol=1e-12)
 
 
+def test_symbol_checkers_default_tolerances():
+    x = mx.sym.Variable("x")
+    v = np.random.uniform(1, 2, (3, 4))
+    tu.check_symbolic_forward(x * 2, [v], [2 * v * (1 + 5e-5)])  # float32: 1e-4 / 1e-3
+    with pytest.raises(AssertionError, match="rtol=1.000000e-04, atol=1.000000e-03"):
+        tu.check_symbolic_forward(x * 2, [v], [2 * v * (1 + 5e-3)])
+    with pytest.raises(AssertionError, match="rtol=1.000000e-05, atol=1.000000e-20"):
+        tu.check_symbolic_forward(x * 2, [v], [2 * v * (1 + 2e-5)], dtype=np.float64)
+    tu.check_symbolic_forward(x * 2, [v], [2 * v * (1 + 5e-3)], dtype=np.float16)
+    og = np.random.uniform(1, 2, (3, 4))
+    tu.check_symbolic_backward(x * 3, [v], [og], [3 * og * (1 + 5e-5)])
+    with pytest.raises(AssertionError, match="EXPECTED_x"):
+        tu.check_symbolic_backward(x * 3, [v], [og], [3 * og * (1 + 5e-3)])
+    # 'add' compares with the float64 increment (grad - start): float64's tolerance, as in MXNet
+    tu.check_symbolic_backward(x * 3, [v], [og], [3 * og], grad_req="add")
+    with pytest.raises(AssertionError, match="rtol=1.000000e-05, atol=1.000000e-20"):
+        tu.check_symbolic_backward(x * 3, [v], [og], [3 * og * (1 + 5e-5)], grad_req="add")
+    tu.check_symbolic_backward(x * 3, [v], [og], [np.zeros((3, 4))], grad_req="null")
+
+
+def test_check_numeric_gradient_default_eps_per_dtype(monkeypatch):
+    import mxplug.test_utils._symbolic as symbolic
+    seen = []
+    real = symbolic.numeric_grad
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["eps"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(symbolic, "numeric_grad", recording)
+    x = mx.sym.Variable("x")
+    loc = [np.random.uniform(0.5, 1, (2, 3))]
+    for dtype, eps in ((np.float16, 2.0 ** -6), (np.float32, 2.0 ** -9),
+                       (np.float64, 2.0 ** -14)):
+        tu.check_numeric_gradient(mx.sym.tanh(x), loc, dtype=dtype)
+        assert seen[-1] == eps, dtype
+        tu.check_numeric_gradient(mx.sym.tanh(x), loc, dtype=dtype, rtol=0.1, atol=0.1,
+                                  numeric_eps={np.dtype(dtype): 2.0 ** -5})
+        assert seen[-1] == 2.0 ** -5
+        if dtype != np.float16:  # float16 cannot resolve a 1e-3 step
+            tu.check_numeric_gradient(mx.sym.tanh(x), loc, dtype=dtype, numeric_eps=1e-3,
+                                      rtol=0.1, atol=0.1)
+            assert seen[-1] == 1e-3
+    with pytest.raises(AssertionError):  # no precision for float32 steps below 1e-5
+        tu.check_numeric_gradient(x * 2, [np.ones(2)], numeric_eps=1e-6)
+
+
+def test_check_numeric_gradient_default_tolerance_per_dtype():
+    x = mx.sym.Variable("x")
+    loc = [np.random.uniform(0.5, 1, (2, 3))]
+
+    def off_by(err):  # forward (1 + err) x, backward 1: the gradient is off by err relative
+        return mx.sym.BlockGrad(x) * err + x
+
+    tu.check_numeric_gradient(off_by(5e-5), loc)
+    with pytest.raises(AssertionError, match="rtol=1.000000e-04, atol=1.000000e-03"):
+        tu.check_numeric_gradient(off_by(5e-3), loc)
+    tu.check_numeric_gradient(off_by(5e-3), loc, rtol=1e-2)  # earlier 1.x's default rtol
+    tu.check_numeric_gradient(off_by(5e-6), loc, dtype=np.float64)
+    with pytest.raises(AssertionError, match="rtol=1.000000e-05, atol=1.000000e-20"):
+        tu.check_numeric_gradient(off_by(2e-5), loc, dtype=np.float64)
+
+
 def test_simple_forward():
     x, y = mx.sym.Variable("x"), mx.sym.Variable("y")
     out = tu.simple_forward(x + 2 * y, x=np.ones(3), y=np.arange(3.0))
@@ -361,6 +534,58 @@ def test_check_consistency_with_ground_truth():
     with pytest.raises(AssertionError):
         tu.check_consistency(sym, ctx_list, arg_params=args, grad_req="null",
                              ground_truth={"e_output": truth["e_output"] + 1})
+
+
+def _scaled_pair(factor):
+    x = mx.sym.Variable("x")
+    return [mx.sym.identity(x * 2, name="f"), mx.sym.identity(x * (2 * factor), name="f")]
+
+
+def _spec(dtype, shape=(4, 5)):
+    return {"ctx": mx.cpu(0), "x": shape, "type_dict": {"x": dtype}}
+
+
+@pytest.mark.parametrize("dtypes, rel_ok, rel_bad", [((np.float64, np.float32), 5e-5, 5e-3),
+                                                     ((np.float32, np.float64), 5e-5, 5e-3),
+                                                     ((np.float64, np.float16), 5e-3, 5e-2),
+                                                     ((np.float64, np.float64), 5e-6, 5e-5)])
+def test_check_consistency_default_tolerance_follows_dtypes(dtypes, rel_ok, rel_bad, capsys):
+    ctx_list = [_spec(dtypes[0]), _spec(dtypes[1])]
+    tu.check_consistency(_scaled_pair(1 + rel_ok), ctx_list, scale=10)
+    with pytest.raises(AssertionError, match="exceeds tolerance"):
+        tu.check_consistency(_scaled_pair(1 + rel_bad), ctx_list, scale=10)
+    capsys.readouterr()
+
+
+def test_check_consistency_rtol_atol(capsys):
+    ctx_list = [_spec(np.float64), _spec(np.float32)]
+    tu.check_consistency(_scaled_pair(1.005), ctx_list, scale=10, rtol=1e-2)
+    tu.check_consistency(_scaled_pair(1.005), ctx_list, scale=10, rtol={F32: 1e-2})
+    with pytest.raises(AssertionError, match="rtol=1.000000e-04"):  # no float32 entry
+        tu.check_consistency(_scaled_pair(1.005), ctx_list, scale=10, rtol={F16: 1e-1})
+    z = [mx.sym.identity(mx.sym.Variable("x") * 0, name="f"),
+         mx.sym.identity(mx.sym.Variable("x") * 0 + 0.05, name="f")]
+    tu.check_consistency(z, ctx_list, atol=0.1, grad_req="null")
+    with pytest.raises(AssertionError, match="atol=1.000000e-03"):
+        tu.check_consistency(z, ctx_list, grad_req="null")
+    capsys.readouterr()
+
+
+def test_check_consistency_head_gradients_and_uniform_scale(capsys):
+    # training head gradients: the first executor's outputs (here 3x), for every executor
+    gt = tu.check_consistency(_scaled_pair(1.5)[::-1], [_spec(np.float32, (1, 3)),
+                                                        _spec(np.float64, (1, 3))],
+                              arg_params={"x": np.array([[1.0, -2.0, 0.5]])},
+                              raise_on_err=False)
+    np.testing.assert_array_equal(gt["f_output"].asnumpy(), [[2.0, -4.0, 1.0]])
+    np.testing.assert_array_equal(gt["x"].asnumpy(), [[6.0, -12.0, 3.0]])  # 2 * 3x
+    printed = capsys.readouterr().out
+    assert "Train Err: float32 cpu(0) ctx 0 vs float64 cpu(0) ctx 1 at x" in printed
+    gt = tu.check_consistency(mx.sym.Variable("x") * 1, [_spec(np.float64, (50,)),
+                                                         _spec(np.float32, (50,))],
+                              use_uniform=True, scale=3, grad_req="null")
+    values = np.abs(gt[list(gt)[0]].asnumpy())
+    assert values.max() > 0.92 and values.max() <= 0.92 * 3  # uniform in +-0.92 * scale
 
 
 # --- random-number generator checks -------------------------------------------------------------
@@ -484,12 +709,68 @@ def test_check_gluon_hybridize_consistency():
 
 def test_compare_optimizer():
     from mxplug import optimizer
+    # a tuple: one tensor, one update each
+    tu.compare_optimizer(optimizer.SGD(learning_rate=0.1, momentum=0.9),
+                         optimizer.SGD(learning_rate=0.1, momentum=0.9), (3, 4), np.float32)
+    with pytest.raises(AssertionError):
+        tu.compare_optimizer(optimizer.SGD(learning_rate=0.1), optimizer.SGD(learning_rate=0.1001),
+                             (3, 4), np.float32)
+    with pytest.raises(AssertionError):
+        tu.compare_optimizer(optimizer.SGD(), optimizer.SGD(), (3, 4), np.float32, ntensors=2)
+    # a list: opt1 one tensor at a time, opt2 all ntensors in one aggregated update
     tu.compare_optimizer(optimizer.SGD(learning_rate=0.1, momentum=0.9),
                          optimizer.SGD(learning_rate=0.1, momentum=0.9), [(3, 4), (5,)],
-                         np.float32)
+                         np.float32, ntensors=2)
     with pytest.raises(AssertionError):
         tu.compare_optimizer(optimizer.SGD(learning_rate=0.1), optimizer.SGD(learning_rate=0.2),
-                             [(3, 4)], np.float32)
+                             [(3, 4), (5,)], np.float32, ntensors=2)
+
+
+def test_identity_matrices_and_platform_helpers():
+    import platform
+    eye = tu.get_identity_mat(3)
+    assert eye.dtype == np.float32 and eye.context == tu.default_context()
+    np.testing.assert_array_equal(eye.asnumpy(), np.eye(3))
+    batch = tu.get_identity_mat_batch(3)
+    assert batch.shape == (2, 3, 3) and batch.dtype == np.float32
+    np.testing.assert_array_equal(batch.asnumpy(), np.stack([np.eye(3)] * 2))
+    assert tu.is_aarch64_run() is (platform.machine() == "aarch64")
+    with pytest.raises(ValueError, match="Expecting a gpu context"):
+        tu.get_cuda_compute_capability(mx.cpu())
+    assert isinstance(tu.Features(), mx.runtime.Features)
+
+
+def test_numpy_semantics_names_refuse_clearly():
+    from mxplug.util import NumpySemanticsError
+    assert not isinstance(mx.sym.Variable("x"), tu.np_symbol)
+    with pytest.raises(NumpySemanticsError, match="np_symbol"):
+        tu.np_symbol()
+
+    @tu.use_np
+    def f():
+        return 1
+
+    with pytest.raises(NumpySemanticsError):
+        f()
+
+
+def test_shuffle_csr_column_indices():
+    class Csr:
+        indptr = np.array([0, 2, 6, 6, 14])
+        indices = np.array([1, 5, 0, 2, 4, 5, 0, 1, 2, 3, 4, 5, 6, 7])
+
+    m = Csr()
+    before = m.indices.copy()
+    np.random.seed(11)
+    tu.shuffle_csr_column_indices(m)
+    assert not np.array_equal(m.indices, before)
+    for lo, hi in zip(m.indptr[:-1], m.indptr[1:]):  # each row keeps its columns
+        assert sorted(m.indices[lo:hi]) == sorted(before[lo:hi])
+
+
+def test_lazy_scipy_stats():
+    import scipy.stats
+    assert tu.ss is scipy.stats
 
 
 def test_random_matrices():

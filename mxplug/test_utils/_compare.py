@@ -9,7 +9,7 @@ import numpy.testing as npt
 
 import mxplug as mx
 
-from ._data import get_atol, get_etol, get_rtol
+from ._data import get_atol, get_etol, get_rtol, get_tols
 
 # ---------------------------------------------------------------------------------------------
 # Comparisons
@@ -20,10 +20,8 @@ def _host(x):
     return x.asnumpy() if isinstance(x, mx.nd.NDArray) else x
 
 
-def find_max_violation(a, b, rtol=None, atol=None):
+def _find_max_violation(a, b, rtol, atol):
     """Finds and returns the location of maximum violation."""
-    rtol = get_rtol(rtol)
-    atol = get_atol(atol)
     a, b = _host(a), _host(b)
     # inf == inf counts as no violation, as in np.allclose
     with np.errstate(invalid="ignore", over="ignore"):
@@ -33,6 +31,12 @@ def find_max_violation(a, b, rtol=None, atol=None):
     loc = np.argmax(violation)
     idx = tuple(int(i) for i in np.unravel_index(loc, violation.shape))
     return idx, np.max(violation)
+
+
+def find_max_violation(a, b, rtol=None, atol=None):
+    """:func:`_find_max_violation` (MXNet 1.9's name) with :func:`get_rtol` /
+    :func:`get_atol` defaults (the public name of earlier MXNet 1.x)."""
+    return _find_max_violation(a, b, get_rtol(rtol), get_atol(atol))
 
 
 def same(a, b):
@@ -48,7 +52,8 @@ def checkShapes(a, b):  # noqa: N802 -- MXNet's name
 
 
 def almost_equal(a, b, rtol=None, atol=None, equal_nan=False, use_broadcast=True):
-    """Test if two numpy arrays are almost equal."""
+    """Test if two numpy arrays are almost equal (``None`` tolerances: float64's,
+    :func:`get_rtol` / :func:`get_atol`, whatever the dtypes)."""
     a, b = _host(a), _host(b)
     if not use_broadcast:
         checkShapes(a, b)
@@ -62,29 +67,32 @@ def locationError(a, b, index, names, maxError=False):  # noqa: N802, N803 -- MX
             f"{names[1]}={b[index]:.8f}")
 
 
-def _raise_mismatch(a, b, rtol, atol, names, equal_nan, mismatches):
+def _raise_mismatch(a, b, rtol, atol, names, equal_nan, mismatches, scalar_message=False):
     """Print MXNet's list of the largest violations and raise its AssertionError."""
     a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
-    index, rel = find_max_violation(a, b, rtol, atol)
-    index_err, rel_err = index, rel
-    print(f"\n*** Maximum errors for vector of size {a.size}:  rtol={rtol}, atol={atol}\n")
-    a_tmp, b_tmp = a.copy(), b.copy()
-    i = 1
-    while i <= a.size:
-        if i <= mismatches[0]:
-            print(f"{i:3d}: Error {rel:f}  {locationError(a, b, index, names)}")
-        a_tmp[index] = b_tmp[index] = 0
-        if almost_equal(a_tmp, b_tmp, rtol, atol, equal_nan=equal_nan):
-            break
-        i += 1
-        if i <= mismatches[1] or mismatches[1] <= 0:
-            index, rel = find_max_violation(a_tmp, b_tmp, rtol, atol)
-        else:
-            break
-    degree = "at least " if mismatches[1] > 0 and i > mismatches[1] else ""
-    err_msg = (f"Error {rel_err:f} exceeds tolerance rtol={rtol:e}, atol={atol:e} "
-               f"(mismatch {degree}{100 * i / a.size:f}%).\n"
-               + locationError(a, b, index_err, names, maxError=True))
+    index, rel = _find_max_violation(a, b, rtol, atol)
+    if scalar_message and index == ():  # 0-d data: assert_almost_equal's short message
+        err_msg = f"Error {rel:f} exceeds tolerance rtol={rtol:e}, atol={atol:e}.\n"
+    else:
+        index_err, rel_err = index, rel
+        print(f"\n*** Maximum errors for vector of size {a.size}:  rtol={rtol}, atol={atol}\n")
+        a_tmp, b_tmp = a.copy(), b.copy()
+        i = 1
+        while i <= a.size:
+            if i <= mismatches[0]:
+                print(f"{i:3d}: Error {rel:f}  {locationError(a, b, index, names)}")
+            a_tmp[index] = b_tmp[index] = 0
+            if almost_equal(a_tmp, b_tmp, rtol, atol, equal_nan=equal_nan):
+                break
+            i += 1
+            if i <= mismatches[1] or mismatches[1] <= 0:
+                index, rel = _find_max_violation(a_tmp, b_tmp, rtol, atol)
+            else:
+                break
+        degree = "at least " if mismatches[1] > 0 and i > mismatches[1] else ""
+        err_msg = (f"Error {rel_err:f} exceeds tolerance rtol={rtol:e}, atol={atol:e} "
+                   f"(mismatch {degree}{100 * i / a.size:f}%).\n"
+                   + locationError(a, b, index_err, names, maxError=True))
     with np.printoptions(threshold=4, suppress=True):
         msg = npt.build_err_msg([a, b], err_msg=err_msg)
     raise AssertionError(msg)
@@ -98,26 +106,30 @@ def assert_almost_equal(a, b, rtol=None, atol=None, names=("a", "b"), equal_nan=
     Parameters
     ----------
     a, b : np.ndarray or NDArray
-    rtol, atol : None or float
-        Thresholds; ``None`` takes :func:`get_rtol` / :func:`get_atol`.
+    rtol, atol : None, float, or dict of dtype -> float
+        Thresholds; ``None`` (or a dtype missing from the dict) takes the default of each
+        array's dtype (:func:`default_rtols` / :func:`default_atols`: float16 1e-2 / 1e-1,
+        float32 1e-4 / 1e-3, float64 1e-5 / 1e-20, integers 0), the larger of the two
+        (:func:`get_tols`).
     names : tuple of str
         The names of ``a`` and ``b`` in the error message.
     equal_nan : bool
         Whether NaN equals NaN.
+    use_broadcast : bool
+        False: the shapes must be equal.
     mismatches : tuple of int
         How many violations to print (``mismatches[0]``) and to count (``mismatches[1]``).
     """
-    a, b = _host(a), _host(b)
     if not use_broadcast:
         checkShapes(a, b)
-    rtol = get_rtol(rtol)
-    atol = get_atol(atol)
+    rtol, atol = get_tols(a, b, rtol, atol)
+    a, b = _host(a), _host(b)
     if getattr(a, "dtype", None) == np.bool_ and getattr(b, "dtype", None) == np.bool_:
         np.testing.assert_equal(a, b)
         return
     if almost_equal(a, b, rtol, atol, equal_nan=equal_nan):
         return
-    _raise_mismatch(a, b, rtol, atol, names, equal_nan, mismatches)
+    _raise_mismatch(a, b, rtol, atol, names, equal_nan, mismatches, scalar_message=True)
 
 
 def assert_allclose(a, b, rtol=1e-07, atol=0, equal_nan=True):
@@ -126,13 +138,14 @@ def assert_allclose(a, b, rtol=1e-07, atol=0, equal_nan=True):
 
 def assert_almost_equal_with_err(a, b, rtol=None, atol=None, etol=None, names=("a", "b"),
                                  equal_nan=False, mismatches=(10, 10)):
-    """Like :func:`assert_almost_equal`, but passes while the fraction of elements out of
-    tolerance is at most ``etol`` (``etol=0``, the default, is assert_almost_equal)."""
+    """Like :func:`assert_almost_equal` (the same dtype-dependent default tolerances), but
+    passes while the fraction of elements out of tolerance is at most ``etol`` (``etol=0``,
+    the default, is assert_almost_equal)."""
     etol = get_etol(etol)
     if etol <= 0:
         assert_almost_equal(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
         return
-    rtol, atol = get_rtol(rtol), get_atol(atol)
+    rtol, atol = get_tols(a, b, rtol, atol)
     a, b = _host(a), _host(b)
     equals = np.isclose(a, b, rtol=rtol, atol=atol)
     err = 1 - np.count_nonzero(equals) / equals.size
@@ -149,7 +162,8 @@ def _zero_nans(a, b):
 
 
 def almost_equal_ignore_nan(a, b, rtol=None, atol=None):
-    """Test that two NumPy arrays are almost equal (ignoring NaN in either array)."""
+    """Test that two NumPy arrays are almost equal (ignoring NaN in either array); earlier
+    MXNet 1.x's helper, with :func:`almost_equal`'s defaults."""
     a, b = _zero_nans(a, b)
     return almost_equal(a, b, rtol, atol)
 
@@ -186,15 +200,14 @@ def retry(n):
 
     def decorate(f):
         def wrapper(*args, **kwargs):
-            err = None
-            for _ in range(n):
+            for i in range(n):
                 try:
                     f(*args, **kwargs)
-                except AssertionError as e:
-                    err = e
-                    continue
-                return
-            raise err
+                    return
+                except AssertionError:
+                    if i == n - 1:
+                        raise
+                    mx.nd.waitall()
         return wrapper
     return decorate
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections import OrderedDict
 
 import numpy as np
@@ -32,29 +33,94 @@ def default_dtype():
     return np.float32
 
 
-def get_atol(atol=None):
-    """Get default numerical threshold for regression test."""
-    return 1e-20 if atol is None else atol
+def default_rtols():
+    """Get default relative tolerances for data comparisons involving each data type."""
+    return {np.dtype(np.float16): 1e-2,
+            np.dtype(np.float32): 1e-4,
+            np.dtype(np.float64): 1e-5,
+            np.dtype(np.bool_): 0,
+            np.dtype(np.int8): 0,
+            np.dtype(np.uint8): 0,
+            np.dtype(np.int32): 0,
+            np.dtype(np.uint32): 0,
+            np.dtype(np.int64): 0,
+            np.dtype(np.uint64): 0}
 
 
-def get_rtol(rtol=None):
+def default_atols():
+    """Get default absolute tolerances for data comparisons involving each data type."""
+    return {np.dtype(np.float16): 1e-1,
+            np.dtype(np.float32): 1e-3,
+            np.dtype(np.float64): 1e-20,
+            np.dtype(np.bool_): 0,
+            np.dtype(np.int8): 0,
+            np.dtype(np.uint8): 0,
+            np.dtype(np.int32): 0,
+            np.dtype(np.uint32): 0,
+            np.dtype(np.int64): 0,
+            np.dtype(np.uint64): 0}
+
+
+def default_numeric_eps():
+    """Get default epsilon for finite difference gradient calculations with data type."""
+    # powers of two: no bits are dropped when serving as an input delta
+    return {np.dtype(np.float16): 1.0 / 2**6,
+            np.dtype(np.float32): 1.0 / 2**9,
+            np.dtype(np.float64): 1.0 / 2**14}
+
+
+def effective_dtype(dat):
+    """The dtype that decides the tolerance of comparisons involving ``dat`` (a NumPy array,
+    an NDArray, or anything ``np.asarray`` takes).
+
+    MXNet makes it float16 for float32 data on a GPU of compute capability >= 8.0 with TF32
+    enabled (its float32 GEMMs and convolutions keep float16-like mantissas there); mxplug
+    computes float32 as float32 on every backend, so it is the data's own dtype."""
+    dtype = getattr(dat, "dtype", None)
+    return np.dtype(dtype) if dtype is not None else np.asarray(dat).dtype
+
+
+def get_tolerance(dat, tol, default_tol):
+    """The tolerance for comparisons involving ``dat``: ``tol`` itself when it is a number;
+    otherwise (None, or a dict dtype -> float) ``tol``'s entry for ``dat``'s effective dtype,
+    or ``default_tol``'s (a dict dtype -> float) when it has none."""
+    if isinstance(tol, numbers.Number):
+        return tol
+    dtype = effective_dtype(dat)
+    # keys as dtypes: {np.float32: ...} means {np.dtype(np.float32): ...} (MXNet would skip it)
+    tol = {} if tol is None else {np.dtype(k): v for k, v in tol.items()}
+    if dtype in tol:
+        return tol[dtype]
+    if dtype not in default_tol and dtype.kind in "biu":  # exact types MXNet's tables omit
+        return 0
+    return default_tol[dtype]
+
+
+def get_tols(x, y, rtol, atol):
+    """``(rtol, atol)`` for comparing ``x`` and ``y``: each the larger of the two data's
+    tolerances (:func:`get_tolerance` with :func:`default_rtols` / :func:`default_atols`)."""
+    if isinstance(x, numbers.Number):
+        x = np.array(x)
+    if isinstance(y, numbers.Number):
+        y = np.array(y)
+    rtol = max(get_tolerance(x, rtol, default_rtols()), get_tolerance(y, rtol, default_rtols()))
+    atol = max(get_tolerance(x, atol, default_atols()), get_tolerance(y, atol, default_atols()))
+    return rtol, atol
+
+
+def get_atol(atol=None, dtype=np.dtype(np.float64)):  # noqa: B008 -- MXNet's default
     """Get default numerical threshold for regression test."""
-    return 1e-5 if rtol is None else rtol
+    return default_atols()[np.dtype(dtype)] if atol is None else atol
+
+
+def get_rtol(rtol=None, dtype=np.dtype(np.float64)):  # noqa: B008 -- MXNet's default
+    """Get default numerical threshold for regression test."""
+    return default_rtols()[np.dtype(dtype)] if rtol is None else rtol
 
 
 def get_etol(etol=None):
     """Get default numerical threshold for regression test."""
     return 0 if etol is None else etol
-
-
-def get_tolerance(rtol, ctx):
-    """The atol for one ``check_consistency`` context dict: ``atol``, or ``atol_mult * rtol``,
-    or ``rtol``."""
-    if "atol" in ctx:
-        return ctx["atol"]
-    if "atol_mult" in ctx:
-        return ctx["atol_mult"] * rtol
-    return rtol
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,6 +220,30 @@ def create_2d_tensor(rows, columns, dtype=np.int64, ctx=None):
 def create_vector(size, dtype=np.int64):
     """``arange(size)`` (MXNet's large-vector test input)."""
     return mx.nd.arange(0, size, dtype=dtype)
+
+
+def get_identity_mat(size):
+    """The ``size x size`` float32 identity matrix (MXNet's large-matrix test input)."""
+    return mx.nd.eye(size)
+
+
+def get_identity_mat_batch(size):
+    """Two stacked ``size x size`` identity matrices (MXNet's large-matrix test input)."""
+    a_np = get_identity_mat(size).asnumpy()
+    return mx.nd.array([a_np, a_np])
+
+
+def shuffle_csr_column_indices(csr):
+    """Shuffle the column indices of each row of a CSR matrix in place (one with ``indptr``
+    and ``indices`` arrays, e.g. ``scipy.sparse.csr_matrix``: mxplug has no CSRNDArray), to
+    check that unordered indices are accepted."""
+    row_count = len(csr.indptr) - 1
+    for i in range(row_count):
+        start_index = csr.indptr[i]
+        end_index = csr.indptr[i + 1]
+        sublist = np.array(csr.indices[start_index:end_index])
+        np.random.shuffle(sublist)
+        csr.indices[start_index:end_index] = sublist
 
 
 def rand_shape_2d(dim0=10, dim1=10, allow_zero_size=False):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import os
+import platform
 import struct
 import sys
 import zipfile
@@ -16,7 +17,8 @@ import numpy as np
 import mxplug as mx
 
 from ..base import MXNetFileError, MXNetNotImplementedError
-from ._compare import _host, compare_ndarray_tuple
+from ..util import getenv, setenv
+from ._compare import _host, assert_almost_equal, compare_ndarray_tuple
 from ._data import _no_sparse, default_context
 
 # ---------------------------------------------------------------------------------------------
@@ -129,6 +131,45 @@ def is_cd_run():
     return os.environ.get("CD_JOB", 0) == "1"
 
 
+def is_aarch64_run():
+    """Checks if the test is running on aarch64 instance."""
+    return platform.machine() == "aarch64"
+
+
+_CUDA_SUCCESS = 0
+
+
+def get_cuda_compute_capability(ctx):
+    """The CUDA compute capability of GPU context ``ctx`` as an int (70 for ``sm_70``), read
+    from the CUDA driver (``libcuda``) as MXNet does; a ValueError for a non-GPU context."""
+    if ctx.device_type != "gpu":
+        raise ValueError("Expecting a gpu context to get cuda compute capability, "
+                         f"while received ctx {ctx}")
+    import ctypes
+    for libname in ("libcuda.so", "libcuda.so.1", "libcuda.dylib", "cuda.dll"):
+        try:
+            cuda = ctypes.CDLL(libname)
+        except OSError:
+            continue
+        break
+    else:
+        raise OSError("could not load any of: libcuda.so libcuda.so.1 libcuda.dylib cuda.dll")
+    cc_major, cc_minor, device = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+    error_str = ctypes.c_char_p()
+
+    def check(ret, what):
+        if ret != _CUDA_SUCCESS:
+            cuda.cuGetErrorString(ret, ctypes.byref(error_str))
+            raise RuntimeError(f"{what} failed with error code {ret}: "
+                               f"{error_str.value.decode()}")
+
+    check(cuda.cuInit(0), "cuInit")
+    check(cuda.cuDeviceGet(ctypes.byref(device), ctx.device_id), "cuDeviceGet")
+    check(cuda.cuDeviceComputeCapability(ctypes.byref(cc_major), ctypes.byref(cc_minor),
+                                         device), "cuDeviceComputeCapability")
+    return cc_major.value * 10 + cc_minor.value
+
+
 def set_env_var(key, val, default_val=""):
     """Set an environment variable; return its previous value (``default_val`` if unset)."""
     prev_val = os.environ.get(key, default_val)
@@ -148,12 +189,24 @@ def environment(*args):
         assert len(args) == 2, "Expecting one dict arg or two args: env var name and value"
         env_vars = {args[0]: args[1]}
 
+    def validate_backend_setting(name, value, can_use_setenv=True):
+        # MXNet checks that its C runtime sees the value (Windows keeps its own copy)
+        backend_value = getenv(name)
+        if value == backend_value or \
+                value == "" and backend_value is None and platform.system() == "Windows":
+            return
+        if not can_use_setenv:
+            raise RuntimeError(f"Could not set env var {name}={value} within C Runtime")
+        setenv(name, value)
+        validate_backend_setting(name, value, can_use_setenv=False)
+
     def set_environ(values):
         for name, value in values.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+            validate_backend_setting(name, value)
 
     snapshot = {name: os.environ.get(name) for name in env_vars}
     set_environ(env_vars)
@@ -370,19 +423,49 @@ def _rand_pair(shape, dtype, stype):
     return w2.copyto(default_context()), w2
 
 
-def compare_optimizer(opt1, opt2, shapes, dtype, w_stype="default", g_stype="default",
-                      rtol=1e-4, atol=1e-5, compare_states=True):
-    """Run one aggregated ``update_multi_precision`` of two optimizers on the same random
-    weights and gradients; compare their states and weights."""
-    compare_optimizer_noise_seeded(opt1, opt2, shapes, dtype, None, w_stype, g_stype, rtol,
-                                   atol, compare_states)
+def compare_optimizer(opt1, opt2, shape, dtype, w_stype="default", g_stype="default",
+                      rtol=1e-4, atol=1e-5, compare_states=True, ntensors=1):
+    """Compare two optimizers on the same random weights and gradients.
+
+    ``shape`` a tuple: one ``update_multi_precision(0, ...)`` of each; their states (at
+    creation and after the update) and weights are compared. ``shape`` a list: ``opt1``
+    updates the first ``ntensors`` tensors one at a time, ``opt2`` all of them in one
+    aggregated (multi-tensor) update."""
+    if not isinstance(shape, list):
+        assert ntensors == 1
+        w1, w2 = _rand_pair(shape, dtype, w_stype)
+        g1, g2 = _rand_pair(shape, dtype, g_stype)
+        state1 = opt1.create_state_multi_precision(0, w1)
+        state2 = opt2.create_state_multi_precision(0, w2)
+        if compare_states:
+            compare_ndarray_tuple(state1, state2)
+        opt1.update_multi_precision(0, w1, g1, state1)
+        opt2.update_multi_precision(0, w2, g2, state2)
+        if compare_states:
+            compare_ndarray_tuple(state1, state2, rtol=rtol, atol=atol)
+        assert_almost_equal(w1, w2, rtol=rtol, atol=atol)
+        return
+    # multi-tensor: opt1 the single-tensor reference, opt2 the aggregated update
+    w1 = tuple(mx.random.uniform(shape=s, ctx=default_context(), dtype=dtype) for s in shape)
+    g1 = tuple(mx.random.uniform(shape=s, ctx=default_context(), dtype=dtype) for s in shape)
+    w2 = tuple(w.copy() for w in w1)
+    g2 = tuple(g.copy() for g in g1)
+    state2 = [opt2.create_state_multi_precision(0, w2[i]) for i in range(ntensors)]
+    opt2.update_multi_precision(list(range(ntensors)), w2, g2, state2)
+    for i in range(ntensors):
+        state1 = opt1.create_state_multi_precision(i, w1[i])
+        opt1.update_multi_precision(i, w1[i], g1[i], state1)
+        if compare_states:
+            compare_ndarray_tuple(state1, state2[i], rtol, atol)
+        compare_ndarray_tuple(w1[i], w2[i], rtol, atol)
 
 
 def compare_optimizer_noise_seeded(opt1, opt2, shapes, dtype, noise_seed, w_stype="default",
                                    g_stype="default", rtol=1e-4, atol=1e-5,
                                    compare_states=True):
-    """:func:`compare_optimizer`, reseeding ``mx.random`` with ``noise_seed`` before each
-    update (SGLD draws noise)."""
+    """MXNet 2.0's helper (not in 1.9): one aggregated ``update_multi_precision`` of each
+    optimizer over tensors of ``shapes``, reseeding ``mx.random`` with ``noise_seed`` before
+    each update (SGLD draws noise); states and weights compared."""
     w1_list, w2_list, g1_list, g2_list, s1_list, s2_list = [], [], [], [], [], []
     for i, shape in enumerate(shapes):
         w1, w2 = _rand_pair(shape, dtype, w_stype)

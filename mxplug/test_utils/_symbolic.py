@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import time
 import traceback
 
@@ -12,18 +11,31 @@ import mxplug as mx
 
 from ..ndarray import array
 from ..symbol import Symbol
-from ._compare import _host, assert_almost_equal
+from ..util import NumpySemanticsError
+from ._compare import assert_almost_equal
 from ._data import (
     _no_sparse,
     _sorted_dict,
     _sorted_items,
     default_context,
     default_dtype,
+    default_numeric_eps,
     get_tolerance,
+    get_tols,
 )
 
 # ---------------------------------------------------------------------------------------------
 # Symbols: forward, backward, finite differences, consistency across contexts
+
+
+class np_symbol(Symbol):  # noqa: N801 -- MXNet's name
+    """MXNet's ``mx.sym.np._Symbol``, the NumPy-semantics symbol. mxplug has MXNet's legacy
+    symbols only: no symbol is an ``np_symbol``, and making one raises
+    :class:`~mxplug.util.NumpySemanticsError`."""
+
+    def __new__(cls, *args, **kwargs):
+        raise NumpySemanticsError("np_symbol: mxplug implements MXNet's legacy symbols only "
+                                  "(no mx.sym.np); NumPy-semantics symbols cannot be made")
 
 
 def _as_nd(v, ctx, dtype):
@@ -147,7 +159,7 @@ def _check_grads(expected, actual, before, req, rtol, atol, names, equal_nan=Fal
         raise ValueError(f"Invalid grad_req {req} for argument {names[1]}")
 
 
-def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rtol=1e-2,
+def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rtol=None,
                            atol=None, grad_nodes=None, use_forward_train=True, ctx=None,
                            grad_stype_dict=None, dtype=default_dtype()):
     """Verify a symbol's backward pass against finite differences (Theano's ``verify_grad``).
@@ -163,7 +175,12 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rto
     location : list or dict of np.ndarray
         The value of every argument (a list in ``sym.list_arguments()`` order).
     aux_states : list or dict of np.ndarray, optional
-    numeric_eps, rtol, atol : float
+    numeric_eps : None, float, or dict of dtype -> float
+        The finite-difference step; ``None`` (or a dtype missing from the dict) takes
+        :func:`default_numeric_eps` of the output's dtype (float16 2**-6, float32 2**-9,
+        float64 2**-14).
+    rtol, atol : None, float, or dict of dtype -> float
+        As in :func:`assert_almost_equal`: ``None`` takes the default of ``dtype``.
     grad_nodes : None, list or dict of str
     use_forward_train : bool
         ``is_train`` of the finite-difference forwards.
@@ -171,8 +188,6 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rto
     dtype : np.float16, np.float32 or np.float64
     """
     _check_dtype(dtype, allow_asnumpy=False)
-    if np.dtype(dtype) in (np.float32, np.float16):
-        assert numeric_eps >= 1e-5  # no precision for smaller steps
     if grad_stype_dict and any(v not in (None, "default") for v in grad_stype_dict.values()):
         _no_sparse("check_numeric_gradient", grad_stype_dict)
     ctx = ctx or default_context()
@@ -201,20 +216,23 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rto
                          f"Got {len(executor.arg_arrays)} inputs and {len(location)} locations")
     assert len(executor.outputs) == 1
     executor.forward(is_train=True)
+    eps = get_tolerance(executor.outputs[0], numeric_eps, default_numeric_eps())
+    if np.dtype(dtype) in (np.float32, np.float16):
+        assert eps >= 1e-5  # no precision for smaller steps
     executor.backward()
     symbolic_grads = {k: executor.grad_dict[k].asnumpy() for k in grad_nodes}
 
     # differences only for the checked nodes (MXNet also perturbs the others, e.g. labels,
     # and discards the result: the same assertions at a fraction of the forwards)
     numeric_gradients = numeric_grad(executor, {k: location_npy[k] for k in grad_nodes},
-                                     aux_states_npy, eps=numeric_eps,
+                                     aux_states_npy, eps=eps,
                                      use_forward_train=use_forward_train, dtype=dtype)
     for name in grad_nodes:
         _check_grads(numeric_gradients[name], symbolic_grads[name], args_grad_npy[name],
                      grad_req[name], rtol, atol, (f"NUMERICAL_{name}", f"BACKWARD_{name}"))
 
 
-def check_symbolic_forward(sym, location, expected, rtol=1E-4, atol=None, aux_states=None,
+def check_symbolic_forward(sym, location, expected, rtol=None, atol=None, aux_states=None,
                            ctx=None, equal_nan=False, dtype=default_dtype()):
     """Compare a symbol's forward outputs (``is_train=False``) with ``expected``.
 
@@ -225,7 +243,9 @@ def check_symbolic_forward(sym, location, expected, rtol=1E-4, atol=None, aux_st
         The value of every argument (a list in ``sym.list_arguments()`` order).
     expected : list or dict of np.ndarray
         One per output (a dict by ``sym.list_outputs()`` name).
-    rtol, atol : float
+    rtol, atol : None, float, or dict of dtype -> float
+        As in :func:`assert_almost_equal`: ``None`` takes the larger default of the two
+        compared arrays' dtypes.
     aux_states : list or dict of np.ndarray, optional
     ctx : Context, optional
     equal_nan : bool
@@ -265,7 +285,7 @@ def _as_out_grads(out_grads, sym, ctx, dtype):
     return [_as_nd(g, ctx, dtype) for g in out_grads]
 
 
-def check_symbolic_backward(sym, location, out_grads, expected, rtol=1e-5, atol=None,
+def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=None,
                             aux_states=None, grad_req="write", ctx=None, grad_stypes=None,
                             equal_nan=False, dtype=default_dtype()):
     """Compare a symbol's gradients (after ``forward(is_train=True)`` and
@@ -283,7 +303,9 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=1e-5, atol=
         The head gradients, one per output (None: ones).
     expected : list or dict of np.ndarray
         The expected gradients (a list in ``sym.list_arguments()`` order).
-    rtol, atol : float
+    rtol, atol : None, float, or dict of dtype -> float
+        As in :func:`assert_almost_equal` (``'add'`` compares ``expected`` with the float64
+        increment, so float64's defaults apply there, as in MXNet).
     aux_states : list or dict of np.ndarray, optional
     grad_req : str, list or dict of str
         'write', 'add' or 'null', for all arguments or each.
@@ -317,7 +339,9 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=1e-5, atol=
     executor = sym.bind(ctx=ctx, args=location, args_grad=args_grad_data,
                         aux_states=aux_states, grad_req=grad_req)
     executor.forward(is_train=True)
-    executor.backward(_as_out_grads(out_grads, sym, ctx, dtype))
+    if any(grad_req.get(k, "null") != "null" for k in sym.list_arguments()):
+        executor.backward(_as_out_grads(out_grads, sym, ctx, dtype))
+    # (all 'null': nothing to compute; mxplug's executor refuses such a backward)
 
     grads = {k: v.asnumpy() for k, v in args_grad_data.items()}
     for name in expected:
@@ -361,26 +385,27 @@ def check_speed(sym, location=None, ctx=None, N=20, grad_req=None, typ="whole", 
     return (time.time() - tic) / N
 
 
-_CONSISTENCY_TOL = {np.dtype(np.float16): 1e-1, np.dtype(np.float32): 1e-3,
-                    np.dtype(np.float64): 1e-5, np.dtype(np.uint8): 0, np.dtype(np.int32): 0,
-                    np.dtype(np.int64): 0}
+def _smaller_dtype(dt1, dt2):
+    """The less precise of two dtypes (``dt1`` when ``dt2`` is None or on ties of size)."""
+    return dt1 if dt2 is None or np.dtype(dt1).itemsize < np.dtype(dt2).itemsize else dt2
 
 
-def _widest(dtypes):
-    """Index of the most precise dtype (floats over ints, then by size); the first on ties."""
-    return max(range(len(dtypes)), key=lambda i: (dtypes[i].kind == "f", dtypes[i].itemsize))
+def _ctx_of(arr):
+    return getattr(arr, "context", "numpy")
 
 
 def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=None,
-                      aux_params=None, tol=None, raise_on_err=True, ground_truth=None,
-                      equal_nan=False, use_uniform=False, rand_type=np.float64):
+                      aux_params=None, rtol=None, atol=None, raise_on_err=True,
+                      ground_truth=None, equal_nan=False, use_uniform=False,
+                      rand_type=np.float64):
     """Check that a symbol gives the same outputs and gradients on several contexts/dtypes.
 
     Each entry of ``ctx_list`` is a dict of ``simple_bind`` arguments: ``ctx``, input shapes
-    by name, optionally ``type_dict`` (and ``atol`` or ``atol_mult`` for the tolerance). All
-    executors get the same random inputs; each is compared with the one of the most precise
-    output dtype (or with ``ground_truth``), first in inference, then outputs and gradients
-    in training (head gradients: the outputs themselves).
+    by name, optionally ``type_dict``. All executors get the same random inputs (drawn in
+    argument-name order); each is compared with the first one of the most precise output
+    dtype (or with ``ground_truth``), first in inference, then outputs and gradients in
+    training. The training head gradients are the first executor's outputs, cast to the least
+    precise dtype among the executors.
 
     Parameters
     ----------
@@ -388,12 +413,15 @@ def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=Non
         One symbol for all entries, or one per entry (same arguments and outputs).
     ctx_list : list of dict
     scale : float
-        Standard deviation of the random normal inputs.
+        Standard deviation of the random normal inputs (uniform ones: ``+-0.92 * scale``).
     grad_req : str, list or dict of str
     arg_params, aux_params : dict of np.ndarray, optional
         Fixed input values (aux states default to 0).
-    tol : None, float, or dict of np.dtype to float
-        The rtol per dtype (atol: see :func:`get_tolerance`).
+    rtol, atol : None, float, or dict of dtype -> float
+        As in :func:`assert_almost_equal`: ``None`` (or a dtype missing from the dict) takes
+        the larger default of the two compared dtypes. A gradient that is more precise than
+        its executor's output dtype (e.g. a float32 BatchNorm gamma in a float16 net) is held
+        to the tolerance of the output dtype.
     raise_on_err : bool
         False: print the mismatches and go on.
     ground_truth : dict of arrays, optional
@@ -406,10 +434,6 @@ def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=Non
     dict
         The ground truth: outputs (and gradients) by name.
     """
-    if tol is None:
-        tol = dict(_CONSISTENCY_TOL)
-    elif isinstance(tol, numbers.Number):
-        tol = {k: tol for k in _CONSISTENCY_TOL}
     assert len(ctx_list) > 1
     syms = [sym] * len(ctx_list) if isinstance(sym, Symbol) else list(sym)
     assert len(syms) == len(ctx_list)
@@ -420,15 +444,15 @@ def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=Non
     for s, spec in zip(syms, ctx_list):
         assert s.list_arguments() == arg_names
         assert s.list_outputs() == output_names
-        bind_args = {k: v for k, v in spec.items() if k not in ("atol", "atol_mult")}
-        exe_list.append(s.simple_bind(grad_req=grad_req, **bind_args))
+        exe_list.append(s.simple_bind(grad_req=grad_req, **spec))
 
     arg_params = {} if arg_params is None else arg_params
     aux_params = {} if aux_params is None else aux_params
-    for n, arr in exe_list[0].arg_dict.items():
+    # random inputs in a deterministic order, for reproducibility
+    for n, arr in _sorted_items(exe_list[0].arg_dict):
         if n not in arg_params:
             if use_uniform:
-                value = np.random.uniform(low=-0.92, high=0.92, size=arr.shape)
+                value = np.random.uniform(low=-0.92 * scale, high=0.92 * scale, size=arr.shape)
             else:
                 value = np.random.normal(size=arr.shape, scale=scale)
             arg_params[n] = value.astype(rand_type)
@@ -445,47 +469,70 @@ def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=Non
                     arr[:] = 0
 
     dtypes = [np.dtype(exe.outputs[0].dtype) for exe in exe_list]
-    max_idx = _widest(dtypes)
+    # the ground truth: the first executor with the most precise output[0]
+    gt_idx = int(np.argmax(dtypes))
     gt = ground_truth
+    if gt is None:  # the executor's own arrays: filled by the forward/backward below
+        gt = dict(exe_list[gt_idx].output_dict)
+        if grad_req != "null":
+            gt.update(exe_list[gt_idx].grad_dict)
 
-    def compare(phase, names_arrays, i):
-        rtol = tol[dtypes[i]]
-        atol = get_tolerance(rtol, ctx_list[i])
-        for name, arr in names_arrays:
-            if gt[name] is None:
-                assert arr is None
-                continue
-            # cast the truth to the actual type (the symbol may be mixed-precision), on the
-            # host: the truth's device may lack that type (PoCL has no float16)
-            gtarr = np.asarray(_host(gt[name])).astype(arr.dtype)
-            try:
-                assert_almost_equal(arr, gtarr, rtol=rtol, atol=atol, equal_nan=equal_nan)
-            except AssertionError as e:
-                print(f"{phase} Err: ctx {i} vs ctx {max_idx} at {name}")
-                traceback.print_exc()
-                if raise_on_err:
-                    raise e
-                print(str(e))
+    def report(msg, err):
+        print(msg)
+        traceback.print_exc()
+        if raise_on_err:
+            raise err
+        print(str(err))
 
     for exe in exe_list:
         exe.forward(is_train=False)
-    if ground_truth is None:
-        gt = dict(exe_list[max_idx].output_dict)
     for i, exe in enumerate(exe_list):
-        if i != max_idx:
-            compare("Predict", zip(output_names, exe.outputs), i)
+        if i == gt_idx:
+            continue
+        for name, arr in zip(output_names, exe.outputs):
+            try:
+                assert_almost_equal(arr, gt[name], rtol=rtol, atol=atol, equal_nan=equal_nan)
+            except AssertionError as e:
+                report(f"Predict Err: ctx {i} vs ctx {gt_idx} at {name}", e)
 
-    if grad_req != "null":
-        for exe in exe_list:
-            exe.forward(is_train=True)
-            exe.backward(exe.outputs)
-        if ground_truth is None:
-            gt = dict(exe_list[max_idx].output_dict)
-            gt.update(exe_list[max_idx].grad_dict)
-        for i, exe in enumerate(exe_list):
-            if i != max_idx:
-                compare("Train", zip(output_names + arg_names,
-                                     list(exe.outputs) + list(exe.grad_arrays)), i)
+    if grad_req == "null":
+        return gt
+    for exe in exe_list:
+        exe.forward(is_train=True)
+    # head gradients: the first executor's outputs in the least precise dtype of each output
+    least_precise = [out.dtype for out in exe_list[0].outputs]
+    for exe in exe_list:
+        least_precise = [_smaller_dtype(out.dtype, dt)
+                         for out, dt in zip(exe.outputs, least_precise)]
+    # cast on the host: a device may lack the dtype (PoCL has no float16)
+    golden = [out.asnumpy().astype(dt) for out, dt in zip(exe_list[0].outputs, least_precise)]
+    for exe in exe_list:
+        exe.backward([mx.nd.array(g, ctx=out.context, dtype=out.dtype)
+                      for g, out in zip(golden, exe.outputs)])
+
+    for i, exe in enumerate(exe_list):
+        if i == gt_idx:
+            continue
+        for name, arr in zip(output_names + arg_names,
+                             list(exe.outputs) + list(exe.grad_arrays)):
+            gtarr = gt[name]
+            if gtarr is None:
+                assert arr is None
+                continue
+            try:
+                rt, at = rtol, atol
+                # a gradient more precise than its executor's output dtype (e.g. a float32
+                # BatchNorm gamma of a float16 net) takes the output dtype's tolerance
+                small_arr = _smaller_dtype(arr.dtype, dtypes[i])
+                small_gt = _smaller_dtype(gtarr.dtype, dtypes[gt_idx])
+                if np.dtype(small_arr) != np.dtype(arr.dtype) or \
+                        np.dtype(small_gt) != np.dtype(gtarr.dtype):
+                    rt, at = get_tols(np.empty(0, small_arr), np.empty(0, small_gt), rtol, atol)
+                assert_almost_equal(arr, gtarr, rtol=rt, atol=at, equal_nan=equal_nan)
+            except AssertionError as e:
+                report(f"Train Err: {np.dtype(arr.dtype).name} {_ctx_of(arr)} ctx {i} vs "
+                       f"{np.dtype(gtarr.dtype).name} {_ctx_of(gtarr)} ctx {gt_idx} at {name}",
+                       e)
     return gt
 
 
