@@ -21,6 +21,7 @@ __all__ = [
     "LOW_PRECISION",
     "MXNetFileError",
     "atomic_write",
+    "py_str",
 ]
 
 
@@ -69,6 +70,11 @@ mx_real_t = np.float32  # MXNet's base.mx_real_t: the default real type
 
 
 _UMASK: list = []
+
+
+def py_str(x):
+    """``x`` as a str (bytes are decoded as UTF-8): MXNet's helper for C strings."""
+    return x.decode("utf-8") if isinstance(x, bytes) else str(x)
 
 
 def _umask() -> int:

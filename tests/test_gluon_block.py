@@ -452,3 +452,11 @@ def test_hybridized_repeat_calls_see_every_change(ctx):
         net.reset_ctx(mx.cpu())
         np.testing.assert_allclose(net(x.as_in_context(mx.cpu())).asnumpy(),
                                    np.full((2, 3), 4.0), rtol=1e-6)
+
+
+def test_symbol_block_refuses_sparse_parameters_as_mxnet():
+    d, w, b = mx.sym.var("data"), mx.sym.var("weight", stype="row_sparse"), mx.sym.var("bias")
+    out = mx.sym.broadcast_add(mx.sym.dot(d, w), b)
+    with pytest.raises(AssertionError, match="doesn't support Parameter 'weight' because its "
+                                             "storage type"):
+        mx.gluon.SymbolBlock(out, d)

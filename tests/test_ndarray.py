@@ -649,3 +649,13 @@ def test_mixed_contexts_error_names_both():
         mx.nd.ones((2,), ctx=mx.cpu(0)) + mx.nd.ones((2,), ctx=mx.cpu(1))
     msg = str(ei.value)
     assert "cpu(0)" in msg and "cpu(1)" in msg
+
+
+def test_reset_arrays_zeroes_in_place_as_mxnet(ctx):
+    a, b = mx.nd.ones((2,), ctx=ctx), mx.nd.full((3, 2), 4.0, ctx=ctx)
+    assert mx.nd.reset_arrays(a, b, num_arrays=2) == []
+    assert a.asnumpy().tolist() == [0, 0] and not b.asnumpy().any()
+    with pytest.raises(ValueError, match="num_arrays=3 but 2 arrays"):
+        mx.nd.reset_arrays(a, b, num_arrays=3)
+    with pytest.raises(TypeError, match="expected NDArrays"):
+        mx.nd.reset_arrays(a, [1.0])

@@ -72,6 +72,10 @@ class SymbolBlock(HybridBlock):
         for name, node in variables.items():
             if name in input_names:
                 continue
+            if node.user_attrs.get("__storage_type__", "0") != "0":  # as MXNet's assertion
+                raise AssertionError(f"SymbolBlock doesn't support Parameter '{name}' because "
+                                     f"its storage type is 'row_sparse' or 'csr' (mxplug's "
+                                     f"arrays are dense)")
             kwargs = {"allow_deferred_init": True}
             # MXNet writes "(32, 0)" (0: unknown until the first forward) and type codes ("0")
             shape, dtype = _declared_shape(node) or None, _declared_dtype(node)

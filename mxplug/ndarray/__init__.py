@@ -11,12 +11,13 @@ import sys
 import types
 
 from .. import ops as _ops
+from ..base import MXNetTypeError, MXNetValueError
 from ..ops.frontend import make_frontend
 from . import random
 from .ndarray import NDArray, array, from_dlpack, from_numpy
 
-__all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "random", "linalg",
-           "contrib", "save", "load", "load_frombuffer", "save_tobuffer"]
+__all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "reset_arrays", "random",
+           "linalg", "contrib", "save", "load", "load_frombuffer", "save_tobuffer"]
 
 
 _internal = types.ModuleType(__name__ + "._internal", "Ops whose names start with an underscore.")
@@ -148,6 +149,20 @@ def _method(fn):
 for _name in _METHODS:
     if _name in _frontends and not hasattr(NDArray, _name):
         setattr(NDArray, _name, _method(_frontends[_name]))
+
+
+def reset_arrays(*data, num_arrays=None):
+    """Set every array of ``data`` to zero in place (MXNet's ``reset_arrays`` op, which
+    ``Trainer``/``zero_grad`` use); returns an empty list, as MXNet's op has no outputs."""
+    if num_arrays is not None and int(num_arrays) != len(data):
+        raise MXNetValueError(f"reset_arrays: num_arrays={num_arrays} but {len(data)} arrays "
+                              f"were given")
+    bad = [type(a).__name__ for a in data if not isinstance(a, NDArray)]
+    if bad:
+        raise MXNetTypeError(f"reset_arrays: expected NDArrays, got {bad}")
+    for a in data:
+        a[:] = 0
+    return []
 
 
 def waitall() -> None:

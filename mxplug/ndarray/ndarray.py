@@ -186,7 +186,14 @@ class NDArray:
         return apply(_reshape, self, shape=tuple(int(s) for s in shape), reverse=bool(reverse))
 
     def reshape_like(self, other) -> NDArray:
-        return self.reshape(other.shape)
+        """This array's data in ``other``'s shape (a new array, as MXNet's op gives)."""
+        return apply(_R["reshape_like"], self, other)
+
+    def squeeze(self, axis=None, inplace=False) -> NDArray:
+        """Drop axes of length 1 (all of them, or ``axis``); ``inplace=True`` returns a view
+        sharing this array's memory, as MXNet's does."""
+        out = apply(_R["squeeze"], self, axis=axis)
+        return self.reshape(out.shape) if inplace else out
 
     def __len__(self):
         if not self._data.shape:

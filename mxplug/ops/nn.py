@@ -202,7 +202,11 @@ def _(xp, x, gamma, beta, mmean, mvar, eps=1e-3, momentum=0.9, fix_gamma=True,
         scale = scale * gamma
     out = (x - xp.reshape(mean, bshape)) * xp.reshape(scale, bshape) + xp.reshape(beta, bshape)
     out = out.astype(x.dtype)
-    return (out, mean, var) if output_mean_var else out
+    if not output_mean_var:
+        return out
+    if use_global_stats:  # hand out copies: a write into them must not reach the moving stats
+        mean, var = xp.asarray(mean, copy=True), xp.asarray(var, copy=True)
+    return out, mean, var
 
 
 def _norm_dx(gy, xhat, rstd, axes):

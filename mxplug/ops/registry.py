@@ -131,6 +131,11 @@ class Op:
         self.aux_update = None
         #: Draws random numbers: front ends fill its ``key``/``counter`` attrs from mxplug.random.
         self.random = random
+        #: The kernels may return a view of an input (transpose, squeeze, stop_gradient): the
+        #: resolved callable copies the result, since MXNet's ops hand out fresh memory (only
+        #: reshape and basic indexing share it) and a write into the result must not reach the
+        #: input. (A bound graph's planned steps write into their own buffers anyway.)
+        self.view_of_input = False
         #: The VJP is a loss's gradient, not the forward's derivative (SoftmaxOutput, MakeLoss):
         #: autograd records one entry with it even where the forward runs as a composite.
         self.loss_gradient = False
@@ -253,6 +258,8 @@ class Op:
                     f"array namespace and no kernel for it); set MXPLUG_HOST_FALLBACK=1 to run it "
                     f"on the host"
                 )
+        if self.view_of_input and fn is not COMPOSE:
+            fn = _owning(fn, REGISTRY["copy"].resolve(backend))
         if _wrapper is not None and fn is not COMPOSE:
             fn = _wrapper.kernel(self, backend, fn)
         self._resolved[backend] = fn
@@ -312,6 +319,14 @@ class Op:
 
     def __repr__(self):
         return f"<Op {self.name}>"
+
+
+def _owning(fn, copy):
+    """``fn`` whose results own their memory (see ``Op.view_of_input``)."""
+    def owned(*args, **attrs):
+        out = fn(*args, **attrs)
+        return tuple(copy(o) for o in out) if type(out) is tuple else copy(out)
+    return owned
 
 
 def defop(name, inputs=("data",), attrs=None, infer=None, **kw) -> Op:

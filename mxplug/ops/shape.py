@@ -263,3 +263,8 @@ reshape_like.impl(lambda xp, a, b: xp.reshape(a, reshape_shape(a.shape, b.shape,
 reshape_like.vjp(lambda g, out, a, b: (F.reshape(g, shape=a.shape), None))
 reshape_like.nograd("rhs")
 reshape_like.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 6)), rng.uniform(-1, 1, (3, 4))))
+
+
+# their kernels may return views of the input (NumPy's, PyOpenCL's): eager calls copy them
+for _op in (transpose, expand_dims, squeeze, flatten, stop_gradient, reshape_like):
+    _op.view_of_input = True

@@ -135,6 +135,15 @@ for _name in _FLUENT:
 Symbol.astype = _astype
 
 
+def _squeeze(self, axis=None, inplace=False, **kwargs):
+    """Fluent :func:`mxplug.sym.squeeze`; ``inplace`` (memory sharing) means nothing in a graph
+    and is accepted as MXNet accepts it."""
+    return squeeze(self, axis=axis, **kwargs)  # noqa: F821  (generated above)
+
+
+Symbol.squeeze = _squeeze
+
+
 def _contrib_python_functions():
     """MXNet's Python-level ``symbol/contrib.py`` functions (mxplug.ndarray.contrib)."""
     from ..ndarray import contrib as nd_contrib
