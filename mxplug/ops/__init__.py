@@ -20,6 +20,7 @@ from . import (
     indexing,
     infer,
     linalg,
+    linalg_extra,  # noqa: F401 (importing registers the ops)
     losses,
     movement,
     movement_grad,

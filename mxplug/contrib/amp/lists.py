@@ -53,7 +53,9 @@ FP32_FUNCS = [
     "sum", "sum_axis", "nansum", "prod", "nanprod", "mean", "norm", "softmin",
     # linear algebra beyond plain products
     "linalg_gemm", "linalg_gemm2", "linalg_potrf", "linalg_trsm", "linalg_inverse",
-    "linalg_det", "linalg_slogdet",
+    "linalg_det", "linalg_slogdet", "linalg_gelqf", "linalg_syrk", "linalg_trmm", "linalg_potri",
+    "linalg_sumlogdiag", "linalg_syevd", "linalg_extractdiag", "linalg_makediag",
+    "linalg_extracttrian", "linalg_maketrian",
     # ordering
     "argsort", "topk",
     # neural network: softmax, normalisations, losses
