@@ -88,3 +88,26 @@ def test_batchnorm_mean_var_outputs_are_copies_of_the_moving_statistics():
     np.testing.assert_array_equal(mean.asnumpy(), 0)
     np.testing.assert_array_equal(var.asnumpy(), 1)
 
+
+
+@pytest.mark.parametrize("make", [lambda x: mx.sym.reshape(x, shape=(-1,)),
+                                  lambda x: mx.sym.Group([x, x * 2])],
+                         ids=["reshape", "variable"])
+def test_executor_outputs_never_alias_its_arguments(ctx, make):
+    e = make(mx.sym.var("x")).simple_bind(ctx, x=(2, 2), grad_req="null")
+    e.forward(x=mx.nd.ones((2, 2), ctx=ctx))
+    e.arg_dict["x"][:] = 5
+    assert e.outputs[0].asnumpy().ravel().tolist() == [1.0] * 4
+
+
+def test_hybridized_block_output_never_aliases_its_input(ctx):
+    class Flat(mx.gluon.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return x.reshape((-1,))
+
+    net = Flat()
+    net.hybridize()
+    a = mx.nd.ones((2, 2), ctx=ctx)
+    out = net(a)
+    a[:] = 5
+    assert out.asnumpy().tolist() == [1.0] * 4

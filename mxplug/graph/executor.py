@@ -167,6 +167,9 @@ def _compile_planned_direct(step, general, pinned):
 
 
 _RESHAPE = registry.REGISTRY["reshape"]
+#: ops whose result may be a view of their input (MXNet's reshape and basic indexing share
+#: memory); a graph output made by one is copied, so it never aliases an input array
+_VIEWS = (_RESHAPE, registry.REGISTRY["getitem"])
 
 
 def _compile_host_reshape(step, general):
@@ -229,6 +232,9 @@ class Program:
             (self.fwd_steps if id(n) in fwd else self.bwd_steps).append(step)
         self.nslots = len(slot)
         self.out_slots = [slot[(id(n), k)] for n, k in outputs]
+        # outputs that may alias an input: a variable itself, or a view made of one
+        self._view_outs = [k for k, (n, _) in enumerate(outputs)
+                           if n.is_variable or n.op in _VIEWS]
         self.extra_slots = [slot[(id(n), k)] for n, k in extra]
         self._plan, self._free = None, []
         self._pins: dict = {}  # extra index -> the array its step writes into (repin)
@@ -342,7 +348,10 @@ class Program:
         return run
 
     def outputs(self, run):
-        return [run.values[s] for s in self.out_slots]
+        outs = [run.values[s] for s in self.out_slots]
+        for k in self._view_outs:  # as MXNet's: an output never shares an input's memory
+            outs[k] = outs[k].copy()
+        return outs
 
     def backward(self, run, arrays, keep_hook=False, fixed_heads=False):
         """Run the second phase after ``forward`` (``arrays``: its extra inputs, the head
