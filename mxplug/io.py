@@ -253,12 +253,13 @@ class NDArrayIter(DataIter):
         self.num_data = self._source_data[0][1].shape[0]
         for what, source in (("data", self._source_data), ("label", self._source_label)):
             for name, value in source:
-                if value.shape[0] != self.num_data:
+                # as MXNet: arrays with more samples than the first data array are cut to it
+                if value.shape[0] < self.num_data:
                     first = self._source_data[0]
                     raise MXNetValueError(
-                        f"NDArrayIter: all data and labels need the same number of samples "
-                        f"(first axis): {what} {name!r} has shape {value.shape} but data "
-                        f"{first[0]!r} has {first[1].shape}")
+                        f"NDArrayIter: every data and label array needs at least as many "
+                        f"samples (first axis) as the first data array: {what} {name!r} has "
+                        f"shape {value.shape} but data {first[0]!r} has {first[1].shape}")
         self.data = list(self._source_data)
         self.label = list(self._source_label)
         self.idx = np.arange(self.num_data)

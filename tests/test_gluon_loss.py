@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+import mxplug as mx
 from mxplug import autograd
 from mxplug.gluon import loss as gloss
 
@@ -211,6 +212,16 @@ def test_ctc_loss(ctx):
     sw = np.array([1.0, 0.5, 2.0])
     out = run(gloss.CTCLoss(weight=0.5), ctx, pred, label, lens, lab_lens, sw)
     np.testing.assert_allclose(out, 0.5 * sw * ref, rtol=1e-4)
+
+
+def test_ctc_loss_on_symbols_needs_no_static_shapes():
+    # as MXNet 1.9.1: the loss is the CTCLoss op, so the shapes come at bind time
+    s = gloss.CTCLoss()(mx.sym.var("data"), mx.sym.var("label"))
+    pred = rand(2, 6, 4, lo=-2, hi=2)
+    label = np.array([[1, 0, -1], [2, 2, 1]], dtype=np.float64)
+    e = s.simple_bind(mx.cpu(), data=pred.shape, label=label.shape, grad_req="null")
+    out = e.forward(data=mx.nd.array(pred), label=mx.nd.array(label))[0].asnumpy()
+    np.testing.assert_allclose(out, ctc_ref(pred, label), rtol=1e-4)
 
 
 def test_ctc_loss_empty_label(ctx):

@@ -169,7 +169,7 @@ def test_on_every_backend(ctx):
 
 def test_errors_name_what_is_wrong():
     x = _ids(6)
-    with pytest.raises(MXNetError, match=r"same number of samples.*label 'softmax_label' has "
+    with pytest.raises(MXNetError, match=r"at least as many samples.*label 'softmax_label' has "
                                          r"shape \(5,\).*\(6, 2\)"):
         mx.io.NDArrayIter(x, np.arange(5))
     with pytest.raises(ValueError, match=r"data '_1_data' has shape \(3, 2\)"):
@@ -254,3 +254,10 @@ def test_custom_data_iter_protocol():
     assert list(it) == []
     it.reset()
     assert len(list(it)) == 3
+
+
+def test_labels_longer_than_the_data_are_cut_to_it_as_in_mxnet():
+    it = mx.io.NDArrayIter(mx.nd.ones((10, 2)), mx.nd.arange(20), batch_size=5)
+    assert [b.label[0].asnumpy().tolist() for b in it] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    with pytest.raises(ValueError, match="at least as many samples"):
+        mx.io.NDArrayIter(mx.nd.ones((10, 2)), mx.nd.arange(5), batch_size=5)

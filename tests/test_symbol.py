@@ -512,3 +512,19 @@ def test_simple_bind_binds_undeclared_arguments_as_float32():
     ex = mx.sym.amp_multicast(a, b, num_outputs=2).simple_bind(mx.cpu(), a=(2,), b=(2,))
     assert ex.arg_dict["a"].dtype == np.float16 and ex.arg_dict["b"].dtype == np.float32
     assert mx.sym.var("c", dtype="float16").attr("__dtype__") == "2"  # MXNet's type code
+
+
+def test_variables_made_by_an_op_carry_its_parameters_and_role_initializers():
+    # MXNet 1.9.1's attr_dict for the same calls
+    x = mx.sym.var("data")
+    fc = mx.sym.FullyConnected(x, num_hidden=2, name="fc")
+    assert fc.attr_dict()["fc_weight"] == {"num_hidden": "2"}
+    bn = mx.sym.BatchNorm(x, name="bn").attr_dict()
+    assert bn["bn_moving_mean"] == {"__init__": '["zero", {}]'}
+    assert bn["bn_moving_var"] == {"__init__": '["one", {}]'}
+    prelu = mx.sym.LeakyReLU(x, act_type="prelu", name="act")
+    assert prelu.attr_dict()["act_gamma"]["__init__"] == '["Constant", {"value": 0.25}]'
+    mod = mx.mod.Module(prelu, label_names=None)
+    mod.bind([("data", (2, 3))])
+    mod.init_params()
+    np.testing.assert_allclose(mod.get_params()[0]["act_gamma"].asnumpy(), [0.25] * 3)

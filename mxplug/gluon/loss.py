@@ -11,7 +11,6 @@ import math
 import numbers
 
 from ..base import MXNetValueError
-from ..graph.symbol import Symbol
 from ..ndarray import NDArray
 from .block import HybridBlock
 
@@ -552,85 +551,6 @@ class SDMLLoss(Loss):
 
 
 # -- CTC --------------------------------------------------------------------------------------
-_NEG = -1e30  # log(0) stand-in: finite, so no inf - inf = NaN in values or gradients
-
-
-def _logsumexp(F, *xs):
-    m = xs[0]
-    for x in xs[1:]:
-        m = F.maximum(m, x)
-    m = F.stop_gradient(m)   # the gradient of log-sum-exp does not depend on the shift
-    s = F.exp(xs[0] - m)
-    for x in xs[1:]:
-        s = s + F.exp(x - m)
-    return m + F.log(s)
-
-
-def _static_shape(x, ndim, what):
-    """``x``'s shape: an array's, or a Symbol's as far as its declared input shapes tell (the
-    CTC recursion is unrolled over the sequence length, so it must be known)."""
-    if not isinstance(x, Symbol):
-        return tuple(x.shape)
-    shape = tuple(x.infer_shape_partial()[1][0])
-    if len(shape) != ndim or not all(s > 0 for s in shape):
-        raise MXNetValueError(
-            f"CTCLoss on Symbols needs the shape of {what} (got {shape or 'unknown'}): declare "
-            f"the inputs' shapes (mx.sym.var('data', shape=...)). mxplug's CTC is made of ops "
-            f"unrolled over the sequence length; MXNet uses its CTCLoss operator instead.")
-    return shape
-
-
-def _ctc_loss(F, pred, label, pred_lengths=None, label_lengths=None):
-    """Negative log-likelihood of ``label`` under CTC, per sample, by the forward (alpha)
-    recursion in log space. ``pred``: (N, T, C) unnormalized scores, blank = C - 1; ``label``:
-    (N, L), padded with -1 unless ``label_lengths`` is given."""
-    N, T, C = _static_shape(pred, 3, "pred")
-    L = _static_shape(label, 2, "label")[1]
-    dtype = pred.infer_type_partial()[1][0] if isinstance(pred, Symbol) else pred.dtype
-    dtype = "float32" if dtype is None else dtype
-    S = 2 * L + 1
-    logp = F.log_softmax(pred, axis=-1)
-    label = F.cast(label, dtype=dtype)
-    if label_lengths is None:
-        # the label ends at its first -1 (MXNet's padding value with blank_label='last')
-        run = F.ones_like(F.slice_axis(label, axis=1, begin=0, end=1))
-        label_lengths = F.zeros_like(run)
-        for j in range(L):
-            run = run * (F.slice_axis(label, axis=1, begin=j, end=j + 1) != -1)
-            label_lengths = label_lengths + run
-        label_lengths = F.reshape(label_lengths, shape=(-1,))
-    label_lengths = F.cast(label_lengths, dtype=dtype)
-    # extended label: blank, l1, blank, l2, ..., blank  -> (N, S)
-    blank = F.ones_like(label) * (C - 1)
-    ext = F.reshape(F.stack(blank, label, axis=2), shape=(N, 2 * L))
-    ext = F.concat(ext, F.slice_axis(blank, axis=1, begin=0, end=1), dim=1)
-    # log-probabilities of the extended labels at every step: (N, T, S)
-    emit = F.batch_dot(logp, F.one_hot(ext, depth=C, dtype=dtype), transpose_b=True)
-    # a skip s-2 -> s is allowed where ext[s] != ext[s-2] (never onto a blank or a repeat)
-    skip = F.where(F.slice_axis(ext, axis=1, begin=2, end=None)
-                   != F.slice_axis(ext, axis=1, begin=0, end=S - 2),
-                   F.zeros_like(F.slice_axis(ext, axis=1, begin=2, end=None)),
-                   F.zeros_like(F.slice_axis(ext, axis=1, begin=2, end=None)) + _NEG)
-    zeros = F.zeros_like(ext)
-    neg1, neg2 = (F.slice_axis(zeros, axis=1, begin=0, end=k) + _NEG for k in (1, 2))
-    # a virtual step before t = 0 in state 0 makes the first step the usual initialisation
-    alpha = F.concat(F.slice_axis(zeros, axis=1, begin=0, end=1),
-                     F.slice_axis(zeros, axis=1, begin=1, end=None) + _NEG, dim=1)
-    for t in range(T):
-        prev1 = F.concat(neg1, F.slice_axis(alpha, axis=1, begin=0, end=S - 1), dim=1)
-        prev2 = F.concat(neg2, F.slice_axis(alpha, axis=1, begin=0, end=S - 2) + skip, dim=1)
-        e_t = F.reshape(F.slice_axis(emit, axis=1, begin=t, end=t + 1), shape=(N, S))
-        new = _logsumexp(F, alpha, prev1, prev2) + e_t
-        if pred_lengths is not None:
-            live = F.broadcast_like(F.reshape(pred_lengths > t, shape=(-1, 1)), new)
-            new = F.where(live, new, alpha)
-        alpha = new
-    last = F.pick(alpha, 2 * label_lengths, axis=1)
-    before = F.pick(alpha, F.maximum(2 * label_lengths - 1, 0), axis=1)
-    before = F.where(label_lengths > 0, before, F.zeros_like(before) + _NEG)
-    return -_logsumexp(F, last, before)
-
-
 class CTCLoss(Loss):
     r"""Connectionist Temporal Classification loss (Graves et al., 2006).
 
@@ -649,8 +569,8 @@ class CTCLoss(Loss):
     ``alphabet_size - 1``, is the blank; ``label``, zero-based class indices padded with -1;
     ``pred_lengths`` and ``label_lengths`` (optional, ``(batch_size,)``) for sequences of
     different lengths; ``sample_weight`` (optional). Output: shape ``(batch_size,)``, the
-    negative log-likelihood of each label sequence. The forward recursion runs in log space
-    with ``mx.nd`` ops (one step per time step), and autograd differentiates it.
+    negative log-likelihood of each label sequence, from the ``CTCLoss`` op (its forward
+    recursion runs in log space, one step per time step, and autograd differentiates it).
     """
 
     def __init__(self, layout="NTC", label_layout="NT", weight=None, **kwargs):
@@ -665,9 +585,11 @@ class CTCLoss(Loss):
 
     def hybrid_forward(self, F, pred, label, pred_lengths=None, label_lengths=None,
                        sample_weight=None):
-        if self._layout == "TNC":
+        if self._layout == "NTC":  # the CTCLoss op takes (T, N, C), as MXNet's loss does
             pred = F.swapaxes(pred, 0, 1)
         if self._batch_axis == 1:
             label = F.swapaxes(label, 0, 1)
-        loss = _ctc_loss(F, pred, label, pred_lengths, label_lengths)
+        loss = F.CTCLoss(*[a for a in (pred, label, pred_lengths, label_lengths) if a is not None],
+                         use_data_lengths=pred_lengths is not None,
+                         use_label_lengths=label_lengths is not None, blank_label="last")
         return _apply_weighting(F, loss, self._weight, sample_weight)

@@ -7,11 +7,14 @@ every op and alias, with a real signature and docstring. Names that start with `
 
 from __future__ import annotations
 
+import functools
+import numbers
+import operator
 import sys
 import types
 
 from .. import ops as _ops
-from ..base import MXNetTypeError, MXNetValueError
+from ..base import MXNetNotImplementedError, MXNetTypeError, MXNetValueError
 from ..ops.frontend import make_frontend
 from . import random
 from .ndarray import NDArray, array, from_dlpack, from_numpy
@@ -165,6 +168,33 @@ def reset_arrays(*data, num_arrays=None):
     return []
 
 
+def _scalar_case(name, on_scalars):
+    """``mx.nd.<name>`` returning ``on_scalars(lhs, rhs)``, a Python number, when neither
+    argument is an NDArray (MXNet's ``_ufunc_helper``: ``nd.power(0.9, 3)`` is 0.729)."""
+    on_arrays = _frontends[name]
+
+    @functools.wraps(on_arrays)
+    def fn(*args, **kwargs):
+        if len(args) == 2 and not kwargs and all(isinstance(a, numbers.Number) for a in args):
+            return on_scalars(*args)
+        return on_arrays(*args, **kwargs)
+    return fn
+
+
+for _name, _on_scalars in {
+        "add": operator.add, "subtract": operator.sub, "multiply": operator.mul,
+        "divide": operator.truediv, "true_divide": operator.truediv, "modulo": operator.mod,
+        "power": operator.pow,
+        "maximum": lambda a, b: a if a > b else b, "minimum": lambda a, b: a if a < b else b,
+        "equal": lambda a, b: int(a == b), "not_equal": lambda a, b: int(a != b),
+        "greater": lambda a, b: int(a > b), "greater_equal": lambda a, b: int(a >= b),
+        "lesser": lambda a, b: int(a < b), "lesser_equal": lambda a, b: int(a <= b),
+        "logical_and": lambda a, b: int(bool(a) and bool(b)),
+        "logical_or": lambda a, b: int(bool(a) or bool(b)),
+        "logical_xor": lambda a, b: int(bool(a) != bool(b))}.items():
+    setattr(_module, _name, _scalar_case(_name, _on_scalars))
+
+
 def waitall() -> None:
     """Wait for all pending work on every loaded backend."""
     from ..backends import registry
@@ -174,8 +204,23 @@ def waitall() -> None:
             be.synchronize(None)
 
 
-def empty(shape, ctx=None, dtype=None):
-    """An uninitialised array (zero-filled, so results are reproducible)."""
+def _dense_only(fname, stype):
+    if stype not in (None, "default"):
+        raise MXNetNotImplementedError(f"{fname}: stype {stype!r} is not available: mxplug's "
+                                       f"arrays are dense (no row_sparse or csr storage)")
+
+
+def zeros(shape, ctx=None, dtype=None, stype=None, **kwargs):
+    """An array of zeros; ``stype`` may be None or ``'default'`` (dense), as MXNet's
+    ``create_state`` code passes ``stype=weight.stype``."""
+    _dense_only("zeros", stype)
+    return _frontends["zeros"](shape, ctx=ctx, dtype=dtype, **kwargs)
+
+
+def empty(shape, ctx=None, dtype=None, stype=None):
+    """An uninitialised array (zero-filled, so results are reproducible); ``stype`` as in
+    :func:`zeros`."""
+    _dense_only("empty", stype)
     return _frontends["empty"](shape, ctx=ctx, dtype=dtype)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from dataclasses import dataclass, field
 
 from ..base import MXNetError, MXNetNotImplementedError
@@ -312,7 +313,11 @@ class Op:
         for k, v in kwargs.items():
             spec = self.attrs.get(k) or self.extra_attr
             if spec is None:
-                known = ", ".join(self.attrs) or "none"
+                if not self.attrs:  # MXNet ignores keywords given to an op without parameters
+                    warnings.warn(f"{self.name}: attribute {k!r} ignored: the op takes none",
+                                  stacklevel=5)
+                    continue
+                known = ", ".join(self.attrs)
                 raise MXNetError(f"{self.name}: unknown attribute {k!r} (attributes: {known})")
             attrs[k] = spec.parse(v, self.name, k)
         return attrs

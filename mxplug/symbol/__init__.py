@@ -23,7 +23,7 @@ from ..graph.node import (
     hidden_key,
     source_of,
 )
-from ..graph.serialize import load, load_json
+from ..graph.serialize import load, load_json, op_attr_texts
 from ..graph.symbol import Group, Symbol, Variable, make_node, var
 from ..ops import REGISTRY
 from ..ops.frontend import _finish, bind_args
@@ -59,6 +59,12 @@ def _user_attrs(attr, kwargs):
     return user
 
 
+#: The initializer MXNet's symbol front end attaches to a variable it creates, by (op, input).
+_ROLE_INIT = {("LeakyReLU", "gamma"): '["Constant", {"value": 0.25}]',
+              ("BatchNorm", "moving_mean"): '["zero", {}]',
+              ("BatchNorm", "moving_var"): '["one", {}]'}
+
+
 def _make_symbolic(op, fname):
     hint = fname.lower()  # MXNet names a node after the function called: split0, flatten0
 
@@ -77,7 +83,17 @@ def _make_symbolic(op, fname):
                 # MXNet gives variables it makes the attributes of their op (lr_mult, ...)
                 inputs[i]._outputs[0][0].user_attrs.update(user)
         sym = make_node(op, inputs, attrs, name=full, source=source, resolved=True)
-        sym._outputs[0][0].user_attrs.update(user)
+        node = sym._outputs[0][0]
+        node.user_attrs.update(user)
+        if missing:  # as MXNet: the variables it made carry the op's parameters, and some an
+            texts = op_attr_texts(node)  # initializer of their role (PReLU's gamma: 0.25)
+            for i, inp in missing:
+                made = inputs[i]._outputs[0][0].user_attrs
+                for k, v in texts.items():
+                    made.setdefault(k, v)
+                init = _ROLE_INIT.get((op.name, inp))
+                if init is not None:
+                    made.setdefault("__init__", init)
         return sym
     return _finish(op, frontend, fname)
 
