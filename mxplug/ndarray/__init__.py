@@ -212,8 +212,10 @@ def _dense_only(fname, stype):
 
 def zeros(shape, ctx=None, dtype=None, stype=None, **kwargs):
     """An array of zeros; ``stype`` may be None or ``'default'`` (dense), as MXNet's
-    ``create_state`` code passes ``stype=weight.stype``."""
+    ``create_state`` code passes ``stype=weight.stype``. Attributes such as ``__layout__``
+    (which recurrent cells pass to their state functions) are ignored, as MXNet does."""
     _dense_only("zeros", stype)
+    kwargs = {k: v for k, v in kwargs.items() if not (k.startswith("__") and k.endswith("__"))}
     return _frontends["zeros"](shape, ctx=ctx, dtype=dtype, **kwargs)
 
 

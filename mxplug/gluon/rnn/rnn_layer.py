@@ -22,8 +22,8 @@ class RNNCheckError(MXNetValueError, AssertionError):
 
 
 def _state_array(func, name, info):
-    """``func(name=..., **info)``; ``__layout__`` only reaches functions that take it (MXNet's
-    ``nd.zeros`` swallows unknown keywords, mxplug's does not)."""
+    """``func(name=..., **info)``; ``__layout__`` only reaches functions that take keywords
+    (a user's ``begin_state`` function may not)."""
     try:
         params = inspect.signature(func).parameters
     except (TypeError, ValueError):
