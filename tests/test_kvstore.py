@@ -49,3 +49,82 @@ def test_broadcast_and_errors():
         mx.kv.create("bogus")
     with pytest.raises(mx.MXNetError, match="MPI"):
         mx.kv.create("dist_async")
+
+
+# -- MXNet 1.9.1's plug-in interface: KVStoreBase, its registry, 'teststore' ----------------------
+def test_kvstore_base_interface():
+    base = mx.kv.KVStoreBase
+    assert base.OPTIMIZER == "optimizer" and mx.kvstore.KVStoreBase is base
+    kv = base()
+    for call in (lambda: kv.broadcast(0, mx.nd.ones((1,)), out=mx.nd.ones((1,))),
+                 lambda: kv.pushpull(0, mx.nd.ones((1,))), lambda: kv.set_optimizer(None),
+                 lambda: kv.is_capable(base.OPTIMIZER), lambda: kv.save_optimizer_states("f"),
+                 lambda: kv.load_optimizer_states("f"), lambda: kv.type, lambda: kv.rank,
+                 lambda: kv.num_workers):
+        with pytest.raises(NotImplementedError):
+            call()
+    for kind in ("local", "device"):  # mxplug's own stores are KVStoreBase stores
+        store = mx.kv.create(kind)
+        assert isinstance(store, base) and store.is_capable(base.OPTIMIZER)
+        with pytest.raises(ValueError, match="Unknown capability"):
+            store.is_capable("sparse")
+    from mxplug.kvstore.dist import DistKVStore
+
+    assert issubclass(DistKVStore, base)
+    assert mx.kv.create("LOCAL").type == "local"  # names are case-insensitive, as in 1.9.1
+    with pytest.raises(TypeError):
+        mx.kv.create(3)
+
+
+def test_teststore():
+    kv = mx.kv.create("teststore")
+    assert type(kv) is mx.kv.TestStore and mx.kv.KVStoreBase.kv_registry["teststore"] is type(kv)
+    assert type(mx.kv.create("TestStore")) is mx.kv.TestStore
+    assert kv.type == "teststore" and kv.rank == 0 and kv.num_workers == 1
+    assert kv.is_capable("optimizer") is False and kv.is_capable("OPTIMIZER") is False
+    with pytest.raises(ValueError, match="Unknown capability"):
+        kv.is_capable("compression")
+    outs = [mx.nd.zeros((2,)), mx.nd.zeros((2,), ctx=mx.cpu(1))]
+    kv.broadcast(0, mx.nd.array([1.0, 2.0]), out=outs)
+    for o in outs:
+        np.testing.assert_array_equal(o.asnumpy(), [1.0, 2.0])
+    vals = [mx.nd.array([1.0, 2.0]), mx.nd.array([3.0, 4.0], ctx=mx.cpu(1))]
+    kv.pushpull(0, vals)  # no out: the sum goes into the values
+    for v in vals:
+        np.testing.assert_array_equal(v.asnumpy(), [4.0, 6.0])
+    out = mx.nd.zeros((2,))
+    kv.pushpull(0, [mx.nd.ones((2,)), mx.nd.ones((2,))], out=out)
+    np.testing.assert_array_equal(out.asnumpy(), [2.0, 2.0])
+    kv.pushpull(0, mx.nd.array([5.0, 5.0]), out=[out])
+    np.testing.assert_array_equal(out.asnumpy(), [5.0, 5.0])
+
+
+def test_register_a_plugin_store():
+    registry = mx.kv.KVStoreBase.kv_registry
+    try:
+        @mx.kv.KVStoreBase.register
+        class MyStore(mx.kv.KVStoreBase):
+            @property
+            def type(self):
+                return "mystore"
+
+        assert registry["mystore"] is MyStore
+        kv = mx.kv.create("MyStore")  # the registry is looked up first
+        assert type(kv) is MyStore and kv.type == "mystore"
+
+        with pytest.warns(UserWarning, match="overriding existing kvstore"):
+            @mx.kv.KVStoreBase.register
+            class mystore(MyStore):  # noqa: N801 - the same lower-cased name
+                pass
+        assert type(mx.kv.create("mystore")) is mystore
+
+        @mx.kv.KVStoreBase.register
+        class Local(mx.kv.KVStoreBase):  # a registered name wins over the built-in one
+            pass
+        assert type(mx.kv.create("local")) is Local
+    finally:
+        registry.pop("mystore", None)
+        registry.pop("local", None)
+    assert type(mx.kv.create("local")) is mx.kv.KVStore
+    with pytest.raises(TypeError):
+        mx.kv.KVStoreBase.register("not a class")

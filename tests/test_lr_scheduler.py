@@ -64,7 +64,8 @@ def test_warmup_linear_and_constant():
 
 def test_with_optimizer():
     s = S.MultiFactorScheduler(step=[2], factor=0.1)
-    opt = mx.optimizer.SGD(learning_rate=1.0, lr_scheduler=s)
+    with pytest.warns(UserWarning, match="overwritten by ``learning_rate``"):  # as MXNet says
+        opt = mx.optimizer.SGD(learning_rate=1.0, lr_scheduler=s)
     w, g = mx.nd.zeros((1,)), mx.nd.ones((1,))
     for _ in range(3):
         opt.update(0, w, g, None)

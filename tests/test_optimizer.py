@@ -29,10 +29,14 @@ def ref_sgd(w, g, s, t, lr, wd, o):
 
 
 def ref_nag(w, g, s, t, lr, wd, o):
-    g = _clip(o["rescale_grad"] * g, o.get("clip_gradient")) + wd * w
+    # MXNet 1.9.1's NAG: nag_mom_update writes into the weight it reads, so the decay term of
+    # the state takes the updated weight (as 1.9.1's own PyNAG reference computes it)
+    c = _clip(o["rescale_grad"] * g, o.get("clip_gradient"))
     mom = o.get("momentum", 0.0)
-    s["m"] = mom * s.get("m", 0 * w) - lr * g  # MXNet 1.9.1's nag_mom_update
-    return w + mom * s["m"] - lr * g
+    m = s.get("m", 0 * w)
+    new = w + mom * mom * m - (mom + 1) * lr * (c + wd * w)
+    s["m"] = mom * m - lr * (c + wd * new)
+    return new
 
 
 def ref_signum(w, g, s, t, lr, wd, o):
@@ -259,7 +263,8 @@ def test_defaults_and_learning_rate():
     opt.set_learning_rate(0.2)
     assert opt.learning_rate == 0.2
     sched = mx.lr_scheduler.FactorScheduler(step=2, factor=0.5)
-    opt = mx.optimizer.SGD(learning_rate=1.0, lr_scheduler=sched)
+    with pytest.warns(UserWarning, match="overwritten by ``learning_rate``"):
+        opt = mx.optimizer.SGD(learning_rate=1.0, lr_scheduler=sched)
     assert sched.base_lr == 1.0
     with pytest.raises(UserWarning):
         opt.set_learning_rate(0.5)
@@ -522,7 +527,7 @@ def test_lbsgd_warmup_multipliers():
 def test_lbsgd_lr_scheduler_and_mults(ctx):
     """The learning rate is read before the count, as in MXNet (the scheduler sees the number
     of updates before this one); lr_mult/wd_mult by name, no weight decay for a bias."""
-    sched = mx.lr_scheduler.FactorScheduler(step=2, factor=0.5)
+    sched = mx.lr_scheduler.FactorScheduler(step=2, factor=0.5, base_lr=0.2)
     opt = mx.optimizer.LBSGD(learning_rate=0.2, lr_scheduler=sched, wd=0.1,
                              param_idx2name={0: "fc_weight"})
     opt.set_lr_mult({"fc_weight": 0.5})
@@ -616,3 +621,259 @@ def test_lbsgd_multi_precision(ctx):
 def test_lbsgd_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         mx.optimizer.create("lbsgd", **kwargs)
+
+
+# -- MXNet 1.9.1 conformance: learning rate from the scheduler, aggregated calls, NAG's state ---
+# The literal values below were computed by MXNet 1.9.1 itself (the same calls run on
+# ``import mxnet as mx``), unless a comment says otherwise.
+W0 = [[0.5, -1.0, 2.0], [[1.0, 2.0], [3.0, -4.0]]]
+GRADS = [[[0.1, 0.2, -0.3], [[0.5, -0.5], [1.0, 2.0]]],
+         [[-0.2, 0.4, 0.1], [[0.3, 0.3], [-1.0, 0.5]]]]
+
+
+def _arrays(values, dtype="float32"):
+    return [mx.nd.array(v, dtype=dtype) for v in values]
+
+
+def test_learning_rate_follows_the_scheduler():
+    factor = mx.lr_scheduler.FactorScheduler
+    sched = factor(step=1, base_lr=1024)
+    opt = mx.optimizer.Optimizer(lr_scheduler=sched)  # 1.9.1: the scheduler's base_lr wins
+    assert opt.learning_rate == 1024 and opt.lr is None and sched.base_lr == 1024
+    assert mx.optimizer.SGD(lr_scheduler=factor(step=1, base_lr=5)).learning_rate == 5
+    assert mx.optimizer.Optimizer().learning_rate == 0.01
+    with pytest.warns(UserWarning, match="overwritten"):  # given: it replaces base_lr
+        opt = mx.optimizer.Optimizer(lr_scheduler=factor(step=1), learning_rate=0.3)
+    assert opt.learning_rate == 0.3 and opt.lr_scheduler.base_lr == 0.3
+    opt.lr_scheduler.base_lr = 0.4
+    assert opt.learning_rate == 0.4
+    with pytest.warns(UserWarning, match="overwritten"):  # a subclass's default is "given"
+        assert mx.optimizer.Adam(lr_scheduler=factor(step=1, base_lr=5)).learning_rate == 0.001
+    opt = mx.optimizer.SGD(lr_scheduler=factor(step=2, factor=0.5, base_lr=0.4))
+    w = mx.nd.ones((2,))
+    for _ in range(3):
+        opt.update(0, w, mx.nd.ones((2,)), None)
+    np.testing.assert_allclose(w.asnumpy(), [0.0, 0.0], atol=1e-7)  # 1 - 0.4 - 0.4 - 0.2
+    assert opt.learning_rate == 0.2
+    # saved with the scheduler driving the rate (lr None): an optimizer without one keeps its own
+    up = mx.optimizer.get_updater(opt)
+    up(0, mx.nd.ones((2,)), mx.nd.ones((2,)))
+    plain = mx.optimizer.get_updater(mx.optimizer.SGD(learning_rate=0.3))
+    plain.set_states(up.get_states(dump_optimizer=True))
+    assert plain.optimizer.learning_rate == 0.3
+
+
+@pytest.mark.parametrize("seq", [list, tuple])
+def test_lamb_aggregated_call(seq):
+    opt = mx.optimizer.LAMB(learning_rate=0.1, wd=0.01, clip_gradient=0.45, rescale_grad=0.5)
+    assert opt.aggregate_num == 45
+    ws = _arrays(W0)
+    states = [opt.create_state_multi_precision(i, w) for i, w in enumerate(ws)]
+    for gs in GRADS:
+        opt.update_multi_precision(seq([0, 1]), seq(ws), seq(_arrays(gs)), seq(states))
+    np.testing.assert_allclose(ws[0].asnumpy(), [0.44720175862312317, -1.3459148406982422,
+                                                 2.215676784515381], rtol=1e-6)
+    np.testing.assert_allclose(ws[1].asnumpy(), [[0.317766398191452, 2.3403847217559814],
+                                                 [2.7272822856903076, -4.643261432647705]],
+                               rtol=1e-6)
+    assert opt._index_update_count == {0: 2, 1: 2}
+    # ``update`` takes the lists too, and one index at a time gives the same weights
+    one, many = mx.optimizer.LAMB(wd=0.01), mx.optimizer.LAMB(wd=0.01)
+    w1, w2 = _arrays(W0), _arrays(W0)
+    s1 = [one.create_state(i, w) for i, w in enumerate(w1)]
+    s2 = [many.create_state(i, w) for i, w in enumerate(w2)]
+    for gs in GRADS:
+        for i in range(2):
+            one.update(i, w1[i], _arrays(gs)[i], s1[i])
+        many.update(seq([0, 1]), seq(w2), seq(_arrays(gs)), seq(s2))
+    for a, b in zip(w1, w2):
+        np.testing.assert_array_equal(a.asnumpy(), b.asnumpy())
+
+
+def test_lamb_aggregated_call_float16_multi_precision():
+    """1.9.1's multi_mp_lamb_update: the float32 master takes the step; the trust ratio's |w|
+    is that of the float16 weight."""
+    opt = mx.optimizer.LAMB(learning_rate=0.1, wd=0.01, clip_gradient=0.45, rescale_grad=0.5,
+                            multi_precision=True)
+    ws = _arrays(W0, "float16")
+    states = [opt.create_state_multi_precision(i, w) for i, w in enumerate(ws)]
+    assert states[1][0].dtype == np.float32 and states[1][1][0].dtype == np.float32
+    for gs in GRADS:
+        opt.update_multi_precision([0, 1], ws, _arrays(gs, "float16"), states)
+    assert ws[0].dtype == np.float16
+    np.testing.assert_array_equal(ws[0].asnumpy(), np.array([0.447265625, -1.345703125,
+                                                             2.21484375], np.float16))
+    np.testing.assert_array_equal(ws[1].asnumpy(), np.array([[0.317626953125, 2.33984375],
+                                                             [2.7265625, -4.64453125]],
+                                                            np.float16))
+    np.testing.assert_allclose(states[1][0].asnumpy(), [[0.3176022469997406, 2.3403820991516113],
+                                                        [2.7272863388061523, -4.643407344818115]],
+                               rtol=1e-6)
+    np.testing.assert_allclose(states[1][1][0].asnumpy(),
+                               [[0.03750244900584221, -0.007497559301555157],
+                                [-0.004500001668930054, 0.06550001353025436]], rtol=1e-6)
+
+
+def test_sgd_aggregated_call_float16_multi_precision():
+    opt = mx.optimizer.SGD(learning_rate=0.1, momentum=0.9, multi_precision=True)
+    assert opt.aggregate_num == 4
+    ws = _arrays(W0, "float16")
+    states = [opt.create_state_multi_precision(i, w) for i, w in enumerate(ws)]
+    for gs in GRADS:
+        opt.update_multi_precision((0, 1), tuple(ws), tuple(_arrays(gs, "float16")), states)
+    np.testing.assert_array_equal(ws[0].asnumpy(), np.array([0.5009765625, -1.078125, 2.046875],
+                                                            np.float16))
+    np.testing.assert_array_equal(ws[1].asnumpy(), np.array([[0.875, 2.064453125],
+                                                             [2.91015625, -4.4296875]],
+                                                            np.float16))
+    mom, master = states[0]
+    np.testing.assert_allclose(master.asnumpy(), [0.5009997487068176, -1.0779809951782227,
+                                                  2.0470118522644043], rtol=1e-6)
+    np.testing.assert_allclose(mom.asnumpy(), [0.010997314937412739, -0.05798584222793579,
+                                               0.01700683683156967], rtol=1e-5)
+
+
+def test_lars_aggregated_call_reads_the_rate_once_per_call():
+    """1.9.1's LARS counts every index of a call, then reads the learning rate once: the
+    momentum correction lr_t / lr_(t-1) applies to every weight of the call. The Trainer's
+    Updater passes the parameters in such calls (by dtype, ``aggregate_num`` at a time)."""
+    expected = ([0.4847005605697632, -1.2305272817611694, 2.17085337638855],
+                [[0.8087916970252991, 2.056800365447998], [2.9760053157806396, -4.608023643493652]])
+
+    def make():
+        sched = mx.lr_scheduler.FactorScheduler(step=1, factor=0.5, base_lr=0.1)
+        return mx.optimizer.LARS(momentum=0.9, eta=0.5, lr_scheduler=sched,
+                                 param_idx2name={0: "fc_weight", 1: "fc2_weight"})
+
+    opt = make()
+    assert opt.aggregate_num == 4
+    ws = _arrays(W0)
+    states = [opt.create_state_multi_precision(i, w) for i, w in enumerate(ws)]
+    for gs in GRADS + GRADS:
+        opt.update_multi_precision([0, 1], ws, _arrays(gs), states)
+    up_ws = _arrays(W0)
+    up = mx.optimizer.get_updater(make())
+    for gs in GRADS + GRADS:
+        up([0, 1], _arrays(gs), up_ws)
+    for got in (ws, up_ws):
+        for w, e in zip(got, expected):
+            np.testing.assert_allclose(w.asnumpy(), e, rtol=1e-6)
+
+
+def test_aggregate_num_as_mxnet(monkeypatch):
+    def nums():
+        o = mx.optimizer
+        return [o.SGD().aggregate_num, o.LARS().aggregate_num, o.LAMB().aggregate_num,
+                o.NAG().aggregate_num, o.Adam().aggregate_num]
+
+    assert nums() == [4, 4, 45, 0, 0]
+    monkeypatch.setenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "60")
+    assert nums() == [60, 60, 45, 0, 0]  # LAMB's is capped at 45
+
+
+def test_nag_float32_state_decays_with_the_updated_weight():
+    for clip, w_exp, m_exp in [
+            (None, [0.5053635835647583, -1.0864630937576294, 2.034292221069336],
+             [0.006757460534572601, -0.038591306656599045, 0.00803321786224842]),
+            (0.15, [0.5053635835647583, -1.0617631673812866, 2.0180630683898926],
+             [0.006757460534572601, -0.025616006925702095, 0.0026597073301672935])]:
+        opt = mx.optimizer.NAG(learning_rate=0.1, momentum=0.9, wd=0.01, clip_gradient=clip,
+                               rescale_grad=0.7)
+        w = mx.nd.array(W0[0])
+        mom = opt.create_state(0, w)
+        for gs in GRADS:
+            opt.update(0, w, mx.nd.array(gs[0]), mom)
+        np.testing.assert_allclose(w.asnumpy(), w_exp, rtol=1e-6)
+        np.testing.assert_allclose(mom.asnumpy(), m_exp, rtol=1e-5)
+
+
+def test_nag_multi_precision_state_is_momentum_then_master():
+    opt = mx.optimizer.NAG(learning_rate=0.1, momentum=0.9, wd=0.01, multi_precision=True)
+    w = mx.nd.array(W0[0], dtype="float16")
+    state = opt.create_state_multi_precision(0, w)
+    mom, master = state  # 1.9.1: (momentum, float32 master)
+    assert isinstance(state, tuple) and mom.dtype == np.float32 and master.dtype == np.float32
+    np.testing.assert_array_equal(mom.asnumpy(), [0, 0, 0])
+    np.testing.assert_array_equal(master.asnumpy(), W0[0])
+    for gs in GRADS:
+        opt.update_multi_precision(0, w, mx.nd.array(gs[0], dtype="float16"), state)
+    np.testing.assert_array_equal(w.asnumpy(), np.array([0.5087890625, -1.125, 2.052734375],
+                                                        np.float16))
+    np.testing.assert_allclose(mom.asnumpy(), [0.010056618601083755, -0.05592789500951767,
+                                               0.013105993159115314], rtol=1e-5)
+    np.testing.assert_allclose(master.asnumpy(), [0.5086463689804077, -1.1254603862762451,
+                                                  2.0529537200927734], rtol=1e-6)
+    opt = mx.optimizer.NAG(learning_rate=0.1, wd=0.01, multi_precision=True)  # no momentum
+    w = mx.nd.array(W0[0], dtype="float16")
+    state = opt.create_state_multi_precision(0, w)
+    assert state[0] is None and state[1].dtype == np.float32
+    for gs in GRADS:
+        opt.update_multi_precision(0, w, mx.nd.array(gs[0], dtype="float16"), state)
+    np.testing.assert_array_equal(w.asnumpy(), np.array([0.5087890625, -1.0576171875, 2.015625],
+                                                        np.float16))
+    np.testing.assert_allclose(state[1].asnumpy(), [0.5090080499649048, -1.0579663515090942,
+                                                    2.015979290008545], rtol=1e-6)
+
+
+def _as_version1(blob):
+    """``blob`` (Updater.get_states) rewritten as an mxplug file from before the NAG order
+    change: no format version, NAG's multi-precision states as (master, momentum)."""
+    import io
+    import json
+
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["__meta__"].tobytes().decode())
+    del meta["version"]
+    for entry in meta["states"]:
+        entry[1]["tuple"].reverse()
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("momentum", [0.9, 0.0])
+def test_nag_multi_precision_states_round_trip(momentum):
+    def make():
+        return mx.optimizer.get_updater(mx.optimizer.NAG(learning_rate=0.1, momentum=momentum,
+                                                         multi_precision=True))
+
+    up = make()
+    w = mx.nd.array(W0[0], dtype="float16")
+    up(0, mx.nd.array(GRADS[0][0], dtype="float16"), w)
+    blob = up.get_states()
+    for data in (blob, _as_version1(blob)):  # this version's files and the earlier ones
+        again = make()
+        again.set_states(data)
+        mom, master = again.states[0]
+        np.testing.assert_array_equal(master.asnumpy(), up.states[0][1].asnumpy())
+        if momentum:
+            np.testing.assert_array_equal(mom.asnumpy(), up.states[0][0].asnumpy())
+        else:
+            assert mom is None
+        w2 = w.copy()
+        again(0, mx.nd.array(GRADS[1][0], dtype="float16"), w2)  # and it updates from there
+        up2 = make()
+        up2.set_states(blob)
+        w3 = w.copy()
+        up2(0, mx.nd.array(GRADS[1][0], dtype="float16"), w3)
+        np.testing.assert_array_equal(w2.asnumpy(), w3.asnumpy())
+
+
+@pytest.mark.parametrize("name", ["sgd", "lars", "lamb"])
+def test_aggregated_calls_of_mxnet(name):
+    """The optimizers whose 1.9.1 ``update`` / ``update_multi_precision`` take lists (or
+    tuples): the same weights as one call per index (count, then rate, in order)."""
+    kw = {"momentum": 0.9} if name != "lamb" else {}
+    for method in ("update", "update_multi_precision"):
+        a, b = mx.optimizer.create(name, **kw), mx.optimizer.create(name, **kw)
+        wa, wb = _arrays(W0), _arrays(W0)
+        sa = [a.create_state(i, w) for i, w in enumerate(wa)]
+        sb = [b.create_state(i, w) for i, w in enumerate(wb)]
+        getattr(a, method)((0, 1), tuple(wa), tuple(_arrays(GRADS[0])), tuple(sa))
+        for i in range(2):
+            getattr(b, method)(i, wb[i], _arrays(GRADS[0])[i], sb[i])
+        for x, y in zip(wa, wb):
+            np.testing.assert_allclose(x.asnumpy(), y.asnumpy(), rtol=1e-6)
+        assert not np.array_equal(wa[1].asnumpy(), np.array(W0[1]))

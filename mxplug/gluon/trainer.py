@@ -9,15 +9,18 @@ import os
 import numpy as np
 
 from ..autograd import Leaf
-from ..base import MXNetError, MXNetValueError, atomic_write
+from ..base import MXNetError, MXNetTypeError, MXNetValueError, atomic_write
 
 __all__ = ["Trainer"]
 
 
 def _is_dist(kvstore) -> bool:
-    """A distributed store: named ``dist...`` or an object with the data-parallel fast path."""
+    """A distributed store: named ``dist...`` (and not a registered plug-in) or an object with
+    the data-parallel fast path."""
     if isinstance(kvstore, str):
-        return kvstore.startswith("dist")
+        from ..kvstore import KVStoreBase
+
+        return kvstore.startswith("dist") and kvstore.lower() not in KVStoreBase.kv_registry
     return hasattr(kvstore, "allreduce_grads") and hasattr(kvstore, "broadcast_parameters")
 
 
@@ -81,15 +84,20 @@ class Trainer:
         ``'sgd'``, ``'adam'``, ... or an ``mx.optimizer.Optimizer``.
     optimizer_params : dict, optional
         Keyword arguments of the optimizer (``learning_rate``, ``momentum``, ``wd``, ...).
-    kvstore : str or KVStore, default 'device'
+    kvstore : str or KVStoreBase, default 'device'
         How gradients are summed: ``'local'`` or ``'device'`` over the contexts of one process;
-        ``'dist_sync'`` also over the ranks of an MPI job (docs/parallel.md).
+        ``'dist_sync'`` also over the ranks of an MPI job (docs/parallel.md); any name
+        registered with ``mx.kv.KVStoreBase.register``; or a store instance (a
+        :class:`~mxplug.kvstore.KVStoreBase` plug-in is used even with one context, as in
+        MXNet: the Trainer calls its ``broadcast`` and ``pushpull``).
     compression_params : dict, optional
         Gradient compression: not supported (an error when given).
     update_on_kvstore : bool, optional
         With several contexts, whether the kvstore runs the optimizer on the summed gradients
         (then ``allreduce_grads``/``update`` are unavailable, as in MXNet). None: True unless
-        ``MXNET_UPDATE_ON_KVSTORE=0``, as MXNet decides.
+        ``MXNET_UPDATE_ON_KVSTORE=0`` or the store is not capable of it
+        (``is_capable(KVStoreBase.OPTIMIZER)`` false, e.g. ``'teststore'``), as MXNet
+        decides; True with such a store raises ValueError when the kvstore is set up.
 
     Notes
     -----
@@ -156,10 +164,11 @@ class Trainer:
 
     # -- steps ------------------------------------------------------------------------------------
     def _init_kvstore(self):
-        """Decide, as MXNet does, whether gradients go through a kvstore: not with one context
-        (``_kvstore`` stays None); with several, a kvstore that by default also runs the
-        optimizer (``update_on_kvstore``; ``MXNET_UPDATE_ON_KVSTORE=0`` or
-        ``update_on_kvstore=False`` keep the updates on the devices)."""
+        """Decide, as MXNet does, whether gradients go through a kvstore: a store named with
+        one context is not created (``_kvstore`` stays None) unless the name has ``dist``; a
+        store instance is always used. The store by default also runs the optimizer
+        (``update_on_kvstore``) if it ``is_capable`` of it; ``MXNET_UPDATE_ON_KVSTORE=0`` or
+        ``update_on_kvstore=False`` keep the updates on the devices."""
         if self._kv_initialized:
             return
         self._kv_initialized = True
@@ -167,16 +176,18 @@ class Trainer:
             self._update_on_kvstore = False  # every rank runs the optimizer (see Notes)
             return
         contexts = self._check_contexts()
-        kv, update_on_kvstore = self._kvstore_params["kvstore"], True
-        if kv is None or (isinstance(kv, str) and len(contexts) == 1):
+        kv = self._kvstore_params["kvstore"]
+        update_on_kvstore = bool(int(os.environ.get("MXNET_UPDATE_ON_KVSTORE", "1")))
+        if kv is None or (isinstance(kv, str) and len(contexts) == 1 and "dist" not in kv):
             kv = None
         elif isinstance(kv, str):
             from ..kvstore import create
             kv = create(kv)
-            update_on_kvstore = bool(int(os.environ.get("MXNET_UPDATE_ON_KVSTORE", "1")))
             if kv.type == "local" and max(
                     (int(np.prod(p.shape)) for p in self._params if p.shape), default=0) > 1 << 24:
                 update_on_kvstore = False  # as MXNet: huge weights update on their devices
+        elif not hasattr(kv, "pushpull"):
+            raise MXNetTypeError(f"Trainer: kvstore must be KVStore, str or None, got {kv!r}")
         if kv is None:
             self._kvstore = self._update_on_kvstore = None
             return
@@ -186,8 +197,8 @@ class Trainer:
             update_on_kvstore = bool(self._kvstore_params["update_on_kvstore"])
         if update_on_kvstore and not _can_optimize(kv):
             if self._kvstore_params["update_on_kvstore"]:
-                raise MXNetValueError(f"Trainer: kvstore {type(kv).__name__} cannot run the "
-                                      f"optimizer; set update_on_kvstore=False")
+                raise MXNetValueError(f"Please set update_on_kvstore=False when training with "
+                                      f"{type(kv)}: it cannot run the optimizer")
             update_on_kvstore = False
         if update_on_kvstore:
             kv.set_optimizer(self._optimizer)
@@ -206,12 +217,13 @@ class Trainer:
         return self._contexts
 
     def _init_kv_keys(self):
-        """Put each (initialised) parameter in the kvstore once, under its index."""
+        """Put each (initialised) parameter in the kvstore once, under its index: as MXNet,
+        ``broadcast`` of its first copy, which every copy then takes."""
         kv = self._kvstore
         for i, p in enumerate(self._params):
             if i in self._kv_keys or p.grad_req == "null" or p._data is None:
                 continue
-            kv.init(i, p._data[0])
+            kv.broadcast(i, p._data[0], out=p.list_data())
             self._kv_keys.add(i)
 
     def _reset_kvstore(self):
@@ -232,6 +244,8 @@ class Trainer:
             self._update(ignore_stale_grad)
             return
         self._init_kvstore()
+        if self._kvstore is not None and self._update_on_kvstore and not ignore_stale_grad:
+            self._check_stale_grads()  # before the store updates anything
         self._allreduce_grads()
         self._update(ignore_stale_grad)
 
@@ -257,14 +271,19 @@ class Trainer:
         if kv is None:
             return
         self._init_kv_keys()
+        from ..kvstore import KVStore
+
+        # one copy in a store of this process: nothing to sum (a plug-in store may still have
+        # other workers to reduce with)
+        own = type(kv) is KVStore
         for i, p in enumerate(self._params):
             if p.grad_req == "null" or p._data is None:
                 continue
             grads = p.list_grad()
-            if self._update_on_kvstore:
-                kv.push(i, grads)  # the store sums them and runs the optimizer
-            elif len(grads) > 1:  # one copy: nothing to sum
-                kv.pushpull(i, grads, out=grads)
+            if self._update_on_kvstore:  # the store sums, runs the optimizer, returns weights
+                kv.pushpull(i, grads, out=p.list_data(), priority=-i)
+            elif len(grads) > 1 or not own:
+                kv.pushpull(i, grads, priority=-i)
 
     def update(self, batch_size, ignore_stale_grad=False):
         """Update with the (already aggregated) gradients scaled by 1/batch_size."""
@@ -351,12 +370,7 @@ class Trainer:
 
     def _update(self, ignore_stale_grad):
         if self._kvstore is not None and self._update_on_kvstore:
-            if not ignore_stale_grad:
-                self._check_stale_grads()
-            for i, p in enumerate(self._params):  # the store has updated: fetch the weights
-                if p.grad_req != "null" and p._data is not None:
-                    self._kvstore.pull(i, p.list_data())
-            return
+            return  # the store's pushpull has updated the weights (_allreduce_grads)
         for c in self._check_contexts() if self._dist is None else ():
             self._updater(c)  # _updaters in the order of the contexts
         per_ctx: dict = {}  # context -> (indices, grads, weights): one updater call each
@@ -402,8 +416,19 @@ class Trainer:
             return self._kvstore._updater.get_states(dump_optimizer=True)
         return self._updaters[0].get_states(dump_optimizer=True) if self._updaters else b""
 
+    def _plugin_updates(self):
+        """Whether a plug-in store (not one of mxplug's) runs the optimizer: as in MXNet, its
+        ``save_optimizer_states`` / ``load_optimizer_states`` then save and load the states."""
+        from ..kvstore import KVStore
+
+        kv = self._kvstore
+        return kv is not None and bool(self._update_on_kvstore) and not isinstance(kv, KVStore)
+
     def save_states(self, fname):
         """Save the optimizer states (no pickle; written atomically)."""
+        if self._dist is None and self._plugin_updates():
+            self._kvstore.save_optimizer_states(fname, dump_optimizer=True)
+            return
         blob = self._states_blob()
         atomic_write(fname, lambda f: f.write(blob), "optimizer states file")
 
@@ -416,6 +441,13 @@ class Trainer:
             raise MXNetError(f"load_states: cannot read {fname}: {e}") from None
         if self._dist is None:
             self._init_kvstore()
+            if self._plugin_updates():
+                self._kvstore.load_optimizer_states(fname)
+                updater = getattr(self._kvstore, "_updater", None)
+                if updater is not None and getattr(updater, "optimizer", None) is not None:
+                    self._optimizer = updater.optimizer
+                self._optimizer.param_dict = dict(enumerate(self._params))
+                return
         self._set_states_blob(blob)
 
     def _set_states_blob(self, blob):

@@ -4,23 +4,42 @@
 from __future__ import annotations
 
 from ..base import MXNetValueError
+from .base import KVStoreBase
+
+__all__ = ["KVStore", "LOCAL_TYPES"]
+
+#: The names of the single-process stores (MXNet's spellings; all sum exactly).
+LOCAL_TYPES = ("local", "device", "local_update_cpu", "local_allreduce_cpu",
+               "local_allreduce_device")
 
 
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-class KVStore:
+class KVStore(KVStoreBase):
     """MXNet's ``KVStore`` for one process: ``init``, ``push``, ``pull``, ``pushpull``,
-    ``broadcast``, ``set_optimizer``; ``rank`` 0 of ``num_workers`` 1."""
+    ``broadcast``, ``set_optimizer``; ``rank`` 0 of ``num_workers`` 1. It can run the
+    optimizer (``is_capable(KVStoreBase.OPTIMIZER)``)."""
 
     def __init__(self, kvtype="local"):
-        self.type = kvtype
+        self._type = kvtype
         self._store: dict = {}
         self._updater = None
 
     rank = 0
     num_workers = 1
+
+    @property
+    def type(self):
+        """The type name this store was created with (``'local'``, ``'device'``, ...)."""
+        return self._type
+
+    def is_capable(self, capability):
+        """True for :attr:`KVStoreBase.OPTIMIZER`; ValueError for an unknown capability."""
+        if capability.lower() == KVStoreBase.OPTIMIZER:
+            return True
+        raise MXNetValueError(f"Unknown capability: {capability}")
 
     def _keys(self, key):
         keys = _as_list(key)

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import ndarray as nd
-from .optimizer import Optimizer, fused_update, register, zeros_like
+from .optimizer import (
+    Optimizer,
+    aggregation_size,
+    fused_update,
+    low_precision,
+    register,
+    zeros_like,
+)
 
 __all__ = ["Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp", "Adamax", "Nadam", "FTML", "LAMB",
            "Ftrl", "AdaBound", "AMSBound"]
@@ -243,7 +252,18 @@ class FTML(Optimizer):
 class LAMB(Optimizer):
     """LAMB (You et al. 2019): Adam's direction ``r = m_hat / (sqrt(v_hat) + eps) + wd*w``
     scaled per layer by the trust ratio ``|w| / |r|`` (``|w|`` clipped to
-    ``[lower_bound, upper_bound]`` when given; ratio 1 when either norm is 0)."""
+    ``[lower_bound, upper_bound]`` when given; ratio 1 when either norm is 0).
+
+    ``update`` and ``update_multi_precision`` also take MXNet 1.9.1's aggregated call: lists
+    (or tuples) of indices, weights, gradients and states, updated in order (each index counted
+    and its learning rate read in turn, as 1.9.1's ``multi_lamb_update`` /
+    ``multi_mp_lamb_update`` path does). With ``multi_precision`` the state of a float16
+    weight is ``(float32 master, (mean, var))``; the float32 master takes the step, and, as in
+    1.9.1's ``multi_mp_lamb_update``, ``|w|`` of the trust ratio is that of the float16 weight
+    (``sqrt(sum(float32(w16 * w16)))``, each square rounded to float16). A direct single-index
+    call gives the same result (1.9.1's single-index ``mp_lamb_update_phase2`` path leaves its
+    master copy stale and is not followed).
+    """
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-6,
                  lower_bound=None, upper_bound=None, bias_correction=True, **kwargs):
@@ -251,11 +271,34 @@ class LAMB(Optimizer):
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
         self.bias_correction = bias_correction
+        self.aggregate_num = max(1, min(45, aggregation_size(45)))
 
     def create_state(self, index, weight):
         return _pair(weight)
 
+    def update_multi_precision(self, index, weight, grad, state):
+        if isinstance(index, (list, tuple)):
+            for i, w, g, s in zip(index, weight, grad, state):
+                self.update_multi_precision(i, w, g, s)
+            return
+        if self.multi_precision and low_precision(weight):
+            master, inner = state
+            norm_of = weight if np.dtype(weight.dtype) == np.float16 else None
+            self._step(index, master, grad.astype(np.float32), inner, norm_of)
+            weight[:] = master.astype(weight.dtype)
+        else:
+            self.update(index, weight, grad, state)
+
     def update(self, index, weight, grad, state):
+        if isinstance(index, (list, tuple)):
+            for i, w, g, s in zip(index, weight, grad, state):
+                self.update(i, w, g, s)
+            return
+        self._step(index, weight, grad, state)
+
+    def _step(self, index, weight, grad, state, norm_of=None):
+        """One LAMB step of ``weight``; ``norm_of``: the float16 weight whose norm is the
+        trust ratio's ``|w|`` (multi-precision), else ``weight``'s."""
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
         t = self._index_update_count[index]
@@ -268,7 +311,10 @@ class LAMB(Optimizer):
             m = mean / (1.0 - self.beta1 ** t)
             v = var / (1.0 - self.beta2 ** t)
         r = m / (nd.sqrt(v) + self.epsilon) + wd * weight
-        r1 = float(nd.norm(weight).asscalar())
+        if norm_of is None:
+            r1 = float(nd.norm(weight).asscalar())
+        else:  # 1.9.1's multi_sum_sq of the float16 weights: float16 squares, float32 sum
+            r1 = math.sqrt(float(nd.sum((norm_of * norm_of).astype(np.float32)).asscalar()))
         if self.lower_bound:
             r1 = max(r1, self.lower_bound)
         if self.upper_bound:

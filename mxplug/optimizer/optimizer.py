@@ -7,6 +7,7 @@ that keep a float32 master copy of float16 weights.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -16,12 +17,18 @@ from ..base import LOW_PRECISION
 from ..ops import apply_into
 from ..ops.optimizer_ops import OPTIMIZER_OPS
 
-__all__ = ["Optimizer", "register", "create", "fused_update"]
+__all__ = ["Optimizer", "register", "create", "fused_update", "aggregation_size"]
 
 
 def low_precision(weight) -> bool:
     """A float16 or bfloat16 weight: ``multi_precision`` keeps a float32 master copy of it."""
     return np.dtype(weight.dtype).name in LOW_PRECISION
+
+
+def aggregation_size(default):
+    """``MXNET_OPTIMIZER_AGGREGATION_SIZE`` (else ``default``): how many parameters MXNet's
+    aggregating optimizers (SGD, LARS: 4; LAMB: 45) take per call (their ``aggregate_num``)."""
+    return int(os.getenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", str(default)))
 
 
 def fused_update(name, weight, *inputs, **attrs):
@@ -48,9 +55,11 @@ class Optimizer:
     clip_gradient : float, optional
         Clip the rescaled gradient to ``[-clip_gradient, clip_gradient]``.
     learning_rate : float, optional
-        The learning rate (default 0.01).
+        The learning rate. Default: the ``lr_scheduler``'s ``base_lr`` when there is a
+        scheduler, else 0.01. Given together with a scheduler, it replaces the scheduler's
+        ``base_lr`` (with a warning when they differ), as in MXNet 1.9.1.
     lr_scheduler : LRScheduler, optional
-        Gives the learning rate of each update count; its ``base_lr`` becomes ``learning_rate``.
+        Gives the learning rate of each update count.
     sym : Symbol, optional
         Reads ``__lr_mult__`` / ``__wd_mult__`` attributes of its arguments.
     begin_num_update : int, optional
@@ -64,13 +73,19 @@ class Optimizer:
     opt_registry: dict = {}
 
     def __init__(self, rescale_grad=1.0, param_idx2name=None, wd=0.0, clip_gradient=None,
-                 learning_rate=0.01, lr_scheduler=None, sym=None, begin_num_update=0,
+                 learning_rate=None, lr_scheduler=None, sym=None, begin_num_update=0,
                  multi_precision=False, param_dict=None):
         self.rescale_grad = rescale_grad
-        self.lr = learning_rate
         self.lr_scheduler = lr_scheduler
-        if lr_scheduler is not None:
-            self.lr_scheduler.base_lr = learning_rate
+        if lr_scheduler is None and learning_rate is None:
+            learning_rate = 0.01
+        self.lr = learning_rate  # None: the scheduler's base_lr drives the rate
+        if lr_scheduler is not None and learning_rate is not None and \
+                lr_scheduler.base_lr != learning_rate:
+            warnings.warn("learning rate from ``lr_scheduler`` has been overwritten by "
+                          "``learning_rate`` in optimizer.", UserWarning,
+                          stacklevel=self._user_stacklevel())
+            lr_scheduler.base_lr = learning_rate
         self.wd = wd
         self.lr_mult: dict = {}
         self.wd_mult: dict = {}
@@ -86,6 +101,17 @@ class Optimizer:
         self.param_dict = param_dict if param_dict else {}
         self.set_lr_mult({})
         self.set_wd_mult({})
+
+    def _user_stacklevel(self):
+        """The ``stacklevel`` of a warning from ``__init__`` that names the line creating the
+        optimizer (past the subclasses' ``__init__`` frames)."""
+        import sys
+
+        level, frame = 2, sys._getframe(2)
+        while frame is not None and frame.f_code.co_name == "__init__" and \
+                frame.f_locals.get("self") is self:
+            level, frame = level + 1, frame.f_back
+        return level
 
     # -- registry ---------------------------------------------------------------------------------
     @staticmethod
@@ -221,6 +247,18 @@ class Optimizer:
         one pass: :class:`~mxplug.optimizer.SGD`)."""
         for i, w, g, s in zip(indices, weights, grads, states):
             self.update_multi_precision(i, w, g, s)
+
+    def _aggregated_batches(self, indices, weights, grads, states):
+        """The lists MXNet 1.9.1's Updater hands an optimizer with ``aggregate_num > 0``: the
+        parameters grouped by weight dtype (in order of first appearance), each group cut into
+        chunks of ``aggregate_num``; yields ``(indices, weights, grads, states)`` lists."""
+        groups: dict = {}
+        for item in zip(indices, weights, grads, states):
+            groups.setdefault(np.dtype(item[1].dtype), []).append(item)
+        n = max(1, int(self.aggregate_num))
+        for items in groups.values():
+            for k in range(0, len(items), n):
+                yield tuple(list(col) for col in zip(*items[k:k + n]))
 
     # -- helpers for subclasses ------------------------------------------------------------------
     def _clip_kwargs(self, name="clip_gradient"):

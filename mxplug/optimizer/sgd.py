@@ -12,7 +12,14 @@ import numpy as np
 from .. import ndarray as nd
 from ..ops import apply_into
 from ..ops.multi_optimizer_ops import MULTI_OPTIMIZER_OPS
-from .optimizer import Optimizer, fused_update, low_precision, register, zeros_like
+from .optimizer import (
+    Optimizer,
+    aggregation_size,
+    fused_update,
+    low_precision,
+    register,
+    zeros_like,
+)
 
 __all__ = ["SGD", "NAG", "Signum", "LARS", "LBSGD", "SGLD", "DCASGD"]
 
@@ -53,13 +60,18 @@ class _MomentumSGDBase(Optimizer):
         self._update_impl(index, weight, grad, state, False)
 
     def update_multi_precision(self, index, weight, grad, state):
+        # MXNet's aggregated call (lists or tuples of each): the first weight decides
+        first = weight[0] if isinstance(index, (list, tuple)) else weight
         self._update_impl(index, weight, grad, state,
-                          self.multi_precision and low_precision(weight))
+                          self.multi_precision and low_precision(first))
 
     def _update_impl(self, index, weight, grad, state, multi_precision):
         if isinstance(index, (list, tuple)):  # MXNet's aggregated call: lists of each
-            for i, w, g, s in zip(index, weight, grad, state):
-                self._update_impl(i, w, g, s, multi_precision)
+            # as MXNet: every index is counted before the learning rates are read
+            self._update_count(index)
+            for w, g, s, lr, wd in zip(weight, grad, state, self._get_lrs(index),
+                                       self._get_wds(index)):
+                self._sgd_step(w, g, s, lr, wd, self.momentum, multi_precision)
             return
         self._update_count(index)
         self._sgd_step(weight, grad, state, self._get_lr(index), self._get_wd(index),
@@ -85,28 +97,32 @@ class SGD(_MomentumSGDBase):
         super().__init__(**kwargs)
         self.momentum = momentum
         self.lazy_update = lazy_update
+        self.aggregate_num = aggregation_size(4)
 
     def update_many(self, indices, weights, grads, states):
         """The batch (a Trainer step calls this with every parameter of a context) as ONE
         ``multi_sgd(_mom)_update`` call, as MXNet's SGD aggregates its updates: per parameter
-        only the learning rate and weight decay are computed here. Subclasses that override an
-        update method, and float16/bfloat16 weights with ``multi_precision``, take the
-        per-parameter path."""
+        only the learning rate and weight decay are computed here, for the chunks (by dtype,
+        ``aggregate_num`` at a time) MXNet's Updater would pass. Subclasses that override an
+        update method take the per-parameter path, and float16/bfloat16 weights with
+        ``multi_precision`` are updated one by one (through their float32 master copies)."""
         cls = type(self)
         if cls.update is not SGD.update or cls._update_impl is not SGD._update_impl or \
                 cls.update_multi_precision is not SGD.update_multi_precision:
             return super().update_many(indices, weights, grads, states)
         mom = self.momentum > 0
         data, ws, lrs, wds = [], [], [], []
-        for i, w, g, s in zip(indices, weights, grads, states):
-            if self.multi_precision and low_precision(w):
-                self._update_impl(i, w, g, s, True)
-                continue
-            self._update_count(i)
-            lrs.append(float(self._get_lr(i)))
-            wds.append(float(self._get_wd(i)))
-            ws.append(w)
-            data += (w, g, s) if mom else (w, g)
+        for idx, wts, gs, sts in self._aggregated_batches(indices, weights, grads, states):
+            self._update_count(idx)
+            mp = self.multi_precision and low_precision(wts[0])
+            for w, g, s, lr, wd in zip(wts, gs, sts, self._get_lrs(idx), self._get_wds(idx)):
+                if mp:
+                    self._sgd_step(w, g, s, lr, wd, self.momentum, True)
+                    continue
+                lrs.append(float(lr))
+                wds.append(float(wd))
+                ws.append(w)
+                data += (w, g, s) if mom else (w, g)
         if not ws:
             return
         op = MULTI_OPTIMIZER_OPS["multi_sgd_mom_update" if mom else "multi_sgd_update"]
@@ -119,10 +135,15 @@ class SGD(_MomentumSGDBase):
 
 @register
 class NAG(Optimizer):
-    """Nesterov accelerated SGD, as MXNet 1.9.1's ``nag_mom_update`` computes it:
-    ``state = momentum*state - lr*g``, ``weight += momentum*state - lr*g`` with
-    ``g = clip(rescale_grad*grad) + wd*weight`` (the state holds ``-lr`` times the docstring
-    formula's ``momentum*state + g``; with a constant learning rate the weights agree)."""
+    """Nesterov accelerated SGD, as MXNet 1.9.1's optimizer computes it (``nag_mom_update``
+    writing into the weight it reads): with ``c = clip(rescale_grad*grad)``,
+    ``weight += momentum^2*state - (momentum+1)*lr*(c + wd*weight)``, then
+    ``state = momentum*state - lr*(c + wd*new_weight)`` (the decay term of the state reads the
+    weight already updated, as 1.9.1's in-place kernel and its ``PyNAG`` reference do). The
+    state holds ``-lr`` times the docstring formula's ``momentum*state + g``.
+
+    With ``multi_precision`` the state of a float16/bfloat16 weight is
+    ``(momentum or None, float32 master weight)``, MXNet 1.9.1's order (as SGD's)."""
 
     def __init__(self, momentum=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -131,15 +152,41 @@ class NAG(Optimizer):
     def create_state(self, index, weight):
         return zeros_like(weight) if self.momentum != 0.0 else None
 
-    def update(self, index, weight, grad, state):
+    def create_state_multi_precision(self, index, weight):
+        if self.multi_precision and low_precision(weight):
+            master = weight.astype(np.float32)
+            return (self.create_state(index, master), master)
+        if low_precision(weight) and not self.multi_precision:
+            warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy or "
+                          "slow convergence. Consider using multi_precision=True option of the "
+                          "NAG optimizer", stacklevel=2)
+        return self.create_state(index, weight)
+
+    def _step(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
         kw = {"rescale_grad": self.rescale_grad, **self._clip_kwargs()}
         if state is not None:
+            old = weight.copy() if wd else None
             fused_update("nag_mom_update", weight, grad, state, lr=lr, wd=wd,
                          momentum=self.momentum, **kw)
+            if wd:  # the op's state decays with the old weight; 1.9.1's with the new one
+                state[:] = state - (lr * wd) * (weight - old)
         else:
             fused_update("sgd_update", weight, grad, lr=lr, wd=wd, **kw)
+
+    def update(self, index, weight, grad, state):
+        self._step(index, weight, grad, state)
+
+    def update_multi_precision(self, index, weight, grad, state):
+        # MXNet's mp_nag_mom_update / mp_sgd_update: the float32 master takes the step (with
+        # the gradient in float32) and is rounded back into the weight
+        if self.multi_precision and low_precision(weight) and isinstance(state, (tuple, list)):
+            mom, master = state
+            self._step(index, master, grad.astype(np.float32), mom)
+            weight[:] = master.astype(weight.dtype)
+        else:
+            self.update(index, weight, grad, state)
 
 
 @register
@@ -191,6 +238,7 @@ class LARS(_MomentumSGDBase):
         self.momentum = momentum
         self.momentum_correction = momentum_correction
         self.lazy_update = lazy_update
+        self.aggregate_num = aggregation_size(4)
         self.eta = eta
         self.eps = eps
         self.skip = 0
@@ -229,17 +277,30 @@ class LARS(_MomentumSGDBase):
         return lars * lr
 
     def _update_impl(self, index, weight, grad, state, multi_precision):
-        if isinstance(index, (list, tuple)):
-            for i, w, g, s in zip(index, weight, grad, state):
-                self._update_impl(i, w, g, s, multi_precision)
-            return
+        # as MXNet 1.9.1: one call (one index or MXNet's aggregated lists) counts every index,
+        # then reads the learning rates once (the momentum correction's lr_t / lr_{t-1})
+        if not isinstance(index, (list, tuple)):
+            index, weight, grad, state = [index], [weight], [grad], [state]
         self._update_count(index)
-        lr, wd = self._get_lr(index), self._get_wd(index)
+        lrs, wds = self._get_lrs(index), self._get_wds(index)
         momentum = self.momentum
         if momentum > 0 and self.momentum_correction and self.last_lr != 0:
             momentum = self.momentum * (self.cur_lr / self.last_lr)
-        lr = self._get_lars(index, weight, grad, lr, wd)
-        self._sgd_step(weight, grad, state, lr, wd, momentum, multi_precision)
+        for i, w, g, s, lr, wd in zip(index, weight, grad, state, lrs, wds):
+            lr = self._get_lars(i, w, g, lr, wd)
+            self._sgd_step(w, g, s, lr, wd, momentum, multi_precision)
+
+    def update_many(self, indices, weights, grads, states):
+        """The Trainer's batch in the calls MXNet 1.9.1's Updater makes (by dtype, chunks of
+        ``aggregate_num``): the learning rate, and so the momentum correction, is read once
+        per chunk. Subclasses that override an update method get one call per parameter."""
+        cls = type(self)
+        if cls.update is not LARS.update or cls._update_impl is not LARS._update_impl or \
+                cls.update_multi_precision is not LARS.update_multi_precision or \
+                self.aggregate_num <= 0:
+            return super().update_many(indices, weights, grads, states)
+        for batch in self._aggregated_batches(indices, weights, grads, states):
+            self.update_multi_precision(*batch)
 
 
 def _whole(name, value, minimum):

@@ -19,6 +19,9 @@ from .optimizer import Optimizer
 __all__ = ["Updater", "get_updater"]
 
 _JSON_META = "__meta__"
+#: Version 2: NAG's multi-precision state is ``(momentum, master)`` (MXNet 1.9.1's order);
+#: files without a version hold ``(master, momentum)`` and are converted when loaded.
+_FORMAT_VERSION = 2
 
 
 def _encode(state, arrays):
@@ -77,7 +80,10 @@ def _restore_optimizer(opt, config):
     klass = Optimizer.opt_registry.get(config["name"])
     if opt is None or type(opt) is not klass:
         opt = klass() if klass is not None else opt
-    vars(opt).update(config["attrs"])
+    attrs = dict(config["attrs"])
+    if attrs.get("lr", 0) is None and getattr(opt, "lr_scheduler", None) is None:
+        attrs.pop("lr")  # saved with a scheduler driving the rate: keep this one's rate
+    vars(opt).update(attrs)
     for k, items in config["dicts"].items():
         setattr(opt, k, {(tuple(a) if isinstance(a, list) else a): b for a, b in items})
     opt._all_index_update_counts = {int(dev): dict((i, n) for i, n in c)
@@ -140,13 +146,20 @@ class Updater:
         self.states_synced = dict.fromkeys(self.states, False)
         if meta.get("optimizer") is not None:
             self.optimizer = _restore_optimizer(self.optimizer, meta["optimizer"])
+        if meta.get("version", 1) < 2:
+            from .sgd import NAG
+
+            if isinstance(self.optimizer, NAG):  # (master, momentum) -> (momentum, master)
+                for key, state in self.states.items():
+                    if isinstance(state, tuple) and len(state) == 2:
+                        self.states[key] = (state[1], state[0])
 
     def get_states(self, dump_optimizer=False):
         """The states as bytes (an ``.npz`` archive; no pickle). With ``dump_optimizer`` the
         optimizer's settings and update counts are included."""
         arrays: list = []
         entries = [[k, _encode(s, arrays)] for k, s in self.states.items()]
-        meta = {"states": entries,
+        meta = {"version": _FORMAT_VERSION, "states": entries,
                 "optimizer": _optimizer_config(self.optimizer) if dump_optimizer else None}
         buf = io.BytesIO()
         payload = {f"a{i}": a for i, a in enumerate(arrays)}
