@@ -128,3 +128,11 @@ def test_register_a_plugin_store():
     assert type(mx.kv.create("local")) is mx.kv.KVStore
     with pytest.raises(TypeError):
         mx.kv.KVStoreBase.register("not a class")
+
+
+def test_module_with_a_store_that_cannot_optimize_updates_on_the_devices():
+    from mxplug.module.module import _create_kvstore
+    kv, update_on_kvstore = _create_kvstore("teststore", 2, {"w": mx.nd.ones((2,))})
+    assert kv.type == "teststore" and update_on_kvstore is False  # as MXNet 1.9.1's
+    assert _create_kvstore("local", 2, {"w": mx.nd.ones((2,))})[1] is True
+    assert _create_kvstore("local", 1, {"w": mx.nd.ones((2,))}) == (None, False)

@@ -50,7 +50,11 @@ def _create_kvstore(kvstore, num_device, arg_params):
                     update_on_kvstore = False
     else:
         raise MXNetTypeError(f"kvstore must be KVStore, str or None, got {kvstore!r}")
-    return kv, update_on_kvstore and kv is not None
+    if kv is None:
+        return None, False
+    # a store that cannot run the optimizer (mx.kv.KVStoreBase.is_capable) leaves it to devices
+    capable = getattr(kv, "is_capable", None)
+    return kv, update_on_kvstore and (capable is None or bool(capable(kvs.KVStoreBase.OPTIMIZER)))
 
 
 class Module(BaseModule):
