@@ -27,7 +27,7 @@ _LAZY = {"gluon": "gluon", "optimizer": "optimizer", "init": "init", "initialize
          "metric": "metric", "lr_scheduler": "lr_scheduler", "kv": "kvstore", "kvstore": "kvstore",
          "profiler": "profiler", "contrib": "contrib", "onnx": "onnx", "model": "model", "io": "io",
          "recordio": "recordio", "mod": "module", "module": "module", "callback": "callback",
-         "executor": "graph.executor", "attribute": "graph.node", "operator": "operator",
+         "executor": "graph.executor", "attribute": "attribute", "operator": "operator",
          "test_utils": "test_utils", "mon": "monitor", "monitor": "monitor",
          "runtime": "runtime", "util": "util", "engine": "engine", "image": "image",
          "img": "image", "rnn": "rnn"}

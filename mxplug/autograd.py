@@ -360,11 +360,11 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True) -> Non
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,
          train_mode=True):
-    """Gradients of ``heads`` with respect to ``variables``, returned instead of written.
+    """Gradients of ``heads`` with respect to ``variables``, returned (a list, one per
+    variable, also for a single variable as in MXNet) instead of written.
 
     With ``create_graph=True`` the gradients are recorded arrays: differentiate them again."""
-    heads, single = _as_list(heads), isinstance(variables, NDArray)
-    variables = _as_list(variables)
+    heads, variables = _as_list(heads), _as_list(variables)
     for v in variables:
         if type(getattr(v, "_ag", None)) is not Leaf:
             raise MXNetError("grad: every variable needs attach_grad() before recording")
@@ -375,7 +375,7 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
     for v in variables:
         g = grads.get(v._ag)
         out.append(g if g is not None else apply(REGISTRY["zeros_like"], v))
-    return out[0] if single else out
+    return out  # a list even for one variable, as MXNet's (grad(y, x)[0] is x's gradient)
 
 
 def get_symbol(x):

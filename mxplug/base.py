@@ -72,6 +72,11 @@ mx_real_t = np.float32  # MXNet's base.mx_real_t: the default real type
 _UMASK: list = []
 
 
+def _as_list(obj):
+    """``obj`` if it is a list or tuple, else ``[obj]`` (MXNet's helper)."""
+    return obj if isinstance(obj, (list, tuple)) else [obj]
+
+
 def py_str(x):
     """``x`` as a str (bytes are decoded as UTF-8): MXNet's helper for C strings."""
     return x.decode("utf-8") if isinstance(x, bytes) else str(x)

@@ -136,3 +136,15 @@ def test_module_with_a_store_that_cannot_optimize_updates_on_the_devices():
     assert kv.type == "teststore" and update_on_kvstore is False  # as MXNet 1.9.1's
     assert _create_kvstore("local", 2, {"w": mx.nd.ones((2,))})[1] is True
     assert _create_kvstore("local", 1, {"w": mx.nd.ones((2,))}) == (None, False)
+
+
+def test_keys_of_one_kind_per_store_and_the_local_updater_hook():
+    kv = mx.kv.create("local")
+    kv.init(3, mx.nd.ones((2,)))
+    with pytest.raises(ValueError, match="'a' is a str, but this store uses int keys"):
+        kv.init("a", mx.nd.ones((2,)))
+    kv._set_updater(lambda key, grad, stored: stored.__setitem__(slice(None), stored + 2 * grad))
+    kv.push(3, mx.nd.ones((2,)))
+    out = mx.nd.zeros((2,))
+    kv.pull(3, out=out)
+    np.testing.assert_array_equal(out.asnumpy(), [3.0, 3.0])

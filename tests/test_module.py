@@ -830,3 +830,29 @@ def test_fit_dist_sync_on_2_ranks(tmp_path):
     rows = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert [d["rank"] for d in rows] == [0, 1] and all(d["size"] == 2 for d in rows)
     assert all(d["rescale"] == 1 / 40 and d["diff"] == 0 and d["acc"] > 0.7 for d in rows)
+
+
+def test_mxnet_tutorial_idioms_batches_without_labels_and_shape_tuples():
+    # MXNet's prediction tutorials feed namedtuple('Batch', ['data']) batches
+    from collections import namedtuple
+
+    from mxplug.module.executor_group import DataParallelExecutorGroup
+    s = mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=2, name="fc")
+    m = mx.mod.Module(s, label_names=None)
+    m.bind([("data", (2, 3))], for_training=False)
+    m.init_params(mx.init.One())
+    m.forward(namedtuple("Batch", ["data"])([mx.nd.ones((2, 3))]))
+    np.testing.assert_array_equal(m.get_outputs()[0].asnumpy(), np.full((2, 2), 3.0))
+    group = DataParallelExecutorGroup(s, [mx.cpu()], [1], [("data", (2, 3))], None,
+                                      ["fc_weight", "fc_bias"], True, False, None)
+    assert group.data_names == ["data"]
+
+
+def test_bucketing_module_names_every_bucket_from_a_fresh_name_manager():
+    def gen(key):
+        return mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=2), ("data",), None
+    mx.sym.FullyConnected(mx.sym.var("z"), num_hidden=1)  # advances the global counter
+    bm = mx.mod.BucketingModule(gen, default_bucket_key=3)
+    bm.bind([("data", (2, 3))], for_training=False)
+    bm.init_params()
+    assert sorted(bm.get_params()[0]) == ["fullyconnected0_bias", "fullyconnected0_weight"]

@@ -267,3 +267,11 @@ def test_max_pool_gradient_goes_to_first_maximum():
     x = np.array([[[[1.0, 1.0], [0.0, 1.0]]]])
     (gx,) = _grads("Pooling", x, kernel=(2, 2), pool_type="max")
     assert gx.reshape(-1).tolist()[1:] == [0.0, 0.0, 0.0] and gx.reshape(-1)[0] != 0
+
+
+def test_fully_connected_treats_1d_data_as_rows_of_one_feature_as_mxnet():
+    x = mx.nd.arange(5)
+    out = mx.nd.FullyConnected(x, mx.nd.ones((4, 1)), mx.nd.zeros(4), num_hidden=4)
+    np.testing.assert_array_equal(out.asnumpy(), np.repeat(np.arange(5.0)[:, None], 4, axis=1))
+    s = mx.sym.FullyConnected(mx.sym.var("x"), num_hidden=4, name="fc")
+    assert s.infer_shape(x=(5,)) == ([(5,), (4, 1), (4,)], [(5, 4)], [])

@@ -242,3 +242,8 @@ def test_dropout_errors():
         mx.nd.Dropout(mx.nd.ones((2, 2)), axes=(3,), mode="always")
     with pytest.raises(MXNetError, match="mode"):
         mx.nd.Dropout(mx.nd.ones((2, 2)), mode="sometimes")
+
+
+def test_multinomial_with_probabilities_returns_a_list_as_mxnet():
+    res = mx.nd.random.multinomial(mx.nd.array([[0.5, 0.5]]), get_prob=True)
+    assert isinstance(res, list) and len(res) == 2

@@ -528,3 +528,11 @@ def test_variables_made_by_an_op_carry_its_parameters_and_role_initializers():
     mod.bind([("data", (2, 3))])
     mod.init_params()
     np.testing.assert_allclose(mod.get_params()[0]["act_gamma"].asnumpy(), [0.25] * 3)
+
+
+def test_mxnet_module_level_names():
+    from mxplug.attribute import AttrScope
+    from mxplug.base import _as_list
+    assert AttrScope is mx.AttrScope and mx.attribute.AttrScope is AttrScope
+    assert _as_list(1) == [1] and _as_list((1, 2)) == (1, 2)
+    assert mx.sym.var("b", shape=3).infer_shape()[0] == [(3,)]  # an int shape, as MXNet takes

@@ -467,6 +467,8 @@ def var(name, shape=None, dtype=None, init=None, lr_mult=None, wd_mult=None, att
     from .node import _attr_stack
     if not isinstance(name, str):
         raise MXNetTypeError(f"var: name must be a string, got {name!r}")
+    if shape is not None and not isinstance(shape, (list, tuple)):
+        shape = (int(shape),)  # MXNet takes an int for a 1-D shape
     bad = [k for k in kwargs if not (k.startswith("__") and k.endswith("__"))]
     if bad:
         raise MXNetValueError(f"var: attributes {bad} are not supported; extra attributes must "

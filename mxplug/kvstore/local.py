@@ -26,6 +26,7 @@ class KVStore(KVStoreBase):
         self._type = kvtype
         self._store: dict = {}
         self._updater = None
+        self._key_type = None  # int or str, fixed by the first key used
 
     rank = 0
     num_workers = 1
@@ -46,6 +47,12 @@ class KVStore(KVStoreBase):
         for k in keys:
             if not isinstance(k, (int, str)):
                 raise MXNetValueError(f"kvstore: keys must be int or str, got {k!r}")
+            kind = str if isinstance(k, str) else int
+            if self._key_type is None:
+                self._key_type = kind
+            elif kind is not self._key_type:  # MXNet keeps one kind of key per store
+                raise MXNetValueError(f"kvstore: key {k!r} is a {kind.__name__}, but this store "
+                                      f"uses {self._key_type.__name__} keys; do not mix them")
         return keys
 
     def init(self, key, value):
@@ -95,6 +102,11 @@ class KVStore(KVStoreBase):
     def broadcast(self, key, value, out, priority=0):
         self.init(key, value)
         self.pull(key, out, priority)
+
+    def _set_updater(self, updater):
+        """Set ``updater(key, merged_gradient, stored)``, run by push on this process's store
+        (MXNet's local-only hook; ``set_optimizer`` is the usual way)."""
+        self._updater = updater
 
     def set_optimizer(self, optimizer):
         from ..optimizer import get_updater

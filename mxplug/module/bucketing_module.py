@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from ..graph.node import NameManager
 from .base_module import BaseModule, ModuleStateError, _check_input_names, _require
 from .module import _DEFAULT_INIT, Module
 
@@ -38,7 +39,7 @@ class BucketingModule(BaseModule):
             raise ModuleStateError("BucketingModule: default_bucket_key is required")
         self._default_bucket_key = default_bucket_key
         self._sym_gen = sym_gen
-        symbol, data_names, label_names = sym_gen(default_bucket_key)
+        symbol, data_names, label_names = self._call_sym_gen(default_bucket_key)
         data_names = list(data_names) if data_names is not None else []
         label_names = list(label_names) if label_names is not None else []
         state_names = list(state_names) if state_names is not None else []
@@ -60,6 +61,12 @@ class BucketingModule(BaseModule):
         self._monitor = None
         self._grad_req = None
 
+    def _call_sym_gen(self, bucket_key):
+        """``sym_gen(bucket_key)`` under a fresh name manager, as MXNet calls it: every bucket's
+        auto-named nodes (and so its parameter names) start from ``fullyconnected0``."""
+        with NameManager():
+            return self._sym_gen(bucket_key)
+
     def _reset_bind(self):
         self.binded = False
         self._buckets = {}
@@ -67,7 +74,7 @@ class BucketingModule(BaseModule):
         self._curr_bucket_key = None
 
     def _new_module(self, bucket_key):
-        symbol, data_names, label_names = self._sym_gen(bucket_key)
+        symbol, data_names, label_names = self._call_sym_gen(bucket_key)
         return Module(symbol, data_names, label_names, logger=self.logger,
                       context=self._context, work_load_list=self._work_load_list,
                       fixed_param_names=self._fixed_param_names, state_names=self._state_names,
@@ -78,13 +85,13 @@ class BucketingModule(BaseModule):
     def data_names(self):
         if self.binded:
             return self._curr_module.data_names
-        return list(self._sym_gen(self._default_bucket_key)[1])
+        return list(self._call_sym_gen(self._default_bucket_key)[1])
 
     @property
     def output_names(self):
         if self.binded:
             return self._curr_module.output_names
-        return self._sym_gen(self._default_bucket_key)[0].list_outputs()
+        return self._call_sym_gen(self._default_bucket_key)[0].list_outputs()
 
     @property
     def data_shapes(self):

@@ -105,6 +105,10 @@ class DataParallelExecutorGroup:
         self.output_names = symbol.list_outputs()
         self.output_layouts = [DataDesc.get_batch_axis(symbol[i].attr("__layout__"))
                                for i in range(len(self.output_names))]
+        # (name, shape) pairs are DataDescs, as MXNet converts them
+        data_shapes = [d if isinstance(d, DataDesc) else DataDesc(*d) for d in data_shapes]
+        if label_shapes is not None:
+            label_shapes = [d if isinstance(d, DataDesc) else DataDesc(*d) for d in label_shapes]
         data_names = [d[0] for d in data_shapes]
         self.grad_req = self._grad_req_dict(grad_req, data_names)
         self.execs = []
@@ -299,8 +303,8 @@ class DataParallelExecutorGroup:
             data = [list(x) for x in zip(*[db.data for db in data_batch])]
             label = ([list(x) for x in zip(*[db.label for db in data_batch])]
                      if data_batch and data_batch[0].label else None)
-        else:
-            data, label = data_batch.data, data_batch.label
+        else:  # a batch without labels (namedtuple('Batch', ['data'])) is fine, as in MXNet
+            data, label = data_batch.data, getattr(data_batch, "label", None)
         self._load(data, self.data_names, self.data_layouts)
         if is_train is None:
             is_train = self.for_training

@@ -111,8 +111,9 @@ def multinomial(data, shape=None, get_prob=False, out=None, dtype="int32", **kwa
     Output shape ``data.shape[:-1] + shape``; with ``get_prob=True`` also the log-probability of
     each sampled index (for REINFORCE-style gradients).
     """
-    return _call("sample_multinomial", (data,), out=out, shape=shape, get_prob=get_prob,
-                 dtype=dtype)
+    res = _call("sample_multinomial", (data,), out=out, shape=shape, get_prob=get_prob,
+                dtype=dtype)
+    return list(res) if isinstance(res, tuple) else res  # (samples, log-probs) as MXNet's list
 
 
 def shuffle(data, **kwargs):

@@ -43,9 +43,8 @@ def _chan_shape(ndim, axis, n):
 def _fc_infer(x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
     op = "FullyConnected"
     I.expect(x.ndim >= 1, op, "data with ndim >= 1", f"data.shape={x.shape}")
+    # flatten: (N, prod(rest)) — 1-D data is N rows of one feature, as in MXNet
     k = math.prod(x.shape[1:]) if flatten else x.shape[-1]
-    if flatten and x.ndim == 1:
-        k = x.shape[0]
     I.expect(tuple(w.shape) == (num_hidden, k), op,
              f"weight.shape == (num_hidden, "
              f"{'prod(data.shape[1:])' if flatten else 'data.shape[-1]'}) == ({num_hidden}, {k})",
@@ -57,7 +56,7 @@ def _fc_infer(x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
         I.expect(b is not None, op, "a bias input (or no_bias=True)", "no bias given")
         I.expect(tuple(b.shape) == (num_hidden,), op, f"bias.shape == ({num_hidden},)",
                  f"{tuple(b.shape)}")
-    lead = (x.shape[:1] if x.ndim > 1 else (1,)) if flatten else x.shape[:-1]
+    lead = x.shape[:1] if flatten else x.shape[:-1]
     return I.Spec(lead + (num_hidden,), x.dtype)
 
 

@@ -17,7 +17,7 @@ def _channels(x, axis=1):
 def _(x, w=None, b=None, num_hidden=0, no_bias=False, flatten=True):
     if x is None:
         return {}
-    k = math.prod(x.shape[1:]) if flatten and len(x.shape) > 1 else x.shape[-1]
+    k = math.prod(x.shape[1:]) if flatten else x.shape[-1]
     return {1: (num_hidden, k), 2: None if no_bias else (num_hidden,)}
 
 
