@@ -129,8 +129,10 @@ def register(reg_name):
 
 
 def get_all_registered_operators():
-    """The names of the registered custom operators."""
-    return registered()
+    """The names of every registered operator (aliases included), as MXNet's, and of the
+    registered custom operators (``op_type`` of ``Custom``)."""
+    from .ops import REGISTRY
+    return sorted(set(REGISTRY) | set(registered()))
 
 
 # -- front ends: inputs by name ------------------------------------------------------------------

@@ -268,3 +268,13 @@ def test_classic_layers_hybridize():
     net.hybridize()
     np.testing.assert_allclose(net(x, rois).asnumpy(), eager, rtol=1e-6)
     np.testing.assert_allclose(net(x, rois).asnumpy(), eager, rtol=1e-6)
+
+
+def test_ctc_loss_ignores_frames_past_the_data_lengths_even_nan():
+    x = np.random.default_rng(0).random((6, 2, 4)).astype(np.float32)
+    clean = mx.nd.CTCLoss(mx.nd.array(x), mx.nd.array([[1, 2], [1, 0]]), mx.nd.array([4, 6]),
+                          use_data_lengths=True).asnumpy()
+    x[4:, 0] = np.nan
+    got = mx.nd.CTCLoss(mx.nd.array(x), mx.nd.array([[1, 2], [1, 0]]), mx.nd.array([4, 6]),
+                        use_data_lengths=True).asnumpy()
+    np.testing.assert_allclose(got, clean, rtol=1e-6)

@@ -659,3 +659,42 @@ def test_reset_arrays_zeroes_in_place_as_mxnet(ctx):
         mx.nd.reset_arrays(a, b, num_arrays=3)
     with pytest.raises(TypeError, match="expected NDArrays"):
         mx.nd.reset_arrays(a, [1.0])
+
+
+def test_mxnet_ndarray_method_details():
+    a = mx.nd.ones((2, 3, 1))
+    view = a.flatten(inplace=True)
+    view[0, 0] = 5  # inplace: a view, as MXNet's
+    assert a[0, 0, 0].asscalar() == 5
+    copy = a.flatten()
+    copy[0, 0] = 7
+    assert a[0, 0, 0].asscalar() == 5 and copy.shape == (2, 3)
+    assert a.expand_dims(0, inplace=True).shape == (1, 2, 3, 1)
+    assert a.reshape_like(rhs=mx.nd.zeros((3, 2))).shape == (3, 2)
+    assert bool(mx.nd.array([])) is False  # MXNet: an empty array is False
+    b = mx.nd.array([[1.0, 3.0, 2.0], [0.0, -1.0, 4.0]])
+    assert b.argmax_channel().asnumpy().tolist() == [1, 2]
+    assert b.softmin().shape == (2, 3) and len(b.split_v2(2, axis=0)) == 2
+    assert "Activation" in mx.operator.get_all_registered_operators()
+
+
+def test_reductions_over_an_empty_axis_tuple_reduce_everything_as_mxnet(ctx):
+    x = mx.nd.array(np.arange(6.0).reshape(2, 3), ctx=ctx)
+    assert mx.nd.sum(x, axis=()).asnumpy().tolist() == [15.0]
+    assert mx.nd.sum(x, axis=(), keepdims=True).shape == (1, 1)
+    assert mx.nd.max(x, exclude=True).asnumpy().tolist() == [5.0]  # no axis: all, exclude or not
+    assert mx.nd.norm(x, axis=()).shape == (1,)
+    assert mx.nd.squeeze(mx.nd.ones((2, 1, 3), ctx=ctx), axis=()).shape == (2, 1, 3)
+
+
+def test_integer_arange_steps_by_the_integer_step_as_mxnet():
+    a = mx.nd.arange(1.3, 456.6, 1.3, dtype="int32").asnumpy()
+    assert len(a) == 351 and a[:3].tolist() == [1, 2, 3] and a[-1] == 351
+
+
+def test_gather_nd_out_of_bounds_is_an_index_error(ctx):
+    data = mx.nd.array(np.arange(6.0).reshape(2, 3), ctx=ctx)
+    with pytest.raises(IndexError, match="out of bounds for axis 1 with size 3"):
+        mx.nd.gather_nd(data, mx.nd.array([[0, 1, 0], [0, 1, 3]], ctx=ctx))
+    assert mx.nd.gather_nd(data, mx.nd.array([[0, -1], [0, -1]], ctx=ctx)).asnumpy().tolist() \
+        == [0.0, 5.0]

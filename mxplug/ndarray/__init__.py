@@ -137,6 +137,9 @@ _METHODS = (
     "shape_array",
     "size_array",
     "nanmean",
+    "argmax_channel",
+    "softmin",
+    "split_v2",
 )
 
 

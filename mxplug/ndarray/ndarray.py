@@ -185,9 +185,21 @@ class NDArray:
             raise MXNetTypeError(f"reshape: unknown arguments {sorted(kwargs)}")
         return apply(_reshape, self, shape=tuple(int(s) for s in shape), reverse=bool(reverse))
 
-    def reshape_like(self, other) -> NDArray:
-        """This array's data in ``other``'s shape (a new array, as MXNet's op gives)."""
-        return apply(_R["reshape_like"], self, other)
+    def reshape_like(self, rhs=None, **kwargs) -> NDArray:
+        """This array's data in ``rhs``'s shape (a new array, as MXNet's op gives)."""
+        return apply(_R["reshape_like"], self, kwargs.pop("other", rhs), **kwargs)
+
+    def flatten(self, inplace=False) -> NDArray:
+        """(N, prod(rest)); ``inplace=True`` returns a view sharing this array's memory, as
+        MXNet's does."""
+        if inplace:
+            return self.reshape((self.shape[0] if self.ndim else 1, -1))
+        return apply(_R["Flatten"], self)
+
+    def expand_dims(self, axis, inplace=False) -> NDArray:
+        """A new axis of length 1 at ``axis``; ``inplace=True`` returns a view, as MXNet's."""
+        out = apply(_R["expand_dims"], self, axis=axis)
+        return self.reshape(out.shape) if inplace else out
 
     def squeeze(self, axis=None, inplace=False) -> NDArray:
         """Drop axes of length 1 (all of them, or ``axis``); ``inplace=True`` returns a view
@@ -205,6 +217,8 @@ class NDArray:
             yield self[i]
 
     def __bool__(self):
+        if self.size == 0:  # MXNet: an empty array is False
+            return False
         if self.size != 1:
             raise MXNetValueError(
                 f"the truth value of an NDArray with {self.size} elements is ambiguous"

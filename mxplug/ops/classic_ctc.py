@@ -138,9 +138,9 @@ def _(*xs, use_data_lengths=False, use_label_lengths=False, blank_label="first")
         prev2 = _f("concat", neg2, _cols(alpha, 0, s_len - 2) + skip, dim=1)
         e_t = _f("reshape", _f("slice_axis", emit, axis=1, begin=t, end=t + 1), shape=(n, s_len))
         new = _logsumexp(alpha, prev1, prev2) + e_t
-        if use_data_lengths:    # past its length a sequence keeps its alpha
-            live = _f("broadcast_like", steps > t, new)
-            new = new * live + alpha * (1.0 - live)
+        if use_data_lengths:    # past its length a sequence keeps its alpha (a select, so
+            live = _f("broadcast_like", steps > t, new)  # NaN frames there stay out of it)
+            new = _f("where", live, new, alpha)
         alpha = new
     lengths = _f("reshape", lengths, shape=(-1,))
     last = _f("pick", alpha, lengths * 2.0, axis=1)

@@ -69,8 +69,11 @@ arange = defop(
 
 @arange.impl
 def _(xp, start=0.0, stop=None, step=1.0, repeat=1, ctx=None, dtype="float32"):
-    start, stop, _ = _arange_len(start, stop, step, repeat)
-    r = xp.arange(start, stop, step, dtype=xp.float64).astype(dtype)
+    start, stop, n = _arange_len(start, stop, step, repeat)
+    if np.dtype(dtype).kind in "iu":  # as MXNet: start and step in the dtype, the count not
+        r = (xp.arange(n // repeat, dtype=xp.float64) * int(step) + int(start)).astype(dtype)
+    else:
+        r = xp.arange(start, stop, step, dtype=xp.float64).astype(dtype)
     return xp.repeat(r, repeat) if repeat != 1 else r
 
 

@@ -115,8 +115,10 @@ def normalize_axis(axis, ndim, op="op"):
 
 def reduce_shape(shape, axis, keepdims, exclude=False, op="op") -> tuple:
     """The shape after reducing ``axis`` (a full reduction gives (1,): MXNet 1.x has no 0-d)."""
+    if axis == ():  # MXNet's reductions: an empty axis tuple is every axis, as None is
+        axis = None
     axes = normalize_axis(axis, len(shape), op)
-    if exclude:
+    if exclude and axis is not None:  # no axis: every axis, whatever exclude says (MXNet)
         axes = tuple(i for i in range(len(shape)) if i not in axes)
     if keepdims:
         out = tuple(1 if i in axes else s for i, s in enumerate(shape))

@@ -14,8 +14,10 @@ from .registry import Sample, defop
 
 def _axes(x, axis, exclude):
     nd = x.ndim
+    if axis == ():
+        axis = None
     axes = I.normalize_axis(axis, nd)
-    if exclude:
+    if exclude and axis is not None:  # no axis (None or ()): every axis, whatever exclude says
         axes = tuple(i for i in range(nd) if i not in axes)
     return axes
 
@@ -209,7 +211,7 @@ def _norm_defs():
 
     @op.impl
     def _(xp, x, ord=2, axis=None, out_dtype=None, keepdims=False):
-        axes = I.normalize_axis(axis, x.ndim, "norm")
+        axes = I.normalize_axis(None if axis == () else axis, x.ndim, "norm")
         _norm_infer(I.Spec(x.shape, x.dtype), ord)
         r = (
             xp.sum(xp.abs(x), axis=axes, keepdims=keepdims)

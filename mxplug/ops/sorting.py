@@ -197,12 +197,15 @@ def _gather_infer(data, idx):
     return I.Spec((tuple(idx.shape[1:]) + tuple(data.shape[m:])) or (1,), data.dtype)
 
 
-def _linear_index(xp, idx, dims):
-    """Row-major flat positions of the index tuples in ``idx`` (shape (M, ...)); negatives wrap."""
+def _linear_index(xp, idx, dims, op="gather_nd"):
+    """Row-major flat positions of the index tuples in ``idx`` (shape (M, ...)); negatives wrap
+    once; an index still outside its axis is an IndexError (as MXNet's, not another row)."""
     lin = None
     for i, n in enumerate(dims):
         k = idx[i, ...]
         k = xp.where(k < 0, k + n, k)
+        if bool(xp.any((k < 0) | (k >= n))):
+            raise MXNetIndexError(f"{op}: an index is out of bounds for axis {i} with size {n}")
         lin = k if lin is None else lin * n + k
     return xp.reshape(lin, (-1,))
 
@@ -250,7 +253,7 @@ scatter_nd = defop("scatter_nd", ("data", "indices"), {"shape": Shape(())}, infe
 def _(xp, data, indices, shape=()):
     _scatter_infer(_spec(data), _spec(indices), shape)
     m, shape = indices.shape[0], tuple(shape)
-    lin = _linear_index(xp, _as_index(xp, indices), shape[:m])
+    lin = _linear_index(xp, _as_index(xp, indices), shape[:m], "scatter_nd")
     out = xp.zeros((_prod(shape[:m]),) + shape[m:], dtype=data.dtype)
     out[lin, ...] = xp.reshape(data, (-1,) + shape[m:])
     return xp.reshape(out, shape)
