@@ -93,8 +93,9 @@ def _record_hook(op, args, attrs):
 def _check_setitem(target, value):
     if getattr(target, "_ag", None) is not None or _needs_grad(value):
         raise MXNetError(
-            "setitem: assigning to (or from) an array that is part of a recorded graph would make "
-            "its gradients wrong; call backward() first, or write outside autograd.record()")
+            "Inplace operations (+=, -=, x[:]=, etc) are not supported when recording with "
+            "autograd: assigning to (or from) an array that is part of a recorded graph would "
+            "make its gradients wrong; call backward() first, or write outside autograd.record()")
 
 
 _record_hook.check_setitem = _check_setitem

@@ -172,3 +172,15 @@ def test_setitem_out_of_range_and_bad_shape():
     with pytest.raises(MXNetError) as ei:
         x[0] = mx.nd.ones((4,))
     assert isinstance(ei.value, ValueError)
+
+
+def test_setitem_takes_a_value_of_as_many_elements_in_another_shape_as_mxnet(ctx):
+    b = mx.nd.zeros(1, ctx=ctx)
+    b[0] = np.array([47.8])
+    np.testing.assert_allclose(b.asnumpy(), [47.8], rtol=1e-6)
+    c = mx.nd.zeros((2, 2), ctx=ctx)
+    c[0, 1] = mx.nd.array([3.0], ctx=ctx)
+    c[1] = [[5.0, 6.0]]
+    np.testing.assert_array_equal(c.asnumpy(), [[0, 3], [5, 6]])
+    with pytest.raises(ValueError, match=r"broadcast.*array shape \(2, 2\), key 0"):
+        c[0] = [1.0, 2.0, 3.0]

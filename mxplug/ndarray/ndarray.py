@@ -263,12 +263,18 @@ class NDArray:
             elif not isinstance(value, (int, float, bool, np.generic)):
                 raise MXNetTypeError(f"setitem: cannot assign a {type(value).__name__}; use an "
                                      f"NDArray, a NumPy array, a list or a number")
+        where = raw if len(raw) != 1 else raw[0]
         try:
-            self._ctx.backend.setitem(self._data, raw if len(raw) != 1 else raw[0], value)
+            self._ctx.backend.setitem(self._data, where, value)
         except IndexError as e:
             raise MXNetIndexError(f"setitem: {e} (array shape {self.shape}, key {key!r})") from None
         except ValueError as e:
-            raise MXNetValueError(f"setitem: {e} (array shape {self.shape}, key {key!r})") from None
+            # MXNet takes a value of as many elements in another shape (b[0] = [47.8])
+            target = getattr(self._data[where], "shape", ())
+            if getattr(value, "size", None) != math.prod(target):
+                raise MXNetValueError(f"setitem: {e} (array shape {self.shape}, key {key!r})") \
+                    from None
+            self._ctx.backend.setitem(self._data, where, value.reshape(target))
 
     # -- operators ----------------------------------------------------------------------------
     def __add__(self, o):
