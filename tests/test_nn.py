@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import mxplug as mx
+from mxplug.base import MXNetError
 from mxplug.ops import REGISTRY, apply, state
 
 E = mx.base.MXNetValueError
@@ -275,3 +276,15 @@ def test_fully_connected_treats_1d_data_as_rows_of_one_feature_as_mxnet():
     np.testing.assert_array_equal(out.asnumpy(), np.repeat(np.arange(5.0)[:, None], 4, axis=1))
     s = mx.sym.FullyConnected(mx.sym.var("x"), num_hidden=4, name="fc")
     assert s.infer_shape(x=(5,)) == ([(5,), (4, 1), (4,)], [(5, 4)], [])
+
+
+def test_prelu_gamma_may_cover_the_leading_dims_of_data_as_mxnet():
+    x = mx.nd.array([[-1.0, 2.0], [3.0, -4.0]])
+    g = mx.nd.array([[0.1, 0.2], [0.3, 0.4]])
+    np.testing.assert_allclose(mx.nd.LeakyReLU(x, g, act_type="prelu").asnumpy(),
+                               [[-0.1, 2.0], [3.0, -1.6]], rtol=1e-6)
+    x4 = -mx.nd.ones((2, 2, 3, 3))
+    out = mx.nd.LeakyReLU(x4, g, act_type="prelu").asnumpy()  # gamma (N, C) over (N, C, H, W)
+    np.testing.assert_allclose(out[1, 1], np.full((3, 3), -0.4), rtol=1e-6)
+    with pytest.raises(MXNetError, match="prefix of data.shape"):
+        mx.nd.LeakyReLU(x4, mx.nd.ones((3, 3)), act_type="prelu")

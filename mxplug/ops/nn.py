@@ -496,8 +496,11 @@ def _leaky_infer(x, gamma=None, act_type="leaky", slope=0.25, lower_bound=0.125,
     if act_type == "prelu":
         I.expect(gamma is not None, "LeakyReLU", "a gamma input for act_type='prelu'", "none")
         c = x.shape[1] if x.ndim > 1 else 1
-        I.expect(tuple(gamma.shape) in ((c,), (1,)), "LeakyReLU",
-                 f"gamma.shape == (data.shape[1],) == ({c},) or (1,)", f"{tuple(gamma.shape)}")
+        g = tuple(gamma.shape)
+        # per channel (axis 1), one slope, or (as MXNet) the leading dims of data
+        I.expect(g in ((c,), (1,)) or (1 < len(g) <= x.ndim and g == tuple(x.shape[:len(g)])),
+                 "LeakyReLU", f"gamma.shape == (data.shape[1],) == ({c},), (1,) or a prefix of "
+                 f"data.shape {tuple(x.shape)}", f"{g}")
     return I.Spec(x.shape, x.dtype)
 
 
@@ -519,7 +522,11 @@ def _(x, gamma=None, act_type="leaky", slope=0.25, lower_bound=0.125, upper_boun
     if act_type in ("leaky", "rrelu"):
         return pos + neg * (slope if act_type == "leaky" else (lower_bound + upper_bound) / 2)
     if act_type == "prelu":
-        g = gamma if x.ndim < 2 else _f("reshape", gamma, shape=(-1,) + (1,) * (x.ndim - 2))
+        if gamma.ndim == 1 and x.ndim >= 2:   # per channel: along axis 1
+            shape = (-1,) + (1,) * (x.ndim - 2)
+        else:                                 # MXNet: the leading dims of data
+            shape = tuple(gamma.shape) + (1,) * (x.ndim - gamma.ndim)
+        g = _f("reshape", gamma, shape=shape)
         return pos + neg * g
     if act_type == "elu":
         return pos + _f("expm1", neg) * slope
