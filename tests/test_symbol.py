@@ -443,8 +443,8 @@ def test_grad_req_write_add_null(ctx):
     ex = f.bind(ctx, {"x": xv, "y": yv}, grad_req="null")
     assert ex.grad_dict == {"x": None, "y": None}  # as MXNet: every argument, no arrays
     np.testing.assert_allclose(ex.forward()[0].asnumpy(), [3.0, 16.0])
-    with pytest.raises(mx.MXNetError):
-        ex.backward()
+    ex.backward()  # as MXNet: nothing to compute, nothing written
+    assert ex.grad_dict == {"x": None, "y": None}
 
 
 def test_forward_kwargs_eval_and_bind_errors(ctx):
@@ -536,3 +536,19 @@ def test_mxnet_module_level_names():
     assert AttrScope is mx.AttrScope and mx.attribute.AttrScope is AttrScope
     assert _as_list(1) == [1] and _as_list((1, 2)) == (1, 2)
     assert mx.sym.var("b", shape=3).infer_shape()[0] == [(3,)]  # an int shape, as MXNet takes
+
+
+def test_executor_backward_head_gradients_as_mxnet():
+    a = mx.sym.var("a")
+    e = (mx.sym.cast(a, dtype="int32") * 2).simple_bind(mx.cpu(), a=(2,))
+    e.forward(is_train=True, a=mx.nd.array([1.0, 2.0]))
+    e.backward(out_grads=[mx.nd.array([0.3, 1.7])])  # cast to the int32 output: [0, 1]
+    np.testing.assert_array_equal(e.grad_dict["a"].asnumpy(), [0.0, 2.0])
+    (a * 2).simple_bind(mx.cpu(), a=(2,), grad_req="null").backward()  # nothing to do
+    e = (a * 2).simple_bind(mx.cpu(), a=(2,))
+    e.backward(out_grads=mx.nd.ones(2))  # before any forward: the bound values
+    np.testing.assert_array_equal(e.grad_dict["a"].asnumpy(), [2.0, 2.0])
+    e.forward(is_train=True)
+    e.backward(out_grads=[mx.nd.ones(2), mx.nd.ones(3)])  # the extra one is ignored
+    with pytest.raises(ValueError, match="0 out_grads for 1 outputs"):
+        e.backward(out_grads=[])

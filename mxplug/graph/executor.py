@@ -510,7 +510,7 @@ class Executor:
         symbol = fill_creation_shapes(symbol, {n: a.shape for n, a in arrays.items()},
                                       {n: np.dtype(a.dtype) for n, a in arrays.items()})
         self.outputs = _allocate_outputs(symbol, self.arg_dict, self.aux_dict, self._ctx)
-        self._monitor, self._forwarded = None, False
+        self._monitor = None
         plain = symbol._outputs if self._group2ctx else optimize_bound(
             symbol._outputs, arrays, self._ctx)
         self._optimized = plain
@@ -555,7 +555,6 @@ class Executor:
             self.arg_dict[name][:] = value
         saved, state.training = state.training, bool(is_train)
         self._run = None  # its buffers go back to the program for this run
-        self._forwarded = True
         try:
             if is_train and self._train is not None:
                 program = self._train
@@ -593,17 +592,18 @@ class Executor:
 
     def backward(self, out_grads=None, is_train=True):
         """Gradients of the outputs (weighted by ``out_grads``, default ones) into ``grad_dict``:
-        ``'write'`` overwrites, ``'add'`` accumulates, ``'null'`` leaves untouched."""
-        if self._run is None and self._train is not None and self._forwarded:
-            # MXNet differentiates a forward(is_train=False) too: rerun it keeping its values
+        ``'write'`` overwrites, ``'add'`` accumulates, ``'null'`` leaves untouched (with every
+        grad_req ``'null'`` there is nothing to do, as in MXNet)."""
+        if self._train is None:
+            return
+        if self._run is None:
+            # MXNet differentiates a forward(is_train=False), or the bound values when no
+            # forward ran yet: run it keeping its values
             saved, state.training = state.training, False
             try:
                 self._run = self._train.forward(self._inputs())
             finally:
                 state.training = saved
-        if self._run is None:
-            raise MXNetError("backward: call forward() first, on an executor bound with some "
-                             "grad_req other than 'null'")
         heads = self._head_grads(out_grads)
         saved, state.training = state.training, bool(is_train)
         try:
@@ -632,14 +632,16 @@ class Executor:
         if isinstance(out_grads, dict):  # MXNet also takes them by output name
             out_grads = [out_grads[k] for k in self._symbol.list_outputs()]
         out_grads = [out_grads] if isinstance(out_grads, NDArray) else list(out_grads)
-        if len(out_grads) != len(self.outputs):
+        if len(out_grads) < len(self.outputs):  # extra ones are ignored, as MXNet does
             raise MXNetValueError(f"backward: {len(out_grads)} out_grads for "
                                   f"{len(self.outputs)} outputs")
+        heads = []
         for i, (g, o) in enumerate(zip(out_grads, self.outputs)):
             if tuple(g.shape) != tuple(o.shape):
                 raise MXNetValueError(f"backward: out_grads[{i}] has shape {g.shape}, the output "
                                       f"has shape {o.shape}")
-        return out_grads
+            heads.append(g if g.dtype == o.dtype else g.astype(o.dtype))  # MXNet's head dtype
+        return heads
 
     def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False):
         for name, value in (arg_params or {}).items():
