@@ -20,7 +20,7 @@ import numpy as np
 
 from .base import MXNetFileError, MXNetValueError
 from .io import DataBatch, DataDesc, DataIter
-from .ndarray import from_numpy
+from .ndarray import _wrap_host
 
 __all__ = ["CSVIter", "LibSVMIter", "MNISTIter"]
 
@@ -166,7 +166,7 @@ class _RowFileIter(DataIter):
             rows = np.concatenate([rows.astype(np.uint64), prev_index[len(rows):]])
         index = rows.astype(np.uint64)
         self._prev = (data, label, index)
-        self._current = (from_numpy(data), from_numpy(label.reshape(self._label_batch_shape())),
+        self._current = (_wrap_host(data), _wrap_host(label.reshape(self._label_batch_shape())),
                          pad, index)
         return True
 
@@ -560,7 +560,7 @@ class MNISTIter(DataIter):
         pixels = self._images[start:stop].astype(np.float32) * np.float32(1 / 256)
         data = pixels.reshape((self.batch_size,) + self._sample_shape).astype(self._dtype)
         label = self._labels[start:stop].astype(self._dtype)
-        self._current = (from_numpy(data), from_numpy(label), self._sample_ids[start:stop])
+        self._current = (_wrap_host(data), _wrap_host(label), self._sample_ids[start:stop])
         return True
 
     def next(self):

@@ -537,8 +537,13 @@ def test_from_numpy_zero_copy_and_copy():
     a = np.arange(4, dtype=np.int32)
     x = mx.nd.from_numpy(a)
     assert x.dtype is np.int32 and x.context == mx.cpu(0)
-    a[0] = 9
-    assert _np(x)[0] == 9
+    x[0] = 9  # shared memory; the NumPy array itself becomes read-only, as in MXNet
+    assert a[0] == 9 and not a.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        a[1] = 5
+    with pytest.raises(ValueError, match="only C-contiguous arrays"):
+        mx.nd.from_numpy(np.ones((3, 4))[:, ::2])
+    assert mx.nd.from_numpy(np.ones((3, 4))[:, ::2], zero_copy=False).shape == (3, 2)
     b = np.arange(4, dtype=np.float32)
     y = mx.nd.from_numpy(b, zero_copy=False)
     b[0] = 9

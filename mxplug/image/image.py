@@ -27,7 +27,7 @@ from ..base import MXNetError, MXNetFileError, MXNetTypeError, MXNetValueError
 from ..gluon.data.sampler import host_rng
 from ..gluon.data.vision._augment import imrotate as _imrotate_chw
 from ..gluon.data.vision._image import _saturate, resize_image
-from ..ndarray import NDArray, array, from_numpy
+from ..ndarray import NDArray, _wrap_host, array
 
 __all__ = ["imread", "imdecode", "imresize", "scale_down", "copyMakeBorder", "resize_short",
            "fixed_crop", "random_crop", "center_crop", "color_normalize", "random_size_crop",
@@ -91,7 +91,7 @@ def _back(a, ctx, out=None, fname="image"):
     if ctx is None:
         return a
     if ctx.device_type == "cpu":
-        return from_numpy(a)
+        return _wrap_host(a)
     return array(a, ctx=ctx, dtype=a.dtype)
 
 
@@ -165,7 +165,7 @@ def imdecode(buf, flag=1, to_rgb=1, out=None):
         img = img[:, :, None]
     elif not to_rgb:
         img = img[:, :, [2, 1, 0, 3][:img.shape[2]]]
-    return _back(img, None, out, "imdecode") if out is not None else from_numpy(img)
+    return _back(img, None, out, "imdecode") if out is not None else _wrap_host(img)
 
 
 def imread(filename, flag=1, to_rgb=1, out=None):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import io, recordio
 from ..base import MXNetFileError, MXNetTypeError, MXNetValueError
-from ..ndarray import NDArray, from_numpy
+from ..ndarray import NDArray, _wrap_host
 from .augmenters import CreateAugmenter, _check_data_shape
 from .image import ImageError, _rng, imdecode
 
@@ -336,7 +336,7 @@ class ImageIter(io.DataIter):
                 self._allow_read = False
             else:
                 self._cache_data = self._cache_label = self._cache_idx = None
-        return io.DataBatch([from_numpy(batch_data)], [from_numpy(batch_label)], pad=pad)
+        return io.DataBatch([_wrap_host(batch_data)], [_wrap_host(batch_label)], pad=pad)
 
     # -- hooks subclasses override -----------------------------------------------------------
     def check_data_shape(self, data_shape):

@@ -21,7 +21,7 @@ from .. import io, recordio
 from .. import ndarray as nd
 from ..base import MXNetFileError, MXNetTypeError, MXNetValueError
 from ..gluon.data.vision._image import _saturate
-from ..ndarray import from_numpy
+from ..ndarray import _wrap_host
 from .augmenters import _EIGVAL, _EIGVEC, _LUMA, Augmenter, _check_data_shape
 from .image import (
     ImageError,
@@ -143,7 +143,7 @@ class DefaultImageAug(Augmenter):
             alpha = rng.normal(0, self.pca_noise, size=3).astype(np.float32)
             offset = _PCA @ alpha
             a = np.clip(np.trunc(a + offset), 0, 255).astype(np.uint8)
-        return a if ctx is None else from_numpy(a)
+        return a if ctx is None else _wrap_host(a)
 
     def _affine(self, a, rng):
         ratio_on = not self.random_resized_crop and self._ratio != (1.0, 1.0)
@@ -636,7 +636,7 @@ class ImageRecordIter(ImageIter):
                     break
                 self._overflow = True
                 i = self._wrap_fill(data, label, i)
-        return io.DataBatch([from_numpy(data)], [from_numpy(label)], pad=pad)
+        return io.DataBatch([_wrap_host(data)], [_wrap_host(label)], pad=pad)
 
     def _wrap_fill(self, data, label, i):
         """Fill the rest of the batch from the next epoch (round_batch)."""

@@ -17,7 +17,7 @@ from .. import ops as _ops
 from ..base import MXNetNotImplementedError, MXNetTypeError, MXNetValueError
 from ..ops.frontend import make_frontend
 from . import random
-from .ndarray import NDArray, array, from_dlpack, from_numpy
+from .ndarray import NDArray, _wrap_host, array, from_dlpack, from_numpy  # noqa: F401
 
 __all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "reset_arrays", "random",
            "linalg", "contrib", "save", "load", "load_frombuffer", "save_tobuffer"]

@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import base
 from ..base import MXNetError, MXNetFileError, MXNetTypeError, MXNetValueError, atomic_write
-from .ndarray import NDArray, from_numpy
+from .ndarray import NDArray, _wrap_host
 
 __all__ = ["save", "load", "load_frombuffer", "save_tobuffer", "dump", "dumps", "loads",
            "read_file", "is_mxnet_format", "type_flag", "NDArrayFileError",
@@ -395,7 +395,7 @@ def _to_ndarrays(data, source):
     out = {}
     for key, value in items:
         try:
-            out[key] = from_numpy(value)
+            out[key] = _wrap_host(value)
         except MXNetError as e:
             raise NDArrayFileError(f"cannot load {source}: {key!r}: {e}") from None
     return out if isinstance(data, dict) else list(out.values())

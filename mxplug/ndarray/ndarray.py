@@ -433,10 +433,27 @@ def array(source_array, ctx=None, dtype=None) -> NDArray:
 
 
 def from_numpy(ndarray, zero_copy=True) -> NDArray:
-    """Wrap a NumPy array on cpu (sharing memory when ``zero_copy``)."""
-    a = np.ascontiguousarray(ndarray)
+    """An NDArray on cpu with ``ndarray``'s data. With ``zero_copy`` (C-contiguous arrays only)
+    it shares the memory and, as MXNet does, makes the NumPy array read-only, so that the
+    array can no longer change under the NDArray; otherwise it copies."""
+    dtype_of(ndarray.dtype)
+    if not zero_copy:
+        return NDArray._wrap(np.array(ndarray, copy=True, order="C"), Context("cpu", 0))
+    if not ndarray.flags["C_CONTIGUOUS"]:
+        raise MXNetValueError("from_numpy: only C-contiguous arrays are supported for "
+                              "zero-copy (pass zero_copy=False, or np.ascontiguousarray first)")
+    shared = ndarray.view()  # stays writeable for the NDArray; the caller's array does not
+    ndarray.flags["WRITEABLE"] = False
+    return NDArray._wrap(shared, Context("cpu", 0))
+
+
+def _wrap_host(a) -> NDArray:
+    """A NumPy array that mxplug itself made (a decoded image, a batch) as a cpu NDArray:
+    without a copy when it is C-contiguous, and without :func:`from_numpy`'s read-only
+    marking (nobody else holds it)."""
+    a = np.ascontiguousarray(a)
     dtype_of(a.dtype)
-    return NDArray._wrap(a if zero_copy else a.copy(), Context("cpu", 0))
+    return NDArray._wrap(a, Context("cpu", 0))
 
 
 def from_dlpack(obj, ctx=None) -> NDArray:

@@ -119,9 +119,9 @@ def test_dist_kvstore_sums_over_ranks_and_contexts():
     kv.pull("w", out=out)
     for o in out:
         np.testing.assert_array_equal(o.asnumpy(), np.full((2, 3), N * (N + 1)))
-    kv.init([3, 4], [mx.nd.zeros((2,)), mx.nd.zeros((1,))])
+    kv.init(["k3", "k4"], [mx.nd.zeros((2,)), mx.nd.zeros((1,))])
     vals = [[mx.nd.ones((2,)) * (R + 1)], [mx.nd.ones((1,))]]
-    kv.pushpull([3, 4], vals)
+    kv.pushpull(["k3", "k4"], vals)
     np.testing.assert_array_equal(vals[0][0].asnumpy(), [N * (N + 1) / 2] * 2)
     np.testing.assert_array_equal(vals[1][0].asnumpy(), [N])
     dst = [mx.nd.zeros((3,))]

@@ -28,7 +28,7 @@ import numpy as np
 from ... import random as _rng
 from ...base import MXNetError, MXNetValueError
 from ...context import cpu, cpu_pinned, current_context
-from ...ndarray import NDArray, array, from_numpy, stack
+from ...ndarray import NDArray, _wrap_host, array, stack
 from . import sampler as _sampler
 
 __all__ = ["DataLoader", "default_batchify_fn", "default_mp_batchify_fn",
@@ -63,7 +63,7 @@ def default_batchify_fn(data):
 def default_mp_batchify_fn(data):
     """Collate data into batch on the host (cpu), as the worker processes do."""
     if isinstance(data[0], NDArray):
-        return from_numpy(np.stack([d.asnumpy() for d in data]))
+        return _wrap_host(np.stack([d.asnumpy() for d in data]))
     if isinstance(data[0], tuple):
         return [default_mp_batchify_fn(list(i)) for i in zip(*data)]
     data = np.asarray(data)
@@ -104,7 +104,7 @@ def _to_host(obj):
 def _from_host(obj, ctx):
     if isinstance(obj, _Host):
         if ctx.device_type == "cpu":
-            return from_numpy(obj.a)  # already a private copy: no second copy
+            return _wrap_host(obj.a)  # already a private copy: no second copy
         return array(obj.a, ctx=ctx, dtype=obj.a.dtype)
     if isinstance(obj, (list, tuple)):
         return type(obj)(_from_host(o, ctx) for o in obj)

@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from ....base import MXNetNotImplementedError, MXNetValueError
-from ....ndarray import NDArray, array, from_numpy
+from ....ndarray import NDArray, _wrap_host, array
 
 _GRAY = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as MXNet uses
 
@@ -24,7 +24,7 @@ def _back(a, ctx):
     if ctx is None:
         return a
     if ctx.device_type == "cpu":
-        return from_numpy(a)
+        return _wrap_host(a)
     return array(a, ctx=ctx, dtype=a.dtype)
 
 
