@@ -553,8 +553,10 @@ class Executor:
             if name not in self.arg_dict:
                 raise MXNetValueError(f"forward: unknown argument {name!r}")
             self.arg_dict[name][:] = value
-        saved, state.training = state.training, bool(is_train)
         self._run = None  # its buffers go back to the program for this run
+        if self._monitor is not None and self._call_monitor(is_train):
+            return self.outputs
+        saved, state.training = state.training, bool(is_train)
         try:
             if is_train and self._train is not None:
                 program = self._train
@@ -565,8 +567,6 @@ class Executor:
         finally:
             state.training = saved
         self._set_outputs(program.outputs(run))
-        if self._monitor is not None:
-            self._call_monitor(program, run)
         return self.outputs
 
     def _set_outputs(self, results):
@@ -596,6 +596,9 @@ class Executor:
         grad_req ``'null'`` there is nothing to do, as in MXNet)."""
         if self._train is None:
             return
+        if self._monitor is not None and getattr(self._run, "monitored", False):
+            # the forward ran node by node for the monitor callback: so does its backward
+            return self._run.backward(self._head_grads(out_grads), is_train)
         if self._run is None:
             # MXNet differentiates a forward(is_train=False), or the bound values when no
             # forward ran yet: run it keeping its values
@@ -693,24 +696,27 @@ class Executor:
                         self._group2ctx)
 
     def set_monitor_callback(self, callback, monitor_all=False):
-        """Call ``callback(name, array)`` after each forward for every node's outputs
-        (``fc1_output``) and, with ``monitor_all``, its inputs (``fc1_data``): MXNet's monitor
-        hook (MXNet passes a raw handle, mxplug the NDArray). Names are those of the bound
-        (optimized) graph: fused nodes appear as one. ``None`` removes the callback."""
+        """Call ``callback(name, array)`` for every value of each forward and backward, as
+        MXNet's monitor hook does (MXNet passes the name as bytes and a raw handle, mxplug a str
+        and the NDArray): each node's outputs as they are produced (``fc1_output``; with
+        ``monitor_all`` first its inputs, ``fc1_data``, and a variable input also under its
+        own name), and after ``backward`` the outputs of MXNet's backward nodes
+        (``fc1_backward_output1``). Names are the graph's as built: while the callback wants
+        values, the executor runs the graph node by node (:class:`mxplug.monitor.MonitoredRun`:
+        no fusion, expansion or buffer reuse); a Monitor's callback wants them only between
+        ``tic`` and ``toc`` of a batch it collects. ``None`` removes the callback."""
+        if callback is None and getattr(self._run, "monitored", False):
+            self._run = None  # a later backward reruns the forward without the callback
         self._monitor = None if callback is None else (callback, bool(monitor_all))
+        self._tap = None  # the graph prepared for monitored runs, made on the first one
 
-    def _call_monitor(self, program, run):
-        callback, monitor_all = self._monitor
-        for step in program.fwd_steps:
-            node = step.node
-            if monitor_all:
-                roles = node.op.inputs if not node.op.variadic else ()
-                for i, slot in enumerate(step.ins):
-                    role = roles[i] if i < len(roles) else f"input{i}"
-                    callback(f"{node.name}_{role}", run.values[slot])
-            for k, slot in enumerate(step.outs):
-                suffix = "output" if len(step.outs) == 1 else f"output{k}"
-                callback(f"{node.name}_{suffix}", run.values[slot])
+    def _call_monitor(self, is_train):
+        """Run this forward for the monitor callback if it wants values (returns whether)."""
+        from ..monitor import MonitoredRun, collecting
+        if not collecting(self._monitor[0]):
+            return False
+        self._run = MonitoredRun(self, is_train)
+        return True
 
     def get_optimized_symbol(self):
         """The forward graph as bound, after the bind-time passes (MXNet's name)."""

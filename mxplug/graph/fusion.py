@@ -318,26 +318,37 @@ def _groups(outputs):
 
 
 def _program(root, group, lookup):
-    """(program, external inputs as new (node, k) pairs) of the tree under ``root``."""
-    program, inputs, index = [], [], {}
+    """(program, external inputs as new (node, k) pairs) of the tree under ``root``.
 
-    def emit(node):
-        vals = []
-        for inp, k in node.inputs:
+    A post-order walk (each member after its operands, operands and external inputs numbered
+    in input order) with an explicit stack: a fused chain may be any number of ops deep."""
+    program, inputs, index = [], [], {}
+    stack = [[root, 0, []]]  # frames: node, next input position, its operands so far
+    while stack:
+        frame = stack[-1]
+        node, pos, vals = frame
+        ins = node.inputs
+        while pos < len(ins):
+            inp, k = ins[pos]
             if id(inp) in group:
-                vals.append(("t", emit(inp)))
-            else:
-                key = lookup(inp, k)
-                if (id(key[0]), key[1]) not in index:
-                    index[(id(key[0]), key[1])] = len(inputs)
-                    inputs.append(key)
-                vals.append(("i", index[(id(key[0]), key[1])]))
+                break
+            key = lookup(inp, k)
+            slot = (id(key[0]), key[1])
+            if slot not in index:
+                index[slot] = len(inputs)
+                inputs.append(key)
+            vals.append(("i", index[slot]))
+            pos += 1
+        if pos < len(ins):  # a member operand: emit it first, then come back for the rest
+            frame[1] = pos + 1
+            stack.append([ins[pos][0], 0, []])
+            continue
+        stack.pop()
         args = tuple(("c", a) if not isinstance(a, tuple) else a
                      for a in node.arguments(vals))
         program.append((node.op.name, args, tuple(sorted(node.attrs.items()))))
-        return len(program) - 1
-
-    emit(root)
+        if stack:
+            stack[-1][2].append(("t", len(program) - 1))
     return tuple(program), inputs
 
 

@@ -129,7 +129,6 @@ def _astype(self, dtype, **kwargs):
 _module = sys.modules[__name__]
 _internal = types.ModuleType(__name__ + "._internal", "Symbolic ops whose names start with _.")
 linalg = types.ModuleType(__name__ + ".linalg", "Symbolic linear algebra (``linalg_*``).")
-random = types.ModuleType(__name__ + ".random", "Symbolic random ops (``random_*``).")
 contrib = types.ModuleType(__name__ + ".contrib", "Symbolic contrib ops (``_contrib_*``), "
                            "foreach, while_loop and cond (unrolled: see mx.nd.contrib).")
 for _name, _op in list(REGISTRY.items()):
@@ -139,12 +138,12 @@ for _name, _op in list(REGISTRY.items()):
         setattr(target, _name, _fn)
     if _name.startswith("linalg_"):
         setattr(linalg, _name[len("linalg_"):], _fn)
-    if _name.startswith("random_"):
-        setattr(random, _name[len("random_"):], _fn)
     if _name.startswith("_contrib_"):
         setattr(contrib, _name[len("_contrib_"):], _fn)
-for _m in (_internal, linalg, random, contrib):
+for _m in (_internal, linalg, contrib):
     sys.modules[_m.__name__] = _m
+from . import random  # noqa: E402  (MXNet's wrappers over the _internal ops made above)
+
 for _name in _FLUENT:
     if hasattr(_module, _name) and not hasattr(Symbol, _name):
         setattr(Symbol, _name, _fluent(getattr(_module, _name)))
