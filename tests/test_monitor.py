@@ -344,11 +344,12 @@ def test_fanout_sum_grad_and_head_gradient_names():
     """A value read three times is summed by MXNet's ``sum_grad`` node; an output gradient
     read by a backward node comes through ``_head_grad_0_id``; ``a + b`` of one shape makes no
     backward node; fused and expanded nodes are reported one by one (MXNet 1.9.1's names)."""
-    x = mx.sym.var("x")
-    a = mx.sym.FullyConnected(x, num_hidden=3, name="fc")
-    b = mx.sym.Activation(a, act_type="relu", name="r") + \
-        mx.sym.Activation(a, act_type="tanh", name="t")
-    d = mx.sym.sum(b * 2.0 + a, name="s")
+    with mx.name.NameManager():  # auto names (_plus0) as in a fresh process
+        x = mx.sym.var("x")
+        a = mx.sym.FullyConnected(x, num_hidden=3, name="fc")
+        b = mx.sym.Activation(a, act_type="relu", name="r") + \
+            mx.sym.Activation(a, act_type="tanh", name="t")
+        d = mx.sym.sum(b * 2.0 + a, name="s")
     exe = d.simple_bind(mx.cpu(), x=(2, 4), grad_req="write")
     rng = np.random.RandomState(0)
     for name in sorted(exe.arg_dict):
