@@ -24,6 +24,20 @@ from .optimizer import (
 __all__ = ["SGD", "NAG", "Signum", "LARS", "LBSGD", "SGLD", "DCASGD"]
 
 
+def _momentum_first_state(opt, index, weight):
+    """MXNet's SGD/NAG multi-precision state: ``(momentum or None, float32 master weight)`` for a
+    float16/bfloat16 weight with ``multi_precision``, else the plain state (with MXNet's
+    warning for a low-precision weight without it)."""
+    if opt.multi_precision and low_precision(weight):
+        master = weight.astype(np.float32)
+        return (opt.create_state(index, master), master)
+    if low_precision(weight):
+        warnings.warn(f"Accumulating with float16 in optimizer can lead to poor accuracy or slow "
+                      f"convergence. Consider using multi_precision=True option of the "
+                      f"{type(opt).__name__} optimizer", stacklevel=3)
+    return opt.create_state(index, weight)
+
+
 class _MomentumSGDBase(Optimizer):
     """SGD with momentum through the fused ``(mp_)sgd(_mom)_update`` ops; the multi-precision
     state is ``(momentum or None, float32 master weight)`` as in MXNet's SGD."""
@@ -32,14 +46,7 @@ class _MomentumSGDBase(Optimizer):
         return zeros_like(weight) if self.momentum != 0.0 else None
 
     def create_state_multi_precision(self, index, weight):
-        if self.multi_precision and low_precision(weight):
-            master = weight.astype(np.float32)
-            return (self.create_state(index, master), master)
-        if low_precision(weight) and not self.multi_precision:
-            warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy or "
-                          "slow convergence. Consider using multi_precision=True option of the "
-                          "SGD optimizer", stacklevel=2)
-        return self.create_state(index, weight)
+        return _momentum_first_state(self, index, weight)
 
     def _sgd_step(self, weight, grad, state, lr, wd, momentum, multi_precision):
         kw = {"rescale_grad": self.rescale_grad, **self._clip_kwargs()}
@@ -153,14 +160,7 @@ class NAG(Optimizer):
         return zeros_like(weight) if self.momentum != 0.0 else None
 
     def create_state_multi_precision(self, index, weight):
-        if self.multi_precision and low_precision(weight):
-            master = weight.astype(np.float32)
-            return (self.create_state(index, master), master)
-        if low_precision(weight) and not self.multi_precision:
-            warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy or "
-                          "slow convergence. Consider using multi_precision=True option of the "
-                          "NAG optimizer", stacklevel=2)
-        return self.create_state(index, weight)
+        return _momentum_first_state(self, index, weight)
 
     def _step(self, index, weight, grad, state):
         self._update_count(index)
