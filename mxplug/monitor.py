@@ -24,6 +24,7 @@ import numpy as np
 
 from . import ndarray as nd
 from .base import MXNetTypeError, MXNetValueError
+from .graph.node import post_order
 from .ndarray import NDArray
 
 __all__ = ["Monitor"]
@@ -481,19 +482,8 @@ class MonitoredRun:
         """Call the callback for the backward nodes reached from ``roots`` (what made each
         argument's gradient), in MXNet's order: each node after the ones it reads from."""
         callback, monitor_all = self._exe._monitor
-        order, seen = [], set()
-        stack = [(r, False) for r in reversed(roots) if r is not None]
-        while stack:
-            vnode, done = stack.pop()
-            if done:
-                order.append(vnode)
-                continue
-            if id(vnode) in seen:
-                continue
-            seen.add(id(vnode))
-            stack.append((vnode, True))
-            stack.extend((d, False) for d in reversed(vnode.deps)
-                         if d is not None and id(d) not in seen)
+        order = post_order([r for r in roots if r is not None],
+                           lambda v: [d for d in v.deps if d is not None])
         for vnode in order:
             if monitor_all:
                 for name, arr, var in vnode.inputs:

@@ -153,22 +153,26 @@ def infer_node(node, input_specs=None):
 
 
 # -- graph traversal ----------------------------------------------------------------------------
+def post_order(roots, children):
+    """Every object reachable from ``roots`` through ``children(obj)``, each after its children
+    (stable order; iterative, so deep graphs do not hit the recursion limit)."""
+    order, seen = [], set()
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        obj, done = stack.pop()
+        if done:
+            order.append(obj)
+            continue
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        stack.append((obj, True))
+        stack.extend((c, False) for c in reversed(children(obj)) if id(c) not in seen)
+    return order
+
+
 def topo_nodes(outputs):
     """Every node reachable from ``outputs``, inputs before their consumers (stable order)."""
-    order, seen = [], set()
-    stack = [(node, False) for node, _ in reversed(outputs)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for inp, _ in reversed(node.inputs):
-            if id(inp) not in seen:
-                stack.append((inp, False))
-    return order
+    return post_order([node for node, _ in outputs], lambda n: [i for i, _ in n.inputs])
 
 
