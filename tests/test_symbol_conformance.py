@@ -294,6 +294,38 @@ def test_backward_after_an_inference_forward(ctx):
     np.testing.assert_allclose(grads[1].asnumpy(), -lv / rv ** 2, rtol=1e-5)
 
 
+def test_backward_differentiates_the_forward_that_ran(ctx):
+    """After forward(is_train=False) Dropout is the identity and BatchNorm uses its moving
+    statistics in the gradient too (a training mask used to leak into the backward)."""
+    x = mx.sym.var("x")
+    ex = (mx.sym.Dropout(x, p=0.5) * 2).simple_bind(ctx, x=(2, 6))
+    ex.arg_dict["x"][:] = 1
+    ex.forward(is_train=True)
+    ex.forward(is_train=False)
+    ex.backward(mx.nd.ones((2, 6), ctx=ctx))
+    np.testing.assert_array_equal(ex.grad_dict["x"].asnumpy(), np.full((2, 6), 2.0))
+    ex.forward(is_train=True)  # a training forward's backward applies its own mask
+    ex.backward(mx.nd.ones((2, 6), ctx=ctx))
+    np.testing.assert_array_equal(ex.grad_dict["x"].asnumpy(), ex.outputs[0].asnumpy())
+
+    y = mx.sym.BatchNorm(x, fix_gamma=False, name="bn") * mx.sym.var("w")
+    ex = y.simple_bind(ctx, x=(4, 3), w=(4, 3))
+    rng = np.random.RandomState(0)
+    xv, wv = rng.randn(4, 3), rng.randn(4, 3)
+    ex.arg_dict["x"][:], ex.arg_dict["w"][:] = xv, wv
+    ex.arg_dict["bn_gamma"][:] = 1.5
+    ex.aux_dict["bn_moving_var"][:], ex.aux_dict["bn_moving_mean"][:] = 2.0, 0.3
+    ex.forward(is_train=False)
+    ex.backward(mx.nd.ones((4, 3), ctx=ctx))
+    # what MXNet 1.9.1 gives with backward(is_train=False): the moving statistics' gradient
+    scale = 1.5 / np.sqrt(2.0 + 1e-3)
+    np.testing.assert_allclose(ex.grad_dict["x"].asnumpy(), wv * scale, rtol=1e-5)
+    np.testing.assert_allclose(ex.grad_dict["bn_gamma"].asnumpy(),
+                               [1.4405, 1.8415, 0.5203], atol=1e-4)
+    np.testing.assert_allclose(ex.grad_dict["bn_gamma"].asnumpy(),
+                               (wv * (xv - 0.3) / np.sqrt(2.0 + 1e-3)).sum(0), rtol=1e-5)
+
+
 def test_outputs_exist_at_bind_and_stay_the_same_arrays():
     x = mx.sym.var("x")
     ex = (x * 2).simple_bind(mx.cpu(), x=(2,))

@@ -516,17 +516,26 @@ class Executor:
         self._optimized = plain
         self._plain = Program(plain, (), self._ctx, self._group2ctx)
         self._wrt = [n for n, r in self._grad_req.items() if r != "null"]
-        self._train = self._consts = None
+        self._filled = symbol
+        self._train = self._consts = self._train_inference = None
         if self._wrt:
-            self._train, self._consts = build_training(symbol, self._wrt, self._inputs(), self._ctx,
-                                                       self._group2ctx)
-            for i, name in enumerate(self._wrt):  # 'write' gradients go straight to grad_dict
-                if self._grad_req[name] == "write":
-                    self._train.pin(i, self.grad_dict[name])
+            self._train = self._build_training(True)
         for n in arg_names:  # MXNet lists every argument, None where there is no gradient
             self.grad_dict.setdefault(n, None)
-        self._run = None
+        self._run = self._run_program = None
+        self._forward_training = False  # the mode of the last forward (what backward follows)
         self._ones = None
+
+    def _build_training(self, training):
+        """The forward-and-gradients program in training or inference mode (the expansion of
+        Dropout and BatchNorm depends on it), with 'write' gradients pinned to grad_dict."""
+        program, consts = build_training(self._filled, self._wrt, self._inputs(), self._ctx,
+                                         self._group2ctx, training=training)
+        self._consts = {**(self._consts or {}), **consts}  # the arrays its gradient rules read
+        for i, name in enumerate(self._wrt):  # 'write' gradients go straight to grad_dict
+            if self._grad_req[name] == "write":
+                program.pin(i, self.grad_dict[name])
+        return program
 
     def _inputs(self):
         return {**self.arg_dict, **self.aux_dict, **(self._consts or {})}
@@ -554,12 +563,13 @@ class Executor:
                 raise MXNetValueError(f"forward: unknown argument {name!r}")
             self.arg_dict[name][:] = value
         self._run = None  # its buffers go back to the program for this run
+        self._forward_training = bool(is_train)
         if self._monitor is not None and self._call_monitor(is_train):
             return self.outputs
         saved, state.training = state.training, bool(is_train)
         try:
             if is_train and self._train is not None:
-                program = self._train
+                program = self._run_program = self._train
                 run = self._run = self._train.forward(self._inputs())
             else:
                 program = self._plain
@@ -593,25 +603,36 @@ class Executor:
     def backward(self, out_grads=None, is_train=True):
         """Gradients of the outputs (weighted by ``out_grads``, default ones) into ``grad_dict``:
         ``'write'`` overwrites, ``'add'`` accumulates, ``'null'`` leaves untouched (with every
-        grad_req ``'null'`` there is nothing to do, as in MXNet)."""
+        grad_req ``'null'`` there is nothing to do, as in MXNet).
+
+        The gradient is that of the forward that ran: after ``forward(is_train=False)`` (or
+        none) Dropout is the identity and BatchNorm uses its moving statistics, as MXNet's
+        ``backward(is_train=False)`` gives; ``is_train`` does not switch the mode of a forward
+        that already ran. (MXNet's Dropout follows the forward too; its BatchNorm with
+        ``is_train=True`` after an inference forward mixes in stale batch statistics.)"""
         if self._train is None:
             return
         if self._monitor is not None and getattr(self._run, "monitored", False):
             # the forward ran node by node for the monitor callback: so does its backward
             return self._run.backward(self._head_grads(out_grads), is_train)
         if self._run is None:
-            # MXNet differentiates a forward(is_train=False), or the bound values when no
-            # forward ran yet: run it keeping its values
-            saved, state.training = state.training, False
+            # differentiate a forward(is_train=False) (or one the monitor ran node by node), or
+            # the bound values when no forward ran yet: rerun it in its mode keeping its values
+            training = self._forward_training
+            if not training and self._train_inference is None:
+                self._train_inference = self._build_training(False)
+            program = self._train if training else self._train_inference
+            saved, state.training = state.training, training
             try:
-                self._run = self._train.forward(self._inputs())
+                self._run_program, self._run = program, program.forward(self._inputs())
             finally:
                 state.training = saved
         heads = self._head_grads(out_grads)
-        saved, state.training = state.training, bool(is_train)
+        program = self._run_program
+        saved, state.training = state.training, program is self._train
         try:
-            grads = self._train.backward(self._run, dict(zip(head_grad_names(len(heads)), heads)),
-                                         fixed_heads=out_grads is None)
+            grads = program.backward(self._run, dict(zip(head_grad_names(len(heads)), heads)),
+                                     fixed_heads=out_grads is None)
         finally:
             state.training = saved
         for name, g in zip(self._wrt, grads):
