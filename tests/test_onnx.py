@@ -571,6 +571,9 @@ _OPS = {   # id -> (builder(a, b, p) with a, b: (2, 3, 4) inputs (b > 0), p: par
         _S.Pooling(a, kernel=(2,), pool_type="lp", p_value=2, stride=(2,)),
         _S.Pooling(a, kernel=(1,), pool_type="sum", global_pool=True),
         _S.Pooling(a, kernel=(1,), pool_type="avg", global_pool=True)],
+    "pool-same": lambda a, b, p: [  # MXNet's 1-D 'same' convention: ceil(w / stride) windows
+        _S.Pooling(a, kernel=(3,), pool_type=t, stride=(s,), pooling_convention="same",
+                   p_value=2) for t, s in (("max", 2), ("avg", 3), ("sum", 3), ("lp", 2))],
     "deconv-target-shape": lambda a, b, p: [_S.Deconvolution(
         a, p["k332"], kernel=(3,), stride=(2,), num_filter=3, target_shape=(8,))],
 }

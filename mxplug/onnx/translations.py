@@ -178,6 +178,13 @@ def _pooling(g, node, args, out, nsp):
     stride, _, pad = _window(node, nsp)
     common = dict(kernel_shape=kernel, strides=stride, pads=pad + pad)
     ceil = 1 if a["pooling_convention"] == "full" else 0
+    if a["pooling_convention"] == "same":  # 1-D, unpadded: ceil(w / stride) windows from 0,
+        # the last ones cut at the end: the missing tail as end padding (not counted by avg)
+        shape = g.arg_specs(node)[0].shape
+        w, k, s = shape[1 if a.get("layout") == "NWC" else 2], kernel[0], stride[0]
+        common["pads"] = [0, max(0, (-(-w // s) - 1) * s + k - w)]
+        if ptype == "avg":
+            return g.add("AveragePool", [x], out, node.name, count_include_pad=0, **common)
     if ptype == "max":
         return g.add("MaxPool", [x], out, node.name, ceil_mode=ceil, **common)
     elif ptype == "avg":

@@ -17,6 +17,7 @@ from . import (
     creation,
     custom,  # noqa: F401 (importing registers the ops)
     elemwise,
+    im2col,  # noqa: F401 (importing registers the ops)
     indexing,
     infer,
     linalg,

@@ -567,14 +567,25 @@ def _pool_geom(x, kernel=(), pool_type="max", global_pool=False, pooling_convent
         I.expect(2 < x.ndim <= 5, op, "data of ndim 3, 4 or 5 for global pooling",
                  f"data.shape={x.shape}")
         kernel, stride, pad = _spatial_dims(x.shape, layout), (), ()
+    if pooling_convention == "same" and not any(pad):
+        pad = ()       # MXNet 1.9.1 takes 'same' only with pad=(0, 0, 0), whatever the rank
     nsp, stride, _, pad, _ = _spatial(op, kernel, x, stride, (), pad, layout)
     I.expect(pool_type != "lp" or (p_value or 0) > 0, op, "p_value > 0 for pool_type='lp'",
              f"p_value={p_value}")
-    rnd = (lambda a, b: -(-a // b)) if pooling_convention == "full" else (lambda a, b: a // b)
+    if pooling_convention == "same":     # as MXNet 1.9.1: 1-D pooling only, without padding
+        I.expect(nsp == 1 and not any(pad), op, "1-D pooling (data (N, C, W)) and pad 0 for "
+                 "pooling_convention='same'", f"data.shape={x.shape}, pad={pad}")
     sp = _spatial_dims(x.shape, layout)
-    out = tuple(rnd(n + 2 * p - k, s) + 1 for n, p, k, s in zip(sp, pad, kernel, stride))
-    I.expect(all(o > 0 for o in out), op, f"kernel {tuple(kernel)} <= padded input "
-             f"{tuple(n + 2 * p for n, p in zip(sp, pad))}", f"output size {out}")
+    padded = tuple(n + 2 * p for n, p in zip(sp, pad))
+    I.expect(all(k <= n for k, n in zip(kernel, padded)), op,
+             f"kernel {tuple(kernel)} <= padded input {padded}", f"kernel={tuple(kernel)}")
+    if pooling_convention == "same" and not global_pool:
+        # ceil(n / stride) windows from 0; the last ones are cut at the input's end (the right
+        # padding _pool_forward adds is ignored: max fills -inf, avg counts real elements)
+        out = tuple(-(-n // s) for n, s in zip(sp, stride))
+    else:
+        rnd = (lambda a, b: -(-a // b)) if pooling_convention == "full" else (lambda a, b: a // b)
+        out = tuple(rnd(n - k, s) + 1 for n, k, s in zip(padded, kernel, stride))
     return tuple(kernel), stride, pad, out
 
 
@@ -588,14 +599,17 @@ pooling = defop(
     "Pooling", ("data",),
     {"kernel": Shape(()), "pool_type": Enum("max", "avg", "sum", "lp"),
      "global_pool": Bool(False), "cudnn_off": Bool(False),
-     "pooling_convention": Enum("valid", "full"), "stride": Shape(()), "pad": Shape(()),
+     "pooling_convention": Enum("valid", "full", "same"), "stride": Shape(()), "pad": Shape(()),
      "p_value": Attr(None, "int"), "count_include_pad": Bool(True), "layout": Any(None)},
     infer=_pool_infer, aliases=("Pooling_v1", "pooling"),
     doc="1-D/2-D/3-D max/avg/sum/lp pooling of (N, C, *spatial). ``stride`` defaults to 1, "
-        "``pad`` to 0; ``pooling_convention='full'`` rounds the output size up. Max pooling "
-        "ignores padding; avg divides by the window size inside the padded input "
-        "(``count_include_pad``) or by the count of real elements. ``global_pool`` pools all "
-        "spatial positions. ``layout`` NWC/NHWC/NDHWC: data and output (N, *spatial, C).")
+        "``pad`` to 0; ``pooling_convention='full'`` rounds the output size up; 'same' (1-D "
+        "only and no padding, as in MXNet 1.9.1, which wants pad=(0, 0, 0) for it where mxplug "
+        "also takes the default) gives ceil(width/stride) windows from 0, the last ones cut at "
+        "the input's end (avg divides by the elements inside). Max pooling ignores padding; avg "
+        "divides by the window size inside the padded input (``count_include_pad``) or by the "
+        "count of real elements. ``global_pool`` pools all spatial positions. ``layout`` "
+        "NWC/NHWC/NDHWC: data and output (N, *spatial, C).")
 
 
 def _pool_forward(xp, x, attrs):
@@ -774,6 +788,11 @@ pool_grad.samples(
                                   pooling_convention="full", layout="NWC"),
     lambda rng: _pool_grad_sample(rng, (2, 4, 5, 3), kernel=(2, 2), stride=(2, 2),
                                   layout="NHWC", grad=False),
+    # 'same' (1-D): ceil(8 / 3) windows, the last one cut to 2 elements
+    lambda rng: _pool_grad_sample(rng, (2, 3, 8), kernel=(4,), stride=(3,), pool_type="avg",
+                                  pooling_convention="same"),
+    lambda rng: _pool_grad_sample(rng, (2, 8, 3), kernel=(3,), stride=(2,),
+                                  pooling_convention="same", layout="NWC", grad=False),
 )
 
 
@@ -805,4 +824,12 @@ pooling.samples(
     lambda rng: Sample(_u(rng, 1, 4, 3, 4, 2), kernel=(2, 2, 2), stride=(2, 1, 2),
                        pool_type="sum", layout="NDHWC"),
     lambda rng: Sample(_u(rng, 2, 4, 5, 3), global_pool=True, pool_type="avg", layout="NHWC"),
+    # 'same' (1-D only): ceil(width / stride) windows from 0, cut at the end
+    lambda rng: Sample(_u(rng, 2, 3, 9), kernel=(4,), stride=(3,), pooling_convention="same"),
+    lambda rng: Sample(_u(rng, 2, 3, 8), kernel=(3,), stride=(2,), pool_type="avg",
+                       pooling_convention="same", pad=(0, 0, 0)),    # MXNet 1.9.1's spelling
+    lambda rng: Sample(_u(rng, 2, 7, 3), kernel=(2,), pool_type="sum",
+                       pooling_convention="same", layout="NWC"),
+    lambda rng: Sample(_u(rng, 2, 3, 7), kernel=(3,), stride=(2,), pool_type="lp", p_value=2,
+                       pooling_convention="same", count_include_pad=False),
 )

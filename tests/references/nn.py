@@ -76,6 +76,8 @@ def _pool(x, kernel=(), pool_type="max", global_pool=False, pooling_convention="
     sp = x.shape[2:]
     rnd = math.ceil if pooling_convention == "full" else math.floor
     out_sp = [rnd((n + 2 * p - k) / s) + 1 for n, p, k, s in zip(sp, pad, kernel, stride)]
+    if pooling_convention == "same" and not global_pool:   # MXNet: 1-D, no pad, ceil(n / s)
+        out_sp = [math.ceil(n / s) for n, s in zip(sp, stride)]
     y = np.zeros(x.shape[:2] + tuple(out_sp))
     for pos in itertools.product(*(range(o) for o in out_sp)):
         start = [q * s - p for q, s, p in zip(pos, stride, pad)]
