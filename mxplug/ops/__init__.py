@@ -23,6 +23,7 @@ from . import (
     linalg,
     linalg_extra,  # noqa: F401 (importing registers the ops)
     losses,
+    math_extra,  # noqa: F401 (importing registers the ops)
     movement,
     movement_grad,
     multi_optimizer_ops,
