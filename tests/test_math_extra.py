@@ -401,3 +401,25 @@ def test_ravel_gradients_are_zero_and_symbol_json_is_mxnets():
     assert json.loads(u.tojson())["nodes"][1]["op"] == "_unravel_index"
     back = mx.sym.load_json(u.tojson())
     assert back.eval(x=nd([22.0, 41.0]))[0].asnumpy().tolist() == [[3, 6], [4, 5]]
+
+
+# -- the histogram wrappers (mx.nd.histogram / mx.sym.histogram, MXNet's Python functions) ---------
+def test_histogram_wrappers_as_mxnet():
+    a = mx.nd.array([0.1, 0.5, 0.7, 1.5, 2.5, 2.9, 3.0])
+    for counts, edges in (mx.nd.histogram(a, bins=3, range=(0, 3)),
+                          mx.nd.histogram(a, bins=mx.nd.array([0, 1, 2, 3]))):
+        assert counts.dtype == np.int64  # MXNet 1.9.1: [3 1 3], edges [0 1 2 3]
+        np.testing.assert_array_equal(counts.asnumpy(), [3, 1, 3])
+        np.testing.assert_array_equal(edges.asnumpy(), [0, 1, 2, 3])
+    with pytest.warns(UserWarning, match="range is not specified"):
+        res = mx.nd.histogram(a, bins=3)  # MXNet: NumPy's result, as float32 arrays
+    assert isinstance(res, tuple) and res[0].dtype == np.float32
+    np.testing.assert_allclose(res[1].asnumpy(), np.histogram(a.asnumpy(), bins=3)[1])
+    with pytest.raises(ValueError, match="either an integer or an NDArray"):
+        mx.nd.histogram(a, bins=2.5)
+    s = mx.sym.histogram(mx.sym.var("a"), bins=3, range=(0, 3))
+    assert len(s.list_outputs()) == 2
+    np.testing.assert_array_equal(s.eval(a=a)[0].asnumpy(), [3, 1, 3])
+    assert mx.sym.histogram(mx.sym.var("a"), bins=mx.sym.var("b")).list_arguments() == ["a", "b"]
+    with pytest.raises(ValueError, match="null range is not supported in symbol mode"):
+        mx.sym.histogram(mx.sym.var("a"), bins=3)

@@ -20,7 +20,8 @@ from . import random
 from .ndarray import NDArray, _wrap_host, array, from_dlpack, from_numpy  # noqa: F401
 
 __all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "reset_arrays", "random",
-           "linalg", "contrib", "save", "load", "load_frombuffer", "save_tobuffer"]
+           "linalg", "contrib", "image", "histogram", "save", "load", "load_frombuffer",
+           "save_tobuffer"]
 
 
 _internal = types.ModuleType(__name__ + "._internal", "Ops whose names start with an underscore.")
@@ -40,12 +41,21 @@ def _export(name, op):
 for _name, _op in list(_ops.REGISTRY.items()):
     _export(_name, _op)
 
-#: ``mx.nd.linalg.gemm2`` is the ``linalg_gemm2`` op, as in MXNet.
-linalg = types.ModuleType(__name__ + ".linalg", "Linear algebra (``linalg_*`` in the registry).")
-for _name, _fn in _frontends.items():
-    if _name.startswith("linalg_"):
-        setattr(linalg, _name[len("linalg_"):], _fn)
-sys.modules[linalg.__name__] = linalg
+
+def _namespace(name, prefix, doc):
+    """``mx.nd.<name>``: the ops whose registry names start with ``prefix``, without it."""
+    module = types.ModuleType(f"{__name__}.{name}", doc)
+    for op_name, fn in _frontends.items():
+        if op_name.startswith(prefix):
+            setattr(module, op_name[len(prefix):], fn)
+    sys.modules[module.__name__] = module
+    return module
+
+
+#: ``mx.nd.linalg.gemm2`` is the ``linalg_gemm2`` op, ``mx.nd.image.to_tensor`` the
+#: ``_image_to_tensor`` op, as in MXNet.
+linalg = _namespace("linalg", "linalg_", "Linear algebra (``linalg_*`` in the registry).")
+image = _namespace("image", "_image_", "Image ops (``_image_*`` in the registry).")
 sys.modules[_internal.__name__] = _internal
 
 #: ``mx.nd.contrib.box_nms`` is the ``_contrib_box_nms`` op, as in MXNet; the module itself adds
@@ -205,6 +215,25 @@ def waitall() -> None:
     for be in registry._loaded.values():
         if not isinstance(be, str):
             be.synchronize(None)
+
+
+def histogram(a, bins=10, range=None):  # noqa: A002 (MXNet's argument name)
+    """Counts of ``a``'s values in ``bins`` (an int with ``range=(lo, hi)``, or an NDArray of
+    bin edges): ``(counts, edges)``, as MXNet's ``mx.nd.histogram``. An int without a range
+    warns and returns NumPy's histogram (float32 arrays), as MXNet does."""
+    if isinstance(bins, NDArray):
+        return _internal._histogram(a, bins)
+    if isinstance(bins, numbers.Integral):
+        if range is None:
+            import warnings
+
+            import numpy as np
+            warnings.warn("range is not specified, using numpy's result to ensure consistency "
+                          "with numpy", stacklevel=2)
+            counts, edges = np.histogram(a.asnumpy(), bins=bins)
+            return array(counts, ctx=a.context), array(edges, ctx=a.context)
+        return _internal._histogram(a, bin_cnt=bins, range=range)
+    raise MXNetValueError("bins argument should be either an integer or an NDArray")
 
 
 def _dense_only(fname, stype):

@@ -18,6 +18,8 @@ from . import (
     custom,  # noqa: F401 (importing registers the ops)
     elemwise,
     im2col,  # noqa: F401 (importing registers the ops)
+    image_ops,  # noqa: F401 (importing registers the ops)
+    image_resize,  # noqa: F401 (importing registers the ops)
     indexing,
     infer,
     linalg,

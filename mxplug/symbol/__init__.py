@@ -13,7 +13,7 @@ import types
 
 import numpy as np
 
-from ..base import MXNetTypeError
+from ..base import MXNetTypeError, MXNetValueError
 from ..graph.node import (
     HIDDEN_KEYS,
     AttrScope,
@@ -29,7 +29,7 @@ from ..ops import REGISTRY
 from ..ops.frontend import _finish, bind_args
 
 __all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json", "AttrScope", "NameManager",
-           "Prefix", "linalg", "random", "contrib"]
+           "Prefix", "linalg", "random", "contrib", "image", "histogram"]
 
 
 def _missing_inputs(op, inputs, attrs):
@@ -131,6 +131,7 @@ _internal = types.ModuleType(__name__ + "._internal", "Symbolic ops whose names 
 linalg = types.ModuleType(__name__ + ".linalg", "Symbolic linear algebra (``linalg_*``).")
 contrib = types.ModuleType(__name__ + ".contrib", "Symbolic contrib ops (``_contrib_*``), "
                            "foreach, while_loop and cond (unrolled: see mx.nd.contrib).")
+image = types.ModuleType(__name__ + ".image", "Symbolic image ops (``_image_*``).")
 for _name, _op in list(REGISTRY.items()):
     _fn = _make_symbolic(_op, _name)
     target = _internal if _name.startswith("_") else _module
@@ -140,7 +141,9 @@ for _name, _op in list(REGISTRY.items()):
         setattr(linalg, _name[len("linalg_"):], _fn)
     if _name.startswith("_contrib_"):
         setattr(contrib, _name[len("_contrib_"):], _fn)
-for _m in (_internal, linalg, contrib):
+    if _name.startswith("_image_"):
+        setattr(image, _name[len("_image_"):], _fn)
+for _m in (_internal, linalg, contrib, image):
     sys.modules[_m.__name__] = _m
 from . import random  # noqa: E402  (MXNet's wrappers over the _internal ops made above)
 
@@ -157,6 +160,18 @@ def _squeeze(self, axis=None, inplace=False, **kwargs):
 
 
 Symbol.squeeze = _squeeze
+
+
+def histogram(a, bins=10, range=None):  # noqa: A002 (MXNet's argument name)
+    """Symbolic :func:`mxplug.nd.histogram`: ``bins`` a Symbol of edges, or an int with
+    ``range`` (required here, as in MXNet)."""
+    if isinstance(bins, Symbol):
+        return _internal._histogram(a, bins)
+    if isinstance(bins, int) and not isinstance(bins, bool):
+        if range is None:
+            raise MXNetValueError("null range is not supported in symbol mode")
+        return _internal._histogram(a, bin_cnt=bins, range=range)
+    raise MXNetValueError("bins argument should be either an integer or an Symbol")
 
 
 def _contrib_python_functions():
