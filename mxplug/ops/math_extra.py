@@ -34,8 +34,9 @@ def _keep(xp, r, x):
         return r
     if dt.kind == "f" and r.dtype.kind == "f" and dt.itemsize < r.dtype.itemsize:
         fi = np.finfo(dt)
-        r = xp.where(xp.abs(r) >= float(fi.max) + 2.0 ** (fi.maxexp - fi.nmant - 2),
-                     r * math.inf, r)
+        big = xp.abs(r) >= float(fi.max) + 2.0 ** (fi.maxexp - fi.nmant - 2)
+        with np.errstate(invalid="ignore"):  # 0 * inf in the lanes where() drops
+            r = xp.where(big, r * math.inf, r)
     return xp.astype(r, dt)
 
 
