@@ -2,18 +2,31 @@
 
 Each call takes one ``(key, counter)`` from ``mxplug.random.next_state()``, so after
 ``mx.random.seed(s)`` the same sequence of calls gives the same numbers on every backend.
+
+As in MXNet, number parameters call the ``random_<dist>`` op (``shape`` draws, default
+``(1,)``) and NDArray parameters (all of them, of one shape ``s``) the per-element
+``sample_<dist>`` op (``s + shape`` draws; ``ctx`` is then the parameters'). ``<dist>_like(data,
+...)`` draw an array of ``data``'s shape and dtype (MXNet's ``_random_<dist>_like`` ops).
 """
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from .. import random as _rng
-from ..base import MXNetNotImplementedError, MXNetTypeError
+from ..base import MXNetNotImplementedError, MXNetTypeError, MXNetValueError
 from ..ops import REGISTRY, apply
+from ..ops.frontend import make_frontend
 from .ndarray import NDArray
 
 __all__ = ["uniform", "normal", "randn", "randint", "exponential", "gamma", "poisson",
-           "multinomial", "shuffle", "bernoulli", "seed"]
+           "negative_binomial", "generalized_negative_binomial", "multinomial", "shuffle",
+           "bernoulli", "seed", "uniform_like", "normal_like", "gamma_like", "exponential_like",
+           "poisson_like", "negative_binomial_like", "generalized_negative_binomial_like"]
 
 seed = _rng.seed
+_NUMBERS = (numbers.Number, np.generic)  # MXNet's numeric_types
 
 
 def _call(opname, inputs=(), out=None, **kwargs):
@@ -27,17 +40,27 @@ def _call(opname, inputs=(), out=None, **kwargs):
     return res
 
 
-def _scalars(fn, **params):
-    """MXNet samples per element when the parameters are NDArrays (``_sample_*``): not yet."""
-    for k, v in params.items():
-        if isinstance(v, NDArray):
-            raise MXNetNotImplementedError(
-                f"random.{fn}: NDArray {k} (per-element parameters, MXNet's sample_{fn}) is not "
-                f"supported yet; pass Python numbers")
+def _same_type(params, kind):
+    for p in params[1:]:
+        if not isinstance(p, kind):
+            raise AssertionError(f"Distribution parameters must all have the same type, but "
+                                 f"got both {type(params[0])} and {type(p)}.")
 
 
 def _gen(opname, fn, shape, dtype, ctx, out, **params):
-    _scalars(fn, **params)
+    """MXNet's ``_random_helper``: NDArray parameters -> ``sample_<fn>``, numbers -> ``opname``."""
+    values = list(params.values())
+    if isinstance(values[0], NDArray):
+        _same_type(values, NDArray)
+        sampler = f"sample_{fn}"
+        if sampler not in REGISTRY:
+            raise MXNetNotImplementedError(f"random.{fn}: the parameters must be numbers "
+                                           f"(MXNet has no per-element {fn} sampler)")
+        return _call(sampler, values, out=out, shape=shape, dtype=dtype)
+    if not isinstance(values[0], _NUMBERS):
+        raise MXNetValueError(f"Distribution parameters must be either NDArray or numbers, but "
+                              f"got {type(values[0])}.")
+    _same_type(values, _NUMBERS)
     if out is not None:            # MXNet fills ``out`` in its own shape and dtype
         shape = out.shape if shape is None else shape
         dtype = out.dtype if dtype is None else dtype
@@ -50,14 +73,14 @@ def uniform(low=0, high=1, shape=None, dtype=None, ctx=None, out=None, **kwargs)
 
     Parameters
     ----------
-    low, high : float
-        The bounds (``low <= high``).
+    low, high : float or NDArray
+        The bounds (``low <= high``); NDArrays (both, one shape ``s``) draw per element.
     shape : int or tuple of int, optional
-        Output shape; default ``(1,)``.
+        Output shape; default ``(1,)`` (NDArray parameters: ``s + shape``, default ``s``).
     dtype : {'float16', 'float32', 'float64'}, optional
         Default float32.
     ctx : Context, optional
-        Device of the result; default the current context.
+        Device of the result; default the current context (NDArray parameters: theirs).
     out : NDArray, optional
         Write the samples into this array.
     """
@@ -85,7 +108,9 @@ def randint(low, high, shape=None, dtype=None, ctx=None, out=None, **kwargs):
 
 def exponential(scale=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
     """Samples from the exponential distribution with mean ``scale`` (rate ``1 / scale``)."""
-    _scalars("exponential", scale=scale)
+    if isinstance(scale, NDArray):
+        return _gen("random_exponential", "exponential", shape, dtype, ctx, out,
+                    lam=1.0 / scale)
     return _gen("random_exponential", "exponential", shape, dtype, ctx, out,
                 lam=1.0 / scale if scale else float("inf"))
 
@@ -98,6 +123,22 @@ def gamma(alpha=1, beta=1, shape=None, dtype=None, ctx=None, out=None, **kwargs)
 def poisson(lam=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
     """Samples from the Poisson distribution with rate ``lam`` (float output, as MXNet)."""
     return _gen("random_poisson", "poisson", shape, dtype, ctx, out, lam=lam)
+
+
+def negative_binomial(k=1, p=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
+    """Samples from the negative binomial distribution: failures before the ``k``-th success
+    with success probability ``p`` (MXNet's doc calls it the failure probability; the mean is
+    ``k (1 - p) / p``). Float output, as MXNet; ``k`` an integer unless NDArrays."""
+    return _gen("random_negative_binomial", "negative_binomial", shape, dtype, ctx, out, k=k,
+                p=p)
+
+
+def generalized_negative_binomial(mu=1, alpha=1, shape=None, dtype=None, ctx=None, out=None,
+                                  **kwargs):
+    """Samples from the generalized negative binomial distribution: mean ``mu``, dispersion
+    ``alpha`` (variance ``mu + alpha mu^2``; ``alpha = 0`` is Poisson(mu))."""
+    return _gen("random_generalized_negative_binomial", "generalized_negative_binomial", shape,
+                dtype, ctx, out, mu=mu, alpha=alpha)
 
 
 def bernoulli(prob=0.5, shape=None, dtype=None, ctx=None, out=None, **kwargs):
@@ -119,3 +160,17 @@ def multinomial(data, shape=None, get_prob=False, out=None, dtype="int32", **kwa
 def shuffle(data, **kwargs):
     """A copy of ``data`` with its rows (first axis) randomly permuted."""
     return _call("shuffle", (data,), out=kwargs.get("out"))
+
+
+def _like(dist):
+    return make_frontend(REGISTRY[f"_random_{dist}_like"], f"{dist}_like")
+
+
+# ``uniform_like(data, low=0, high=1, out=None)`` etc.: MXNet's generated functions of these ops
+uniform_like = _like("uniform")
+normal_like = _like("normal")
+gamma_like = _like("gamma")
+exponential_like = _like("exponential")
+poisson_like = _like("poisson")
+negative_binomial_like = _like("negative_binomial")
+generalized_negative_binomial_like = _like("generalized_negative_binomial")

@@ -34,6 +34,7 @@ from . import (
     optimizer_ops,
     output_layers,
     random,
+    random_extra,  # noqa: F401 (importing registers the ops)
     reduce,
     rnn,
     sequence,

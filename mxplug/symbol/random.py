@@ -5,11 +5,11 @@ to the ``_random_*`` ops (``uniform(0, 1, shape=(2, 3))`` is a ``_random_uniform
 ``exponential`` takes MXNet's ``scale`` (the op's ``lam`` is ``1 / scale``). A bound graph draws a
 fresh generator state every run, so after ``mx.random.seed(s)`` a forward repeats its numbers.
 
-Symbol parameters select MXNet's per-element ``_sample_*`` ops (``uniform(low_sym, high_sym)``);
-mxplug has only ``_sample_multinomial`` of those, so the others raise
-:class:`~mxplug.base.MXNetNotImplementedError` naming the op that is missing, as do
-``negative_binomial`` and ``generalized_negative_binomial`` (no ``_random_negative_binomial``
-op). ``bernoulli`` is mxplug's extension, as in ``mx.nd.random``.
+Symbol parameters (all of them) select MXNet's per-element ``_sample_*`` ops
+(``uniform(low_sym, high_sym)``: ``s + shape`` draws for parameters of shape ``s``).
+``<dist>_like(data, ...)`` are MXNet's ``_random_<dist>_like`` ops (a node named
+``<dist>_like0``): draws of ``data``'s shape and dtype. ``bernoulli`` is mxplug's extension, as
+in ``mx.nd.random``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from ..ops import REGISTRY
 
 __all__ = ["uniform", "normal", "randn", "poisson", "exponential", "gamma", "multinomial",
            "negative_binomial", "generalized_negative_binomial", "shuffle", "randint",
-           "bernoulli"]
+           "bernoulli", "uniform_like", "normal_like", "gamma_like", "exponential_like",
+           "poisson_like", "negative_binomial_like", "generalized_negative_binomial_like"]
 
 _NUMBERS = (numbers.Number, np.generic)  # MXNet's numeric_types: (float, int, np.generic)
 
@@ -72,8 +73,7 @@ def uniform(low=0, high=1, shape=None, dtype=None, **kwargs):
     Parameters
     ----------
     low, high : float or Symbol
-        The bounds. Symbols (both) sample per element (MXNet's ``_sample_uniform``, not in
-        mxplug yet).
+        The bounds. Symbols (both) sample per element (a ``_sample_uniform`` node).
     shape : int or tuple of int, optional
         Output shape (with Symbol parameters: appended to theirs).
     dtype : {'float16', 'float32', 'float64'}, optional
@@ -128,15 +128,17 @@ def gamma(alpha=1, beta=1, shape=None, dtype=None, **kwargs):
 
 
 def negative_binomial(k=1, p=1, shape=None, dtype=None, **kwargs):
-    """Samples from the negative binomial distribution (``k`` failures, failure probability
-    ``p``): MXNet's ``_random_negative_binomial``, which mxplug does not have yet."""
+    """Samples from the negative binomial distribution: failures before the ``k``-th success,
+    success probability ``p`` (mean ``k (1 - p) / p``); a ``_random_negative_binomial`` node
+    (Symbol parameters: ``_sample_negative_binomial``)."""
     return _random_helper("negative_binomial", "_random_negative_binomial",
                           "_sample_negative_binomial", [k, p], shape, dtype, kwargs)
 
 
 def generalized_negative_binomial(mu=1, alpha=1, shape=None, dtype=None, **kwargs):
     """Samples from the generalized negative binomial distribution (mean ``mu``, dispersion
-    ``alpha``): MXNet's ``_random_generalized_negative_binomial``, not in mxplug yet."""
+    ``alpha``): a ``_random_generalized_negative_binomial`` node (Symbol parameters:
+    ``_sample_generalized_negative_binomial``)."""
     return _random_helper("generalized_negative_binomial",
                           "_random_generalized_negative_binomial",
                           "_sample_generalized_negative_binomial", [mu, alpha], shape, dtype,
@@ -170,3 +172,18 @@ def multinomial(data, shape=None, get_prob=True, dtype="int32", **kwargs):
 def shuffle(data, **kwargs):
     """``data`` with its rows (first axis) randomly permuted, anew every run."""
     return _op("_shuffle", "shuffle")(data, **kwargs)
+
+
+def _like(dist):
+    from . import _make_symbolic  # the generated front end, named as MXNet's: uniform_like0
+    return _make_symbolic(REGISTRY[f"_random_{dist}_like"], f"{dist}_like")
+
+
+# ``uniform_like(data, low=0, high=1, name=None, attr=None)`` etc.
+uniform_like = _like("uniform")
+normal_like = _like("normal")
+gamma_like = _like("gamma")
+exponential_like = _like("exponential")
+poisson_like = _like("poisson")
+negative_binomial_like = _like("negative_binomial")
+generalized_negative_binomial_like = _like("generalized_negative_binomial")
