@@ -9,8 +9,10 @@ from . import (
     classic_ctc,  # noqa: F401 (importing registers the ops)
     classic_nn,  # noqa: F401 (importing registers the ops)
     classic_spatial,  # noqa: F401 (importing registers the ops)
+    contrib_attention,  # noqa: F401 (importing registers the ops)
     contrib_boxes,  # noqa: F401 (importing registers the ops)
     contrib_misc,  # noqa: F401 (importing registers the ops)
+    contrib_quantize,  # noqa: F401 (importing registers the ops)
     contrib_resample,  # noqa: F401 (importing registers the ops)
     conv,
     correlation,  # noqa: F401 (importing registers the ops)
