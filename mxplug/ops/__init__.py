@@ -11,6 +11,7 @@ from . import (
     classic_spatial,  # noqa: F401 (importing registers the ops)
     contrib_attention,  # noqa: F401 (importing registers the ops)
     contrib_boxes,  # noqa: F401 (importing registers the ops)
+    contrib_deformable,  # noqa: F401 (importing registers the ops)
     contrib_misc,  # noqa: F401 (importing registers the ops)
     contrib_quantize,  # noqa: F401 (importing registers the ops)
     contrib_resample,  # noqa: F401 (importing registers the ops)
