@@ -34,7 +34,7 @@ def test_symbolic_contrib_infers_shapes_and_names_nodes_as_mxnet():
     data, rois = mx.sym.var("data"), mx.sym.var("rois")
     y = mx.sym.contrib.ROIAlign(data, rois, pooled_size=(2, 3), spatial_scale=0.5)
     _, out, _ = y.infer_shape(data=(2, 8, 6, 6), rois=(5, 5))
-    assert out == [(5, 8, 2, 3)] and y.name.startswith("_contrib_roialign")
+    assert out == [(5, 8, 2, 3)] and y.name.startswith("roialign")  # MXNet 1.9.1: roialign0
     z = mx.sym.contrib.BilinearResize2D(data, scale_height=2.0, scale_width=0.5)
     assert z.infer_shape(data=(1, 3, 5, 8))[1] == [(1, 3, 10, 4)]
     m = mx.sym.contrib.bipartite_matching(mx.sym.var("s"), threshold=0.1)

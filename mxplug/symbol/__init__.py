@@ -132,17 +132,14 @@ linalg = types.ModuleType(__name__ + ".linalg", "Symbolic linear algebra (``lina
 contrib = types.ModuleType(__name__ + ".contrib", "Symbolic contrib ops (``_contrib_*``), "
                            "foreach, while_loop and cond (unrolled: see mx.nd.contrib).")
 image = types.ModuleType(__name__ + ".image", "Symbolic image ops (``_image_*``).")
+_NAMESPACES = ((linalg, "linalg_"), (contrib, "_contrib_"), (image, "_image_"))
 for _name, _op in list(REGISTRY.items()):
-    _fn = _make_symbolic(_op, _name)
     target = _internal if _name.startswith("_") else _module
     if not hasattr(target, _name):
-        setattr(target, _name, _fn)
-    if _name.startswith("linalg_"):
-        setattr(linalg, _name[len("linalg_"):], _fn)
-    if _name.startswith("_contrib_"):
-        setattr(contrib, _name[len("_contrib_"):], _fn)
-    if _name.startswith("_image_"):
-        setattr(image, _name[len("_image_"):], _fn)
+        setattr(target, _name, _make_symbolic(_op, _name))
+    for _space, _prefix in _NAMESPACES:
+        if _name.startswith(_prefix):  # named after the function, as MXNet: box_nms0, gemm20
+            setattr(_space, _name[len(_prefix):], _make_symbolic(_op, _name[len(_prefix):]))
 for _m in (_internal, linalg, contrib, image):
     sys.modules[_m.__name__] = _m
 from . import random  # noqa: E402  (MXNet's wrappers over the _internal ops made above)
