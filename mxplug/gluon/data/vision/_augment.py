@@ -1,52 +1,50 @@
-"""The rest of MXNet 1.9's transforms: hue, colour jitter, lighting, gray, crops, rotations and
-random application (re-exported by ``transforms``)."""
+"""The rest of MXNet 1.9's transforms: composition and random application, the random flips,
+the colour ones (brightness, contrast, saturation, hue, colour jitter, lighting, gray) and
+rotations (re-exported by ``transforms``; see its docstring for the host and graph paths)."""
 
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
 from ....base import MXNetTypeError, MXNetValueError
-from ...block import HybridBlock
+from ...block import Block, HybridBlock
+from ...nn import HybridSequential, Sequential
 from ..sampler import host_rng
 from ._image import (
+    HybridTransform,
     Transform,
     _back,
+    _coin,
+    _graph_colour,
+    _graph_image,
     _host,
+    _HostCall,
     _image_ndim,
-    _pair,
-    _saturate,
+    _known,
+    _rgb,
+    _truncate,
+    _with_extra,
     adjust_brightness,
     adjust_contrast,
     adjust_hue,
     adjust_lighting,
     adjust_saturation,
-    resize_image,
+    imrotate,
 )
 
-__all__ = ["HybridCompose", "RandomApply", "HybridRandomApply", "RandomHue",
-           "RandomColorJitter", "RandomLighting", "RandomGray", "CropResize", "RandomCrop",
-           "Rotate", "RandomRotation"]
+__all__ = ["Compose", "HybridCompose", "RandomApply", "HybridRandomApply", "RandomFlipLeftRight",
+           "RandomFlipTopBottom", "RandomBrightness", "RandomContrast", "RandomSaturation",
+           "RandomHue", "RandomColorJitter", "RandomLighting", "RandomGray", "Rotate",
+           "RandomRotation", "imrotate"]
 
 
-def _rgb(a, name):
-    """Colour transforms act on the last axis: 1 (left as is) or 3 (RGB) channels."""
-    _image_ndim(a, name)
-    if a.ndim == 2 or a.shape[-1] not in (1, 3):
-        raise MXNetValueError(f"{name}: Expect: an image (H, W, C) or batch (N, H, W, C) with "
-                              f"C = 1 or 3 / Actual: shape {a.shape}")
+# -- composition --------------------------------------------------------------------------------
 
-
-# -- composition ------------------------------------------------------------------------------
-
-def _is_hybrid(t):
-    """A transform MXNet makes a HybridBlock, or one of gluon's own HybridBlocks."""
-    return getattr(t, "_hybrid", False) is True or isinstance(t, HybridBlock)
-
-
-class Compose(Transform):
+class Compose(Sequential):
     """Sequentially composes multiple transforms.
+
+    A ``Sequential`` as in MXNet 1.9, but it does not hybridize runs of HybridBlocks by itself:
+    each transform takes its host path on samples (call ``hybridize()`` to run them as graphs).
 
     Parameters
     ----------
@@ -54,15 +52,17 @@ class Compose(Transform):
         The list of transforms to be composed.
     """
 
-    _hybrid = False
-
     def __init__(self, transforms):
+        super().__init__()
         self._transforms = list(transforms)
+        for i, t in enumerate(self._transforms):
+            if isinstance(t, Block):
+                self.register_child(t, str(i))
 
-    def forward(self, x):
+    def forward(self, x, *args):
         for t in self._transforms:
             x = t(x)
-        return x
+        return _with_extra(x, args)
 
     def __len__(self):
         return len(self._transforms)
@@ -75,26 +75,30 @@ class Compose(Transform):
         return f"{type(self).__name__}(\n{inner}\n)"
 
 
-class HybridCompose(Compose):
+class HybridCompose(_HostCall, HybridSequential):
     """Sequentially composes multiple transforms. This is the Hybrid version of Compose.
 
     Parameters
     ----------
     transforms : list of transform Blocks.
-        The list of transforms to be composed; each must be one MXNet makes a HybridBlock
-        (not Compose, RandomApply, Rotate or RandomRotation).
+        The list of transforms to be composed; each must be a HybridBlock (not Compose,
+        RandomApply, CenterCrop, RandomResizedCrop, Rotate or RandomRotation).
     """
 
-    _hybrid = True
-
     def __init__(self, transforms):
-        super().__init__(transforms)
-        for t in self._transforms:
-            if not _is_hybrid(t):
+        super().__init__()
+        for t in transforms:
+            if not isinstance(t, HybridBlock):
                 raise MXNetValueError(f"{t!r} is not a HybridBlock, try use `Compose` instead")
+            self.add(t)
+
+    def _host_forward(self, x):
+        for t in self._children.values():
+            x = t(x)
+        return x
 
 
-class RandomApply(Transform):
+class RandomApply(Sequential):
     """Apply a list of transformations randomly given probability
 
     Parameters
@@ -105,9 +109,8 @@ class RandomApply(Transform):
         Probability of applying the transformations.
     """
 
-    _hybrid = False
-
     def __init__(self, transforms, p=0.5):
+        super().__init__()
         if isinstance(transforms, (list, tuple)):
             transforms = Compose(transforms)
         if not callable(transforms):
@@ -116,14 +119,17 @@ class RandomApply(Transform):
         self.transforms = transforms
         self.p = p
 
-    def forward(self, x):
+    def forward(self, x, *args):
         if host_rng().random() <= self.p:
             x = self.transforms(x)
-        return x
+        return _with_extra(x, args)
 
 
-class HybridRandomApply(RandomApply):
+class HybridRandomApply(_HostCall, HybridSequential):
     """Apply a list of transformations randomly given probability
+
+    In a graph both branches are computed and one is picked per call with ``F.where``, so the
+    transforms must keep the input's shape and dtype there.
 
     Parameters
     ----------
@@ -133,20 +139,173 @@ class HybridRandomApply(RandomApply):
         Probability of applying the transformations.
     """
 
-    _hybrid = True
-
     def __init__(self, transforms, p=0.5):
+        super().__init__()
         if isinstance(transforms, (list, tuple)):
             transforms = HybridCompose(transforms)
-        if not _is_hybrid(transforms):
+        if not isinstance(transforms, HybridBlock):
             raise MXNetValueError(f"HybridRandomApply: {transforms!r} is not a HybridBlock, "
                                   f"try use `RandomApply` instead")
-        super().__init__(transforms, p)
+        self.transforms = transforms
+        self.p = p
+
+    def _host_forward(self, x):
+        if host_rng().random() <= self.p:
+            x = self.transforms(x)
+        return x
+
+    def hybrid_forward(self, F, x, *args):
+        y = self.transforms(x)
+        if _known(x) and (y.shape != x.shape or y.dtype != x.dtype):
+            raise MXNetValueError(
+                f"HybridRandomApply: Expect: in a graph, transforms that keep the shape and dtype "
+                f"(both branches are computed) / Actual: {x.shape} {np.dtype(x.dtype).name} -> "
+                f"{y.shape} {np.dtype(y.dtype).name}")
+        return _with_extra(F.where(_coin(F, x, self.p), y, x), args)
+
+    def __repr__(self):
+        return f"HybridRandomApply(p={self.p}, transforms={self.transforms!r})"
 
 
-# -- colour -----------------------------------------------------------------------------------
+# -- flips --------------------------------------------------------------------------------------
 
-class RandomHue(Transform):
+class _RandomFlip(HybridTransform):
+    _axis = 1
+    _op = ""
+
+    def __init__(self, p=0.5):
+        super().__init__(p=p)
+        self._p = p
+
+    def _host_forward(self, x):
+        a, ctx = _host(x)
+        _image_ndim(a, type(self).__name__)
+        rng = host_rng()
+        if a.ndim == 4:
+            flip = rng.random(a.shape[0]) < self._p
+            out = a.copy()
+            out[flip] = np.flip(a[flip], axis=self._axis + 1)
+        else:
+            out = np.flip(a, axis=self._axis).copy() if rng.random() < self._p else a.copy()
+        return _back(out, ctx)
+
+    def _graph_forward(self, F, x):
+        known = _known(x)
+        if self._p == 0.5 and (not known or (x.ndim == 3 and x.shape[-1] in (1, 3))):
+            return getattr(F.image, self._op)(x)  # MXNet's op: an (H, W, C) image, p = 0.5
+        if known:  # other p, batches (a coin per image), 2-D images: composed from F ops
+            _graph_image(type(self).__name__, x, (2, 3, 4), rgb=False)
+            axis = self._axis + (x.ndim == 4)
+        else:
+            axis = self._axis - 3  # a Symbol taken as (..., H, W, C)
+        return F.where(_coin(F, x, self._p, per_image=True), F.flip(x, axis=axis), x)
+
+
+class RandomFlipLeftRight(_RandomFlip):
+    """Randomly flip the input image left to right with a probability of `p` (default 0.5; a
+    batch draws per image). In a graph, an (H, W, C) image with ``p=0.5`` is MXNet's
+    ``F.image.random_flip_left_right``; other cases are the same draw written with F ops.
+
+    Parameters
+    ----------
+    p : float
+        The probability of a flip (an mxplug extension: MXNet 1.9 always flips with 0.5).
+    """
+
+    _axis = 1
+    _op = "random_flip_left_right"
+
+
+class RandomFlipTopBottom(_RandomFlip):
+    """Randomly flip the input image top to bottom with a probability of `p` (default 0.5; a
+    batch draws per image). In a graph, an (H, W, C) image with ``p=0.5`` is MXNet's
+    ``F.image.random_flip_top_bottom``; other cases are the same draw written with F ops.
+
+    Parameters
+    ----------
+    p : float
+        The probability of a flip (an mxplug extension: MXNet 1.9 always flips with 0.5).
+    """
+
+    _axis = 0
+    _op = "random_flip_top_bottom"
+
+
+# -- colour -------------------------------------------------------------------------------------
+
+class _RandomAdjust(HybridTransform):
+    """A colour jitter: one factor alpha uniform in ``[max(0, 1 - amount), 1 + amount]`` per
+    call (MXNet's range), applied by ``_adjust`` in float32 and truncated back to an integer
+    dtype as MXNet does; in a graph, MXNet's op ``F.image.<_op>``."""
+
+    _adjust = None
+    _op = ""
+    _arg = ""
+    _check = staticmethod(_image_ndim)
+
+    def __init__(self, amount):
+        super().__init__(**{self._arg: amount})
+        if amount < 0:
+            raise MXNetValueError(f"{type(self).__name__}: Expect: a non-negative {self._arg} / "
+                                  f"Actual: {amount}")
+        self._amount = amount
+
+    def _host_forward(self, x):
+        a, ctx = _host(x)
+        self._check(a, type(self).__name__)
+        alpha = host_rng().uniform(max(0.0, 1.0 - self._amount), 1.0 + self._amount)
+        return _back(_truncate(self._adjust(a.astype(np.float32), alpha), a.dtype), ctx)
+
+    def _graph_forward(self, F, x):
+        lo, hi = max(0.0, 1.0 - self._amount), 1.0 + self._amount
+        return _graph_colour(type(self).__name__, F, x, lambda F, y: getattr(F.image, self._op)(
+            y, min_factor=lo, max_factor=hi))
+
+
+class RandomBrightness(_RandomAdjust):
+    """Randomly jitters image brightness with a factor chosen from
+    ``[max(0, 1 - brightness), 1 + brightness]``: ``out = x * alpha``.
+
+    Parameters
+    ----------
+    brightness : float
+        How much to jitter brightness (non-negative).
+    """
+
+    _adjust = staticmethod(adjust_brightness)
+    _op, _arg = "random_brightness", "brightness"
+
+
+class RandomContrast(_RandomAdjust):
+    """Randomly jitters image contrast with a factor chosen from
+    ``[max(0, 1 - contrast), 1 + contrast]``: ``out = x * alpha + mean_gray * (1 - alpha)``.
+
+    Parameters
+    ----------
+    contrast : float
+        How much to jitter contrast (non-negative).
+    """
+
+    _adjust = staticmethod(adjust_contrast)
+    _op, _arg = "random_contrast", "contrast"
+
+
+class RandomSaturation(_RandomAdjust):
+    """Randomly jitters image saturation with a factor chosen from
+    ``[max(0, 1 - saturation), 1 + saturation]``: ``out = x * alpha + gray * (1 - alpha)``
+    with the per-pixel gray value (ITU-R 601 luma).
+
+    Parameters
+    ----------
+    saturation : float
+        How much to jitter saturation (non-negative).
+    """
+
+    _adjust = staticmethod(adjust_saturation)
+    _op, _arg = "random_saturation", "saturation"
+
+
+class RandomHue(_RandomAdjust):
     """Randomly jitters image hue with a factor chosen from ``[max(0, 1 - hue), 1 + hue]``.
 
     As in MXNet's ``image.random_hue``, each pixel's hue (HLS) turns by ``factor * 360``
@@ -158,24 +317,17 @@ class RandomHue(Transform):
         How much to jitter hue.
     """
 
-    def __init__(self, hue):
-        if hue < 0:
-            raise MXNetValueError(f"RandomHue: Expect: a non-negative hue / Actual: {hue}")
-        self._hue = hue
-
-    def forward(self, x):
-        a, ctx = _host(x)
-        _rgb(a, "RandomHue")
-        alpha = host_rng().uniform(max(0.0, 1.0 - self._hue), 1.0 + self._hue)
-        return _back(_saturate(adjust_hue(a.astype(np.float32), alpha), a.dtype), ctx)
+    _adjust = staticmethod(adjust_hue)
+    _op, _arg = "random_hue", "hue"
+    _check = staticmethod(_rgb)
 
 
-class RandomColorJitter(Transform):
+class RandomColorJitter(HybridTransform):
     """Randomly jitters the brightness, contrast, saturation, and hue of an image.
 
-    The four adjustments run in a random order; each one whose amount is 0 is skipped, and
-    integer images are rounded and saturated after each step (MXNet's
-    ``image.random_color_jitter``).
+    The four adjustments run in a random order; each one whose amount is 0 is skipped. On the
+    host integer images are truncated after each step, as MXNet 1.9 does; in a graph
+    (``F.image.random_color_jitter``) they are composed in float and truncated once.
 
     Parameters
     ----------
@@ -190,12 +342,14 @@ class RandomColorJitter(Transform):
     """
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
+        super().__init__(brightness=brightness, contrast=contrast, saturation=saturation,
+                         hue=hue)
         self._args = (brightness, contrast, saturation, hue)
         for name, v in zip(("brightness", "contrast", "saturation", "hue"), self._args):
             if v < 0:
                 raise MXNetValueError(f"RandomColorJitter: Expect: {name} >= 0 / Actual: {v}")
 
-    def forward(self, x):
+    def _host_forward(self, x):
         a, ctx = _host(x)
         _rgb(a, "RandomColorJitter")
         rng = host_rng()
@@ -205,15 +359,16 @@ class RandomColorJitter(Transform):
             amount = self._args[k]
             if amount > 0:
                 alpha = rng.uniform(-amount, amount) + (0.0 if k == 3 else 1.0)
-                out = _saturate(steps[k](out.astype(np.float32), alpha), a.dtype)
+                out = _truncate(steps[k](out.astype(np.float32), alpha), a.dtype)
         return _back(a.copy() if out is a else out, ctx)
 
-    def __repr__(self):
-        b, c, s, h = self._args
-        return f"RandomColorJitter(brightness={b}, contrast={c}, saturation={s}, hue={h})"
+    def _graph_forward(self, F, x):
+        b, c, s, h = (float(v) for v in self._args)
+        return _graph_colour("RandomColorJitter", F, x, lambda F, y: F.image.random_color_jitter(
+            y, brightness=b, contrast=c, saturation=s, hue=h))
 
 
-class RandomLighting(Transform):
+class RandomLighting(HybridTransform):
     """Add AlexNet-style PCA-based noise to an image.
 
     Draws ``alpha_r, alpha_g, alpha_b ~ N(0, alpha)`` and adds ``eig @ alpha_rgb`` to every
@@ -227,22 +382,32 @@ class RandomLighting(Transform):
     """
 
     def __init__(self, alpha):
+        super().__init__(alpha=alpha)
         if alpha < 0:
             raise MXNetValueError(f"RandomLighting: Expect: alpha >= 0 / Actual: {alpha}")
         self._alpha = alpha
 
-    def forward(self, x):
+    def _host_forward(self, x):
         a, ctx = _host(x)
         _rgb(a, "RandomLighting")
         alpha_rgb = host_rng().normal(0.0, self._alpha, size=3) if self._alpha else np.zeros(3)
-        return _back(_saturate(adjust_lighting(a.astype(np.float32), alpha_rgb), a.dtype), ctx)
+        return _back(_truncate(adjust_lighting(a.astype(np.float32), alpha_rgb), a.dtype), ctx)
+
+    def _graph_forward(self, F, x):
+        alpha = float(self._alpha)
+        return _graph_colour("RandomLighting", F, x,
+                             lambda F, y: F.image.random_lighting(y, alpha_std=alpha))
 
 
-class RandomGray(Transform):
+_GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)
+
+
+class RandomGray(HybridTransform):
     """Randomly convert to gray image.
 
     With probability ``p`` each of the three channels becomes the luma
-    ``0.2989 R + 0.587 G + 0.114 B``; the output is float32 either way, as in MXNet.
+    ``0.2989 R + 0.587 G + 0.114 B``; the output is float32 either way, as in MXNet 2 (the
+    transform is not in MXNet 1.9; a HybridBlock as there).
 
     Parameters
     ----------
@@ -251,9 +416,10 @@ class RandomGray(Transform):
     """
 
     def __init__(self, p=0.5):
+        super().__init__(p=p)
         self.p = p
 
-    def forward(self, x):
+    def _host_forward(self, x):
         a, ctx = _host(x)
         _image_ndim(a, "RandomGray")
         if a.ndim == 2 or a.shape[-1] != 3:
@@ -262,182 +428,20 @@ class RandomGray(Transform):
         f = a.astype(np.float32)
         if not host_rng().random() < self.p:
             return _back(f, ctx)
-        gray = f @ np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
+        gray = f @ np.array(_GRAY_WEIGHTS, dtype=np.float32)
         return _back(np.repeat(gray[..., None], 3, axis=-1), ctx)
 
-
-# -- crops ------------------------------------------------------------------------------------
-
-class CropResize(Transform):
-    """Crop the input image with and optionally resize it.
-
-    Parameters
-    ----------
-    x : int
-        Left boundary of the cropping area
-    y : int
-        Top boundary of the cropping area
-    width : int
-        Width of the cropping area
-    height : int
-        Height of the cropping area
-    size : int or tuple of (w, h)
-        Optional, resize to new size after cropping
-    interpolation : int, optional
-        Interpolation method for resizing (0 nearest, 1 bilinear, the default).
-    """
-
-    def __init__(self, x, y, width, height, size=None, interpolation=None):
-        self._x, self._y, self._width, self._height = int(x), int(y), int(width), int(height)
-        if self._x < 0 or self._y < 0 or self._width <= 0 or self._height <= 0:
-            raise MXNetValueError(f"CropResize: Expect: x, y >= 0 and width, height > 0 / "
-                                  f"Actual: x={x}, y={y}, width={width}, height={height}")
-        self._size = _pair(size, "CropResize") if size else None
-        self._interpolation = 1 if interpolation is None else interpolation
-
-    def forward(self, x):
-        a, ctx = _host(x)
-        _image_ndim(a, "CropResize")
-        hax = 1 if a.ndim == 4 else 0
-        h, w = a.shape[hax], a.shape[hax + 1]
-        if self._x + self._width > w or self._y + self._height > h:
-            raise MXNetValueError(
-                f"CropResize: the crop x={self._x}, y={self._y}, width={self._width}, "
-                f"height={self._height} does not fit the image (H={h}, W={w}, shape {a.shape})")
-        idx = [slice(None)] * a.ndim
-        idx[hax] = slice(self._y, self._y + self._height)
-        idx[hax + 1] = slice(self._x, self._x + self._width)
-        out = np.ascontiguousarray(a[tuple(idx)])
-        if self._size is not None:
-            out = resize_image(out, self._size[0], self._size[1], self._interpolation)
-        return _back(out, ctx)
+    def _graph_forward(self, F, x):
+        if _known(x) and (x.ndim not in (3, 4) or x.shape[-1] != 3):
+            raise MXNetValueError(f"RandomGray: Expect: RGB images (..., 3) / Actual: shape "
+                                  f"{x.shape}")
+        f = F.cast(x, dtype="float32")
+        r, g, b = F.split(f, num_outputs=3, axis=-1)
+        gray = r * _GRAY_WEIGHTS[0] + g * _GRAY_WEIGHTS[1] + b * _GRAY_WEIGHTS[2]
+        return F.where(_coin(F, f, self.p), F.concat(gray, gray, gray, dim=-1), f)
 
 
-def _scale_down(src_w, src_h, w, h):
-    """The largest (w, h) of the target's aspect ratio that fits the source (MXNet's
-    ScaleDown, truncated to ints)."""
-    w, h = float(w), float(h)
-    if src_h < h:
-        w, h = w * src_h / h, float(src_h)
-    if src_w < w:
-        w, h = float(src_w), h * src_w / w
-    return int(w), int(h)
-
-
-class RandomCrop(Transform):
-    """Randomly crop `src` with `size` (width, height). Padding is optional. Upsample result
-    if `src` is smaller than `size`.
-
-    The crop is the largest window of the output's aspect ratio that fits (the whole output
-    size when the image is big enough), at a uniformly random position, resized to `size`.
-    A batch gets one position for all its images.
-
-    Parameters
-    ----------
-    size : int or tuple of (W, H)
-        Size of the final output.
-    pad : int or tuple
-        If int, size of the zero-padding on every side; if a tuple,
-        ``(top, bottom, left, right)`` padding.
-    pad_value : int
-        The value to use for padded pixels
-    interpolation : int
-        Interpolation method for resizing (0 nearest, 1 bilinear).
-    """
-
-    def __init__(self, size, pad=None, pad_value=0, interpolation=1):
-        self._size = _pair(size, "RandomCrop")
-        if isinstance(pad, numbers.Integral):
-            pad = (int(pad),) * 4
-        elif pad is not None:
-            if len(pad) < 4:
-                raise MXNetValueError(f"RandomCrop: Expect: pad as an int or (top, bottom, "
-                                      f"left, right) / Actual: {pad!r}")
-            pad = tuple(int(p) for p in pad[:4])
-        self._pad = pad
-        self._pad_value = pad_value
-        self._interpolation = interpolation
-
-    def forward(self, x):
-        a, ctx = _host(x)
-        _image_ndim(a, "RandomCrop")
-        hax = 1 if a.ndim == 4 else 0
-        if self._pad:
-            widths = [(0, 0)] * a.ndim
-            widths[hax] = self._pad[:2]
-            widths[hax + 1] = self._pad[2:]
-            a = np.pad(a, widths, mode="constant", constant_values=self._pad_value)
-        h, w = a.shape[hax], a.shape[hax + 1]
-        cw, ch = _scale_down(w, h, *self._size)
-        rng = host_rng()
-        x0 = int(rng.uniform(0, 1) * (w - cw))
-        y0 = int(rng.uniform(0, 1) * (h - ch))
-        idx = [slice(None)] * a.ndim
-        idx[hax] = slice(y0, y0 + ch)
-        idx[hax + 1] = slice(x0, x0 + cw)
-        out = np.ascontiguousarray(a[tuple(idx)])
-        if (cw, ch) != self._size:
-            out = resize_image(out, self._size[0], self._size[1], self._interpolation)
-        return _back(out, ctx)
-
-
-# -- rotations --------------------------------------------------------------------------------
-
-def _bilinear_sample(img, xs, ys):
-    """MXNet's BilinearSampler on one (C, H, W) image at source positions ``xs``, ``ys`` (each
-    (H', W')): neighbours outside the image count as 0."""
-    c, h, w = img.shape
-    x0, y0 = np.floor(xs).astype(np.int64), np.floor(ys).astype(np.int64)
-    wx, wy = (xs - x0).astype(np.float32), (ys - y0).astype(np.float32)
-    out = np.zeros((c,) + xs.shape, dtype=np.float32)
-    for dy, dx, weight in ((0, 0, (1 - wy) * (1 - wx)), (0, 1, (1 - wy) * wx),
-                           (1, 0, wy * (1 - wx)), (1, 1, wy * wx)):
-        yy, xx = y0 + dy, x0 + dx
-        inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-        vals = img[:, np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)]
-        out += np.where(inside, vals * weight, 0)
-    return out
-
-
-def imrotate(src, rotation_degrees, zoom_in=False, zoom_out=False):
-    """Rotate a float32 ``(C, H, W)`` image, or a ``(N, C, H, W)`` batch (one angle or one per
-    image), about its centre by ``rotation_degrees``, keeping the shape (MXNet's
-    ``image.imrotate``: bilinear sampling, zeros outside; ``zoom_in`` scales so no padding
-    shows, ``zoom_out`` so the whole image stays in view)."""
-    if zoom_in and zoom_out:
-        raise MXNetValueError("imrotate: `zoom_in` and `zoom_out` cannot be both True")
-    if src.dtype != np.float32:
-        raise MXNetTypeError(f"Rotate: This transformation only supports float32. Consider "
-                             f"calling it after ToTensor, given: {src.dtype}")
-    single = src.ndim == 3
-    if single:
-        src = src[None]
-    elif src.ndim != 4:
-        raise MXNetValueError(f"Rotate: Expect: (C, H, W) or (N, C, H, W) / Actual: shape "
-                              f"{src.shape}")
-    angles = np.asarray(rotation_degrees, dtype=np.float64).reshape(-1)
-    if np.ndim(rotation_degrees) == 0:
-        angles = np.repeat(angles, len(src))
-    if len(angles) != len(src):
-        raise MXNetValueError(f"Rotate: {len(src)} images but {len(angles)} rotation angles")
-    _, _, h, w = src.shape
-    hc, wc = (h - 1) / 2.0, (w - 1) / 2.0
-    yy, xx = np.meshgrid(np.arange(h) - hc, np.arange(w) - wc, indexing="ij")
-    out = np.empty_like(src)
-    rho, corner = np.hypot(h, w), np.arctan(h / w)
-    for i, deg in enumerate(angles):
-        rad = np.pi * deg / 180.0
-        c, s = np.cos(rad), np.sin(rad)
-        scale = 1.0
-        if zoom_in or zoom_out:
-            ext_x = max(abs(rho * np.cos(corner + abs(rad))), abs(rho * np.cos(corner - abs(rad))))
-            ext_y = max(abs(rho * np.sin(corner + abs(rad))), abs(rho * np.sin(corner - abs(rad))))
-            scale = max(ext_x / w, ext_y / h) if zoom_out else min(w / ext_x, h / ext_y)
-        xs = (xx * c - yy * s) * scale + wc
-        ys = (xx * s + yy * c) * scale + hc
-        out[i] = _bilinear_sample(src[i], xs, ys)
-    return out[0] if single else out
-
+# -- rotations ----------------------------------------------------------------------------------
 
 class Rotate(Transform):
     """Rotate the input image by a given angle. Keeps the original image shape.
@@ -454,14 +458,13 @@ class Rotate(Transform):
     Inputs are float32 ``(C, H, W)`` or ``(N, C, H, W)`` tensors (after ``ToTensor``).
     """
 
-    _hybrid = False
-
     def __init__(self, rotation_degrees, zoom_in=False, zoom_out=False):
+        super().__init__(rotation_degrees=rotation_degrees, zoom_in=zoom_in, zoom_out=zoom_out)
         if zoom_in and zoom_out:
             raise MXNetValueError("Rotate: `zoom_in` and `zoom_out` cannot be both True")
         self._args = (rotation_degrees, zoom_in, zoom_out)
 
-    def forward(self, x):
+    def _host_forward(self, x):
         a, ctx = _host(x)
         return _back(imrotate(a, *self._args), ctx)
 
@@ -483,9 +486,9 @@ class RandomRotation(Transform):
         Probability of rotating the input at all.
     """
 
-    _hybrid = False
-
     def __init__(self, angle_limits, zoom_in=False, zoom_out=False, rotate_with_proba=1.0):
+        super().__init__(angle_limits=angle_limits, zoom_in=zoom_in, zoom_out=zoom_out,
+                         rotate_with_proba=rotate_with_proba)
         lower, upper = angle_limits
         if lower >= upper:
             raise MXNetValueError("RandomRotation: `angle_limits` must be an ordered tuple")
@@ -497,7 +500,7 @@ class RandomRotation(Transform):
         self._args = (tuple(angle_limits), zoom_in, zoom_out)
         self._rotate_with_proba = rotate_with_proba
 
-    def forward(self, x):
+    def _host_forward(self, x):
         rng = host_rng()
         if rng.random() > self._rotate_with_proba:
             return x
