@@ -496,3 +496,21 @@ def test_digits_split_and_shapes():
     loader = DataLoader(big.transform_first(tr), 64, shuffle=True, num_workers=2)
     xb, yb = next(iter(loader))
     assert xb.shape == (64, 1, 28, 28) and xb.dtype == np.float32 and yb.dtype == np.int32
+
+
+def test_interpreter_exits_with_idle_workers():
+    """Fewer batches than workers leaves some workers' queues unused; stopping them at exit used
+    to start a queue feeder thread during interpreter finalization, which hung forever."""
+    import subprocess
+    import sys
+    script = ("import mxplug as mx\n"
+              "from mxplug import gluon\n"
+              "ds = gluon.data.ArrayDataset(mx.nd.ones((8, 2)), mx.nd.zeros((8,)))\n"
+              "for d, l in gluon.data.DataLoader(ds, batch_size=4, num_workers=4):\n"
+              "    pass\n"
+              "loader = gluon.data.DataLoader(ds, batch_size=8, num_workers=3)\n"
+              "batches = list(loader)\n"
+              "print('done', len(batches))\n")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0 and res.stdout.strip() == "done 1", res.stderr

@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as _FutureTimeout
 
@@ -241,6 +242,8 @@ class _ProcessPool:
             p.start()
             self.task_qs.append(tq)
             self.procs.append(p)
+        self._finalizer = weakref.finalize(self, _stop_workers, self.task_qs, self.procs,
+                                           self.result_q)
 
     def submit(self, iter_id, batch_idx, indices, seed):
         wid = self._next
@@ -255,23 +258,30 @@ class _ProcessPool:
         return None
 
     def shutdown(self):
-        for tq in self.task_qs:
-            try:
-                tq.put(None)
-            except (OSError, ValueError):
-                pass
-        deadline = time.monotonic() + 0.5
-        for p in self.procs:
-            p.join(max(0.0, deadline - time.monotonic()))
-            if p.is_alive():
-                p.terminate()
-                p.join(1.0)
-            if p.is_alive():
-                p.kill()
-                p.join(1.0)
-        for q in self.task_qs + [self.result_q]:
-            q.cancel_join_thread()  # never block exit on data nobody will read
-            q.close()
+        self._finalizer()  # once: later calls (and the one at exit) do nothing
+
+
+def _stop_workers(task_qs, procs, result_q):
+    """Ask each worker to stop, then make sure it does. Runs at the latest from ``atexit``
+    (``weakref.finalize``), before the interpreter finalizes: a ``put`` on a queue nobody has
+    used yet starts its feeder thread, which hangs forever once finalization has begun."""
+    for tq in task_qs:
+        try:
+            tq.put(None)
+        except (OSError, ValueError):
+            pass
+    deadline = time.monotonic() + 0.5
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.terminate()
+            p.join(1.0)
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
+    for q in task_qs + [result_q]:
+        q.cancel_join_thread()  # never block exit on data nobody will read
+        q.close()
 
 
 def _describe_death(wid, proc):
