@@ -267,3 +267,27 @@ def test_mxnet_cnn_export():
     assert shapes["cnn_conv1_fwd_output"] == (8, 8, 2, 2)
     assert shapes["cnn_flatten0_flatten0_output"] == (8, 8)
     assert _run(sym, _values(sym, data=(8, 1, 12, 12))).shape == (8, 10)
+
+
+def test_json_keeps_what_mxnet_requires_even_at_mxplug_defaults():
+    """MXNet 1.9.1's parser rejects a node without its required parameters ("Required
+    parameter act_type of int is not presented"), whatever mxplug's default is; with them,
+    mxplug's model-zoo exports load and run in MXNet itself."""
+    x = mx.sym.var("x")
+    group = mx.sym.Group([
+        mx.sym.Activation(x, act_type="relu"), mx.sym.clip(x, a_min=0, a_max=1),
+        mx.sym.expand_dims(x, axis=0), mx.sym.slice_axis(x, axis=0, begin=0, end=1),
+        mx.sym.Cast(x, dtype="float32"), mx.sym.one_hot(x, depth=1),
+        mx.sym.split(x, num_outputs=1), mx.sym.UpSampling(x, scale=1, sample_type="nearest"),
+        mx.sym.random.randint(0, 1, shape=(2,))])
+    nodes = {n["op"]: n.get("attrs", {}) for n in json.loads(group.tojson())["nodes"]}
+    assert nodes["Activation"]["act_type"] == "relu"
+    assert (nodes["clip"]["a_min"], nodes["clip"]["a_max"]) == ("0.0", "1.0")
+    assert nodes["expand_dims"]["axis"] == "0"
+    assert {k: nodes["slice_axis"][k] for k in ("axis", "begin", "end")} == \
+        {"axis": "0", "begin": "0", "end": "1"}
+    assert nodes["Cast"]["dtype"] == "float32" and nodes["one_hot"]["depth"] == "1"
+    assert nodes[next(k for k in nodes if k in ("split", "SliceChannel"))]["num_outputs"] == "1"
+    assert nodes["UpSampling"]["num_args"] == "1" and nodes["UpSampling"]["scale"] == "1"
+    assert {nodes["_random_randint"][k] for k in ("low", "high")} == {"0", "1"}
+    assert mx.sym.load_json(group.tojson()).tojson() == group.tojson()  # and it round-trips

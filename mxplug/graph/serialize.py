@@ -60,6 +60,9 @@ def to_json(sym: Symbol) -> str:
     for n in nodes:
         entry = {"op": "null" if n.is_variable else mxnet_name(n.op), "name": n.name}
         attrs = {} if n.is_variable else op_attr_texts(n)
+        for k in _MXNET_REQUIRED.get(entry["op"].lstrip("_"), ()):
+            if k not in attrs and n.attrs.get(k) is not None:
+                attrs[k] = n.op.attrs[k].text(n.attrs[k])
         if n.consts:
             (pos, value), = n.consts.items()
             entry["op"] = SCALAR_OPS.get((n.op.name, pos == 1)) or _no_scalar(n)
@@ -159,7 +162,35 @@ def _legacy_attrs(attr):
 _MXNET_ONLY_ATTRS = {"cudnn_tune", "cudnn_off", "workspace", "layout", "__storage_type__",
                      "num_args"}
 #: Ops MXNet's JSON parser wants ``num_args`` on (mxplug counts the inputs).
-_NUM_ARGS_OPS = ("concat", "stack", "add_n")
+_NUM_ARGS_OPS = ("concat", "stack", "add_n", "UpSampling")
+#: Parameters MXNet 1.9.1 marks *required* (its JSON parser rejects a node without them), by the
+#: op name written to JSON (without leading underscores): written even when they equal
+#: mxplug's default.
+_MXNET_REQUIRED = {
+    "Activation": ("act_type",), "Cast": ("dtype",), "Convolution": ("kernel", "num_filter"),
+    "Convolution_v1": ("kernel", "num_filter"), "Deconvolution": ("kernel", "num_filter"),
+    "Embedding": ("input_dim", "output_dim"), "FullyConnected": ("num_hidden",),
+    "GridGenerator": ("transform_type",), "LRN": ("nsize",), "Pad": ("mode", "pad_width"),
+    "RNN": ("state_size", "num_layers", "mode"), "ROIPooling": ("pooled_size", "spatial_scale"),
+    "SliceChannel": ("num_outputs",), "SpatialTransformer": ("transform_type", "sampler_type"),
+    "UpSampling": ("scale", "sample_type"), "adam_update": ("lr",), "amp_cast": ("dtype",),
+    "amp_multicast": ("num_outputs",), "cast": ("dtype",), "cast_storage": ("stype",),
+    "clip": ("a_min", "a_max"), "col2im": ("output_size", "kernel"), "crop": ("begin", "end"),
+    "depth_to_space": ("block_size",), "expand_dims": ("axis",), "flip": ("axis",),
+    "ftml_update": ("lr", "t"), "ftrl_update": ("lr",), "im2col": ("kernel",),
+    "lamb_update_phase1": ("t", "wd"), "lamb_update_phase2": ("lr",),
+    "mp_lamb_update_phase1": ("t", "wd"), "mp_lamb_update_phase2": ("lr",),
+    "mp_nag_mom_update": ("lr",), "mp_sgd_mom_update": ("lr",), "mp_sgd_update": ("lr",),
+    "multi_lars": ("eta", "eps"), "multi_mp_sgd_mom_update": ("lrs", "wds"),
+    "multi_mp_sgd_update": ("lrs", "wds"), "multi_sgd_mom_update": ("lrs", "wds"),
+    "multi_sgd_update": ("lrs", "wds"), "multi_sum_sq": ("num_arrays",), "nag_mom_update": ("lr",),
+    "one_hot": ("depth",), "pad": ("mode", "pad_width"), "random_randint": ("low", "high"),
+    "repeat": ("repeats",), "reset_arrays": ("num_arrays",), "reverse": ("axis",),
+    "rmsprop_update": ("lr",), "rmspropalex_update": ("lr",), "scatter_nd": ("shape",),
+    "sgd_mom_update": ("lr",), "sgd_update": ("lr",), "signsgd_update": ("lr",),
+    "signum_update": ("lr",), "slice": ("begin", "end"), "slice_axis": ("axis", "begin", "end"),
+    "space_to_depth": ("block_size",), "split": ("num_outputs",), "tile": ("reps",),
+}
 
 
 def save(sym: Symbol, fname) -> None:
