@@ -115,18 +115,26 @@ def test_imresize_nearest_and_bilinear_follow_opencv():
     np.testing.assert_allclose(up, src_x * 10, rtol=1e-6)
 
 
-@pytest.mark.parametrize("interp,resample", [(2, "BICUBIC"), (3, "BOX"), (4, "LANCZOS")])
-def test_imresize_pillow_filters(interp, resample):
-    a = _img(9, 11, seed=5)
-    out = mximg.imresize(mx.nd.array(a, dtype="uint8"), 5, 4, interp=interp)
-    assert out.shape == (4, 5, 3) and out.dtype == np.uint8
-    expect = np.asarray(Image.fromarray(a).resize((5, 4), getattr(Image, resample)))
-    np.testing.assert_array_equal(out.asnumpy(), expect)
-    f = a.astype(np.float32)  # float images resample channel by channel, keeping float32
-    outf = mximg.imresize(mx.nd.array(f), 5, 4, interp=interp).asnumpy()
+# MXNet 1.9.1 (OpenCV) on RandomState(0).randint(0, 256, (6, 9, 1)): shrunk to 3x2, and the sum of
+# the image enlarged to 13x8
+_OPENCV = {2: ([[21, 87, 88], [79, 82, 177]], 13557),
+           3: ([[143, 111, 121], [112, 110, 186]], 13553),
+           4: ([[21, 87, 88], [79, 82, 177]], 13535)}
+
+
+@pytest.mark.parametrize("interp", [2, 3, 4])
+def test_imresize_bicubic_area_lanczos_are_opencvs(interp):
+    a = mx.nd.array(np.random.RandomState(0).randint(0, 256, (6, 9, 1)), dtype="uint8")
+    small, big_sum = _OPENCV[interp]
+    out = mximg.imresize(a, 3, 2, interp=interp)
+    assert out.shape == (2, 3, 1) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out.asnumpy()[..., 0], small)
+    assert int(mximg.imresize(a, 13, 8, interp=interp).asnumpy().astype(np.int64).sum()) == big_sum
+    f = _img(9, 11, seed=5).astype(np.float32)  # float images keep float32, the same op's values
+    outf = mximg.imresize(mx.nd.array(f), 5, 4, interp=interp)
     assert outf.dtype == np.float32
-    ch1 = np.asarray(Image.fromarray(f[:, :, 1]).resize((5, 4), getattr(Image, resample)))
-    np.testing.assert_allclose(outf[:, :, 1], ch1, rtol=1e-6)
+    np.testing.assert_allclose(outf.asnumpy(), mx.nd.image.resize(
+        mx.nd.array(f), size=(5, 4), interp=interp).asnumpy(), rtol=1e-6)
 
 
 def test_imresize_auto_random_and_errors():

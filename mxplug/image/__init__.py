@@ -8,8 +8,8 @@ and its subclasses, ``CreateAugmenter``) and iterate over batches (``ImageIter``
 (``DetAugmenter`` and its subclasses, ``CreateDetAugmenter``, ``ImageDetIter``; the module is
 ``mx.image.detection``, alias ``mx.image.det``).
 
-Images are ``(H, W, C)`` uint8 NDArrays in RGB order. Decoding and the bicubic, area and
-Lanczos resamplers use Pillow: ``pip install "mxplug[image]"``.
+Images are ``(H, W, C)`` uint8 NDArrays in RGB order. Decoding uses Pillow: ``pip install
+"mxplug[image]"``; resizing is OpenCV's (as MXNet's), in NumPy and the ``image.resize`` op.
 """
 
 from . import detection

@@ -1,8 +1,9 @@
 """``mx.image``'s functions: decoding, resizing, cropping, normalising and padding HWC images.
 
 Images are ``(H, W, C)`` arrays, uint8 RGB as ``imdecode`` returns them (or float32 after
-``CastAug``). Work happens on the host in NumPy; decoding and the bicubic / area / Lanczos
-resamplers go through Pillow (``pip install "mxplug[image]"``). A function given an NDArray
+``CastAug``). Work happens on the host in NumPy; decoding goes through Pillow (``pip install
+"mxplug[image]"``), and the bicubic / area / Lanczos resamplers through the ``image.resize``
+op (OpenCV's, as MXNet resizes, bit for bit on uint8). A function given an NDArray
 returns an NDArray on the same context; given a NumPy array, a NumPy array.
 
 Interpolation codes are OpenCV's, as MXNet passes them straight to ``cv::resize``: 0 nearest,
@@ -211,17 +212,15 @@ def _resize(a, w, h, interp):
     keeping the dtype (integers rounded and saturated)."""
     if a.shape[:2] == (h, w):
         return a.copy()
-    if interp in (0, 1):  # OpenCV's pixel-centre conventions, in NumPy
+    if interp in (0, 1):  # OpenCV's pixel-centre conventions, in NumPy (~10x the op's speed)
         return resize_image(a, w, h, interp)
-    Image = _pillow()
-    resample = {2: Image.BICUBIC, 3: Image.BOX, 4: Image.LANCZOS}[interp]
-    if a.dtype == np.uint8 and a.shape[2] in (1, 3, 4):
-        img = Image.fromarray(np.ascontiguousarray(a[:, :, 0] if a.shape[2] == 1 else a))
-        out = np.asarray(img.resize((w, h), resample))
-        return out.reshape(h, w, a.shape[2])
-    chans = [np.asarray(Image.fromarray(np.ascontiguousarray(a[:, :, c], dtype=np.float32))
-                        .resize((w, h), resample)) for c in range(a.shape[2])]
-    return _saturate(np.stack(chans, axis=-1), a.dtype)
+    # bicubic, area, Lanczos: the image.resize op, which is OpenCV's (MXNet's) bit for bit
+    from ..ndarray import _wrap_host
+    from ..ndarray import image as nd_image
+    native = a.dtype in (np.uint8, np.float32, np.float64)
+    src = np.ascontiguousarray(a if native else a.astype(np.float32))
+    out = nd_image.resize(_wrap_host(src), size=(w, h), interp=interp).asnumpy()
+    return out if native else _saturate(out, a.dtype)
 
 
 def imresize(src, w, h, interp=1, out=None):
