@@ -4,6 +4,8 @@
 ``mx.cpu()``, ``mx.gpu()``, ``mx.opencl()`` and the rest of MXNet's names.
 """
 
+import warnings as _warnings  # noqa: I001 (the graph passes import must stay first below)
+
 # First: the graph layer's own ops (_constant, _fused_elemwise) must be in the registry
 # before mx.nd and mx.sym are generated from it.
 from .graph import passes as _passes  # noqa: F401, I001
@@ -17,6 +19,11 @@ from .graph.node import AttrScope
 # MXNet's NumPy-semantics switches (only "off" works here: legacy NDArray semantics)
 from .util import (is_np_array, is_np_shape, np_array, np_shape, set_np_shape, use_np,
                    use_np_array, use_np_shape)
+
+# As MXNet's C++ kernels, ops return IEEE results (inf, nan) silently: NumPy's floating-point
+# warnings raised inside mxplug's own code are not shown (the user's NumPy code still warns).
+_warnings.filterwarnings("ignore", r"(divide by zero|invalid value|overflow|underflow) encountered",
+                         RuntimeWarning, r"mxplug\.")
 
 # mx.random holds the generator state (below ndarray); MXNet also offers the samplers there.
 for _name in ndarray.random.__all__:
