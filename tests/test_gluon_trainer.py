@@ -263,3 +263,26 @@ def test_update_on_kvstore_environment_applies_to_a_store_instance(monkeypatch):
     trainer = gluon.Trainer([x], "sgd", kvstore=mx.kv.create("local"))
     trainer._init_kvstore()
     assert trainer._kvstore is not None and trainer._update_on_kvstore is False  # as 1.9.1
+
+
+def test_load_states_names_the_file_and_what_is_wrong(tmp_path):
+    import pickle
+    net = gluon.nn.Dense(2)
+    net.initialize()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9})
+    with autograd.record():
+        loss = net(mx.nd.ones((1, 3))).sum()
+    loss.backward()
+    trainer.step(1)
+    good = tmp_path / "t.states"
+    trainer.save_states(str(good))
+    data = good.read_bytes()
+    (tmp_path / "cut.states").write_bytes(data[: len(data) // 2])
+    (tmp_path / "mx.states").write_bytes(pickle.dumps({"a": 1}, protocol=2))
+    with pytest.raises(mx.base.MXNetValueError, match=r"cut\.states.*truncated or corrupted"):
+        trainer.load_states(str(tmp_path / "cut.states"))
+    with pytest.raises(mx.base.MXNetValueError, match=r"mx\.states.*a Python pickle.*never "
+                                                      r"unpickles"):
+        trainer.load_states(str(tmp_path / "mx.states"))
+    trainer.load_states(str(good))  # a failed load leaves the trainer usable
+    trainer.step(1, ignore_stale_grad=True)

@@ -448,7 +448,10 @@ class Trainer:
                     self._optimizer = updater.optimizer
                 self._optimizer.param_dict = dict(enumerate(self._params))
                 return
-        self._set_states_blob(blob)
+        try:
+            self._set_states_blob(blob)
+        except MXNetValueError as e:
+            raise MXNetValueError(f"load_states({fname!r}): {e}") from None
 
     def _set_states_blob(self, blob):
         if self._kvstore is not None and self._update_on_kvstore:

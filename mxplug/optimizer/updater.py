@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 
 import numpy as np
 
 from .. import ndarray as nd
+from ..base import MXNetValueError
 from ..ndarray import NDArray
 from .optimizer import Optimizer
 
@@ -136,8 +138,7 @@ class Updater:
         if not states:  # nothing was saved (no update had run): start afresh
             self.states, self.states_synced = {}, {}
             return
-        with np.load(io.BytesIO(states), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        arrays = _read_archive(states)
         meta = json.loads(arrays.pop(_JSON_META).tobytes().decode())
         self.states = {}
         for key, desc in meta["states"]:
@@ -166,6 +167,26 @@ class Updater:
         payload[_JSON_META] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         np.savez(buf, **payload)
         return buf.getvalue()
+
+
+def _read_archive(states):
+    """The arrays of a :meth:`Updater.get_states` archive, or a clear error for anything else
+    (MXNet's own states are pickles, which mxplug never loads: unpickling can run code)."""
+    if not bytes(states[:2]) == b"PK":
+        what = ("a Python pickle (MXNet's own save_states format)" if bytes(states[:1]) == b"\x80"
+                else "not an optimizer-states archive")
+        raise MXNetValueError(f"the optimizer states are {what}: mxplug reads the .npz states its "
+                              f"own save_states writes and never unpickles (a pickle can run "
+                              f"code)")
+    try:
+        with np.load(io.BytesIO(states), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise MXNetValueError(f"the optimizer states are truncated or corrupted ({e})") from None
+    if _JSON_META not in arrays:
+        raise MXNetValueError(f"the optimizer states archive has no {_JSON_META!r} entry: not "
+                              f"written by mxplug's save_states")
+    return arrays
 
 
 def get_updater(optimizer):
