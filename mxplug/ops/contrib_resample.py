@@ -319,6 +319,19 @@ roi_align = defop(
 roi_align.nograd("rois")
 
 
+def bilinear_neighbours(xp, y, extent):
+    """MXNet's ``bilinear_interpolate`` along one axis of ``extent`` pixels: the lower and upper
+    neighbour (as floats) and the fraction towards the upper one, coordinates clamped to
+    [0, extent - 1] (at or past the last pixel both neighbours are the last pixel)."""
+    y = xp.clip(y, 0.0, None)
+    lo = xp.floor(y)
+    at_end = lo >= extent - 1
+    lo = xp.where(at_end, xp.full_like(lo, extent - 1), lo)
+    y = xp.where(at_end, lo, y)
+    hi = xp.where(at_end, lo, lo + 1.0)
+    return lo, hi, y - lo
+
+
 def _roi_axis_weights(xp, start, size, pooled, grid, gmax, extent, dtype):
     """(R, pooled, extent): along one axis, each bin's bilinear weights averaged over its
     ``grid`` (R,) samples, with MXNet's edge rules (samples beyond -1 or ``extent`` are 0,
@@ -330,13 +343,7 @@ def _roi_axis_weights(xp, start, size, pooled, grid, gmax, extent, dtype):
     k = xp.reshape(xp.arange(gmax, dtype=dtype, device=dev), (1, 1, -1))
     y = xp.reshape(start, (-1, 1, 1)) + p * bin_size + (k + 0.5) * bin_size / grid_f
     used = xp.astype((k < grid_f) & (y >= -1.0) & (y <= float(extent)), dtype)
-    y = xp.clip(y, 0.0, None)
-    lo = xp.floor(y)
-    at_end = lo >= extent - 1
-    lo = xp.where(at_end, xp.full_like(lo, extent - 1), lo)
-    y = xp.where(at_end, lo, y)
-    hi = xp.where(at_end, lo, lo + 1)
-    frac = y - lo
+    lo, hi, frac = bilinear_neighbours(xp, y, extent)
     cols = xp.reshape(xp.arange(extent, dtype=dtype, device=dev), (1, 1, 1, -1))
     w = (xp.astype(cols == _trailing(xp, lo), dtype) * _trailing(xp, 1 - frac)
          + xp.astype(cols == _trailing(xp, hi), dtype) * _trailing(xp, frac)) \

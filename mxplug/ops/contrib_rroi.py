@@ -14,6 +14,7 @@ import numpy as np
 from . import infer as I
 from .attrs import Attr, Int
 from .contrib_psroi import _batch_index, _check_common, _chunks, _f32, _last
+from .contrib_resample import bilinear_neighbours
 from .nn import _s, _u
 from .registry import Sample, defop
 
@@ -84,16 +85,7 @@ def _rroi_corners(xp, x, geo, gmax, pooled_size):
     py = yy * cos - xx * sin + col(cy)
     used = (grid(gmax_h, 3) < col(gh)) & (grid(gmax_w, 4) < col(gw)) & \
         (py >= -1.0) & (py <= float(h)) & (px >= -1.0) & (px <= float(w))
-    axes = []
-    for v, size in ((py, h), (px, w)):
-        v = xp.clip(v, 0.0, None)
-        low = xp.floor(v)
-        end = low >= size - 1
-        low = xp.where(end, xp.full_like(low, size - 1), low)
-        v = xp.where(end, low, v)
-        high = xp.where(end, low, low + 1.0)
-        axes.append((low, high, v - low))
-    (y0, y1, ly), (x0, x1, lx) = axes
+    (y0, y1, ly), (x0, x1, lx) = bilinear_neighbours(xp, py, h), bilinear_neighbours(xp, px, w)
     share = xp.astype(used, dt) / col(gh * gw)
     weight = xp.stack([(1.0 - ly) * (1.0 - lx), (1.0 - ly) * lx, ly * (1.0 - lx), ly * lx],
                       axis=-1) * _last(xp, share)

@@ -7,29 +7,11 @@ import math
 
 import numpy as np
 
+# MXNet's bilinear_interpolate, the same as ROIAlign's
+from .contrib import _bilinear_point as _rroi_point
+
 
 # -- RROIAlign ------------------------------------------------------------------------------------
-def _rroi_point(h, w, y, x):
-    """[(row, col, weight)] of the bilinear interpolation at (y, x), [] outside."""
-    if y < -1.0 or y > h or x < -1.0 or x > w:
-        return []
-    y, x = max(y, 0.0), max(x, 0.0)
-    y0, x0 = int(y), int(x)
-    if y0 >= h - 1:
-        y0 = y1 = h - 1
-        y = float(y0)
-    else:
-        y1 = y0 + 1
-    if x0 >= w - 1:
-        x0 = x1 = w - 1
-        x = float(x0)
-    else:
-        x1 = x0 + 1
-    ly, lx = y - y0, x - x0
-    return [(y0, x0, (1 - ly) * (1 - lx)), (y0, x1, (1 - ly) * lx),
-            (y1, x0, ly * (1 - lx)), (y1, x1, ly * lx)]
-
-
 def _rroi(x, rois, pooled_size=(), spatial_scale=1.0, sampling_ratio=-1):
     _, c, h, w = x.shape
     ph, pw = pooled_size
