@@ -292,6 +292,10 @@ def _describe(s):
     return f"the {s[1]} {s[2]!r}"
 
 
+#: the hook builds nodes: random front ends draw no state for it (ops.dispatch.building_graph)
+Tracing.hook.builds_graph = True
+
+
 def trace(fn, *example_args, names=None, ctx=None, prefix="") -> TracedGraph:
     """Run ``fn`` on stand-ins for ``example_args`` and return the graph it computes.
 

@@ -17,6 +17,7 @@ import numpy as np
 from .. import random as _rng
 from ..base import MXNetNotImplementedError, MXNetTypeError, MXNetValueError
 from ..ops import REGISTRY, apply
+from ..ops.dispatch import building_graph
 from ..ops.frontend import make_frontend
 from .ndarray import NDArray
 
@@ -32,7 +33,8 @@ _NUMBERS = (numbers.Number, np.generic)  # MXNet's numeric_types
 def _call(opname, inputs=(), out=None, **kwargs):
     op = REGISTRY[opname]
     attrs = op.parse_attrs(kwargs)
-    attrs["key"], attrs["counter"] = _rng.next_state()
+    if not building_graph():  # a traced graph draws its own state on every run
+        attrs["key"], attrs["counter"] = _rng.next_state()
     res = apply(op, *inputs, **attrs)
     if out is not None:
         out[...] = res

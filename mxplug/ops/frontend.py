@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 
 from ..base import MXNetTypeError
-from .dispatch import apply, apply_into
+from .dispatch import apply, apply_into, building_graph
 
 __all__ = ["make_frontend", "bind_args"]
 
@@ -135,7 +135,7 @@ def _random_frontend(op):
 
     def frontend(*args, **kwargs):
         inputs, attrs, out = bind_args(op, args, dict(kwargs))
-        if "key" not in kwargs:
+        if "key" not in kwargs and not building_graph():  # (a graph draws per run)
             attrs["key"], attrs["counter"] = _random.next_state()
         if out is not None:
             return apply_into(op, out, *inputs, **attrs)
