@@ -460,3 +460,21 @@ def test_symbol_block_refuses_sparse_parameters_as_mxnet():
     with pytest.raises(AssertionError, match="doesn't support Parameter 'weight' because its "
                                              "storage type"):
         mx.gluon.SymbolBlock(out, d)
+
+
+def test_a_hybridized_block_pickles_and_deepcopies():
+    """Without its compiled graph (closures), which the copy rebuilds on its first call; the
+    copy's parameters are its own. (MXNet 1.9.1 cannot pickle a hybridized block at all.)"""
+    import copy
+    import pickle
+    net = nn.HybridSequential()
+    net.add(nn.Dense(4, activation="relu"), nn.Dense(2))
+    net.initialize()
+    net.hybridize()
+    x = mx.nd.ones((1, 3))
+    y = net(x).asnumpy()
+    for clone in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        np.testing.assert_allclose(clone(x).asnumpy(), y, rtol=1e-6)
+        clone[1].weight.data()[:] = 0
+        np.testing.assert_array_equal(clone(x).asnumpy(), np.zeros((1, 2)))  # (zero bias)
+        np.testing.assert_allclose(net(x).asnumpy(), y, rtol=1e-6)  # the original is untouched

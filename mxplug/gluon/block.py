@@ -484,6 +484,13 @@ class HybridBlock(Block):
         self._cached_params = None
         self._fast = None
 
+    def __getstate__(self):
+        """Pickle (and deepcopy) without the compiled graph, which the next call rebuilds:
+        it holds closures over this block."""
+        state = self.__dict__.copy()
+        state.update(_cached_op=None, _cached_params=None, _fast=None)
+        return state
+
     def register_op_hook(self, callback, monitor_all=False):
         """Call ``callback(name, op_name, array)`` for each op of the hybridized graph.
 
