@@ -184,6 +184,18 @@ def test_resize_shapes():
     np.testing.assert_array_equal(IMG.resize(same, (2, 1), interp=2).asnumpy(), same.asnumpy())
 
 
+@pytest.mark.parametrize("shape, size, interp", [
+    ((480, 64, 3), (224, 20), 1), ((2, 7, 9, 1), (3,), 1), ((5, 6, 3), (9, 4), 1),
+    ((8, 8, 3), (4, 4), 1), ((6, 8, 3), (20, 13), 3), ((7, 5, 3), (5, 7), 5)])
+def test_resize_numpy_uint8_kernel_is_the_generic_body(shape, size, interp):
+    # The NumPy fast path (int32 shifts) must give the generic body's OpenCV bits: bilinear
+    # up/down, batches, the 2x2-average halving and area upscaling (also two taps).
+    from mxplug.ops.image_resize import _resize_body
+    a = np.random.RandomState(3).randint(0, 256, size=shape).astype(np.uint8)
+    fast = mx.nd.image.resize(mx.nd.array(a, dtype="uint8"), size=size, interp=interp)
+    np.testing.assert_array_equal(fast.asnumpy(), _resize_body(np, a, size=size, interp=interp))
+
+
 def test_resize_gradient_is_the_transposed_interpolation():
     rng = np.random.default_rng(3)
     x = nd(rng.uniform(0, 1, (3, 4, 2)), "float64")

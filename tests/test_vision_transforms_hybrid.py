@@ -343,3 +343,61 @@ def test_pickling_and_dataloader_workers():
         copy = pickle.loads(pickle.dumps(t))
         assert type(copy) is type(t) and copy.prefix == t.prefix
     np.testing.assert_allclose(pickle.loads(pickle.dumps(hyb))(_nd(imgs[0])).asnumpy(), expect)
+
+
+# -- found by MXNet 1.9.1's tests/python/unittest/test_gluon_data_vision.py ----------------------
+
+@pytest.mark.parametrize("make", [
+    lambda: T.Resize(-150, keep_ratio=True), lambda: T.Resize(0), lambda: T.Resize((-5, 5)),
+    lambda: T.Resize((100, 100, 100), keep_ratio=True), lambda: T.CropResize(0, 0, -100, -50),
+    lambda: T.CropResize(0, 0, 4, 3, (-25, 25), 2)])
+def test_bad_sizes_construct_and_raise_on_the_call(make):
+    # MXNet 1.9.1's constructors take these; the call raises (its test builds them outside
+    # assertRaises). Host path and graph path alike.
+    t = make()
+    with pytest.raises(MXNetError):
+        t(_nd(_img()))
+    with pytest.raises(MXNetError):
+        with autograd.record():
+            t(nd.array(_img(), dtype="float32"))
+
+
+# CropResize(1, 0, 3, 4, (5, 3), interp) of this image, channel 0 (MXNet 1.9.1 outputs).
+_CROP_IMG = ((np.arange(60).reshape(5, 4, 3) * 4) % 256).astype(np.uint8)
+_CROP_RESIZE_MXNET = {
+    2: [[17, 22, 30, 38, 43], [83, 88, 96, 104, 109], [149, 154, 162, 170, 175]],
+    3: [[24, 28, 36, 44, 48], [84, 88, 96, 104, 108], [144, 148, 156, 164, 168]],
+    4: [[17, 21, 29, 38, 42], [83, 87, 96, 104, 109], [150, 154, 163, 171, 175]]}
+
+
+@pytest.mark.parametrize("interp", [2, 3, 4])
+def test_host_crop_resize_and_center_crop_take_every_opencv_interpolation(interp):
+    # The host path used to refuse interpolation 2-4 (MXNet's test uses CropResize(..., 2)).
+    t = T.CropResize(1, 0, 3, 4, (5, 3), interp)
+    out = t(_nd(_CROP_IMG))
+    assert out.dtype == np.uint8 and out.shape == (3, 5, 3)
+    np.testing.assert_array_equal(out.asnumpy()[..., 0], _CROP_RESIZE_MXNET[interp])
+    batch = t(_nd(np.stack([_CROP_IMG, _CROP_IMG])))
+    np.testing.assert_array_equal(batch.asnumpy()[1, ..., 0], _CROP_RESIZE_MXNET[interp])
+    with autograd.record():   # the graph path (F.image.resize) agrees
+        np.testing.assert_array_equal(t(_nd(_CROP_IMG)).asnumpy(), out.asnumpy())
+
+
+def test_center_crop_upscales_with_bicubic_like_mxnet():
+    # CenterCrop((5, 6), 2) of a 5x4 float image: the 4x3 centre crop is resized bicubically;
+    # channel 1, first row and last row, from MXNet 1.9.1.
+    img = np.arange(60).reshape(5, 4, 3) * 0.5
+    out = T.CenterCrop((5, 6), 2)(nd.array(img)).asnumpy()[..., 1]
+    assert out.shape == (6, 5)
+    np.testing.assert_allclose(out[0], [-0.112, 0.8953, 2.2292, 3.563, 4.5703], atol=1e-4)
+    np.testing.assert_allclose(out[5], [18.9297, 19.937, 21.2708, 22.6047, 23.612], atol=1e-4)
+
+
+def test_host_uint8_bilinear_resize_is_opencv_bit_for_bit():
+    # The host path used to round uint8 bilinear results in float (off by 1 in ~10% of the
+    # pixels); MXNet 1.9.1 gives these (Resize((3, 4)) channel 0, Resize((7, 6)) channel 2 row 1).
+    img = ((np.arange(60).reshape(5, 4, 3) * 37) % 256).astype(np.uint8)
+    np.testing.assert_array_equal(T.Resize((3, 4))(_nd(img)).asnumpy()[..., 0],
+                                  [[36, 158, 92], [154, 121, 87], [96, 116, 136], [198, 143, 88]])
+    np.testing.assert_array_equal(T.Resize((7, 6))(img)[..., 2][1],
+                                  [23, 62, 126, 157, 175, 129, 100])

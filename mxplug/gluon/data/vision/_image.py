@@ -17,7 +17,8 @@ import numbers
 import numpy as np
 
 from .... import autograd
-from ....base import MXNetNotImplementedError, MXNetTypeError, MXNetValueError
+from .... import ndarray as nd
+from ....base import MXNetTypeError, MXNetValueError
 from ....graph.symbol import Symbol
 from ....graph.trace import Tracer
 from ....ndarray import NDArray, _wrap_host, array
@@ -80,12 +81,20 @@ def _axis_coords(n_out, n_in, interp):
 def resize_image(a, width, height, interp=1):
     """Resize a NumPy image ``(H, W[, C])`` or batch ``(N, H, W, C)`` to ``(height, width)``.
 
-    ``interp`` 0 is nearest neighbour, 1 bilinear (OpenCV's pixel-centre convention); the
-    dtype is kept (integer images are rounded and saturated).
+    ``interp`` 0 is nearest neighbour, 1 bilinear (OpenCV's pixel-centre convention), in NumPy
+    for non-uint8 images; the dtype is kept (integer images are rounded and saturated). uint8
+    bilinear and the other interpolations (2 bicubic, 3 area, 4 Lanczos-4, ...) go through
+    ``nd.image.resize`` (OpenCV's fixed point bit for bit, as MXNet's ``image.imresize``), which
+    also checks ``interp`` and the dtype.
     """
-    if interp not in (0, 1):
-        raise MXNetNotImplementedError(
-            f"resize: interpolation={interp} is not supported; use 0 (nearest) or 1 (bilinear)")
+    if width <= 0 or height <= 0:
+        raise MXNetValueError(f"resize: Expect: a positive output size / Actual: "
+                              f"width={width}, height={height}")
+    if interp not in (0, 1) or (interp == 1 and a.dtype == np.uint8):
+        img = a[..., None] if a.ndim == 2 else a
+        out = nd.image.resize(array(img, dtype=img.dtype), size=(int(width), int(height)),
+                              interp=interp).asnumpy()
+        return out[..., 0] if a.ndim == 2 else out
     hax = 1 if a.ndim == 4 else 0
     h, w = a.shape[hax], a.shape[hax + 1]
     if (h, w) == (height, width):

@@ -176,9 +176,9 @@ class Normalize(HybridTransform):
 class Resize(HybridTransform):
     """Resize an image or a batch of image NDArray to the given size.
 
-    Host code resizes with nearest neighbour (0) or bilinear (1) interpolation in NumPy (uint8
-    results within 1 of OpenCV's fixed-point ones); the other interpolations and the graph path
-    use ``F.image.resize`` (MXNet's OpenCV resize, bit for bit).
+    Host code resizes float images with nearest neighbour (0) or bilinear (1) interpolation in
+    NumPy; uint8 bilinear, the other interpolations and the graph path use ``F.image.resize``
+    (MXNet's OpenCV resize, bit for bit).
 
     Parameters
     ----------
@@ -193,20 +193,23 @@ class Resize(HybridTransform):
 
     def __init__(self, size, keep_ratio=False, interpolation=1):
         super().__init__(size=size, keep_ratio=keep_ratio, interpolation=interpolation)
-        sizes = [size] if isinstance(size, numbers.Number) else list(size)
-        bad = [v for v in sizes if not v > 0]
-        if bad:
-            raise MXNetValueError(f"Resize: Input size should be greater than 0, but got {bad[0]}")
         self._size = size
         self._keep = keep_ratio
         self._interpolation = interpolation
 
     def _op_size(self):
+        """The op's ``size``; a bad size raises here, on the call (MXNet's constructor takes
+        any size and its op refuses it when the transform runs)."""
+        sizes = [self._size] if isinstance(self._size, numbers.Number) else list(self._size)
+        bad = [v for v in sizes if not v > 0]
+        if bad:
+            raise MXNetValueError(f"Resize: Input size should be greater than 0, but got {bad[0]}")
         if isinstance(self._size, numbers.Integral):
             return (int(self._size),)
         return _pair(self._size, "Resize")
 
     def _host_forward(self, x):
+        self._op_size()
         a, ctx = _host(x)
         _image_ndim(a, "Resize")
         if self._interpolation not in (0, 1) and a.ndim in (3, 4):
@@ -253,13 +256,21 @@ class CropResize(HybridTransform):
         super().__init__(x=x, y=y, width=width, height=height, size=size,
                          interpolation=interpolation)
         self._x, self._y, self._width, self._height = int(x), int(y), int(width), int(height)
-        if self._x < 0 or self._y < 0 or self._width <= 0 or self._height <= 0:
-            raise MXNetValueError(f"CropResize: Expect: x, y >= 0 and width, height > 0 / "
-                                  f"Actual: x={x}, y={y}, width={width}, height={height}")
         self._size = _pair(size, "CropResize") if size else None
         self._interpolation = 1 if interpolation is None else interpolation
 
+    def _check_box(self):
+        """Bad boxes and sizes raise on the call, as in MXNet (its constructor takes them)."""
+        if self._x < 0 or self._y < 0 or self._width <= 0 or self._height <= 0:
+            raise MXNetValueError(
+                f"CropResize: Expect: x, y >= 0 and width, height > 0 / Actual: x={self._x}, "
+                f"y={self._y}, width={self._width}, height={self._height}")
+        if self._size is not None and min(self._size) <= 0:
+            raise MXNetValueError(f"CropResize: Expect: a positive resize size (width, height) / "
+                                  f"Actual: size={self._size}")
+
     def _check_fits(self, shape, hax):
+        self._check_box()
         h, w = shape[hax], shape[hax + 1]
         if self._x + self._width > w or self._y + self._height > h:
             raise MXNetValueError(
@@ -280,6 +291,7 @@ class CropResize(HybridTransform):
         return _back(out, ctx)
 
     def _graph_forward(self, F, x):
+        self._check_box()
         box = dict(x=self._x, y=self._y, width=self._width, height=self._height)
         if not _known(x) or (x.ndim in (3, 4) and x.shape[-1] in (1, 3)):
             if _known(x):
