@@ -209,18 +209,13 @@ def _get_interp_method(interp, sizes=()):
 
 def _resize(a, w, h, interp):
     """Resize a NumPy ``(H, W, C)`` image to ``(h, w)`` with OpenCV code ``interp`` (0-4),
-    keeping the dtype (integers rounded and saturated)."""
+    keeping the dtype (integers rounded and saturated): OpenCV's results (the ``image.resize``
+    op, or NumPy where that is as exact)."""
     if a.shape[:2] == (h, w):
         return a.copy()
-    if interp in (0, 1):  # OpenCV's pixel-centre conventions, in NumPy (~10x the op's speed)
+    if interp in (0, 1) or a.dtype in (np.uint8, np.float32, np.float64):
         return resize_image(a, w, h, interp)
-    # bicubic, area, Lanczos: the image.resize op, which is OpenCV's (MXNet's) bit for bit
-    from ..ndarray import _wrap_host
-    from ..ndarray import image as nd_image
-    native = a.dtype in (np.uint8, np.float32, np.float64)
-    src = np.ascontiguousarray(a if native else a.astype(np.float32))
-    out = nd_image.resize(_wrap_host(src), size=(w, h), interp=interp).asnumpy()
-    return out if native else _saturate(out, a.dtype)
+    return _saturate(resize_image(a.astype(np.float32), w, h, interp), a.dtype)  # (the op's dtypes)
 
 
 def imresize(src, w, h, interp=1, out=None):
