@@ -375,8 +375,8 @@ def test_resize_and_crops():
     img = _img(6, 8)
     r = T.Resize((5, 9))(img)  # size is (width, height)
     assert r.shape == (9, 5, 3) and r.dtype == np.uint8
-    ref = _bilinear_ref(img.astype(np.float64), 9, 5)
-    assert np.abs(r.astype(np.float64) - ref).max() <= 0.5 + 1e-6
+    ref = _bilinear_ref(img.astype(np.float64), 9, 5)  # OpenCV's (MXNet's) uint8 bilinear:
+    assert np.abs(r.astype(np.float64) - ref).max() <= 1.0  # 11-bit weights, within one level
     near = T.Resize(4, interpolation=0)(img)
     np.testing.assert_array_equal(near, img[[0, 1, 3, 4]][:, [0, 2, 4, 6]])
     keep = T.Resize(3, keep_ratio=True)(img)
