@@ -163,3 +163,20 @@ def test_bound_graph_draws_anew_each_forward():
     mx.random.seed(1)
     np.testing.assert_array_equal(exe.forward()[0].asnumpy(), a)
     assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("make, mean, std", [
+    (lambda: R.normal(loc=10.0, scale=0.5), 10.0, 0.5),
+    (lambda: R.uniform(), 0.5, (1 / 12) ** 0.5),
+    (lambda: R.negative_binomial(k=3, p=0.4), 4.5, 3.35),
+])
+def test_a_sampler_without_shape_draws_its_elementwise_peers_shape(make, mean, std):
+    # MXNet 1.9.1 infers the sample shape from X (one draw per element: std 0.52 for normal);
+    # mxplug drew one number and broadcast it (std 0)
+    x = mx.sym.var("X")
+    for y in (make() + x, x * 1.0 + make()):
+        ex = y.bind(mx.cpu(), {"X": mx.nd.zeros((60, 50))})
+        mx.random.seed(3)
+        out = ex.forward()[0].asnumpy()
+        assert out.shape == (60, 50)
+        assert abs(out.mean() - mean) < 0.1 * max(std, 1) and abs(out.std() - std) < 0.1 * std

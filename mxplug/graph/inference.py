@@ -229,18 +229,53 @@ def propagate(sym, shapes=None, dtypes=None):
     return var_specs, specs, nodes
 
 
+#: Samplers whose ``shape`` MXNet infers when it is not given (``mx.sym.random.normal() + X``
+#: draws X's shape of samples), and the elementwise ops whose peer input gives it.
+_UNSHAPED_RANDOM = frozenset({"random_uniform", "random_normal", "random_exponential",
+                              "random_gamma", "random_poisson", "random_randint",
+                              "random_bernoulli", "random_negative_binomial",
+                              "random_generalized_negative_binomial"})
+_SAME_SHAPE_PEERS = frozenset({"add", "subtract", "multiply", "divide"})
+
+
+def _unshaped_random(node):
+    return node.op is not None and node.op.name in _UNSHAPED_RANDOM and not node.inputs and \
+        not tuple(node.attrs.get("shape") or ())
+
+
+def _peer_shapes(nodes, specs):
+    """``{id(unshaped random node): shape}`` from an elementwise consumer's other input."""
+    found = {}
+    for n in nodes:
+        if n.op is None or n.op.name not in _SAME_SHAPE_PEERS or len(n.inputs) != 2:
+            continue
+        for (a, _), (b, k) in (n.inputs, n.inputs[::-1]):
+            spec = specs.get(id(b))
+            if _unshaped_random(a) and spec and spec[k] is not None and \
+                    not _partial(spec[k]) and not _unshaped_random(b):
+                found.setdefault(id(a), tuple(spec[k].shape))
+    return found
+
+
 def fill_creation_shapes(symbol, shapes, dtypes=None):
     """``symbol`` with the unknown (0) dims of its ``zeros``/``ones``/``full`` nodes filled in
-    for these input shapes, as inference finds them (a new Symbol; ``symbol`` itself when no
-    such node has one). Binding runs this: the nodes make their arrays from their attributes."""
-    if not any(_fillable(n) for n in topo_nodes(symbol._outputs)):
+    for these input shapes, as inference finds them, and samplers given no ``shape`` drawing
+    the shape of their elementwise peer, as MXNet infers it (a new Symbol; ``symbol`` itself
+    when there is no such node). Binding runs this: the nodes make their arrays from their
+    attributes."""
+    nodes = topo_nodes(symbol._outputs)
+    if not any(_fillable(n) or _unshaped_random(n) for n in nodes):
         return symbol
     from .node import Node
     from .passes import rewrite
     from .symbol import Symbol
     _, specs, _ = propagate(symbol, shapes, dtypes)
+    peers = _peer_shapes(nodes, specs)
 
     def visit(node, ins, lookup):
+        if id(node) in peers:
+            return Node(node.op, {**node.attrs, "shape": peers[id(node)]}, (), node.name,
+                        node.source, None, node.user_attrs)
         spec = specs.get(id(node)) if _fillable(node) else None
         if not spec or _partial(spec[0]):
             return None
