@@ -91,60 +91,62 @@ def _round(key, counter, i, rnd):
     return [((u >> 8) + 1) / 2.0 ** 24 for u in w]
 
 
-def gamma(alpha=1.0, beta=1.0, shape=(), dtype="float32", key=0, counter=0, ctx=None):
-    n = math.prod(_shape(shape))
+def gamma1(key, counter, i, alpha):
+    """Element ``i`` of a Gamma(alpha, 1) draw: Marsaglia-Tsang, rejection round r on block
+    (x0=i, x1=r)."""
     a = alpha + 1.0 if alpha < 1.0 else alpha
     d = a - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
-    out = []
-    for i in range(n):
-        rnd = 0
-        while True:          # Marsaglia-Tsang: retry in the next round until accepted
-            u1, u2, u3, u4 = _round(key, counter, i, rnd)
-            rnd += 1
-            z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-            v = (1.0 + c * z) ** 3
-            if v > 0 and math.log(u3) < 0.5 * z * z + d - d * v + d * math.log(v):
-                x = d * v
-                out.append(beta * (x * u4 ** (1.0 / alpha) if alpha < 1.0 else x))
-                break
+    rnd = 0
+    while True:          # retry in the next round until accepted
+        u1, u2, u3, u4 = _round(key, counter, i, rnd)
+        rnd += 1
+        z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+        v = (1.0 + c * z) ** 3
+        if v > 0 and math.log(u3) < 0.5 * z * z + d - d * v + d * math.log(v):
+            return d * v * u4 ** (1.0 / alpha) if alpha < 1.0 else d * v
+
+
+def poisson1(key, counter, i, lam):
+    """Element ``i`` of a Poisson(lam) draw: inversion (round 0) below 10, Hoermann's PTRS
+    (rounds 1, 2, ...) above."""
+    if lam < 10.0:       # inversion with the round-0 word 0 as a [0, 1) uniform
+        u = _round(key, counter, i, 0)[0] - 2.0 ** -24
+        k, p = 0, math.exp(-lam)
+        s = p
+        while u >= s:
+            k += 1
+            p = p * lam / k
+            s += p
+        return k
+    slam, loglam = math.sqrt(lam), math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    rnd = 1
+    while True:          # PTRS (Hoermann 1993)
+        w = _round(key, counter, i, rnd)
+        rnd += 1
+        uu, v = w[0] - 0.5, w[1]
+        us = 0.5 - abs(uu)
+        k = math.floor((2.0 * a / us + b) * uu + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return k
+        if k < 0 or (us < 0.013 and v > us):
+            continue
+        if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
+                <= -lam + k * loglam - math.lgamma(k + 1)):
+            return k
+
+
+def gamma(alpha=1.0, beta=1.0, shape=(), dtype="float32", key=0, counter=0, ctx=None):
+    out = [beta * gamma1(key, counter, i, alpha) for i in range(math.prod(_shape(shape)))]
     return _fill(out, shape, dtype)
 
 
 def poisson(lam=1.0, shape=(), dtype="float32", key=0, counter=0, ctx=None):
-    n = math.prod(_shape(shape))
-    out = []
-    for i in range(n):
-        if lam < 10.0:       # inversion with the round-0 word 0 as a [0, 1) uniform
-            u = _round(key, counter, i, 0)[0] - 2.0 ** -24
-            k, p = 0, math.exp(-lam)
-            s = p
-            while u >= s:
-                k += 1
-                p = p * lam / k
-                s += p
-            out.append(k)
-            continue
-        slam, loglam = math.sqrt(lam), math.log(lam)
-        b = 0.931 + 2.53 * slam
-        a = -0.059 + 0.02483 * b
-        invalpha = 1.1239 + 1.1328 / (b - 3.4)
-        vr = 0.9277 - 3.6224 / (b - 2.0)
-        rnd = 1
-        while True:          # PTRS (Hoermann 1993)
-            w = _round(key, counter, i, rnd)
-            rnd += 1
-            uu, v = w[0] - 0.5, w[1]
-            us = 0.5 - abs(uu)
-            k = math.floor((2.0 * a / us + b) * uu + lam + 0.43)
-            if us >= 0.07 and v <= vr:
-                break
-            if k < 0 or (us < 0.013 and v > us):
-                continue
-            if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
-                    <= -lam + k * loglam - math.lgamma(k + 1)):
-                break
-        out.append(k)
+    out = [poisson1(key, counter, i, lam) for i in range(math.prod(_shape(shape)))]
     return _fill(out, shape, dtype)
 
 
