@@ -320,7 +320,7 @@ class MonitoredRun:
     def __init__(self, exe, is_train):
         from . import random as _random
         from .autograd import Leaf, record
-        from .graph.executor import _VIEWS
+        from .graph.program import _VIEWS
         from .ops import apply
         from .ops.dispatch import state
         graph = exe._tap

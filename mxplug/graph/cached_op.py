@@ -22,8 +22,9 @@ from ..base import MXNetError, MXNetValueError
 from ..ndarray import NDArray
 from ..ops import REGISTRY, apply
 from ..ops.dispatch import state
-from .executor import Program, build_training, head_grad_names, optimize_bound
+from .executor import build_training, head_grad_names, optimize_bound
 from .inference import fill_creation_shapes, propagate
+from .program import Program
 from .symbol import Symbol
 from .trace import TracedGraph, signature_of, trace
 

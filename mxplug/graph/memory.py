@@ -12,7 +12,7 @@ an out-kernel for the backend (``FullyConnected``, ``dot``) — a buffer index:
 - an elementwise op whose input buffer dies at that op writes over it (in place);
 - values read after the run (graph outputs, gradients) either keep buffers of their own
   (:class:`MemoryPlan`: as in MXNet, a run overwrites the previous outputs) or are not planned at
-  all, nor is anything they may alias (:class:`~.executor.Program`: the caller owns its results).
+  all, nor is anything they may alias (:class:`~.program.Program`: the caller owns its results).
 
 Other nodes, and every node on other backends (whose allocators pool device memory already), run
 through ``apply``.
