@@ -708,6 +708,7 @@ def test_gather_nd_out_of_bounds_is_an_index_error(ctx):
 def test_ieee_results_come_without_numpy_warnings():
     """As MXNet's kernels: log(0), 1/0, sqrt(-1), exp(1e4) give -inf, inf, nan, inf silently;
     NumPy code of the user's own still warns. (A subprocess: pytest shows every warning.)"""
+    import os
     import subprocess
     import sys
     script = ("import numpy as np, mxplug as mx\n"
@@ -715,7 +716,8 @@ def test_ieee_results_come_without_numpy_warnings():
               "       mx.nd.sqrt(mx.nd.array([-1.0])), mx.nd.exp(mx.nd.array([1e4]))]\n"
               "print([float(g.asscalar()) for g in got])\n"
               "np.log(np.zeros(1))\n")
+    env = {**os.environ, "PYTHONWARNINGS": "default"}  # not whatever the caller set
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=120, env=env)
     assert res.returncode == 0 and res.stdout.strip() == "[-inf, inf, nan, inf]", res.stderr
     assert res.stderr.count("RuntimeWarning") == 1 and "encountered in log" in res.stderr

@@ -235,7 +235,8 @@ def test_symbol_front_ends():
     # MXNet 1.9.1: ([(2,), (2,)], [(2, 4)], []) and a float32 output for float64 parameters
     assert s.infer_shape(m=(2,)) == ([(2,), (2,)], [(2, 4)], [])
     assert s.infer_type(m="float64")[1] == [np.float32]
-    like = mx.sym.random.uniform_like(mx.sym.var("x"), low=1, high=2)
+    with mx.name.NameManager():  # a fresh counter, whatever earlier tests built
+        like = mx.sym.random.uniform_like(mx.sym.var("x"), low=1, high=2)
     assert like.name == "uniform_like0" and like.list_arguments() == ["x"]   # as MXNet 1.9.1
     assert like.infer_type(x="float64")[1] == [np.float64]
     exe = like.bind(mx.cpu(), {"x": mx.nd.zeros((3, 4))}, grad_req="null")

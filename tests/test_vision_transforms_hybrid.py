@@ -227,6 +227,7 @@ def test_random_transforms_redraw_per_call_and_follow_the_seed(make):
 
 
 def test_flip_probability_and_batches_in_a_graph():
+    mx.random.seed(11)  # the bounds are ~3 standard deviations: fixed draws, no flakes
     batch = _img((8, 6, 7, 3))
     net = _hybridized(T.RandomFlipLeftRight(p=0.25))
     flips = []

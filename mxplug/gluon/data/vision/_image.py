@@ -318,12 +318,6 @@ class _HostCall:
                 hook(self, args, out)
         return out
 
-    def __getstate__(self):
-        """Picklable for DataLoader workers even once hybridized: the graph is traced again."""
-        state = self.__dict__.copy()
-        state.update(_cached_op=None, _cached_params=None, _fast=None)
-        return state
-
 
 class Transform(Block):
     """Base of the transforms MXNet 1.9 makes plain Blocks: host code on every input (an NDArray
