@@ -180,3 +180,11 @@ def test_a_sampler_without_shape_draws_its_elementwise_peers_shape(make, mean, s
         out = ex.forward()[0].asnumpy()
         assert out.shape == (60, 50)
         assert abs(out.mean() - mean) < 0.1 * max(std, 1) and abs(out.std() - std) < 0.1 * std
+
+
+def test_the_peer_shape_reaches_samplers_through_elementwise_chains():
+    # MXNet carries the shape back through elementwise ops: one draw per element of X
+    x, n = mx.sym.var("X"), R.normal
+    for y in (n() * 2 + x, mx.sym.maximum(n(), x - 9), mx.sym.exp(n()) + x, n() + n() + x):
+        out = y.bind(mx.cpu(), {"X": mx.nd.zeros((3, 4))}).forward()[0].asnumpy()
+        assert out.shape == (3, 4) and len(np.unique(out)) == 12

@@ -230,30 +230,39 @@ def propagate(sym, shapes=None, dtypes=None):
 
 
 #: Samplers whose ``shape`` MXNet infers when it is not given (``mx.sym.random.normal() + X``
-#: draws X's shape of samples), and the elementwise ops whose peer input gives it.
-_UNSHAPED_RANDOM = frozenset({"random_uniform", "random_normal", "random_exponential",
-                              "random_gamma", "random_poisson", "random_randint",
-                              "random_bernoulli", "random_negative_binomial",
-                              "random_generalized_negative_binomial"})
-_SAME_SHAPE_PEERS = frozenset({"add", "subtract", "multiply", "divide"})
-
-
+#: draws X's shape of samples): random ops with a ``shape`` attribute and no inputs.
 def _unshaped_random(node):
-    return node.op is not None and node.op.name in _UNSHAPED_RANDOM and not node.inputs and \
+    op = node.op
+    return op is not None and op.random and "shape" in op.attrs and not node.inputs and \
         not tuple(node.attrs.get("shape") or ())
 
 
 def _peer_shapes(nodes, specs):
-    """``{id(unshaped random node): shape}`` from an elementwise consumer's other input."""
-    found = {}
+    """``{id(unshaped sampler): shape}``: the shape of the first known operand met going down
+    from the sampler through same-shape (elementwise) ops, as MXNet's shape inference carries
+    it back (``relu(normal()) * 2 + X``). Operands computed from any unshaped sampler do not
+    count: their inferred shapes are the sampler's default."""
+    consumers, tainted = {}, set()
     for n in nodes:
-        if n.op is None or n.op.name not in _SAME_SHAPE_PEERS or len(n.inputs) != 2:
-            continue
-        for (a, _), (b, k) in (n.inputs, n.inputs[::-1]):
-            spec = specs.get(id(b))
-            if _unshaped_random(a) and spec and spec[k] is not None and \
-                    not _partial(spec[k]) and not _unshaped_random(b):
-                found.setdefault(id(a), tuple(spec[k].shape))
+        for i, _ in n.inputs:
+            consumers.setdefault(id(i), []).append(n)
+        if _unshaped_random(n) or any(id(i) in tainted for i, _ in n.inputs):
+            tainted.add(id(n))
+    found = {}
+    for sampler in (n for n in nodes if _unshaped_random(n)):
+        chain, frontier = {id(sampler)}, [sampler]
+        while frontier and id(sampler) not in found:
+            for c in consumers.get(id(frontier.pop()), ()):
+                if c.op is None or c.op.name not in _SAME_SHAPE or id(c) in chain:
+                    continue
+                peer = next((specs[id(b)][k] for b, k in c.inputs if id(b) not in tainted
+                             and specs.get(id(b)) and specs[id(b)][k] is not None
+                             and not _partial(specs[id(b)][k])), None)
+                if peer is not None:
+                    found[id(sampler)] = tuple(peer.shape)
+                    break
+                chain.add(id(c))
+                frontier.append(c)
     return found
 
 
