@@ -7,6 +7,7 @@ fixed-point rounding (bit for bit against MXNet 1.9.1). HWC images or NHWC batch
 float32 and float64 (float16 and other integers are rejected, as MXNet does)."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -136,9 +137,11 @@ def _axis_taps(n_in, n_out, interp, area, clamp):
     return idx, w.astype(np.float32)
 
 
+@functools.lru_cache(maxsize=256)
 def _resize_plan(h, w, oh, ow, interp):
     """Taps for rows and columns, and how uint8 results round: "fixed" (OpenCV's 11-bit fixed
-    point), "even" (float, half to even), "up" (OpenCV's 2x2 averaging, half up), "none"."""
+    point), "even" (float, half to even), "up" (OpenCV's 2x2 averaging, half up), "none".
+    Cached (read-only arrays): a data pipeline resizes image after image of one size."""
     interp = 1 if interp == 5 else interp
     sy, sx = 1.0 / (oh / h), 1.0 / (ow / w)
     half = abs(sx - 2) < _DBL_EPS and abs(sy - 2) < _DBL_EPS
@@ -146,7 +149,10 @@ def _resize_plan(h, w, oh, ow, interp):
         interp = 3        # OpenCV: halving both axes bilinearly is its 2x2 area average
     area = interp == 3 and ("true" if sx >= 1 and sy >= 1 else "grow")
     rnd = "none" if interp == 0 else ("up" if half else "even") if area == "true" else "fixed"
-    return (_axis_taps(h, oh, interp, area, False), _axis_taps(w, ow, interp, area, True), rnd)
+    taps = (_axis_taps(h, oh, interp, area, False), _axis_taps(w, ow, interp, area, True))
+    for a in (a for pair in taps for a in pair if isinstance(a, np.ndarray)):
+        a.flags.writeable = False
+    return taps + (rnd,)
 
 
 def _along(xp, x, axis, idx, wgt):

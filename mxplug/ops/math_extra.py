@@ -94,8 +94,7 @@ def _(h, out, g, x):
     # d/dx Gamma psi = Gamma (psi^2 + psi1)
     hg = h * g
     psi = F._backward_gammaln(F.ones_like(x), x)
-    return F._backward_gamma(h, x), F._backward_gamma(hg, x) * psi + hg * F.gamma(x) * \
-        _trigamma_nd(x)
+    return F._backward_gamma(h, x), hg * F.gamma(x) * (psi * psi + _trigamma_nd(x))
 
 
 def _nonint(rng, lo, hi, n):
