@@ -44,7 +44,7 @@ def building_graph() -> bool:
     """Whether this thread's hook builds a graph instead of computing (the graph layer's
     tracing marks its hook ``builds_graph``): random front ends then leave the generator alone,
     since the graph draws a fresh state on every run."""
-    return getattr(state.hook, "builds_graph", False)
+    return _hooks_installed and getattr(state.hook, "builds_graph", False)
 #: False until any thread installs a hook: lets apply skip the thread-local read (~60 ns).
 _hooks_installed = False
 _Array = None  # mxplug.ndarray.NDArray, registered from above
