@@ -197,6 +197,21 @@ def test_identity_transform_reproduces_the_image(ctx):
     np.testing.assert_allclose(warp.asnumpy(), grid.asnumpy(), atol=1e-6)
 
 
+def test_bilinear_sampler_float16_reads_the_right_pixels_of_a_large_image():
+    """Rows of the flattened image past 2**11 are not exact in float16: the gather indices are
+    int32 (a 64x64 float16 image read pixels up to 6 levels off)."""
+    h = w = 64
+    x = (np.arange(h * w, dtype=np.float32) % 7).reshape(1, 1, h, w)
+    ys, xs = np.meshgrid(np.linspace(-1, 1, h), np.linspace(-1, 1, w), indexing="ij")
+    grid = np.stack([xs, ys])[None].astype(np.float16)  # the same (rounded) grid for both
+    want = mx.nd.BilinearSampler(mx.nd.array(x), mx.nd.array(grid, dtype="float32")).asnumpy()
+    got = mx.nd.BilinearSampler(mx.nd.array(x, dtype="float16"),
+                                mx.nd.array(grid, dtype="float16")).asnumpy()
+    # float16 coordinate arithmetic moves the weights a little (values 0-6: up to ~0.4); a
+    # wrong row reads another pixel (up to 6 off)
+    np.testing.assert_allclose(got.astype(np.float32), want, atol=0.5)
+
+
 def test_bilinear_sampler_shift_and_outside_zero():
     x = np.arange(12, dtype=np.float32).reshape(1, 1, 3, 4)
     # half a pixel right (x step of 2/(W-1) per pixel): the mean of neighbours, 0 past the edge

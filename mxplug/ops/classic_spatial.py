@@ -290,14 +290,17 @@ def _sample(x, grid):
     x0, y0 = _f("floor", xr), _f("floor", yr)
     wx1, wy1 = xr - x0, yr - y0            # weights of the right and lower neighbours
     table = _f("reshape", _f("transpose", x, axes=(0, 2, 3, 1)), shape=(n * h * w, c))
-    base = _f("reshape", _arange(n, x) * float(h * w), shape=(n, 1))
+    # table rows in int32: float rows lose exactness past 2**11 (float16) or 2**24 (float32)
+    base = _f("reshape", _f("arange", start=0, stop=n, ctx=x.context, dtype="int32") * (h * w),
+              shape=(n, 1))
     out = None
     for dy, wy in ((0.0, 1.0 - wy1), (1.0, wy1)):
         for dx, wx in ((0.0, 1.0 - wx1), (1.0, wx1)):
             cx, cy = x0 + dx, y0 + dy
             inside = (cx >= 0.0) * (cx <= w - 1.0) * (cy >= 0.0) * (cy <= h - 1.0)
-            idx = _f("broadcast_add", _f("clip", cy, a_min=0.0, a_max=h - 1.0) * float(w)
-                     + _f("clip", cx, a_min=0.0, a_max=w - 1.0), base)
+            yi = _f("cast", _f("clip", cy, a_min=0.0, a_max=h - 1.0), dtype="int32")
+            xi = _f("cast", _f("clip", cx, a_min=0.0, a_max=w - 1.0), dtype="int32")
+            idx = _f("broadcast_add", yi * w + xi, base)
             val = _f("take", table, _f("reshape", _f("stop_gradient", idx), shape=(-1,)),
                      axis=0)                                           # (N*ho*wo, C)
             wt = _f("reshape", wx * wy * inside, shape=(-1, 1))
