@@ -39,6 +39,7 @@ from . import (
     nn_params,
     optimizer_ops,
     output_layers,
+    pooling,  # noqa: F401 (importing registers the ops)
     random,
     random_extra,  # noqa: F401 (importing registers the ops)
     reduce,

@@ -1,5 +1,6 @@
 """Neural-network primitives: FullyConnected, normalisations, Embedding, activations, softmax and
-its relatives, the classic losses. Convolution, Deconvolution and Pooling live in ``conv.py``.
+its relatives, the classic losses. Convolution and Deconvolution live in ``conv.py``, Pooling
+in ``pooling.py``.
 
 Composites (``@op.compose``: LayerNorm, Activation, LeakyReLU, smooth_l1) are
 written in other registered ops, so they get gradients and every backend for free.
