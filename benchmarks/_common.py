@@ -181,13 +181,27 @@ def gluon_step(net, loss_fn, x, y, ctx, hybridize, lr, momentum=None, out_shape=
     return step
 
 
-def torch_sgd_step(torch, model, x, y, lr, momentum=None, out_shape=None):
+def torch_device(torch, ctx):
+    """PyTorch's device for mxplug context ``ctx``: ``cuda:<i>`` for ``gpu(i)``, else the CPU."""
+    return f"cuda:{ctx.device_id}" if torch is not None and ctx.device_type == "gpu" else "cpu"
+
+
+def torch_sync(torch, device):
+    """A function that waits for PyTorch's queued work on ``device`` (nothing to wait for on
+    the CPU)."""
+    if str(device).startswith("cuda"):
+        return torch.cuda.synchronize
+    return lambda: None
+
+
+def torch_sgd_step(torch, model, x, y, lr, momentum=None, out_shape=None, device="cpu"):
     """PyTorch's counterpart of :func:`gluon_step`: cross-entropy of ``model(x)`` (reshaped to
     ``out_shape`` when given), backward, then ``torch.optim.SGD`` (``lr``, and ``momentum``
-    unless None). ``x`` and ``y`` are NumPy arrays, shared with PyTorch once."""
+    unless None). ``x`` and ``y`` are NumPy arrays, copied to ``device`` once."""
+    model = model.to(device)
     opts = {"lr": lr} if momentum is None else {"lr": lr, "momentum": momentum}
     opt = torch.optim.SGD(model.parameters(), **opts)
-    xs, ys = torch.from_numpy(x), torch.from_numpy(y)
+    xs, ys = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def step():
@@ -200,15 +214,16 @@ def torch_sgd_step(torch, model, x, y, lr, momentum=None, out_shape=None):
     return step
 
 
-def eager_and_hybridized(make_torch_step, mx_step, batch, steps):
+def eager_and_hybridized(make_torch_step, mx_step, batch, steps, torch_sync=lambda: None):
     """Samples/s by key: ``"torch"`` for the step ``make_torch_step()`` builds (skipped when it is
-    None), then ``"eager"`` and ``"hybridized"`` for ``mx_step(hybridize)``, one after the other
-    (:func:`samples_per_s`, mxplug's rounds ending with ``mx.nd.waitall``)."""
+    None; its rounds end with ``torch_sync()``), then ``"eager"`` and ``"hybridized"`` for
+    ``mx_step(hybridize)``, one after the other (:func:`samples_per_s`, mxplug's rounds ending
+    with ``mx.nd.waitall``)."""
     import mxplug as mx
 
     res = {}
     if make_torch_step is not None:
-        res["torch"] = samples_per_s(make_torch_step(), batch, steps)
+        res["torch"] = samples_per_s(make_torch_step(), batch, steps, torch_sync)
     for hyb in (False, True):
         res["hybridized" if hyb else "eager"] = samples_per_s(mx_step(hyb), batch, steps,
                                                               mx.nd.waitall)

@@ -1,4 +1,4 @@
-"""Gluon training speed: mxplug Gluon (eager and hybridized) vs PyTorch CPU, in samples/s.
+"""Gluon training speed: mxplug Gluon (eager and hybridized) vs PyTorch, in samples/s.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /tmp/torchvenv/bin/python \\
         benchmarks/bench_gluon.py [--ctx cpu] [--steps 30] [--only mlp,lenet,demo]
@@ -18,7 +18,9 @@ this command. Every model is timed in the same process, one after the other, bes
   readout per batch included; data preparation and evaluation not) vs the same MLP, data and
   epochs in PyTorch.
 
-Random data: the figure is throughput, not accuracy. PyTorch uses its default thread count.
+Random data: the figure is throughput, not accuracy. PyTorch uses its default thread count, and
+runs on the same device as mxplug: the CPU, or ``cuda:i`` for ``--ctx gpu:i`` (its rounds then end
+with ``torch.cuda.synchronize()``, as mxplug's end with ``mx.nd.waitall()``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ from _common import (
     ratio_rows,
     setup_threads_and_torch,
     table,
+    torch_device,
     torch_sgd_step,
+    torch_sync,
 )
 
 import mxplug as mx
@@ -94,16 +98,18 @@ def mx_step(make, x, y, ctx, hybridize):
                       MOMENTUM)
 
 
-def torch_step(torch, make, x, y):
-    return torch_sgd_step(torch, make(torch), x, y, LR, MOMENTUM)
+def torch_step(torch, make, x, y, device):
+    return torch_sgd_step(torch, make(torch), x, y, LR, MOMENTUM, device=device)
 
 
 def compare(name, mx_make, torch_make, shape, batch, ctx, steps, torch):
     rng = np.random.default_rng(0)
     x, y = _data(rng, shape, batch)
-    res = eager_and_hybridized(torch and (lambda: torch_step(torch, torch_make, x, y)),
-                               lambda hyb: mx_step(mx_make, x, y, ctx, hyb), batch, steps)
-    return ratio_rows(name, res, torch, where=f" ({ctx})")
+    device = torch_device(torch, ctx)
+    res = eager_and_hybridized(torch and (lambda: torch_step(torch, torch_make, x, y, device)),
+                               lambda hyb: mx_step(mx_make, x, y, ctx, hyb), batch, steps,
+                               torch_sync(torch, device))
+    return ratio_rows(name, res, torch, where=f" ({ctx}; torch on {device})")
 
 
 def demo_rows(torch, epochs=20, batch=64):

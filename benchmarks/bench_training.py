@@ -1,5 +1,5 @@
 """MLP training step (784-256-256-10, batch 128, SGD with momentum) on mxplug contexts, PyTorch
-CPU and a hand-written NumPy loop, in samples per second.
+(CPU, and each GPU named in ``--ctx``) and a hand-written NumPy loop, in samples per second.
 
     python benchmarks/bench_training.py [--ctx cpu,opencl:0] [--steps 30] [--threads N]
 
@@ -122,23 +122,24 @@ def numpy_steps(rng, steps):
     return samples_per_s(step, BATCH, steps)
 
 
-def torch_steps(rng, steps):
+def torch_steps(rng, steps, device="cpu"):
     import torch
 
     layers = []
     for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
         layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers[:-1])
+    model = torch.nn.Sequential(*layers[:-1]).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    x = torch.tensor(rng.normal(0, 1, (BATCH, SIZES[0])), dtype=torch.float32)
-    y = torch.tensor(rng.integers(0, SIZES[-1], BATCH))
+    x = torch.tensor(rng.normal(0, 1, (BATCH, SIZES[0])), dtype=torch.float32, device=device)
+    y = torch.tensor(rng.integers(0, SIZES[-1], BATCH), device=device)
 
     def step():
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
-    label = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    return samples_per_s(step, BATCH, steps), label
+    where = device if device != "cpu" else f"{torch.get_num_threads()} threads"
+    sync = torch.cuda.synchronize if device != "cpu" else (lambda: None)
+    return samples_per_s(step, BATCH, steps, sync), f"torch {torch.__version__} ({where})"
 
 
 def main(argv=None):
@@ -150,16 +151,21 @@ def main(argv=None):
     setup_threads_and_torch(args, use_torch=False)  # torch_steps imports PyTorch when it runs
     rng = np.random.default_rng(0)
     rows = [["numpy by hand", f"{numpy_steps(rng, args.steps):,.0f}"]]
+    torch_devices = ["cpu"]
     for c in args.ctx.split(","):
         ctx = mx.context.parse(c)
         rows.append([f"mxplug eager on {ctx}", f"{mxplug_steps(ctx, rng, args.steps):,.0f}"])
         rows.append([f"mxplug executor on {ctx}",
                      f"{executor_steps(ctx, rng, args.steps):,.0f}"])
-    try:
-        sps, label = torch_steps(rng, args.steps)
-        rows.append([label, f"{sps:,.0f}"])
-    except ImportError:
-        rows.append(["torch", "not installed"])
+        if ctx.device_type == "gpu":  # PyTorch on the same GPU, too
+            torch_devices.append(f"cuda:{ctx.device_id}")
+    for device in torch_devices:
+        try:
+            sps, label = torch_steps(rng, args.steps, device)
+            rows.append([label, f"{sps:,.0f}"])
+        except ImportError:
+            rows.append(["torch", "not installed"])
+            break
     print(f"machine: {machine()}; numpy {np.__version__} ({numpy_threads()}); {thread_env()}")
     print(f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, SGD momentum; best of 3 x "
           f"{args.steps} steps\n")

@@ -129,6 +129,13 @@ def _erf_numpy(be, x):
     return _keep(sp_erf(x), x)
 
 
+@erf.kernel("cupy")
+def _erf_cupy(be, x):
+    from cupyx.scipy.special import erf as cp_erf  # the CUDA math library's erf, exact
+
+    return _keep(cp_erf(x), x)
+
+
 def _predicate(name, f):
     op = defop(
         name, ("data",), infer=I.same, differentiable=False, doc=f"Elementwise ``{name}``: 1 or 0."

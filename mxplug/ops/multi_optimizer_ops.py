@@ -79,8 +79,8 @@ def _declare(name, single, group):
             for k, (o, lr, wd) in enumerate(zip(outs, attrs["lrs"], attrs["wds"])):
                 single_out(be, o, *xs[k * group:(k + 1) * group], lr=lr, wd=wd, **common)
 
-    kernel_out("numpy")
-    kernel_out("opencl")
+    for backend_name in ("numpy", "opencl", "cupy"):
+        kernel_out(backend_name)
     MULTI_OPTIMIZER_OPS[name] = op
     return op
 

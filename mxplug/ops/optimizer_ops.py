@@ -6,9 +6,10 @@ Each op is one call that returns the updated weight and, as in MXNet, updates it
 auxiliary, so graph passes never fold or merge these calls.
 
 Every op has a generic body over the array namespace (several elementwise launches) and, for
-OpenCL, one kernel rendered from a short C body that reads the inputs and attributes by name and
-writes the states and ``w_out``: an update is one launch there when the arrays are contiguous
-float32/float64 arrays of one shape (other layouts take the generic body).
+OpenCL and CUDA, one kernel rendered from a short C body that reads the inputs and attributes by
+name and writes the states and ``w_out``: an update is one launch there when the arrays are
+float32/float64 arrays of one dtype (on OpenCL also contiguous; other cases take the generic
+body).
 """
 
 from __future__ import annotations
@@ -120,6 +121,46 @@ def _cl_kernel(op, body):
             be.setitem(out, Ellipsis, res)
 
 
+# -- CUDA (CuPy): the same C body as one ElementwiseKernel ----------------------------------------
+def _cuda_kernel(op, body):
+    """The CuPy kernels of ``op``: ``body`` (the OpenCL kernel's C statements, which are CUDA C
+    too) as a ``cupy.ElementwiseKernel`` whose states are read-write outputs, compiled once per
+    dtype; other dtypes and mixed dtypes take the generic body."""
+    inputs, states = op.inputs, op.aux_inputs
+    reads = [n for n in inputs if n not in states]
+    scalars = [k for k, a in op.attrs.items() if a.kind in ("float", "int")]
+    compiled = {}
+
+    def launch(be, out, xs, attrs):
+        dt = xs[0].dtype
+        if dt not in _CL_FLOATS or any(x.dtype != dt for x in xs) or (
+                out is not None and out.dtype != dt):
+            return None
+        _check_lr(op.name, attrs.get("lr", 0.0))
+        kern = compiled.get(dt)
+        if kern is None:
+            kern = compiled[dt] = be.cp.ElementwiseKernel(
+                ", ".join([f"T {n}" for n in reads] + [f"T {s}" for s in scalars]),
+                ", ".join([f"T {n}" for n in inputs if n in states] + ["T w_out"]),
+                body, f"mxplug_{op.name}", preamble=_C_HEAD)
+        named = dict(zip(inputs, xs))
+        if out is None:
+            out = be.cp.empty_like(xs[0])
+        kern(*[named[n] for n in reads], *[dt.type(attrs[s]) for s in scalars],
+             *[named[n] for n in inputs if n in states], out)
+        return out
+
+    @op.kernel("cupy")
+    def kernel(be, *xs, **attrs):
+        out = launch(be, None, xs, attrs)
+        return out if out is not None else op.generic(be.xp, *xs, **attrs)
+
+    @op.kernel_out("cupy")
+    def kernel_out(be, out, *xs, **attrs):
+        if launch(be, out, xs, attrs) is None:
+            be.setitem(out, Ellipsis, op.generic(be.xp, *xs, **attrs))
+
+
 def _infer_for(name, inputs):
     """Shape rule: every array input has the weight's shape; the output is like the weight."""
     def infer(*specs, **attrs):
@@ -148,6 +189,7 @@ def _declare(name, inputs, states, attrs, body, doc):
         op.impl(generic)
         if body is not None:
             _cl_kernel(op, body)
+            _cuda_kernel(op, body)
         OPTIMIZER_OPS[name] = op
         return op
     return deco
