@@ -514,7 +514,7 @@ def test_run_numpy_scratch_is_reused():
 
 def test_every_fusible_op_has_a_c_expression():
     pytest.importorskip("pyopencl")
-    from mxplug.backends.opencl.fused_kernels import C_OPS
+    from mxplug.backends.kernels.fused import C_OPS
     assert set(C_OPS) == set(fusion.FUSIBLE)
 
 

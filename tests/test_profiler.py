@@ -109,7 +109,7 @@ def test_gluon_training_step_trace(ctx, tmp_path):
              if e["ph"] == "M" and e["name"] == "process_name"}
     label = f"{ctx.device_type}/{ctx.device_id}"
     assert {procs[e["pid"]].split()[0] for e in ops} == {label}
-    if ctx.device_type == "opencl":  # kernel time from OpenCL profiling events
+    if ctx.device_type in ("opencl", "gpu"):  # kernel time from OpenCL / CUDA events
         kernels = _ops(trace, "kernel")
         assert kernels and all(e["args"]["kernel_us"] > 0 for e in kernels)
         assert f"Device kernels: {label}" in stats["Time"]

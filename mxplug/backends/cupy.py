@@ -1,11 +1,13 @@
 """The CUDA backend: CuPy on NVIDIA GPUs, as a specialization of the Array API adapter.
 
 CuPy arrays carry NumPy dtypes, so they are used unwrapped and generic op bodies run on
-``array_api_compat.cupy``. Ops run on CuPy's current stream of the array's device;
-:meth:`CupyBackend.synchronize` waits for it. ``import cupy`` happens only when the backend is
-loaded (``mxplug info``, or the first ``mx.gpu()`` context), never at ``import mxplug``.
+``array_api_compat.cupy`` (its hottest wrappers replaced, :func:`_fast_namespace`); ops that
+would take several launches there have CUDA kernels of their own (``cupy_kernels.py``). Ops run
+on CuPy's current stream of the array's device; :meth:`CupyBackend.synchronize` waits for it.
+``import cupy`` happens only when the backend is loaded (``mxplug info``, or the first
+``mx.gpu()`` context), never at ``import mxplug``.
 
-Untested on a GPU in this repository's CI (no GPU there): ``tests/gpu/run.sh`` is the check.
+CI has no GPU: ``tests/gpu/run.sh`` is the check on a machine with one (it ran on an H200).
 """
 
 from __future__ import annotations
@@ -83,6 +85,11 @@ class CupyBackend(ArrayAPIBackend):
 
     def num_devices(self):
         return self._count
+
+    def kernel(self, op_name):
+        from .cupy_kernels import KERNELS  # imports nothing of CuPy until a kernel runs
+
+        return KERNELS.get(op_name) or super().kernel(op_name)
 
     def describe(self):
         cp = self.cp

@@ -456,9 +456,17 @@ def _wrap_host(a) -> NDArray:
     return NDArray._wrap(a, Context("cpu", 0))
 
 
+#: DLPack device types that are CUDA device memory (kDLCUDA, kDLCUDAManaged).
+_DLPACK_CUDA = (2, 13)
+
+
 def from_dlpack(obj, ctx=None) -> NDArray:
-    """An NDArray sharing memory with a DLPack producer (NumPy, CuPy, PyTorch, ...)."""
-    ctx = Context(ctx) if ctx is not None else current_context()
+    """An NDArray sharing memory with a DLPack producer (NumPy, CuPy, PyTorch, ...); on the
+    producer's device unless ``ctx`` says otherwise (a CUDA tensor gives ``gpu(i)``)."""
+    if ctx is None:
+        kind, dev = getattr(obj, "__dlpack_device__", lambda: (1, 0))()
+        ctx = Context("gpu", int(dev)) if int(kind) in _DLPACK_CUDA else current_context()
+    ctx = Context(ctx)
     be = ctx.backend
     conv = getattr(be, "from_dlpack", None)
     if conv is None:

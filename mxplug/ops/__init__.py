@@ -19,6 +19,7 @@ from . import (
     contrib_resample,  # noqa: F401 (importing registers the ops)
     contrib_rroi,  # noqa: F401 (importing registers the ops)
     conv,
+    conv_gather,  # noqa: F401 (importing registers the CuPy kernels)
     correlation,  # noqa: F401 (importing registers the ops)
     creation,
     custom,  # noqa: F401 (importing registers the ops)

@@ -33,6 +33,7 @@ class Dialect:
     local_size: str
     local_mem: str     # qualifier of work-group shared memory
     barrier: str
+    restrict: str      # the no-alias pointer qualifier
     header: str        # type definitions and extensions every program starts with
 
     def preamble(self, dtypes=()) -> str:
@@ -46,14 +47,18 @@ OPENCL = Dialect(
     name="opencl", kernel="__kernel void", global_ptr="__global", const_ptr="__global const",
     global_id="((long)get_global_id(0))", local_id="((int)get_local_id(0))",
     group_id="((long)get_group_id(0))", local_size="((int)get_local_size(0))",
-    local_mem="__local", barrier="barrier(CLK_LOCAL_MEM_FENCE)", header="",
+    local_mem="__local", barrier="barrier(CLK_LOCAL_MEM_FENCE)", restrict="restrict", header="",
 )
 
 CUDA = Dialect(
     name="cuda", kernel='extern "C" __global__ void', global_ptr="", const_ptr="const",
     global_id="((long)blockIdx.x * blockDim.x + threadIdx.x)", local_id="((int)threadIdx.x)",
     group_id="((long)blockIdx.x)", local_size="((int)blockDim.x)", local_mem="__shared__",
-    barrier="__syncthreads()",
+    barrier="__syncthreads()", restrict="__restrict__",
+    # LP64: long is 64-bit, as in OpenCL; NVRTC has no <math.h> macros of its own
     header=("typedef unsigned char uchar; typedef unsigned short ushort; typedef unsigned int uint;"
-            " typedef unsigned long ulong;\n"),  # LP64: long is 64-bit, as in OpenCL
+            " typedef unsigned long ulong;\n"
+            "#ifndef INFINITY\n#define INFINITY __int_as_float(0x7f800000)\n#endif\n"
+            "#ifndef NAN\n#define NAN __int_as_float(0x7fffffff)\n#endif\n"
+            "#ifndef LONG_MIN\n#define LONG_MIN (-0x7fffffffffffffffL - 1)\n#endif\n"),
 )

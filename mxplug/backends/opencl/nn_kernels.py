@@ -30,45 +30,29 @@ import numpy as np
 from ...ops import infer as I
 from ...ops.registry import REGISTRY
 from ..kernels import MAXDIM, OPENCL, ctype
-from ..kernels.elementwise import _guarded, _on_axis
+from ..kernels.rows import (
+    LOCAL_MAX,
+    _compute_type,
+    _ld,
+    _reduce_local,
+    _st,
+    pick_source,
+    softmax_ce_source,
+)
 from . import xp
 from .launch import _grid
 from .xp_linalg import linear
 
 M = MAXDIM
-LOCAL_MAX = 256
 _SOURCES: dict = {}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # -- source pieces ----------------------------------------------------------------------------
-def _ld(dt, ptr, idx, c):
-    """Load ``ptr[idx]`` as compute type ``c`` (half is storage-only without cl_khr_fp16)."""
-    if np.dtype(dt) == np.float16:
-        return f"(({c})vload_half({idx}, {ptr}))"
-    return f"(({c}){ptr}[{idx}])"
 
 
-def _st(dt, ptr, idx, val):
-    if np.dtype(dt) == np.float16:
-        return f"vstore_half({val}, {idx}, {ptr});"
-    return f"{ptr}[{idx}] = ({ctype(dt)})({val});"
 
 
-def _reduce_local(c, op):
-    """Tree-reduce each work item's ``acc`` over the work-group into ``res`` (all items)."""
-    # the max skips NaN as fmax does, without a builtin call (PoCL 3.0 does not inline them)
-    comb = {"sum": "sh[lid] + sh[lid + s]",
-            "max": "(sh[lid + s] > sh[lid] ? sh[lid + s] : sh[lid])"}[op]
-    return f"""    sh[lid] = acc;
-    {OPENCL.barrier};
-    for (int s = ls >> 1; s > 0; s >>= 1) {{
-        if (lid < s) sh[lid] = {comb};
-        {OPENCL.barrier};
-    }}
-    res = sh[0];
-    {OPENCL.barrier};
-"""
 
 
 _ROW_HEAD = f"""    const long row = {OPENCL.group_id};
@@ -85,8 +69,6 @@ _ROW_HEAD = f"""    const long row = {OPENCL.group_id};
 """
 
 
-def _compute_type(*dtypes):
-    return "double" if any(np.dtype(d) == np.float64 for d in dtypes) else "float"
 
 
 def _softmax_source(name, x_dt, out_dt, len_dt):
@@ -211,99 +193,10 @@ def _batchnorm_source(name, x_dt, p_dt):
 """
 
 
-def _label_index(lab_dt, lv, L, wrap):
-    """C statements: ``long idx`` = the class index of label value ``lv`` in ``[0, L)`` as
-    ``pick`` takes it: truncated toward zero (a NaN or out-of-range float becomes the lowest
-    long, as NumPy's cast gives on x86), then clipped, or with ``wrap`` (a C expression)
-    wrapped Python-style."""
-    if np.dtype(lab_dt).kind == "f":
-        head = (f"long idx = ({lv} == {lv} && {lv} > -9.2e18f && {lv} < 9.2e18f) ? (long){lv} "
-                f": LONG_MIN;")
-    else:
-        head = f"long idx = (long){lv};"
-    return f"""{head}
-    if ({wrap}) {{ idx %= {L}; if (idx < 0) idx += {L}; }}
-    else idx = idx < 0 ? 0 : (idx >= {L} ? {L} - 1 : idx);
-"""
 
 
-def _pick_source(name, x_dt, lab_dt, backward):
-    """``pick`` along the last axis of 2-D ``x`` (one work item per row) or, with
-    ``backward``, its gradient: zeros with ``g[row]`` at each row's picked column (one work
-    item per output element, on a (columns, rows) grid)."""
-    d = OPENCL
-    t, lt = ctype(x_dt), ctype(lab_dt)
-    if backward:
-        # a 2-D grid (column, row): no division, and whole groups store unconditionally
-        # (``_guarded``), so PoCL vectorises along the row; ``g[row]`` is loaded whatever the
-        # column and ``out`` is ``restrict``, which lets both loads leave the column loop
-        body = f"""        const {lt} lv = lab[lab_off + row * lab_s];
-        {_label_index(lab_dt, "lv", "L", "wrap")}        const {t} gv = g[g_off + row * gs];
-        out[row * L + j] = j == idx ? gv : ({t})0;"""
-        return f"""
-{d.kernel} {name}(const long rows, {d.global_ptr} {t}* restrict out,
-        {d.global_ptr} const {t}* g, const long g_off, const long gs,
-        {d.global_ptr} const {lt}* lab, const long lab_off, const long lab_s, const long L,
-        const int wrap) {{
-    const long j = {d.global_id}, row = {_on_axis(d.global_id, 1)};
-{_guarded(d, body, [(0, "j", "L"), (1, "row", "rows")])}
-}}
-"""
-    return f"""
-{d.kernel} {name}(const long n, {d.global_ptr} {t}* out, const long os,
-        {d.global_ptr} const {t}* in0, const long off0, const long xrow, const long xc,
-        {d.global_ptr} const {lt}* lab, const long lab_off, const long lab_s, const long L,
-        const int wrap) {{
-    const long row = {d.global_id};
-    if (row >= n) return;
-    const {lt} lv = lab[lab_off + row * lab_s];
-    {_label_index(lab_dt, "lv", "L", "wrap")}    out[row * os] = in0[off0 + row * xrow + idx * xc];
-}}
-"""
 
 
-def _softmax_ce_source(name, x_dt, lab_dt, backward):
-    """``_softmax_ce`` (``lse(x) - x[label]`` per row) or, with ``backward``, its data gradient
-    ``g * (softmax(x) - onehot(label))``: one work-group per row of a 2-D ``x`` (any strides)."""
-    c = _compute_type(x_dt)
-    d = OPENCL
-    t = ctype(x_dt)
-    x = lambda i: _ld(x_dt, "in0", i, c)  # noqa: E731
-    grad = (f", {d.global_ptr} const {t}* g, const long g_off, const long gs"
-            if backward else "")
-    if backward:
-        tail = f"""    const {c} gr = {_ld(x_dt, "g", "g_off + row * gs", c)}, gs_ = gr / s;
-    for (long j = lid; j < L; j += ls) {{
-        {c} v = exp({x("xb + j * xc")} - m) * gs_;
-        if (j == idx) v -= gr;
-        {_st(x_dt, "out", "ob + j * oc", "v")}
-    }}
-"""
-    else:
-        loss = f"(log(s) + m) - {x('xb + idx * xc')}"
-        tail = f"""    if (lid == 0) {{ {_st(x_dt, "out", "ob", loss)} }}
-"""
-    return f"""
-{d.kernel} {name}({d.global_ptr} {t}* out, const long out_off, const long orow,
-        const long oc, {d.global_ptr} const {t}* in0, const long off0, const long xrow,
-        const long xc, {d.global_ptr} const {ctype(lab_dt)}* lab, const long lab_off,
-        const long lab_s{grad}, const long L) {{
-    {d.local_mem} {c} sh[{LOCAL_MAX}];
-    const long row = {d.group_id};
-    const int lid = {d.local_id}, ls = {d.local_size};
-    const long xb = off0 + row * xrow, ob = out_off + row * orow;
-    const {ctype(lab_dt)} lv = lab[lab_off + row * lab_s];
-    {_label_index(lab_dt, "lv", "L", "0")}    {c} acc = -INFINITY, res;
-    for (long j = lid; j < L; j += ls) {{
-        const {c} v = {x("xb + j * xc")};
-        acc = v > acc ? v : acc;
-    }}
-{_reduce_local(c, "max")}    const {c} m = res;
-    acc = 0;
-    for (long j = lid; j < L; j += ls) acc += exp({x("xb + j * xc")} - m);
-{_reduce_local(c, "sum")}    const {c} s = res;
-{tail}}}
-"""
 
 
 def _kernel(rt, family, *dtypes):
@@ -313,10 +206,10 @@ def _kernel(rt, family, *dtypes):
         name = "_".join(("nn",) + key)
         render = {"softmax": _softmax_source, "layernorm": _layernorm_source,
                   "batchnorm": _batchnorm_source,
-                  "softmax_ce": lambda n, x, lab: _softmax_ce_source(n, x, lab, False),
-                  "softmax_ce_bwd": lambda n, x, lab: _softmax_ce_source(n, x, lab, True),
-                  "pick": lambda n, x, lab: _pick_source(n, x, lab, False),
-                  "pick_bwd": lambda n, x, lab: _pick_source(n, x, lab, True)}[family]
+                  "softmax_ce": lambda n, x, lab: softmax_ce_source(n, x, lab, False),
+                  "softmax_ce_bwd": lambda n, x, lab: softmax_ce_source(n, x, lab, True),
+                  "pick": lambda n, x, lab: pick_source(n, x, lab, False),
+                  "pick_bwd": lambda n, x, lab: pick_source(n, x, lab, True)}[family]
         src = _SOURCES[key] = ("#pragma OPENCL FP_CONTRACT OFF\n" + render(name, *dtypes), name)
     return rt.kernel(src[0], src[1], dtypes)
 
