@@ -79,19 +79,36 @@ def _(xp, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
     return xp.reshape(r, out.shape)
 
 
+def _fc_is_2d(x, w, b, num_hidden, no_bias):
+    """Whether a FullyConnected call is one valid 2-D GEMM plus bias (the fast kernels' case)."""
+    return (x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1] and w.shape[0] == num_hidden
+            and x.dtype == w.dtype
+            and (no_bias and b is None or not no_bias and b is not None
+                 and b.shape == (num_hidden,) and b.dtype == x.dtype))
+
+
 @fully_connected.kernel("numpy", direct=True)
 def _fc_numpy(x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
     """2-D data straight to BLAS with the bias added in place: the generic body's checks and
     second temporary cost ~10 us per layer."""
-    if (x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1] and w.shape[0] == num_hidden
-            and x.dtype == w.dtype
-            and (no_bias and b is None or not no_bias and b is not None
-                 and b.shape == (num_hidden,) and b.dtype == x.dtype)):
+    if _fc_is_2d(x, w, b, num_hidden, no_bias):
         r = np.matmul(x, w.T)
         if b is not None:
             r += b
         return r
     return fully_connected.generic(np, x, w, b, num_hidden, no_bias, flatten)
+
+
+@fully_connected.kernel("cupy")
+def _fc_cupy(be, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
+    """As on NumPy: one cuBLAS GEMM and an in-place bias add (the generic body's reshapes and
+    checks are host time a GPU cannot hide)."""
+    if _fc_is_2d(x, w, b, num_hidden, no_bias):
+        r = be.cp.matmul(x, w.T)
+        if b is not None:
+            r += b
+        return r
+    return fully_connected.generic(be.xp, x, w, b, num_hidden, no_bias, flatten)
 
 
 @fully_connected.kernel_out("numpy")

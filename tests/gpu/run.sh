@@ -36,6 +36,6 @@ workers=()
 if $PY -c "import xdist" 2>/dev/null; then workers=(-n "${GPU_TEST_WORKERS:-8}"); fi
 MXPLUG_TEST_BACKENDS=cupy timeout "${GPU_SUITE_TIMEOUT:-0}" \
     $PY -m pytest -q --tb=short -rfE --timeout 300 -p no:cacheprovider "${workers[@]}" \
-    tests/ -k cupy || status=1
+    tests/ -k "cupy or cuda" || status=1
 step "done (status $status)"
 exit $status
