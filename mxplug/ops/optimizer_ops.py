@@ -41,6 +41,22 @@ def _check_lr(name, lr):
         raise TypeError(f"{name}: the attribute lr is required")
 
 
+def _register(op, backend_name, launch):
+    """``op``'s kernel and out-kernel on ``backend_name`` from ``launch(be, out, xs, attrs)``,
+    which runs the one-kernel update into ``out`` (None: a new array) and returns None when the
+    arrays do not fit it; the generic body runs then."""
+
+    @op.kernel(backend_name)
+    def kernel(be, *xs, **attrs):
+        out = launch(be, None, xs, attrs)
+        return out if out is not None else op.generic(be.xp, *xs, **attrs)
+
+    @op.kernel_out(backend_name)
+    def kernel_out(be, out, *xs, **attrs):
+        if launch(be, out, xs, attrs) is None:
+            be.setitem(out, Ellipsis, op.generic(be.xp, *xs, **attrs))
+
+
 # -- OpenCL: one kernel per update ----------------------------------------------------------------
 # comparisons, not fmin/fmax: PoCL 3.0 calls builtins out of line, which stops it vectorising the
 # work-group (and a NaN gradient stays NaN, as the generic body's clip leaves it)
@@ -109,16 +125,7 @@ def _cl_kernel(op, body):
         rt.launch(rt.kernel(src, kname, (dt,)), w.size, *args)  # reads w[i] before out[i]
         return out
 
-    @op.kernel("opencl")
-    def kernel(be, *xs, **attrs):
-        out = launch(be, None, xs, attrs)
-        return out if out is not None else op.generic(be.xp, *xs, **attrs)
-
-    @op.kernel_out("opencl")
-    def kernel_out(be, out, *xs, **attrs):
-        if launch(be, out, xs, attrs) is None:
-            res = op.generic(be.xp, *xs, **attrs)
-            be.setitem(out, Ellipsis, res)
+    _register(op, "opencl", launch)
 
 
 # -- CUDA (CuPy): the same C body as one ElementwiseKernel ----------------------------------------
@@ -150,15 +157,7 @@ def _cuda_kernel(op, body):
              *[named[n] for n in inputs if n in states], out)
         return out
 
-    @op.kernel("cupy")
-    def kernel(be, *xs, **attrs):
-        out = launch(be, None, xs, attrs)
-        return out if out is not None else op.generic(be.xp, *xs, **attrs)
-
-    @op.kernel_out("cupy")
-    def kernel_out(be, out, *xs, **attrs):
-        if launch(be, out, xs, attrs) is None:
-            be.setitem(out, Ellipsis, op.generic(be.xp, *xs, **attrs))
+    _register(op, "cupy", launch)
 
 
 def _infer_for(name, inputs):

@@ -75,15 +75,6 @@ def _literal(v, t):
 
 
 
-def _literal(v, t):
-    v = float(v)
-    if math.isnan(v):
-        return f"(({t})NAN)"
-    if math.isinf(v):
-        return f"(({t}){'-' if v < 0 else ''}INFINITY)"
-    return f"(({t}){v!r})"
-
-
 def program_expression(program, t, dialect: Dialect):
     """(helper function definitions, the expression of the program's last value) for operands
     ``x0, x1, ...`` and results of C type ``t``."""
