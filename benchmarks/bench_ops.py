@@ -42,6 +42,11 @@ def cases(rng, xp=np):
     a16 = rng.uniform(-1, 1, 16).astype(np.float32)
     b16 = rng.uniform(-1, 1, 16).astype(np.float32)
     x64 = rng.uniform(-1, 1, (64, 64)).astype(np.float32)
+    # the shapes of the MLP benchmarks' first layer (batch 128, 784 -> 256) and its gradient
+    x = rng.uniform(-1, 1, (128, 784)).astype(np.float32)
+    w = rng.uniform(-1, 1, (256, 784)).astype(np.float32)
+    b = rng.uniform(-1, 1, 256).astype(np.float32)
+    g = rng.uniform(-1, 1, (128, 256)).astype(np.float32)
     return [
         ("a + b      (16 f32)", None, lambda a, b: a + b, lambda a, b: a + b,
          lambda t, a, b: t.add(a, b), (a16, b16)),
@@ -51,6 +56,12 @@ def cases(rng, xp=np):
          lambda t, a: t.sum(a), (a16,)),
         ("dot(x, x)  (64x64 f32)", "dot", lambda x, y: mx.nd.dot(x, y), lambda x, y: xp.dot(x, y),
          lambda t, x, y: t.mm(x, y), (x64, x64)),
+        ("FullyConnected (128x784 -> 256)", "FullyConnected",
+         lambda x, w, b: mx.nd.FullyConnected(x, w, b, num_hidden=256),
+         lambda x, w, b: x @ w.T + b, lambda t, x, w, b: t.nn.functional.linear(x, w, b),
+         (x, w, b)),
+        ("sum(g, axis=0) (128x256)", "sum", lambda g: mx.nd.sum(g, axis=0),
+         lambda g: xp.sum(g, axis=0), lambda t, g: t.sum(g, 0), (g,)),
     ]
 
 

@@ -2,7 +2,8 @@
 # The GPU check of the CuPy backend, in one command on a machine with an NVIDIA GPU and CuPy,
 # NumPy and pytest installed (nothing is downloaded). From the repository root:
 #     bash tests/gpu/run.sh
-# 1. the benchmarks on gpu:0 against CuPy and PyTorch on the same GPU (short, so they come first);
+# 1. the benchmarks on gpu:0 against CuPy and PyTorch on the same GPU, and a profile of the
+# MLP step (short, so they come first);
 # 2. the demo (MLP + CNN) trained on gpu:0; 3. the whole suite on gpu(0) only, in parallel with
 # pytest-xdist when it is installed.
 # Knobs: GPU_SUITE_TIMEOUT=seconds bounds step 3 (0, the default, does not); GPU_TEST_WORKERS
@@ -23,6 +24,9 @@ step "benchmarks on gpu:0"
 $PY benchmarks/bench_ops.py --ctx gpu:0 --no-import || status=1
 $PY benchmarks/bench_training.py --ctx gpu:0 --steps 30 || status=1
 $PY benchmarks/bench_gluon.py --ctx gpu:0 --only mlp,lenet --steps 30 || status=1
+for mode in "" --hybridize; do  # where the MLP step's host time goes, per phase and function
+    $PY benchmarks/profile_gluon.py --ctx gpu:0 --model mlp $mode --steps 100 --top 20 || status=1
+done
 
 step "demo: MLP and CNN on gpu:0"
 if $PY -c "import sklearn" 2>/dev/null; then
