@@ -74,7 +74,6 @@ def _literal(v, t):
     return f"(({t}){v!r})"
 
 
-
 def program_expression(program, t, dialect: Dialect):
     """(helper function definitions, the expression of the program's last value) for operands
     ``x0, x1, ...`` and results of C type ``t``."""

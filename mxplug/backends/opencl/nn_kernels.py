@@ -48,13 +48,7 @@ _SOURCES: dict = {}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-# -- source pieces ----------------------------------------------------------------------------
-
-
-
-
-
-
+# -- source pieces (the row kernels shared with CUDA are in kernels/rows.py) ---------------------
 _ROW_HEAD = f"""    const long row = {OPENCL.group_id};
     const int lid = {OPENCL.local_id}, ls = {OPENCL.local_size};
     long rem = row, xb = off0, ob = out_off, lb = aux_off;
@@ -67,8 +61,6 @@ _ROW_HEAD = f"""    const long row = {OPENCL.group_id};
     }}
     const long L = meta[{1 + 4 * M}], xs = meta[{2 + 4 * M}], os = meta[{3 + 4 * M}];
 """
-
-
 
 
 def _softmax_source(name, x_dt, out_dt, len_dt):
@@ -191,12 +183,6 @@ def _batchnorm_source(name, x_dt, p_dt):
     }}
 }}
 """
-
-
-
-
-
-
 
 
 def _kernel(rt, family, *dtypes):
