@@ -112,12 +112,15 @@ def test_shuffle_and_multinomial():
     assert v.dtype == np.int32
 
 
-@pytest.mark.xfail(strict=True, reason="mxplug/ops/random.py: sample_multinomial's nout does not "
-                                       "follow get_prob (one output before shape inference)")
 def test_multinomial_get_prob_defaults_to_true():
     # MXNet 1.9.1: ['_sample_multinomial0_output0', '_sample_multinomial0_output1']
     m = R.multinomial(mx.sym.var("p"), shape=2)
     assert len(m.list_outputs()) == 2
+    assert len(R.multinomial(mx.sym.var("p"), shape=2, get_prob=False).list_outputs()) == 1
+    p = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)
+    samples, logp = _run(m, p=p)
+    np.testing.assert_array_equal(samples, [[1, 1], [0, 0]])
+    np.testing.assert_array_equal(logp, np.zeros((2, 2), np.float32))  # log(1)
 
 
 def test_parameter_type_errors_are_mxnets():

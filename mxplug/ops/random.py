@@ -321,6 +321,7 @@ sample_multinomial = defop(
     "sample_multinomial", ("data",), {"shape": Shape(()), "get_prob": Bool(False),
                                       "dtype": Dtype("int32"), **_STATE},
     infer=_multinomial_rule, differentiable=False, random=True,
+    nout=lambda attrs: 2 if attrs.get("get_prob") else 1,
     aliases=("_sample_multinomial", "random_multinomial"),
     doc="Draw ``shape`` indices from each categorical distribution in the last axis of ``data``; "
         "with ``get_prob`` also return their log-probabilities.")
