@@ -171,3 +171,45 @@ def test_gather_convolutions_match_the_numpy_kernels(name):
                                        atol=1e-10, err_msg=f"{name} {s.attrs}")
             checked += 1
     assert checked >= 3
+
+
+def test_ops_run_on_the_gpu_of_their_arrays_when_there_are_several():
+    """CuPy launches on its *current* device: with two GPUs, an op on gpu(1) arrays (or a
+    creation op with ctx=gpu(1)) must run under ``cupy.cuda.Device(1)``. No machine here has
+    two GPUs, so this checks ``device_scope`` against a stand-in for ``cupy``."""
+    from mxplug.backends.cupy import CupyBackend
+
+    entered = []
+
+    class Device:
+        def __init__(self, i):
+            self.id = i
+
+        def __enter__(self):
+            entered.append(self.id)
+
+        def __exit__(self, *exc):
+            entered.append(None)
+
+    class ndarray:  # noqa: N801 - stands for cupy.ndarray
+        def __init__(self, dev):
+            self.device = Device(dev)
+
+    cuda = type("cuda", (), {"Device": Device,
+                             "runtime": type("runtime", (), {"getDevice": staticmethod(lambda: 0)})})
+    be = CupyBackend.__new__(CupyBackend)
+    be.cp = type("cupy", (), {"cuda": cuda, "ndarray": ndarray})
+    seen = []
+    op_body = lambda *args, **attrs: seen.append(list(entered)) or "done"  # noqa: E731
+
+    be._count = 1
+    assert be.device_scope(op_body) is op_body  # one GPU: nothing wrapped, nothing paid
+    be._count = 2
+    run = be.device_scope(op_body)
+    assert run(be, ndarray(0), 2.0) == "done" and entered == []      # already current
+    assert run(be, ndarray(1), ndarray(1)) == "done" and seen[-1] == [1]
+    assert entered == [1, None]                                      # left again
+    run(shape=(2,), ctx=mx.gpu(1))                                   # creation: its ctx
+    assert seen[-1] == [1, None, 1]
+    run(shape=(2,), ctx=mx.gpu(0))
+    assert entered == [1, None, 1, None]

@@ -91,6 +91,26 @@ class CupyBackend(ArrayAPIBackend):
 
         return KERNELS.get(op_name) or super().kernel(op_name)
 
+    def device_scope(self, fn):
+        """``fn``, an op's resolved callable, run with CuPy's current device set to the GPU of
+        its arrays (or of its ``ctx`` attribute, for creation ops): CuPy launches kernels and
+        allocates on its current device, so an op on ``gpu(1)`` would otherwise run on GPU 0
+        (reading GPU 1 over peer access, or failing without it). With one GPU there is nothing
+        to choose and ``fn`` comes back as it is (no cost per call)."""
+        if self._count < 2:
+            return fn
+        cuda, ndarray = self.cp.cuda, self.cp.ndarray
+
+        def on_its_device(*args, **attrs):
+            ctx = attrs.get("ctx")
+            dev = ctx.device_id if ctx is not None else next(
+                (a.device.id for a in args if isinstance(a, ndarray)), None)
+            if dev is None or dev == cuda.runtime.getDevice():
+                return fn(*args, **attrs)
+            with cuda.Device(dev):
+                return fn(*args, **attrs)
+        return on_its_device
+
     def describe(self):
         cp = self.cp
         devs = []

@@ -151,10 +151,11 @@ def _cuda_kernel(op, body):
                 ", ".join([f"T {n}" for n in inputs if n in states] + ["T w_out"]),
                 body, f"mxplug_{op.name}", preamble=_C_HEAD)
         named = dict(zip(inputs, xs))
-        if out is None:
-            out = be.cp.empty_like(xs[0])
-        kern(*[named[n] for n in reads], *[dt.type(attrs[s]) for s in scalars],
-             *[named[n] for n in inputs if n in states], out)
+        with xs[0].device:  # out-kernels are not device-scoped by resolve (see device_scope)
+            if out is None:
+                out = be.cp.empty_like(xs[0])
+            kern(*[named[n] for n in reads], *[dt.type(attrs[s]) for s in scalars],
+                 *[named[n] for n in inputs if n in states], out)
         return out
 
     _register(op, "cupy", launch)

@@ -261,6 +261,9 @@ class Op:
                 )
         if self.view_of_input and fn is not COMPOSE:
             fn = _owning(fn, REGISTRY["copy"].resolve(backend))
+        scope = getattr(backend, "device_scope", None)  # several devices, one current (CuPy)
+        if scope is not None and fn is not COMPOSE:
+            fn = scope(fn)
         if _wrapper is not None and fn is not COMPOSE:
             fn = _wrapper.kernel(self, backend, fn)
         self._resolved[backend] = fn
