@@ -29,6 +29,7 @@ from _common import (
     setup_threads_and_torch,
     table,
     thread_env,
+    torch_sync,
 )
 
 import mxplug as mx
@@ -138,8 +139,8 @@ def torch_steps(rng, steps, device="cpu"):
         torch.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
     where = device if device != "cpu" else f"{torch.get_num_threads()} threads"
-    sync = torch.cuda.synchronize if device != "cpu" else (lambda: None)
-    return samples_per_s(step, BATCH, steps, sync), f"torch {torch.__version__} ({where})"
+    return (samples_per_s(step, BATCH, steps, torch_sync(torch, device)),
+            f"torch {torch.__version__} ({where})")
 
 
 def main(argv=None):
