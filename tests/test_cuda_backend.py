@@ -195,8 +195,8 @@ def test_ops_run_on_the_gpu_of_their_arrays_when_there_are_several():
         def __init__(self, dev):
             self.device = Device(dev)
 
-    cuda = type("cuda", (), {"Device": Device,
-                             "runtime": type("runtime", (), {"getDevice": staticmethod(lambda: 0)})})
+    runtime = type("runtime", (), {"getDevice": staticmethod(lambda: 0)})
+    cuda = type("cuda", (), {"Device": Device, "runtime": runtime})
     be = CupyBackend.__new__(CupyBackend)
     be.cp = type("cupy", (), {"cuda": cuda, "ndarray": ndarray})
     seen = []
