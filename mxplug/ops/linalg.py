@@ -58,8 +58,22 @@ dot = defop("dot", ("lhs", "rhs"), {**_T, "forward_stype": None}, infer=_dot_inf
                 "axis instead, ``transpose_b`` rhs's last axis. 1-D . 1-D gives shape (1,).")
 
 
+def _dot_matrices(a, b, transpose_a, transpose_b):
+    """The two matrices of a matrix . matrix ``dot`` (transposed views), or None for any other
+    call (the generic body then checks and reshapes)."""
+    if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype:
+        a2 = a.T if transpose_a else a
+        b2 = b.T if transpose_b else b
+        if a2.shape[1] == b2.shape[0]:
+            return a2, b2
+    return None
+
+
 @dot.impl
 def _(xp, a, b, transpose_a=False, transpose_b=False, forward_stype=None):
+    mats = _dot_matrices(a, b, transpose_a, transpose_b)
+    if mats is not None:  # matrix . matrix: no checks or reshapes beyond the GEMM's own
+        return xp.matmul(*mats)
     out = _dot_infer(I.Spec(a.shape, a.dtype), I.Spec(b.shape, b.dtype), transpose_a, transpose_b)
     lk, lc, rc, rk = _dot_split(a.shape, b.shape, transpose_a, transpose_b)
     if transpose_a:
@@ -485,17 +499,6 @@ trsm.samples(
 )
 
 
-def _dot_matrices(a, b, transpose_a, transpose_b):
-    """The two matrices of a matrix . matrix ``dot`` (transposed views), or None for any other
-    call (the generic body then checks and reshapes)."""
-    if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype:
-        a2 = a.T if transpose_a else a
-        b2 = b.T if transpose_b else b
-        if a2.shape[1] == b2.shape[0]:
-            return a2, b2
-    return None
-
-
 @dot.kernel("numpy")
 def _dot_numpy(be, a, b, transpose_a=False, transpose_b=False, forward_stype=None):
     """Matrix . matrix straight to BLAS: the shape checks in the generic body cost more than a
@@ -504,16 +507,6 @@ def _dot_numpy(be, a, b, transpose_a=False, transpose_b=False, forward_stype=Non
     if mats is not None:
         return np.matmul(*mats)
     return dot.generic(np, a, b, transpose_a, transpose_b, forward_stype)
-
-
-@dot.kernel("cupy")
-def _dot_cupy(be, a, b, transpose_a=False, transpose_b=False, forward_stype=None):
-    """As on NumPy: matrix . matrix straight to cuBLAS (on an H200 the generic body's reshapes
-    and checks doubled a 64x64 dot's 16 us)."""
-    mats = _dot_matrices(a, b, transpose_a, transpose_b)
-    if mats is not None:
-        return be.cp.matmul(*mats)
-    return dot.generic(be.xp, a, b, transpose_a, transpose_b, forward_stype)
 
 
 @dot.kernel_out("numpy")

@@ -69,22 +69,25 @@ fully_connected = defop(
         "data to (N, prod(rest)); ``flatten=False`` applies to the last axis only.")
 
 
+def _fc_is_2d(x, w, b, num_hidden, no_bias):
+    """Whether a FullyConnected call is one valid 2-D GEMM plus bias (the fast paths' case)."""
+    return (x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1] and w.shape[0] == num_hidden
+            and x.dtype == w.dtype
+            and (no_bias and b is None or not no_bias and b is not None
+                 and b.shape == (num_hidden,) and b.dtype == x.dtype))
+
+
 @fully_connected.impl
 def _(xp, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
+    if _fc_is_2d(x, w, b, num_hidden, no_bias):  # one GEMM (a GPU pays host time per call)
+        r = xp.matmul(x, w.T)
+        return r if b is None else r + b
     out = _fc_infer(_s(x), _s(w), b if b is None else _s(b), num_hidden, no_bias, flatten)
     x2 = xp.reshape(x, (-1, w.shape[1]))
     r = xp.matmul(x2, xp.permute_dims(w, (1, 0)))
     if b is not None:
         r = r + b
     return xp.reshape(r, out.shape)
-
-
-def _fc_is_2d(x, w, b, num_hidden, no_bias):
-    """Whether a FullyConnected call is one valid 2-D GEMM plus bias (the fast kernels' case)."""
-    return (x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1] and w.shape[0] == num_hidden
-            and x.dtype == w.dtype
-            and (no_bias and b is None or not no_bias and b is not None
-                 and b.shape == (num_hidden,) and b.dtype == x.dtype))
 
 
 @fully_connected.kernel("numpy", direct=True)
@@ -97,18 +100,6 @@ def _fc_numpy(x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
             r += b
         return r
     return fully_connected.generic(np, x, w, b, num_hidden, no_bias, flatten)
-
-
-@fully_connected.kernel("cupy")
-def _fc_cupy(be, x, w, b=None, num_hidden=0, no_bias=False, flatten=True):
-    """As on NumPy: one cuBLAS GEMM and an in-place bias add (the generic body's reshapes and
-    checks are host time a GPU cannot hide)."""
-    if _fc_is_2d(x, w, b, num_hidden, no_bias):
-        r = be.cp.matmul(x, w.T)
-        if b is not None:
-            r += b
-        return r
-    return fully_connected.generic(be.xp, x, w, b, num_hidden, no_bias, flatten)
 
 
 @fully_connected.kernel_out("numpy")
