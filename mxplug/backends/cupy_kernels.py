@@ -17,7 +17,7 @@ import numpy as np
 from ..ops.registry import REGISTRY
 from .kernels import CUDA, ctype
 from .kernels.fused import program_expression
-from .kernels.rows import LOCAL_MAX, pick_source, softmax_ce_source
+from .kernels.rows import LOCAL_MAX, PICK_DTYPES, labels_fit, pick_source, softmax_ce_source
 
 __all__ = ["KERNELS"]
 
@@ -63,14 +63,6 @@ def _row_kernel(family, x_dtype, lab_dtype):
     return _cupy().RawKernel(CUDA.header + render(name), name)
 
 
-def _labels_fit(shape, label, axis):
-    """Whether a row kernel takes ``label`` for data of ``shape``: 2-D data along its last
-    axis, one label per row ((N,) or (N, 1)) of an integer type or float32/float64."""
-    return (len(shape) == 2 and axis % 2 == 1 and shape[1] > 0
-            and label.shape in ((shape[0],), (shape[0], 1))
-            and (label.dtype.kind in "iu" or label.dtype in _FLOATS))
-
-
 def _strides(a):
     """``a``'s strides in elements, as kernel arguments."""
     return [_I64(s // a.itemsize) for s in a.strides]
@@ -100,24 +92,21 @@ def _ce(family, x, label, out, *grad):
 
 
 def softmax_ce(be, x, label, axis=-1):
-    if not (x.dtype in _FLOATS and _labels_fit(x.shape, label, axis)):
+    if not (x.dtype in _FLOATS and labels_fit(x.shape, label, axis)):
         return REGISTRY["_softmax_ce"].generic(be.xp, x, label, axis)
     return _ce("softmax_ce", x, label, be.cp.empty((x.shape[0], 1), x.dtype))
 
 
 def softmax_ce_backward(be, g, x, label, axis=-1):
-    if not (x.dtype in _FLOATS and _labels_fit(x.shape, label, axis)
+    if not (x.dtype in _FLOATS and labels_fit(x.shape, label, axis)
             and g.shape == (x.shape[0], 1) and g.dtype == x.dtype):
         return REGISTRY["_softmax_ce_backward"].generic(be.xp, g, x, label, axis)
     return _ce("softmax_ce_bwd", x, label, be.cp.empty(x.shape, x.dtype), g)
 
 
-_PICK_X = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64))
-
-
 def pick(be, x, index, axis=-1, keepdims=False, mode="clip"):
     """``x[row, index[row]]`` of 2-D ``x``: one launch, one thread per row."""
-    if not (x.dtype in _PICK_X and _labels_fit(x.shape, index, axis)):
+    if not (x.dtype in PICK_DTYPES and labels_fit(x.shape, index, axis)):
         return REGISTRY["pick"].generic(be.xp, x, index, axis, keepdims, mode)
     n, L = x.shape
     out = be.cp.empty((n, 1) if keepdims else (n,), x.dtype)
@@ -135,8 +124,8 @@ def pick_backward(be, g, index, shape=(), axis=-1, keepdims=False, mode="clip"):
     per element on a (columns, rows) grid."""
     shape = tuple(shape)
     want = (shape[0], 1) if keepdims else (shape[0],) if shape else ()
-    if not (len(shape) == 2 and g.dtype in _PICK_X and g.shape == want
-            and _labels_fit(shape, index, axis)):
+    if not (len(shape) == 2 and g.dtype in PICK_DTYPES and g.shape == want
+            and labels_fit(shape, index, axis)):
         return REGISTRY["_pick_backward"].generic(be.xp, g, index, shape, axis, keepdims, mode)
     n, L = shape
     out = be.cp.empty(shape, g.dtype)

@@ -12,10 +12,21 @@ import numpy as np
 from .dialect import OPENCL, ctype
 from .elementwise import _guarded, _on_axis
 
-__all__ = ["LOCAL_MAX", "softmax_ce_source", "pick_source"]
+__all__ = ["LOCAL_MAX", "PICK_DTYPES", "labels_fit", "softmax_ce_source", "pick_source"]
 
 #: The largest work-group a row kernel uses (the size of its local reduction array).
 LOCAL_MAX = 256
+#: Data dtypes the ``pick`` kernels take (softmax cross-entropy: float32 and float64).
+PICK_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64))
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def labels_fit(shape, label, axis):
+    """Whether a row kernel takes ``label`` for data of ``shape``: 2-D data along its last
+    axis, one label per row ((N,) or (N, 1)) of an integer type or float32/float64."""
+    return (len(shape) == 2 and axis % 2 == 1 and shape[1] > 0
+            and label.shape in ((shape[0],), (shape[0], 1))
+            and (label.dtype.kind in "iu" or label.dtype in _FLOATS))
 
 
 def _ld(dt, ptr, idx, c):

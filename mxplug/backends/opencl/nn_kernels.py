@@ -32,10 +32,12 @@ from ...ops.registry import REGISTRY
 from ..kernels import MAXDIM, OPENCL, ctype
 from ..kernels.rows import (
     LOCAL_MAX,
+    PICK_DTYPES,
     _compute_type,
     _ld,
     _reduce_local,
     _st,
+    labels_fit,
     pick_source,
     softmax_ce_source,
 )
@@ -354,19 +356,11 @@ def _fully_connected(be, x, w, b=None, num_hidden=0, no_bias=False, flatten=True
 
 
 # -- rows with a class label: softmax cross-entropy, pick --------------------------------------
-def _labels_fit(shape, label, axis):
-    """Whether a row kernel takes ``label`` for data of ``shape``: 2-D data along its last
-    axis, one label per row ((N,) or (N, 1)) of an integer type or float32/float64."""
-    return (len(shape) == 2 and axis % 2 == 1 and shape[1] > 0
-            and label.shape in ((shape[0],), (shape[0], 1))
-            and (label.dtype.kind in "iu" or label.dtype in _FLOATS))
-
-
 def _ce_fits(x, label, axis):
     """Whether the fused kernels take these operands: float32/float64 data (see
-    ``_labels_fit``)."""
+    ``labels_fit``)."""
     return (x.dtype in _FLOATS and (x.dtype == np.float32 or x.rt.fp64)
-            and _labels_fit(x.shape, label, axis))
+            and labels_fit(x.shape, label, axis))
 
 
 def _ce_launch(family, x, label, out, *grad):
@@ -391,13 +385,10 @@ def _softmax_ce_backward(be, g, x, label, axis=-1):
     return _ce_launch("softmax_ce_bwd", x, label, out, g.buf, g.offset, g._strides[0])
 
 
-_PICK_X = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64))
-
-
 def _pick(be, x, index, axis=-1, keepdims=False, mode="clip"):
     """``x[row, index[row]]`` of 2-D ``x``: one launch (the generic body's index arithmetic
     and gather take six)."""
-    if not (x.dtype in _PICK_X and _labels_fit(x.shape, index, axis)):
+    if not (x.dtype in PICK_DTYPES and labels_fit(x.shape, index, axis)):
         return REGISTRY["pick"].generic(be.xp, x, index, axis, keepdims, mode)
     n = x.shape[0]
     out = xp.empty((n, 1) if keepdims else (n,), x.dtype, x.rt)
@@ -411,7 +402,7 @@ def _pick(be, x, index, axis=-1, keepdims=False, mode="clip"):
 def _pick_backward(be, g, index, shape=(), axis=-1, keepdims=False, mode="clip"):
     """Zeros of ``shape`` (2-D) with ``g[row]`` at each row's picked column, in one launch."""
     shape = tuple(shape)
-    if not (g.dtype in _PICK_X and _labels_fit(shape, index, axis)
+    if not (g.dtype in PICK_DTYPES and labels_fit(shape, index, axis)
             and g.shape == ((shape[0], 1) if keepdims else (shape[0],))):
         return REGISTRY["_pick_backward"].generic(be.xp, g, index, shape, axis, keepdims, mode)
     out = xp.empty(shape, g.dtype, g.rt)
