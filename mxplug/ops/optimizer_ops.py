@@ -151,11 +151,15 @@ def _cuda_kernel(op, body):
                 ", ".join([f"T {n}" for n in inputs if n in states] + ["T w_out"]),
                 body, f"mxplug_{op.name}", preamble=_C_HEAD)
         named = dict(zip(inputs, xs))
-        with xs[0].device:  # out-kernels are not device-scoped by resolve (see device_scope)
-            if out is None:
-                out = be.cp.empty_like(xs[0])
-            kern(*[named[n] for n in reads], *[dt.type(attrs[s]) for s in scalars],
-                 *[named[n] for n in inputs if n in states], out)
+        if out is None:  # the plain kernel: Op.resolve put it on the arrays' GPU (device_scope)
+            out = be.cp.empty_like(xs[0])
+        args = ([named[n] for n in reads] + [dt.type(attrs[s]) for s in scalars]
+                + [named[n] for n in inputs if n in states] + [out])
+        if be.num_devices() > 1:  # an out-kernel, which resolve does not scope
+            with xs[0].device:
+                kern(*args)
+        else:
+            kern(*args)
         return out
 
     _register(op, "cupy", launch)
