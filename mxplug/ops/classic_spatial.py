@@ -132,8 +132,7 @@ def _(be, x, rois, pooled_size=(), spatial_scale=1.0):
 
 def _roi_grad_infer(g, x, rois, pooled_size=(), spatial_scale=1.0):
     out = _roi_infer(x, rois, pooled_size, spatial_scale)
-    I.expect(tuple(g.shape) == tuple(out.shape), "_backward_ROIPooling",
-             f"grad of ROIPooling's output shape {tuple(out.shape)}", f"{tuple(g.shape)}")
+    I.expect_output_grad(g, out, "_backward_ROIPooling", "ROIPooling")
     return I.Spec(x.shape, x.dtype)
 
 

@@ -186,8 +186,7 @@ def _(xp, x, rois, **attrs):
 
 def _ps_grad_infer(g, x, rois, **attrs):
     out = _ps_infer(x, rois, **attrs)
-    I.expect(tuple(g.shape) == tuple(out.shape), "_backward_contrib_PSROIPooling",
-             f"grad of PSROIPooling's output shape {tuple(out.shape)}", f"{tuple(g.shape)}")
+    I.expect_output_grad(g, out, "_backward_contrib_PSROIPooling", "PSROIPooling")
     return I.Spec(x.shape, x.dtype)
 
 
@@ -410,9 +409,8 @@ def _(xp, *xs, **attrs):
 
 def _def_grad_infer(g, *xs, **attrs):
     out = _def_infer(*xs, **attrs)
-    I.expect(tuple(g.shape) == tuple(out.shape), "_backward_contrib_DeformablePSROIPooling",
-             f"grad of DeformablePSROIPooling's output shape {tuple(out.shape)}",
-             f"{tuple(g.shape)}")
+    I.expect_output_grad(g, out, "_backward_contrib_DeformablePSROIPooling",
+                         "DeformablePSROIPooling")
     return tuple(I.Spec(a.shape, a.dtype) for a in xs[:1] + xs[2:])
 
 

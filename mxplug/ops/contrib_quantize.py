@@ -153,10 +153,14 @@ def _quantize_v2_infer(x, out_type="int8", min_calib_range=None, max_calib_range
     return I.Spec(tuple(x.shape), np.dtype(out)), _range_spec(), _range_spec()
 
 
+#: The attributes of the ops that quantize to int8/uint8 by a calibration range.
+_CALIBRATED = {"out_type": Enum("int8", "uint8", "auto"), "min_calib_range": OptFloat(None),
+               "max_calib_range": OptFloat(None)}
+
+
 quantize_v2 = defop(
     "_contrib_quantize_v2", ("data",),
-    {"out_type": Enum("int8", "uint8", "auto"), "min_calib_range": OptFloat(None),
-     "max_calib_range": OptFloat(None)},
+    dict(_CALIBRATED),
     infer=_quantize_v2_infer, nout=3, differentiable=False,
     doc="Quantize float32 data to int8 (``round(x * 127.5 / r)`` in [-128, 127], range (-r, r)) "
         "or uint8 (``round(x * 255.5 / r)`` in [0, 255], range (min, max)), ties to even, "
@@ -229,8 +233,7 @@ def _requantize_infer(x, lo, hi, out_type="int8", min_calib_range=None, max_cali
 
 requantize = defop(
     "_contrib_requantize", ("data", "min_range", "max_range"),
-    {"out_type": Enum("int8", "uint8", "auto"), "min_calib_range": OptFloat(None),
-     "max_calib_range": OptFloat(None)},
+    dict(_CALIBRATED),
     infer=_requantize_infer, nout=3, differentiable=False,
     doc="Requantize int32 data standing for ``q * max(|min_range|, |max_range|) / 2**31`` into "
         "int8 (``round(v * 127 / r)`` in [-128, 127], range (-r, r)) or uint8 "

@@ -475,8 +475,7 @@ def _(be, x, rois, pooled_size=(), spatial_scale=1.0, sample_ratio=-1,
 
 def _roi_grad_infer(g, x, rois, **attrs):
     out = _roi_align_infer(x, rois, **attrs)
-    I.expect(tuple(g.shape) == tuple(out.shape), "_backward_ROIAlign",
-             f"grad of ROIAlign's output shape {tuple(out.shape)}", f"{tuple(g.shape)}")
+    I.expect_output_grad(g, out, "_backward_ROIAlign", "ROIAlign")
     return I.Spec(x.shape, x.dtype)
 
 

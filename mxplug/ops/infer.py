@@ -50,6 +50,13 @@ def expect(cond: bool, op: str, what: str, actual: str) -> None:
         raise MXNetValueError(f"{op}: Expect: {what} / Actual: {actual}")
 
 
+def expect_output_grad(g, out, op: str, forward: str) -> None:
+    """A backward op's check that its incoming gradient ``g`` has the shape of ``forward``'s
+    output ``out``."""
+    expect(tuple(g.shape) == tuple(out.shape), op,
+           f"grad of {forward}'s output shape {tuple(out.shape)}", f"{tuple(g.shape)}")
+
+
 def same(x, **attrs) -> Spec:
     """Output like the (first) input."""
     return x
