@@ -399,7 +399,12 @@ def _host_key(key):
 
 
 def to_numpy(native) -> np.ndarray:
-    """A NumPy copy of a namespace's array (DLPack where it speaks it, else ``np.asarray``)."""
+    """A NumPy copy of a namespace's array: a device array's own copy to the host (``get``:
+    CuPy, OpenCL), else DLPack where it speaks it, else ``np.asarray``. Generic op bodies that
+    need a few values on the host (to size their outputs, or name bad ones) use it too."""
+    get = getattr(native, "get", None)
+    if callable(get):
+        return np.asarray(get())
     try:
         return np.array(np.from_dlpack(native), copy=True)
     except (TypeError, BufferError, RuntimeError, AttributeError):

@@ -16,6 +16,7 @@ import functools
 
 import numpy as np
 
+from ..backends.array_api import to_numpy
 from ..base import MXNetValueError
 from . import infer as I
 from .attrs import Attr, Bool, Float, Int
@@ -83,10 +84,6 @@ def _last(xp, v):
     return xp.reshape(v, tuple(v.shape) + (1,))
 
 
-def _host(a):
-    return a.get() if hasattr(a, "get") else np.asarray(a)
-
-
 def _decode(xp, cls_prob, bbox_pred, info, attrs):
     """Every anchor's clipped box (B, count, 4) and score (B, count), count = H * W * A in
     MXNet's order (row, column, anchor); padded cells and boxes below the minimum size score
@@ -140,7 +137,7 @@ def _propose(xp, select, cls_prob, bbox_pred, im_info, single, attrs):
     b, _, h, w = cls_prob.shape
     post = attrs["rpn_post_nms_top_n"]
     dev = cls_prob.device
-    info = _host(im_info).astype(np.float32)
+    info = to_numpy(im_info).astype(np.float32)
     stride = np.float32(attrs["feature_stride"])
     for k, (size, extent) in enumerate(((h, "height"), (w, "width"))):
         real = np.trunc(info[:, k] / stride)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..backends.array_api import to_numpy
 from ..base import MXNetValueError
 from . import infer as I
 from .attrs import Attr, Bool, Float, Int
@@ -61,12 +62,8 @@ def _batch_index(xp, op, rois, n):
     b = xp.trunc(rois[:, 0])
     if rois.shape[0] and bool(xp.any((b < 0) | (b >= n))):
         raise MXNetValueError(f"{op}: Expect: roi batch indices in [0, {n}) / Actual: "
-                              f"{sorted({int(v) for v in np.asarray(_host(b)).tolist()})}")
+                              f"{sorted({int(v) for v in to_numpy(b).tolist()})}")
     return xp.astype(b, xp.int64)
-
-
-def _host(a):
-    return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
 def _dev(xp, host, like):
