@@ -1,5 +1,5 @@
-"""LSTM language-model training speed: mxplug Gluon (eager and hybridized) vs PyTorch CPU, in
-tokens/s.
+"""LSTM language-model training speed: mxplug Gluon (eager and hybridized) vs PyTorch on the
+same device (the CPU, or ``cuda:i`` for ``--ctx gpu:i``), in tokens/s.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /tmp/torchvenv/bin/python \\
         benchmarks/bench_rnn.py [--ctx cpu] [--steps 10] [--threads N]
@@ -12,7 +12,9 @@ each framework starts every step from zero states. The figure is the best of 3 r
 Random token ids: the figure is throughput, not perplexity.
 
 ``--only lstm`` (or ``lm,lstm``) also times the LSTM layer alone: forward and backward of
-LSTM(256, num_layers=2) on a (35, 32, 256) input, against ``torch.nn.LSTM``.
+LSTM(256, num_layers=2) on a (35, 32, 256) input, against ``torch.nn.LSTM``; on a backend with
+fused LSTM step kernels (OpenCL, CUDA) once more with the generic steps, to show what the
+kernels gain.
 """
 
 from __future__ import annotations
@@ -32,14 +34,18 @@ from _common import (
     env_line,
     gluon_step,
     ratio_rows,
+    samples_per_s,
     setup_threads_and_torch,
     table,
+    torch_device,
     torch_sgd_step,
+    torch_sync,
 )
 
 import mxplug as mx
 from mxplug import autograd, gluon
 from mxplug.gluon import nn, rnn
+from mxplug.ops import rnn as rnn_op
 
 VOCAB, EMBED, HIDDEN, LAYERS = 10000, 256, 256, 2
 SEQ, BATCH, LR = 35, 32, 0.1
@@ -66,7 +72,7 @@ def mx_step(tokens, labels, ctx, hybridize):
                       hybridize, LR, out_shape=(-1, VOCAB))
 
 
-def torch_step(torch, tokens, labels):
+def torch_step(torch, tokens, labels, device):
     n = torch.nn
 
     class Model(n.Module):
@@ -80,7 +86,8 @@ def torch_step(torch, tokens, labels):
             return self.decoder(self.lstm(self.embed(x))[0])
 
     return torch_sgd_step(torch, Model(), tokens.astype(np.int64),
-                          labels.reshape(-1).astype(np.int64), LR, out_shape=(-1, VOCAB))
+                          labels.reshape(-1).astype(np.int64), LR, out_shape=(-1, VOCAB),
+                          device=device)
 
 
 def mx_lstm_step(x_np, ctx, hybridize):
@@ -98,13 +105,27 @@ def mx_lstm_step(x_np, ctx, hybridize):
     return step
 
 
-def torch_lstm_step(torch, x_np):
-    model = torch.nn.LSTM(EMBED, HIDDEN, LAYERS)
-    x = torch.from_numpy(x_np).requires_grad_()
+def torch_lstm_step(torch, x_np, device):
+    model = torch.nn.LSTM(EMBED, HIDDEN, LAYERS).to(device)
+    x = torch.from_numpy(x_np).to(device).requires_grad_()
+    ones = torch.ones(SEQ, BATCH, HIDDEN, device=device)
 
     def step():
-        model(x)[0].backward(torch.ones(SEQ, BATCH, HIDDEN))
+        model(x)[0].backward(ones)
     return step
+
+
+def generic_cells_rate(x_np, ctx, steps):
+    """Tokens/s of the eager LSTM layer with the backend's fused step kernels set aside (None
+    when it has none)."""
+    xp = ctx.backend.xp
+    fused = rnn_op.FUSED_CELLS.pop((xp, "lstm"), None)
+    if fused is None:
+        return None
+    try:
+        return samples_per_s(mx_lstm_step(x_np, ctx, False), SEQ * BATCH, steps, mx.nd.waitall)
+    finally:
+        rnn_op.FUSED_CELLS[xp, "lstm"] = fused
 
 
 def main(argv=None):
@@ -117,21 +138,27 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch = setup_threads_and_torch(args)
     ctx = mx.context.parse(args.ctx)
+    device = torch_device(torch, ctx)
+    sync, where = torch_sync(torch, device), f" ({ctx}; torch on {device})"
     rng = np.random.default_rng(0)
     which, tokens_per_step, rows = args.only.split(","), SEQ * BATCH, []
     if "lm" in which:
         tokens = rng.integers(0, VOCAB, (SEQ, BATCH))
         labels = rng.integers(0, VOCAB, (SEQ, BATCH))
         res = eager_and_hybridized(
-            torch and (lambda: torch_step(torch, tokens, labels)),
-            lambda hyb: mx_step(tokens, labels, ctx, hyb), tokens_per_step, args.steps)
-        rows += ratio_rows(f"LSTM LM ({ctx})", res, torch)
+            torch and (lambda: torch_step(torch, tokens, labels, device)),
+            lambda hyb: mx_step(tokens, labels, ctx, hyb), tokens_per_step, args.steps, sync)
+        rows += ratio_rows("LSTM LM", res, torch, where=where)
     if "lstm" in which:
         x_np = rng.uniform(-1, 1, (SEQ, BATCH, EMBED)).astype(np.float32)
-        res = eager_and_hybridized(torch and (lambda: torch_lstm_step(torch, x_np)),
+        res = eager_and_hybridized(torch and (lambda: torch_lstm_step(torch, x_np, device)),
                                    lambda hyb: mx_lstm_step(x_np, ctx, hyb), tokens_per_step,
-                                   args.steps)
-        rows += ratio_rows(f"LSTM layer ({ctx})", res, torch)
+                                   args.steps, sync)
+        generic = generic_cells_rate(x_np, ctx, args.steps)
+        if generic is not None:
+            res["eager, generic steps"] = generic
+        rows += ratio_rows("LSTM layer", res, torch, keys=tuple(k for k in res if k != "torch"),
+                           where=where)
     print(env_line(torch))
     print(f"LSTM language model (vocab {VOCAB}, {LAYERS}x{HIDDEN}, seq {SEQ}, batch {BATCH}), "
           f"SGD; best of 3 rounds of {args.steps} steps\n")

@@ -150,6 +150,30 @@ def test_float16_training_with_loss_scaling_on_a_gpu():
         assert p.data().dtype == np.float16 and p.data().context == ctx
 
 
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+def test_rnn_layers_take_the_fused_steps_and_match_the_cpu_on_a_gpu(mode):
+    from mxplug.ops import rnn as rnn_op
+
+    ctx = _gpu()
+    assert rnn_op._cell_pair(ctx.backend.xp, mode)[0] is getattr(cupy_kernels, f"{mode}_cell")
+    x = np.random.default_rng(4).normal(0, 1, (6, 3, 5)).astype(np.float32)
+    results = []
+    for c in (mx.cpu(), ctx):
+        mx.random.seed(7)
+        layer = (gluon.rnn.LSTM if mode == "lstm" else gluon.rnn.GRU)(8, num_layers=2,
+                                                                      bidirectional=True)
+        layer.initialize(mx.init.Uniform(0.3), ctx=c)
+        xs = mx.nd.array(x, ctx=c)
+        xs.attach_grad()
+        with autograd.record():
+            y = layer(xs)
+        (y * y).sum().backward()
+        results.append([y.asnumpy(), xs.grad.asnumpy()] +
+                       [p.grad(c).asnumpy() for p in layer.collect_params().values()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("name", ["Convolution", "_backward_Convolution_weight", "Deconvolution"])
 def test_gather_convolutions_match_the_numpy_kernels(name):
     """The CuPy kernels of ``conv_gather.py`` are array-namespace code: over NumPy (a stand-in

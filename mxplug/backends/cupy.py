@@ -82,6 +82,9 @@ class CupyBackend(ArrayAPIBackend):
         else:
             super().__init__(_fast_namespace(compat, cupy))
         self._devices = list(range(n))
+        from .cupy_kernels import register_fused_cells
+
+        register_fused_cells(self.xp)
 
     def num_devices(self):
         return self._count

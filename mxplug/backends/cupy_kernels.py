@@ -5,7 +5,8 @@ On a GPU every CuPy call costs host time (10-20 us, measured on an H200), so an 
 the number of calls it makes: here graph fusion's ``_fused_elemwise`` becomes one
 ``cupy.ElementwiseKernel`` (CuPy supplies broadcasting and strides), and softmax cross-entropy,
 its gradient, ``pick`` and its gradient one ``cupy.RawKernel`` launch each (the generic bodies
-take six to ten). Operands these kernels do not take (other dtypes, layouts) run the generic body.
+take six to ten), and so is each LSTM/GRU step of the ``RNN`` op, each way (about fifteen).
+Operands these kernels do not take (other dtypes, layouts) run the generic body.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import functools
 
 import numpy as np
 
+from ..ops import rnn
 from ..ops.registry import REGISTRY
 from .kernels import CUDA, ctype
 from .kernels.fused import program_expression
+from .kernels.rnn_cells import CELL_DTYPES, rnn_cells_source
 from .kernels.rows import LOCAL_MAX, PICK_DTYPES, labels_fit, pick_source, softmax_ce_source
 
-__all__ = ["KERNELS"]
+__all__ = ["KERNELS", "register_fused_cells"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _I64 = np.int64
@@ -136,6 +139,70 @@ def pick_backward(be, g, index, shape=(), axis=-1, keepdims=False, mode="clip"):
                                                _I64(0), _row_stride(index), _I64(L),
                                                np.int32(mode == "wrap")))
     return out
+
+
+# -- recurrent cells (the RNN op's steps; see ops.rnn.FUSED_CELLS) --------------------------------
+@functools.cache
+def _cell_module(dtype_name):
+    return _cupy().RawModule(code=CUDA.header + rnn_cells_source(dtype_name, "mxplug_rnn", CUDA))
+
+
+def _cell_launch(which, n, hs, *args):
+    """Kernel ``which`` on one thread per (row, unit); ``args[0]``'s dtype picks the source."""
+    if n * hs:
+        kern = _cell_module(args[0].dtype.name).get_function(f"mxplug_rnn_{which}")
+        kern(((n * hs + 255) // 256,), (256,), (_I64(n), _I64(hs), *args))
+
+
+def _dense(*arrays):
+    return [_cupy().ascontiguousarray(a) for a in arrays]
+
+
+def lstm_cell(ns, a, c, hs):
+    if a.dtype not in CELL_DTYPES or c.dtype != a.dtype:
+        return rnn._lstm_cell(ns, a, c, hs)
+    cp, (a, c), n = _cupy(), _dense(a, c), a.shape[0]
+    acts = cp.empty((n, 5 * hs), a.dtype)
+    c_new, h_new = cp.empty((n, hs), a.dtype), cp.empty((n, hs), a.dtype)
+    _cell_launch("lstm_cell", n, hs, a, _I64(0), c, _I64(0), acts, c_new, h_new)
+    return acts, c_new, h_new
+
+
+def lstm_cell_grad(ns, acts, c_prev, dhn, dcn):
+    if isinstance(acts, tuple):  # the generic step's record (a dtype the kernels leave alone)
+        return rnn._lstm_cell_grad(ns, acts, c_prev, dhn, dcn)
+    cp, n, hs = _cupy(), acts.shape[0], acts.shape[1] // 5
+    c_prev, dhn, dcn = _dense(c_prev, dhn, dcn)
+    da, dc_prev = cp.empty((n, 4 * hs), acts.dtype), cp.empty((n, hs), acts.dtype)
+    _cell_launch("lstm_grad", n, hs, acts, c_prev, _I64(0), dhn, _I64(0), dcn, _I64(0), da,
+                 dc_prev)
+    return da, dc_prev
+
+
+def gru_cell(ns, a, hh, h, hs):
+    if a.dtype not in CELL_DTYPES or hh.dtype != a.dtype or h.dtype != a.dtype:
+        return rnn._gru_cell(ns, a, hh, h, hs)
+    cp, (a, hh, h), n = _cupy(), _dense(a, hh, h), a.shape[0]
+    acts, h_new = cp.empty((n, 4 * hs), a.dtype), cp.empty((n, hs), a.dtype)
+    _cell_launch("gru_cell", n, hs, a, _I64(0), hh, _I64(0), h, _I64(0), acts, h_new)
+    return acts, h_new
+
+
+def gru_cell_grad(ns, acts, h_prev, dhn):
+    if isinstance(acts, tuple):
+        return rnn._gru_cell_grad(ns, acts, h_prev, dhn)
+    cp, n, hs = _cupy(), acts.shape[0], acts.shape[1] // 4
+    h_prev, dhn = _dense(h_prev, dhn)
+    dgx, dgh = cp.empty((n, 3 * hs), acts.dtype), cp.empty((n, 3 * hs), acts.dtype)
+    carry = cp.empty((n, hs), acts.dtype)
+    _cell_launch("gru_grad", n, hs, acts, h_prev, _I64(0), dhn, _I64(0), dgx, dgh, carry)
+    return dgx, dgh, carry
+
+
+def register_fused_cells(xp):
+    """Make the ``RNN`` op's steps over namespace ``xp`` (the backend's) use these kernels."""
+    rnn.FUSED_CELLS[xp, "lstm"] = (lstm_cell, lstm_cell_grad)
+    rnn.FUSED_CELLS[xp, "gru"] = (gru_cell, gru_cell_grad)
 
 
 #: op name -> kernel(backend, *arrays, **attrs), looked up by ``CupyBackend.kernel``.

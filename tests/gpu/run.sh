@@ -24,6 +24,7 @@ step "benchmarks on gpu:0"
 $PY benchmarks/bench_ops.py --ctx gpu:0 --no-import || status=1
 $PY benchmarks/bench_training.py --ctx gpu:0 --steps 30 || status=1
 $PY benchmarks/bench_gluon.py --ctx gpu:0 --only mlp,lenet --steps 30 || status=1
+$PY benchmarks/bench_rnn.py --ctx gpu:0 --only lm,lstm --steps 5 || status=1
 for mode in "" --hybridize; do  # where the MLP step's host time goes, per phase and function
     $PY benchmarks/profile_gluon.py --ctx gpu:0 --model mlp $mode --steps 100 --top 20 || status=1
 done

@@ -34,6 +34,7 @@ class Dialect:
     local_mem: str     # qualifier of work-group shared memory
     barrier: str
     restrict: str      # the no-alias pointer qualifier
+    device_fn: str     # qualifiers of a helper function kernels call
     header: str        # type definitions and extensions every program starts with
 
     def preamble(self, dtypes=()) -> str:
@@ -47,14 +48,15 @@ OPENCL = Dialect(
     name="opencl", kernel="__kernel void", global_ptr="__global", const_ptr="__global const",
     global_id="((long)get_global_id(0))", local_id="((int)get_local_id(0))",
     group_id="((long)get_group_id(0))", local_size="((int)get_local_size(0))",
-    local_mem="__local", barrier="barrier(CLK_LOCAL_MEM_FENCE)", restrict="restrict", header="",
+    local_mem="__local", barrier="barrier(CLK_LOCAL_MEM_FENCE)", restrict="restrict",
+    device_fn="static inline", header="",
 )
 
 CUDA = Dialect(
     name="cuda", kernel='extern "C" __global__ void', global_ptr="", const_ptr="const",
     global_id="((long)blockIdx.x * blockDim.x + threadIdx.x)", local_id="((int)threadIdx.x)",
     group_id="((long)blockIdx.x)", local_size="((int)blockDim.x)", local_mem="__shared__",
-    barrier="__syncthreads()", restrict="__restrict__",
+    barrier="__syncthreads()", restrict="__restrict__", device_fn="__device__ __forceinline__",
     # LP64: long is 64-bit, as in OpenCL; NVRTC has no <math.h> macros of its own
     header=("typedef unsigned char uchar; typedef unsigned short ushort; typedef unsigned int uint;"
             " typedef unsigned long ulong;\n"

@@ -77,7 +77,6 @@ def _literal(v, t):
 def program_expression(program, t, dialect: Dialect):
     """(helper function definitions, the expression of the program's last value) for operands
     ``x0, x1, ...`` and results of C type ``t``."""
-    inline = "static inline" if dialect.name == "opencl" else "__device__ __forceinline__"
     helpers, vals = {}, []
     for name, args, attrs in program:
         params, body = C_OPS[name]
@@ -85,7 +84,7 @@ def program_expression(program, t, dialect: Dialect):
         if name not in helpers:
             extra = ["b"] if name in _BINARY else list(params)
             sig = ", ".join(f"const {t} {p}" for p in ["a", *extra])
-            helpers[name] = (f"{inline} {t} mxf_{name}({sig}) {{ return "
+            helpers[name] = (f"{dialect.device_fn} {t} mxf_{name}({sig}) {{ return "
                              f"{body.replace('{T}', t)}; }}")
         ops = [f"(({t})x{v})" if kind == "i" else vals[v] if kind == "t" else _literal(v, t)
                for kind, v in args]
