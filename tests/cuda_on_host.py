@@ -1,15 +1,19 @@
-"""Run the CuPy backend's CUDA C kernels on the CPU, so their text and their Python launch code
-are checked on machines without a GPU (CI).
+"""Run the CuPy backend's CUDA C kernels on the CPU, and compile them with NVIDIA's NVRTC, so
+their text and their Python launch code are checked on machines without a GPU (CI).
 
 A CUDA source is compiled as C++ by the host compiler with CUDA's few spellings defined away
 (``__global__``, ``__device__``, ``blockIdx``/``threadIdx``/``blockDim``), and a launch calls
 the entry point once per thread of its grid, one after another. That is exact for kernels
 whose threads do not cooperate (no ``__shared__`` memory, no ``__syncthreads``), which is
 refused here. ``fake_cupy()`` stands in for the ``cupy`` module the kernel wrappers call:
-NumPy arrays for device arrays, these host kernels for ``RawKernel``/``RawModule``.
+NumPy arrays for device arrays, these host kernels for ``RawKernel``/``RawModule``, and for
+``ElementwiseKernel`` the CUDA function :func:`elementwise_source` writes the way CuPy does (one
+thread per element, each parameter a typed reference to its element).
 
-What this cannot catch is what only NVRTC sees (a builtin NVRTC lacks, a ``float``/``double``
-overload it resolves differently); ``tests/gpu/run.sh`` runs the same tests on a GPU.
+:func:`nvrtc_compile` compiles a source to PTX with NVRTC, the compiler CuPy calls at run time
+(the ``nvidia-cuda-nvrtc-cu12`` wheel; no GPU or driver needed): what the host compiler accepts
+and NVRTC does not (a builtin it lacks, an ambiguous overload) fails there. What is left for
+``tests/gpu/run.sh`` is running them on a GPU.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ import types
 import numpy as np
 import pytest
 
+from mxplug.backends.kernels import ctype
+
 _PRELUDE = """
 #include <cmath>
-using std::exp; using std::tanh; using std::log; using std::sqrt; using std::fabs;
+using namespace std;  // the float overloads CUDA's math library has
 struct mxplug_dim3 { unsigned int x, y, z; };
 static mxplug_dim3 threadIdx, blockIdx, blockDim;
 extern "C" void mxplug_set_thread(unsigned int bx, unsigned int by, unsigned int tx,
@@ -59,10 +65,13 @@ def _library(code: str):
     name = hashlib.sha1(code.encode()).hexdigest()[:16]
     lib = os.path.join(folder, f"k{name}.so")
     run = subprocess.run([_compiler(), "-x", "c++", "-std=c++14", "-O1", "-shared", "-fPIC",
-                          "-Wall", "-Werror", "-Wno-unused-function", "-o", lib, "-"],
+                          "-Wall", "-Werror", "-Wno-unused-function", "-Wno-unused-variable",
+                          "-o", lib, "-"],
                          input=_PRELUDE + code, capture_output=True, text=True)
     if run.returncode:
         raise AssertionError(f"the CUDA source does not compile as C++:\n{run.stderr}")
+    if nvrtc_available():  # what runs here must compile for the GPU too
+        nvrtc_compile(code)
     return ctypes.CDLL(lib)
 
 
@@ -108,8 +117,120 @@ class HostModule:
         return self._kernels[name]
 
 
+
+
+# -- cupy.ElementwiseKernel ------------------------------------------------------------------------
+def _params(spec):
+    """``[(type name, name)]`` of an ElementwiseKernel parameter list (``"float32 x0, T lr"``)."""
+    return [tuple(p.split()) for p in spec.split(",") if p.strip()]
+
+
+def elementwise_source(in_params, out_params, operation, name, preamble, type_t):
+    """A CUDA entry point ``name(pointers..., long n)`` doing what CuPy's ElementwiseKernel does
+    with these parameters for contiguous operands of one shape; ``T`` is ``type_t``."""
+    def c(ty):
+        return "T" if ty == "T" else ctype(ty)
+
+    ins, outs = _params(in_params), _params(out_params)
+    args = [f"const {c(ty)}* _p_{n}" for ty, n in ins] + [f"{c(ty)}* _p_{n}" for ty, n in outs]
+    refs = "".join(f"    const {c(ty)} &{n} = _p_{n}[i];\n" for ty, n in ins) + "".join(
+        f"    {c(ty)} &{n} = _p_{n}[i];\n" for ty, n in outs)
+    return f"""typedef {ctype(type_t)} T;
+{preamble}
+extern "C" __global__ void {name}({", ".join(args + ["long _n"])}) {{
+    long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= _n) return;
+{refs}    {operation};
+}}
+"""
+
+
+class HostElementwiseKernel:
+    """A ``cupy.ElementwiseKernel`` over NumPy arrays: every output is given (as the wrappers
+    pass them), inputs broadcast to the first output's shape."""
+
+    def __init__(self, in_params, out_params, operation, name, preamble=""):
+        self._ins, self._outs = _params(in_params), _params(out_params)
+        self._text = (in_params, out_params, operation, name, preamble)
+        self.name = name
+
+    def source(self, type_t):
+        return elementwise_source(*self._text, type_t)
+
+    def __call__(self, *args):
+        n_in = len(self._ins)
+        ins, outs = args[:n_in], args[n_in:]
+        assert len(outs) == len(self._outs), "cuda_on_host: pass every output"
+        type_t = next((np.result_type(a) for a, (ty, _) in zip(args, self._ins + self._outs)
+                       if ty == "T"), np.float32)
+        shape = outs[0].shape
+
+        def dtype(ty):
+            return np.dtype(type_t if ty == "T" else ty)
+
+        host_ins = [np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype(ty)), shape))
+                    for a, (ty, _) in zip(ins, self._ins)]
+        host_outs = [np.ascontiguousarray(o, dtype(ty)) for o, (ty, _) in zip(outs, self._outs)]
+        n = int(np.prod(shape))
+        if n:
+            kern = HostKernel(self.source(type_t), self.name)
+            kern(((n + 255) // 256,), (256,), (*host_ins, *host_outs, np.int64(n)))
+        for o, h in zip(outs, host_outs):
+            np.copyto(o, h)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
 def fake_cupy():
-    """What the kernel wrappers use of ``cupy``, over NumPy and host kernels."""
+    """What the kernel wrappers use of ``cupy``, over NumPy and host kernels (a module, so
+    caches may key on it)."""
     _compiler()
-    return types.SimpleNamespace(RawKernel=HostKernel, RawModule=lambda code: HostModule(code),
-                                 empty=np.empty, ascontiguousarray=np.ascontiguousarray)
+    cp = types.ModuleType("cupy_on_host")
+    cp.RawKernel, cp.RawModule = HostKernel, HostModule
+    cp.ElementwiseKernel = HostElementwiseKernel
+    cp.empty, cp.empty_like, cp.ascontiguousarray = np.empty, np.empty_like, np.ascontiguousarray
+    return cp
+
+
+# -- NVRTC ----------------------------------------------------------------------------------------
+@functools.cache
+def _nvrtc_library():
+    """NVRTC's shared library from the ``nvidia-cuda-nvrtc-cu12`` wheel, or None."""
+    try:
+        import nvidia.cuda_nvrtc
+    except ImportError:
+        return None
+    folder = os.path.join(list(nvidia.cuda_nvrtc.__path__)[0], "lib")
+    name = next(f for f in sorted(os.listdir(folder)) if f.startswith("libnvrtc.so"))
+    return ctypes.CDLL(os.path.join(folder, name))
+
+
+def nvrtc_available() -> bool:
+    return _nvrtc_library() is not None
+
+
+def _nvrtc():
+    if not nvrtc_available():
+        pytest.skip("needs NVIDIA's NVRTC to compile CUDA sources (pip install "
+                    "nvidia-cuda-nvrtc-cu12; it is in mxplug[test] on Linux x86_64)")
+    return _nvrtc_library()
+
+
+def nvrtc_compile(code: str, name: str = "mxplug.cu", arch: str = "compute_70") -> str:
+    """``code`` compiled to PTX by NVRTC; an AssertionError with NVRTC's log when it fails."""
+    lib, prog = _nvrtc(), ctypes.c_void_p()
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), code.encode(), name.encode(), 0, None,
+                                  None) == 0
+    try:
+        opts = [f"--gpu-architecture={arch}".encode()]
+        status = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
+        size = ctypes.c_size_t()
+        lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+        log = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetProgramLog(prog, log)
+        assert status == 0, f"NVRTC rejects {name}:\n{log.value.decode()}\n--- source ---\n{code}"
+        lib.nvrtcGetPTXSize(prog, ctypes.byref(size))
+        ptx = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetPTX(prog, ptx)
+        return ptx.value.decode()
+    finally:
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))

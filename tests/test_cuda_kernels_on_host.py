@@ -1,7 +1,10 @@
-"""The CuPy backend's CUDA kernels and their launch code, run on the CPU (``cuda_on_host.py``)
-against the generic op bodies: the fused LSTM/GRU steps of the ``RNN`` op, alone and through
-whole multi-layer, bidirectional, variable-length runs forward and backward, and ``pick`` with
-its gradient. On a GPU, ``test_cuda_backend.py`` checks the same kernels through CuPy."""
+"""The CuPy backend's CUDA kernels without a GPU (``cuda_on_host.py``): run on the CPU with their
+launch code against the generic op bodies — the fused LSTM/GRU steps of the ``RNN`` op (alone,
+and through whole multi-layer, bidirectional, variable-length runs forward and backward),
+``pick`` and its gradient, every op graph fusion can put in a ``_fused_elemwise`` kernel, every
+optimizer update with a C body — and every CUDA source compiled by NVRTC. On a GPU,
+``test_cuda_backend.py`` and the ``cupy`` runs of the suite check the same kernels through
+CuPy."""
 
 from __future__ import annotations
 
@@ -12,9 +15,14 @@ import numpy as np
 import pytest
 
 from mxplug.backends import cupy_kernels
+from mxplug.backends.kernels import CUDA
+from mxplug.backends.kernels.fused import C_OPS
+from mxplug.backends.kernels.rnn_cells import CELL_DTYPES
+from mxplug.backends.kernels.rows import PICK_DTYPES, pick_source, softmax_ce_source
 from mxplug.ops import REGISTRY, rnn
+from mxplug.ops.optimizer_ops import OPTIMIZER_OPS
 
-from .cuda_on_host import HostKernel, fake_cupy
+from .cuda_on_host import HostKernel, fake_cupy, nvrtc_compile
 
 _TOL = {"float32": dict(rtol=2e-5, atol=2e-6), "float64": dict(rtol=1e-12, atol=1e-13)}
 
@@ -23,7 +31,7 @@ _TOL = {"float32": dict(rtol=2e-5, atol=2e-6), "float64": dict(rtol=1e-12, atol=
 def host_cupy(monkeypatch):
     """``cupy_kernels`` launching host kernels over NumPy arrays (its caches emptied before and
     after, so no host kernel outlives the test on a machine that has a GPU)."""
-    caches = (cupy_kernels._cell_module, cupy_kernels._row_kernel)
+    caches = (cupy_kernels._cell_module, cupy_kernels._row_kernel, cupy_kernels._fused_kernel)
     for cache in caches:
         cache.cache_clear()
     fake = fake_cupy()
@@ -140,3 +148,78 @@ def test_kernels_whose_threads_cooperate_are_refused():
     fake_cupy()  # skips without a compiler
     with pytest.raises(ValueError, match="barrier"):
         HostKernel(src, "k")
+
+
+# -- ElementwiseKernels: graph fusion and the optimizers -------------------------------------------
+def _one_op_program(name):
+    params, _ = C_OPS[name]
+    if params == "b":
+        return ((name, (("i", 0), ("i", 1)), ()),), 2
+    return ((name, (("i", 0),), tuple((p, 0.25 + 0.5 * k) for k, p in enumerate(params))),), 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_fusible_op_as_a_cuda_elementwise_kernel(host_cupy, dtype):
+    """Each op graph fusion renders to C, in a chain with broadcasting and a constant, run as
+    the ElementwiseKernel the CuPy backend builds, against the NumPy backend's fused kernel."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-2, 2, (3, 4)).astype(dtype)
+    x[0, :3] = [0.0, 1.0, 0.5]  # the edges of some domains
+    y = rng.uniform(0.1, 2, (1, 4)).astype(dtype)  # broadcast along the rows
+    be = types.SimpleNamespace(cp=host_cupy)
+    from mxplug.graph.fusion import run_numpy  # the NumPy backend's kernel (exact erf, as CUDA's)
+    for name in C_OPS:
+        program, arity = _one_op_program(name)
+        prog = program + (("multiply", (("t", 0), ("c", 3.0)), ()),
+                          ("add", (("t", 1), ("i", 0)), ()))
+        xs = (x, y)[:arity]
+        got = cupy_kernels.fused_elemwise(be, *xs, program=prog)
+        with np.errstate(all="ignore"):  # out of some domains: NaN, as the kernel gives
+            want = run_numpy(prog, xs)
+        assert got.dtype == want.dtype and got.shape == want.shape, name
+        np.testing.assert_allclose(got, want, err_msg=f"{name}: {prog}", equal_nan=True,
+                                   **_TOL[dtype])
+
+
+def _cupy_update(op):
+    return op.kernels["cupy"][0]
+
+
+@pytest.mark.parametrize("name", sorted(n for n, op in OPTIMIZER_OPS.items()
+                                        if "cupy" in op.kernels))
+def test_optimizer_updates_as_cuda_elementwise_kernels(host_cupy, name):
+    op = OPTIMIZER_OPS[name]
+    be = types.SimpleNamespace(cp=host_cupy, xp=compat_numpy, num_devices=lambda: 1)
+    rng = np.random.default_rng(5)
+    for make in op.sample_fns:
+        s = make(rng)
+        attrs = op.parse_attrs(s.attrs)
+        for dtype in ("float32", "float64"):
+            xs = [np.asarray(a, dtype) for a in s.inputs]
+            want = op.generic(compat_numpy, *[a.copy() for a in xs], **attrs)
+            got = _cupy_update(op)(be, *xs, **attrs)
+            np.testing.assert_allclose(got, want, err_msg=f"{name} {s.attrs}", **_TOL[dtype])
+
+
+# -- NVRTC ----------------------------------------------------------------------------------------
+def test_the_row_kernels_compile_with_nvrtc():
+    """Every kernel the tests above run on the host is compiled by NVRTC too (``cuda_on_host``
+    does it when NVRTC is installed); the row kernels whose threads cooperate cannot run there,
+    so here each of their sources is compiled as the CuPy backend renders it."""
+    sources = {}
+    for x_dt in PICK_DTYPES:
+        for lab_dt in ("int32", "int64", "float32", "uint8"):
+            for grad in (False, True):
+                if x_dt in CELL_DTYPES:
+                    sources[f"softmax_ce_{x_dt}_{lab_dt}_{grad}"] = CUDA.header + \
+                        softmax_ce_source("k", x_dt, lab_dt, grad, CUDA)
+                sources[f"pick_{x_dt}_{lab_dt}_{grad}"] = CUDA.header + pick_source(
+                    "k", x_dt, lab_dt, grad, CUDA)
+    assert len(sources) == 48
+    for what, code in sources.items():
+        assert ".entry k(" in nvrtc_compile(code, what + ".cu"), what
+
+
+def test_nvrtc_rejects_what_cuda_lacks():
+    with pytest.raises(AssertionError, match="undefined"):
+        nvrtc_compile('extern "C" __global__ void k(float* x) { x[0] = vload_half(0, x); }')

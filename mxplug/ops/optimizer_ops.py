@@ -144,9 +144,9 @@ def _cuda_kernel(op, body):
                 out is not None and out.dtype != dt):
             return None
         _check_lr(op.name, attrs.get("lr", 0.0))
-        kern = compiled.get(dt)
+        kern = compiled.get((be.cp, dt))  # per CuPy module too: tests run a host stand-in
         if kern is None:
-            kern = compiled[dt] = be.cp.ElementwiseKernel(
+            kern = compiled[be.cp, dt] = be.cp.ElementwiseKernel(
                 ", ".join([f"T {n}" for n in reads] + [f"T {s}" for s in scalars]),
                 ", ".join([f"T {n}" for n in inputs if n in states] + ["T w_out"]),
                 body, f"mxplug_{op.name}", preamble=_C_HEAD)
