@@ -48,10 +48,10 @@ def _unit(xp, key, counter, n, bits, open0=False, device=None):
     return m.astype(xp.float64) * (2.0 ** -bits)
 
 
-def _std_normal(xp, key, counter, n, bits):
+def _std_normal(xp, key, counter, n, bits, device=None):
     """``n`` standard normals (float64) by Box-Muller over (0, 1] uniforms."""
     m = (n + 1) // 2
-    u = _unit(xp, key, counter, 2 * m, bits, open0=True)
+    u = _unit(xp, key, counter, 2 * m, bits, open0=True, device=device)
     r, t = xp.sqrt(-2.0 * xp.log(u[0::2])), (2.0 * math.pi) * u[1::2]
     return xp.reshape(xp.stack((r * xp.cos(t), r * xp.sin(t)), axis=1), (-1,))[:n]
 
@@ -152,6 +152,27 @@ def _poisson(xp, key, counter, lam):
 
 
 # -- rules -----------------------------------------------------------------------------------------
+def _full(xp, n, v):
+    return xp.full((n,), float(v), dtype=xp.float64)
+
+
+#: The samplers, one place for every op that draws from a distribution (``random_<dist>``,
+#: ``sample_<dist>``, ``_random_<dist>_like``): ``DRAW[dist](xp, key, counter, n, dtype,
+#: device, *params)`` -> ``n`` float64 values; a parameter is a number or ``n`` float64 values
+#: (gamma's ``alpha`` and poisson's ``lam`` always the latter). ``random_extra`` adds the
+#: negative binomials.
+DRAW = {
+    "uniform": lambda xp, key, c, n, dt, dev, low, high:
+        low + (high - low) * _unit(xp, key, c, n, _bits(dt, half=11), device=dev),
+    "normal": lambda xp, key, c, n, dt, dev, mu, sigma:
+        mu + sigma * _std_normal(xp, key, c, n, _bits(dt), dev),
+    "gamma": lambda xp, key, c, n, dt, dev, alpha, beta: beta * _gamma(xp, key, c, alpha),
+    "exponential": lambda xp, key, c, n, dt, dev, lam:
+        -xp.log(_unit(xp, key, c, n, _bits(dt), open0=True, device=dev)) / lam,
+    "poisson": lambda xp, key, c, n, dt, dev, lam: _poisson(xp, key, c, lam),
+}
+
+
 def _float_dtype(op, dtype):
     I.expect(np.dtype(dtype).name in _FLOATS, op, "dtype in (float16, float32, float64)",
              f"dtype={np.dtype(dtype).name}")
@@ -204,7 +225,7 @@ def _check_positive(*keys):
 random_uniform = _gen(
     "random_uniform", {"low": Float(0.0), "high": Float(1.0)}, _check_range,
     lambda xp, n, key, counter, dtype, low=0.0, high=1.0:
-        low + (high - low) * _unit(xp, key, counter, n, _bits(dtype, half=11)),
+        DRAW["uniform"](xp, key, counter, n, dtype, None, low, high),
     "Uniform samples in ``[low, high)``.",
     [lambda rng: Sample(low=-1.0, high=3.0, shape=(3, 5), key=7, counter=3),
      lambda rng: Sample(shape=(9,), dtype="float64", key=2**40 + 5, counter=2**33 + 1),
@@ -214,7 +235,7 @@ random_uniform = _gen(
 random_normal = _gen(
     "random_normal", {"loc": Float(0.0), "scale": Float(1.0)}, _check_scale("scale"),
     lambda xp, n, key, counter, dtype, loc=0.0, scale=1.0:
-        loc + scale * _std_normal(xp, key, counter, n, _bits(dtype)),
+        DRAW["normal"](xp, key, counter, n, dtype, None, loc, scale),
     "Normal samples with mean ``loc`` and standard deviation ``scale``.",
     [lambda rng: Sample(loc=1.0, scale=2.0, shape=(3, 5), key=11, counter=4),
      lambda rng: Sample(shape=(7,), dtype="float64", key=3, counter=9)],
@@ -223,7 +244,7 @@ random_normal = _gen(
 random_exponential = _gen(
     "random_exponential", {"lam": Float(1.0)}, _check_positive("lam"),
     lambda xp, n, key, counter, dtype, lam=1.0:
-        -xp.log(_unit(xp, key, counter, n, _bits(dtype), open0=True)) / lam,
+        DRAW["exponential"](xp, key, counter, n, dtype, None, lam),
     "Exponential samples with rate ``lam`` (mean ``1 / lam``).",
     [lambda rng: Sample(lam=2.0, shape=(4, 3), key=5, counter=1),
      lambda rng: Sample(shape=(5,), dtype="float64", key=6, counter=2)],
@@ -232,7 +253,7 @@ random_exponential = _gen(
 random_gamma = _gen(
     "random_gamma", {"alpha": Float(1.0), "beta": Float(1.0)}, _check_positive("alpha", "beta"),
     lambda xp, n, key, counter, dtype, alpha=1.0, beta=1.0:
-        beta * _gamma(xp, key, counter, xp.full((n,), alpha, dtype=xp.float64)),
+        DRAW["gamma"](xp, key, counter, n, dtype, None, _full(xp, n, alpha), beta),
     "Gamma samples with shape ``alpha`` and scale ``beta`` (mean ``alpha * beta``).",
     [lambda rng: Sample(alpha=2.5, beta=0.5, shape=(3, 4), key=9, counter=8),
      lambda rng: Sample(alpha=0.4, shape=(6,), dtype="float64", key=1, counter=2)],
@@ -241,7 +262,7 @@ random_gamma = _gen(
 random_poisson = _gen(
     "random_poisson", {"lam": Float(1.0)}, _check_scale("lam"),
     lambda xp, n, key, counter, dtype, lam=1.0:
-        _poisson(xp, key, counter, xp.full((n,), lam, dtype=xp.float64)),
+        DRAW["poisson"](xp, key, counter, n, dtype, None, _full(xp, n, lam)),
     "Poisson samples with rate ``lam`` (as floats of the output dtype, as in MXNet).",
     [lambda rng: Sample(lam=3.0, shape=(3, 4), key=4, counter=4),
      lambda rng: Sample(lam=40.0, shape=(8,), dtype="float64", key=2, counter=6)],

@@ -38,16 +38,16 @@ from .attrs import Bool, Dtype, Float, Int, Shape
 from .call import F
 from .random import (
     _STATE,
-    _bits,
+    DRAW,
     _check_positive,
     _check_range,
     _check_scale,
     _float_dtype,
+    _full,
     _gamma,
     _gen,
     _poisson,
     _size,
-    _unit,
 )
 from .registry import Sample, defop
 from .special import _lgamma, _work
@@ -57,15 +57,7 @@ _POISSON_KEY = 0xBF58476D1CE4E5B9
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-# -- draws: ``body(xp, key, counter, n, dtype, device, *params)`` -> n float64 values ------------
-def _std_normal(xp, key, counter, n, bits, device):
-    """Box-Muller as ``random._std_normal`` (same numbers), on ``device``."""
-    m = (n + 1) // 2
-    u = _unit(xp, key, counter, 2 * m, bits, open0=True, device=device)
-    r, t = xp.sqrt(-2.0 * xp.log(u[0::2])), (2.0 * math.pi) * u[1::2]
-    return xp.reshape(xp.stack((r * xp.cos(t), r * xp.sin(t)), axis=1), (-1,))[:n]
-
-
+# -- the negative binomials' draws (added to random.DRAW) -----------------------------------------
 def _neg_binomial(xp, key, counter, shape_k, scale):
     """Poisson(Gamma(shape_k) * scale); shape_k == 0 gives 0."""
     pos = shape_k > 0
@@ -81,20 +73,10 @@ def _gnb(xp, key, counter, mu, alpha):
     return _poisson(xp, key ^ _POISSON_KEY, counter, lam)
 
 
-_DRAW = {
-    "uniform": lambda xp, key, c, n, dt, dev, low, high:
-        low + (high - low) * _unit(xp, key, c, n, _bits(dt, half=11), device=dev),
-    "normal": lambda xp, key, c, n, dt, dev, mu, sigma:
-        mu + sigma * _std_normal(xp, key, c, n, _bits(dt), dev),
-    "gamma": lambda xp, key, c, n, dt, dev, alpha, beta: beta * _gamma(xp, key, c, alpha),
-    "exponential": lambda xp, key, c, n, dt, dev, lam:
-        -xp.log(_unit(xp, key, c, n, _bits(dt), open0=True, device=dev)) / lam,
-    "poisson": lambda xp, key, c, n, dt, dev, lam: _poisson(xp, key, c, lam),
-    "negative_binomial": lambda xp, key, c, n, dt, dev, k, p:
-        _neg_binomial(xp, key, c, k, (1.0 - p) / p),
-    "generalized_negative_binomial": lambda xp, key, c, n, dt, dev, mu, alpha:
-        _gnb(xp, key, c, mu, alpha),
-}
+DRAW["negative_binomial"] = lambda xp, key, c, n, dt, dev, k, p: _neg_binomial(
+    xp, key, c, k, (1.0 - p) / p)
+DRAW["generalized_negative_binomial"] = lambda xp, key, c, n, dt, dev, mu, alpha: _gnb(
+    xp, key, c, mu, alpha)
 
 
 # -- random_negative_binomial, random_generalized_negative_binomial -------------------------------
@@ -108,14 +90,10 @@ def _check_gnb(name, mu=1.0, alpha=1.0, **_):
     I.expect(alpha >= 0, name, "alpha >= 0", f"alpha={alpha}")
 
 
-def _full(xp, n, v):
-    return xp.full((n,), float(v), dtype=xp.float64)
-
-
 random_negative_binomial = _gen(
     "random_negative_binomial", {"k": Int(1), "p": Float(1.0)}, _check_nb,
     lambda xp, n, key, counter, dtype, k=1, p=1.0:
-        _DRAW["negative_binomial"](xp, key, counter, n, dtype, None, _full(xp, n, k), p),
+        DRAW["negative_binomial"](xp, key, counter, n, dtype, None, _full(xp, n, k), p),
     "Negative binomial samples: failures before the ``k``-th success, success probability "
     "``p`` (mean ``k (1 - p) / p``); floats of the output dtype, as in MXNet.",
     [lambda rng: Sample(k=3, p=0.4, shape=(3, 4), key=5, counter=2),
@@ -181,7 +159,7 @@ def _sampler(dist, params, doc, samples):
                  f"{bad} of {s} parameter elements violate it "
                  f"({', '.join(f'{p}.shape={tuple(a.shape)}' for p, a in zip(params, arrays))})")
         flat = [xp.reshape(xp.broadcast_to(xp.reshape(v, (s, 1)), (s, per)), (-1,)) for v in vals]
-        v = _DRAW[dist](xp, key, counter, s * per, dtype, arrays[0].device, *flat)
+        v = DRAW[dist](xp, key, counter, s * per, dtype, arrays[0].device, *flat)
         return xp.reshape(v, spec.shape).astype(dtype)
 
     # a Symbol's unknown parameter shapes are the known one's (as MXNet infers them)
@@ -253,7 +231,7 @@ def _like(dist, attrs, check, doc, samples):
         n, dev = _size(x.shape), x.device
         vals = [xp.full((n,), float(kw.get(a, attrs[a].default)), dtype=xp.float64, device=dev)
                 for a in attrs]
-        v = _DRAW[dist](xp, key, counter, n, x.dtype, dev, *vals)
+        v = DRAW[dist](xp, key, counter, n, x.dtype, dev, *vals)
         return xp.reshape(v, x.shape).astype(x.dtype)
 
     op.samples(*samples)
