@@ -223,3 +223,25 @@ def test_the_row_kernels_compile_with_nvrtc():
 def test_nvrtc_rejects_what_cuda_lacks():
     with pytest.raises(AssertionError, match="undefined"):
         nvrtc_compile('extern "C" __global__ void k(float* x) { x[0] = vload_half(0, x); }')
+
+
+# -- the CuPy namespace ---------------------------------------------------------------------------
+def test_the_fast_namespace_keeps_the_standards_meaning():
+    """``_fast_namespace`` swaps four compat wrappers for CuPy's own calls; over NumPy (which
+    has the same calls) each must give what the compat function gives, dtype included."""
+    from mxplug.backends.cupy import _fast_namespace
+
+    ns = _fast_namespace(compat_numpy, np)
+    x = np.array([[-2.0, 0.5], [3.0, np.nan]], np.float32)
+    i = np.array([-3, 0, 7], np.int32)
+    for a, lo, hi in ((x, -1.0, 1.0), (x, None, 0.0), (x, 0.25, None), (i, -1, 5), (i, None, None),
+                      (i, 0.5, 2.5)):
+        got, want = ns.clip(a, lo, hi), compat_numpy.clip(a, lo, hi)
+        assert got.dtype == want.dtype == a.dtype
+        np.testing.assert_array_equal(got, want)
+    assert ns.clip(x, None, None) is not x  # a copy, as the standard's clip returns
+    assert np.shares_memory(ns.reshape(x, (4,)), x)
+    assert not np.shares_memory(ns.reshape(x, (4,), copy=True), x)
+    assert ns.astype(x, np.float64).dtype == np.float64 and ns.astype(x, np.float32,
+                                                                      copy=False) is x
+    assert ns.matmul is np.matmul and ns.sum is compat_numpy.sum
