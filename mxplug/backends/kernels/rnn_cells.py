@@ -19,16 +19,15 @@ import numpy as np
 
 from .dialect import OPENCL, Dialect, ctype
 
-__all__ = ["CELL_DTYPES", "CELL_KERNELS", "rnn_cells_source"]
+__all__ = ["CELL_DTYPES", "rnn_cells_source"]
 
 #: Dtypes the cell kernels take; others keep the generic steps.
 CELL_DTYPES = (np.dtype("float32"), np.dtype("float64"))
-#: The entry points of a rendered source, each ``f"{prefix}_{which}"``.
-CELL_KERNELS = ("lstm_cell", "lstm_grad", "gru_cell", "gru_grad")
 
 
 def rnn_cells_source(dtype, prefix: str, d: Dialect = OPENCL) -> str:
-    """The four cell kernels for ``dtype`` (float32 or float64), named ``{prefix}_{which}``."""
+    """The four cell kernels for ``dtype`` (float32 or float64), named ``{prefix}_{which}`` for
+    ``which`` in lstm_cell, lstm_grad, gru_cell, gru_grad."""
     t, gp = ctype(dtype), d.global_ptr
     head = (f"long k = {d.global_id};\n    if (k >= n * hs) return;\n"
             f"    long r = k / hs, j = k - r * hs;")
