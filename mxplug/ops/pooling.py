@@ -123,9 +123,7 @@ def _(xp, x, **attrs):
 
 
 def _pool_grad_check(g, x, **attrs):
-    want = _pool_infer(x, **attrs).shape
-    I.expect(tuple(g.shape) == want, "_backward_Pooling", f"grad of Pooling's output shape {want}",
-             f"grad.shape={tuple(g.shape)}")
+    I.expect_output_grad(g, _pool_infer(x, **attrs), "_backward_Pooling", "Pooling")
 
 
 pool_grad = defop("_backward_Pooling", ("grad", "data"), dict(pooling.attrs),
@@ -138,8 +136,7 @@ pool_grad = defop("_backward_Pooling", ("grad", "data"), dict(pooling.attrs),
 @_layouts(_pool_grad_check, _xp_permute)
 def _(xp, g, x, **attrs):
     acc, xpad, cnt, (offsets, stride, pad, out) = _pool_forward(xp, x, attrs)
-    I.expect(tuple(g.shape) == tuple(acc.shape), "_backward_Pooling",
-             f"grad of Pooling's output shape {tuple(acc.shape)}", f"grad.shape={g.shape}")
+    I.expect_output_grad(g, acc, "_backward_Pooling", "Pooling")
     ptype, p = attrs["pool_type"], attrs["p_value"]
     if ptype == "avg":
         g = g / cnt
@@ -186,8 +183,7 @@ def _(be, g, x, **attrs):
         acc = views[0].copy()
         for v in views[1:]:
             np.maximum(acc, v, out=acc)
-        I.expect(tuple(g.shape) == acc.shape, "_backward_Pooling",
-                 f"grad of Pooling's output shape {acc.shape}", f"grad.shape={g.shape}")
+        I.expect_output_grad(g, acc, "_backward_Pooling", "Pooling")
         dx = np.empty(x.shape, dtype=g.dtype)
         taken, hit = np.zeros(acc.shape, dtype=bool), np.empty(acc.shape, dtype=bool)
         for off, v in zip(offsets, views):  # the window's first maximum takes the gradient
@@ -201,8 +197,7 @@ def _(be, g, x, **attrs):
     # max: the generic body's rule (the window's first maximum takes the gradient) with in-place
     # NumPy ops instead of fresh temporaries per window offset
     acc, xpad, _, (offsets, stride, pad, out) = _pool_forward(np, x, attrs)
-    I.expect(tuple(g.shape) == tuple(acc.shape), "_backward_Pooling",
-             f"grad of Pooling's output shape {tuple(acc.shape)}", f"grad.shape={g.shape}")
+    I.expect_output_grad(g, acc, "_backward_Pooling", "Pooling")
     dx = np.zeros(xpad.shape, dtype=g.dtype)
     taken = np.zeros(acc.shape, dtype=bool)
     hit = np.empty(acc.shape, dtype=bool)
