@@ -166,7 +166,7 @@ def test_any_float_dtype_runs(ctx):
     (lambda c: C.interleaved_matmul_selfatt_qk(nd(np.ones((2, 1, 6)), c)),
      r"selfatt_qk.*heads >= 1"),
     (lambda c: C.interleaved_matmul_selfatt_qk(nd(np.ones((2, 1, 6)), c, "int32"), heads=1),
-     r"selfatt_qk.*float queries_keys_values.*int32"),
+     r"selfatt_qk.*floating-point queries_keys_values.*int32"),
     (lambda c: C.interleaved_matmul_selfatt_valatt(nd(np.ones((2, 1, 6)), c),
                                                    nd(np.ones((2, 2, 2)), c), heads=1),
      r"selfatt_valatt.*attention.shape == .*\(1, 2, 2\).*\(2, 2, 2\)"),

@@ -350,6 +350,8 @@ ERRORS = [
      dict(kernel=(3, 3), num_filter=2, im2col_step=2), r"im2col_step=2, data.shape=\(3, 4"),
     (V2, [_X, _O, _M, _W, _B], dict(kernel=(3, 3), num_filter=2, im2col_step=0),
      r"im2col_step > 0"),
+    (V2, [(0, 4, 5, 6), (0, 18, 3, 4), (0, 9, 3, 4), _W, _B], dict(kernel=(3, 3), num_filter=2),
+     r"non-empty batch.*data.shape=\(0, 4, 5, 6\)"),  # was a ZeroDivisionError
 ]
 
 

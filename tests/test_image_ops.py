@@ -434,7 +434,7 @@ def test_bound_symbol_to_tensor(ctx):
     (lambda: IMG.normalize(mx.nd.zeros((4, 4, 5)), mean=0, std=1), ["1 or 3 channels",
                                                                      "(4, 4, 5)"]),
     (lambda: IMG.normalize(mx.nd.zeros((3, 4, 5), dtype="uint8"), mean=0, std=1),
-     ["float data", "uint8"]),
+     ["floating-point data", "uint8"]),
     (lambda: IMG.normalize(mx.nd.zeros((3, 4, 5)), mean=(1, 2), std=1), ["mean", "(1.0, 2.0)"]),
     (lambda: IMG.crop(mx.nd.zeros((4, 5, 3)), 3, 0, 3, 2), ["_image_crop", "x + width <= 5"]),
     (lambda: IMG.crop(mx.nd.zeros((4, 5, 3)), -1, 0, 2, 2), ["x >= 0", "x=-1"]),

@@ -194,6 +194,19 @@ def test_softmax_dtype_and_temperature():
     np.testing.assert_allclose(out.asnumpy(), e / e.sum(-1, keepdims=True), rtol=1e-6)
 
 
+@pytest.mark.parametrize("name,extra", [("softmax", ()), ("log_softmax", ()), ("softmin", ()),
+                                        ("SoftmaxActivation", ()),
+                                        ("SoftmaxOutput", (np.zeros(2),))])
+def test_softmax_family_wants_floats_as_mxnet(name, extra):
+    # MXNet: "This operation only support floating point types, not int32" (softmin used to
+    # give float64 here, softmax a NumPy casting error)
+    with pytest.raises(E, match=rf"{name}: Expect: a floating-point data / Actual: "
+                                r"data.dtype=int32"):
+        run(name, np.array([[1, 2], [3, 4]], np.int32), *extra)
+    with pytest.raises(E, match=r"softmax: Expect: a floating-point dtype"):
+        run("softmax", rand(2, 2), dtype="int32")
+
+
 def test_softmax_cross_entropy_total_loss_and_label_error():
     x = np.zeros((2, 4))
     out = run("softmax_cross_entropy", x, np.array([1.0, 3.0]))

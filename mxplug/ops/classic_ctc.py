@@ -41,6 +41,7 @@ def _ctc_infer(*xs, use_data_lengths=False, use_label_lengths=False, blank_label
              f"{len(xs)} inputs")
     I.expect(x.ndim == 3, op, "data of shape (sequence_length, batch_size, alphabet_size)",
              f"data.shape={tuple(x.shape)}")
+    I.expect_float(x, op)
     n = x.shape[1]
     I.expect(label.ndim == 2 and label.shape[0] == n, op,
              f"label of shape (batch_size, label_length) with batch_size == {n}",

@@ -41,8 +41,7 @@ def _check_proj(op, x, name, layout):
     I.expect(x.ndim == 3, op, f"{name} of 3 dims {layout}", f"{name}.shape={tuple(x.shape)}")
     I.expect(min(x.shape) >= 1, op, f"{name} with no empty dimension (MXNet 1.x reads 0 as "
              f"unknown)", f"{name}.shape={tuple(x.shape)}")
-    I.expect(np.dtype(x.dtype).kind == "f", op, f"a float {name}",
-             f"{name}.dtype={np.dtype(x.dtype).name}")
+    I.expect_float(x, op, name)
 
 
 def _head_dim(op, x, name, heads, parts):

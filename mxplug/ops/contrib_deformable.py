@@ -96,6 +96,8 @@ def _v1_infer(x, off, w, b=None, workspace=1024, **attrs):
 
 
 def _step_check(x, im2col_step):
+    I.expect(x.shape[0] > 0, "ModulatedDeformableConvolution", "a non-empty batch (MXNet 1.x "
+             "reads a 0 dimension as unknown)", f"data.shape={tuple(x.shape)}")
     # MXNet's rule: the batch must divide into chunks of min(N, im2col_step) images
     I.expect(im2col_step > 0 and x.shape[0] % min(x.shape[0], im2col_step) == 0,
              "ModulatedDeformableConvolution", "im2col_step > 0 with the batch size smaller "

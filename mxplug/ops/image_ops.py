@@ -138,8 +138,7 @@ def _normalize_infer(x, mean=(0.0,) * 4, std=(1.0,) * 4):
     for name, v in (("mean", mean), ("std", std)):
         I.expect(len(v) in (1, c), op, f"{name} with 1 or {c} values (one per channel)",
                  f"{name}={tuple(v)}")
-    I.expect(np.dtype(x.dtype).kind == "f", op, "float data (normalize follows to_tensor)",
-             f"data.dtype={np.dtype(x.dtype).name}")
+    I.expect_float(x, op, why="normalize follows to_tensor")
     return x
 
 

@@ -50,6 +50,14 @@ def expect(cond: bool, op: str, what: str, actual: str) -> None:
         raise MXNetValueError(f"{op}: Expect: {what} / Actual: {actual}")
 
 
+def expect_float(x, op: str, name: str = "data", why: str = "") -> None:
+    """``x`` (an array or Spec) of a floating-point dtype, as MXNet's float-only kernels want
+    (``why``, when given, is said after what is expected)."""
+    dt = np.dtype(x.dtype)
+    expect(dt.kind == "f", op, f"a floating-point {name}{f' ({why})' if why else ''}",
+           f"{name}.dtype={dt.name}")
+
+
 def expect_output_grad(g, out, op: str, forward: str) -> None:
     """A backward op's check that its incoming gradient ``g`` has the shape of ``forward``'s
     output ``out``."""

@@ -332,7 +332,7 @@ def _square_infer(op):
     def check(a):
         I.expect(a.ndim >= 2 and a.shape[-1] == a.shape[-2], op,
                  "A of shape (..., n, n)", f"A.shape={a.shape}")
-        I.expect(a.dtype.kind == "f", op, "a floating-point A", f"dtype {np.dtype(a.dtype).name}")
+        I.expect_float(a, op, "A")
     return check
 
 

@@ -556,6 +556,9 @@ leaky_relu.samples(
 # -- softmax family -------------------------------------------------------------------------------
 def _sm_infer(name):
     def rule(x, length=None, axis=-1, temperature=None, dtype=None, use_length=False):
+        I.expect_float(x, name)  # as MXNet: "only support floating point types"
+        I.expect(dtype is None or np.dtype(dtype).kind == "f", name, "a floating-point dtype",
+                 f"dtype={dtype}")
         I.expect(-x.ndim <= axis < x.ndim, name, f"-{x.ndim} <= axis < {x.ndim}", f"axis={axis}")
         if use_length:
             I.expect(length is not None, name, "a length input when use_length=True", "none")
@@ -636,7 +639,7 @@ def _softmax_op(name, log, negate, what, with_length=True):
     @op.kernel("numpy")
     def _(be, x, length=None, axis=-1, temperature=None, dtype=None, use_length=False):
         if use_length or negate or dtype is not None or temperature not in (None, 1.0) or \
-                not -x.ndim <= axis < x.ndim:
+                not -x.ndim <= axis < x.ndim or x.dtype.kind != "f":  # the generic body checks
             return op.generic(np, x, length, axis, temperature, dtype, use_length)
         # the generic body's arithmetic with reductions straight to the ufuncs and the
         # temporaries reused (a loss's softmax is small: the calls are the cost)
@@ -666,6 +669,7 @@ softmin = _softmax_op("softmin", False, True, "``softmax(-x)``", with_length=Fal
 
 
 def _sma_infer(x, mode="instance"):
+    I.expect_float(x, "SoftmaxActivation")
     I.expect(mode == "instance" or x.ndim >= 2, "SoftmaxActivation",
              "data of ndim >= 2 for mode='channel'", f"data.shape={x.shape}")
     return I.Spec(x.shape, x.dtype)

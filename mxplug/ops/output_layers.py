@@ -24,6 +24,7 @@ __all__ = ["softmax_output", "linear_regression_output", "logistic_regression_ou
 # -- SoftmaxOutput --------------------------------------------------------------------------------
 def _so_infer(x, label, grad_scale=1.0, ignore_label=-1.0, multi_output=False, use_ignore=False,
               preserve_shape=False, normalization="null", out_grad=False, smooth_alpha=0.0):
+    I.expect_float(x, "SoftmaxOutput")
     if tuple(label.shape) != tuple(x.shape):  # equal shapes: probabilities as labels
         if multi_output:
             want = x.shape[:1] + x.shape[2:]

@@ -330,7 +330,7 @@ def _multinomial_rule(data, shape=(), get_prob=False, dtype="int32", **_):
     op = "sample_multinomial"
     I.expect(data.ndim >= 1 and data.shape[-1] >= 1, op,
              "data of shape (..., k) with k >= 1 probabilities", f"data.shape={data.shape}")
-    I.expect(data.dtype.kind == "f", op, "float probabilities", f"dtype={data.dtype.name}")
+    I.expect_float(data, op, "data", "probabilities")
     I.expect(np.dtype(dtype).name in ("float16", "float32", "float64", "int32", "uint8"), op,
              "dtype in (float16, float32, float64, int32, uint8)", f"dtype={np.dtype(dtype).name}")
     out = tuple(data.shape[:-1]) + tuple(shape)

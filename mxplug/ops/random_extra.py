@@ -389,8 +389,7 @@ def _pdf_rule(name, params, vector):
     def rule(x, *ps, is_log=False):
         names = ("sample",) + params
         for nm, s in zip(names, (x,) + ps):
-            I.expect(np.dtype(s.dtype).kind == "f", name, f"a float {nm} (MXNet takes only "
-                     "float16/32/64)", f"{nm}.dtype={np.dtype(s.dtype).name}")
+            I.expect_float(s, name, nm, "MXNet takes only float16/32/64")
         I.expect(all(s.dtype == x.dtype for s in ps), name, "sample and parameters of one dtype",
                  ", ".join(f"{n}.dtype={np.dtype(s.dtype).name}" for n, s in zip(names, (x,) + ps)))
         p0 = tuple(ps[0].shape)
