@@ -683,6 +683,22 @@ def test_mxnet_ndarray_method_details():
     assert "Activation" in mx.operator.get_all_registered_operators()
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float64", "int32", "uint8", "int8"])
+def test_arg_reductions_give_indices_in_the_data_dtype_as_mxnet(ctx, dtype):
+    if dtype not in ctx.backend.dtypes:
+        pytest.skip(f"{ctx.backend.name} has no {dtype} arrays")
+    x = mx.nd.array([[1, 3, 2], [4, 0, 4]], ctx=ctx, dtype=dtype)
+    for fn, want in ((mx.nd.argmax, [1, 0]), (mx.nd.argmin, [0, 1])):
+        r = fn(x, axis=1)
+        assert r.dtype == np.dtype(dtype) and r.asnumpy().tolist() == want
+    assert mx.nd.argmax_channel(x).dtype == np.dtype(dtype)  # as its shape rule says
+    assert mx.nd.argmax(x).dtype == np.dtype(dtype)
+    wide = {"int8": 200, "uint8": 300, "float16": 3000}.get(dtype)
+    if wide:  # MXNet wraps or rounds an index the dtype cannot hold: an error here
+        with pytest.raises(mx.base.MXNetValueError, match=rf"argmax: .*{dtype}.*{wide} positions"):
+            mx.nd.argmax(mx.nd.zeros((2, wide), ctx=ctx, dtype=dtype), axis=1)
+
+
 def test_reductions_over_an_empty_axis_tuple_reduce_everything_as_mxnet(ctx):
     x = mx.nd.array(np.arange(6.0).reshape(2, 3), ctx=ctx)
     assert mx.nd.sum(x, axis=()).asnumpy().tolist() == [15.0]

@@ -24,6 +24,7 @@ from . import (
     creation,
     custom,  # noqa: F401 (importing registers the ops)
     elemwise,
+    float_only,  # noqa: F401 (importing declares MXNet's float-only ops)
     im2col,  # noqa: F401 (importing registers the ops)
     image_ops,  # noqa: F401 (importing registers the ops)
     image_resize,  # noqa: F401 (importing registers the ops)

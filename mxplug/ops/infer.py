@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..base import MXNetValueError, dtype_of
+from ..base import MXNetValueError, dtype_of, is_float
 
 __all__ = [
     "Spec",
@@ -54,7 +54,7 @@ def expect_float(x, op: str, name: str = "data", why: str = "") -> None:
     """``x`` (an array or Spec) of a floating-point dtype, as MXNet's float-only kernels want
     (``why``, when given, is said after what is expected)."""
     dt = np.dtype(x.dtype)
-    expect(dt.kind == "f", op, f"a floating-point {name}{f' ({why})' if why else ''}",
+    expect(is_float(dt), op, f"a floating-point {name}{f' ({why})' if why else ''}",
            f"{name}.dtype={dt.name}")
 
 

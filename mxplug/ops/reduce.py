@@ -239,24 +239,45 @@ norm = _norm_defs()
 
 
 # -- arg-reductions -------------------------------------------------------------------------------
-def _arg_infer(x, axis=None, keepdims=False):
-    shape = I.reduce_shape(x.shape, axis, keepdims, op="argmax")
-    return I.Spec(shape, x.dtype if x.dtype.kind == "f" else np.dtype("float32"))
+#: The largest index each dtype holds exactly (float16: integers up to 2**11).
+_EXACT_INDEX = {np.dtype("float16"): 2 ** 11}
+
+
+def _arg_dtype(name, shape, dtype, axis):
+    """The indices' dtype: data's, as MXNet 1.9.1 (bool: float32). A dtype that cannot hold the
+    largest index exactly (int8 past 127, float16 past 2048) is an error here, where MXNet
+    returns wrapped or rounded indices."""
+    dt = np.dtype(dtype)
+    if dt.kind not in "iuf":
+        return np.dtype("float32")
+    top = np.iinfo(dt).max if dt.kind in "iu" else _EXACT_INDEX.get(dt)
+    if top is not None:
+        axes = range(len(shape)) if axis is None else I.normalize_axis(axis, len(shape), name)
+        n = math.prod(shape[a] for a in axes)
+        I.expect(n - 1 <= top, name, f"indices that {dt.name} holds exactly (the indices take "
+                 f"data's dtype, as in MXNet): cast the data to a wider type",
+                 f"{n} positions to index")
+    return dt
 
 
 def _argred(name, f):
+    def infer(x, axis=None, keepdims=False):
+        shape = I.reduce_shape(x.shape, axis, keepdims, op=name)
+        return I.Spec(shape, _arg_dtype(name, x.shape, x.dtype, axis))
+
     op = defop(
         name,
         ("data",),
         {"axis": Attr(None, "axes"), "keepdims": False},
-        infer=_arg_infer,
+        infer=infer,
         differentiable=False,
-        doc=f"Indices of the {name[3:]}imum along ``axis``, as floats (MXNet 1.x).",
+        doc=f"Indices of the {name[3:]}imum along ``axis`` (the first on ties), in data's "
+            f"dtype (MXNet 1.x: float data gives float indices).",
     )
 
     @op.impl
     def _(xp, x, axis=None, keepdims=False):
-        dt = x.dtype if np.dtype(x.dtype).kind == "f" else np.float32
+        dt = _arg_dtype(name, x.shape, x.dtype, axis)
         if axis is None:
             r = xp.reshape(f(xp, xp.reshape(x, (-1,)), 0, False), (1,))
             if keepdims:

@@ -17,7 +17,7 @@ import inspect
 import warnings
 from dataclasses import dataclass, field
 
-from ..base import MXNetError, MXNetNotImplementedError
+from ..base import MXNetError, MXNetNotImplementedError, is_float
 from .attrs import Attr, Str, as_attr
 
 __all__ = ["Op", "defop", "get_op", "REGISTRY", "Sample", "COMPOSE", "set_kernel_wrapper",
@@ -80,6 +80,26 @@ def _memo_key(v):
     return (type(v), v)
 
 
+def _floats_checked(op, fn):
+    """``fn(*arrays_or_specs, **attrs)`` first checking the inputs ``op.floats`` declared."""
+    from .infer import expect_float
+
+    if fn is None:
+        return fn
+    positions = op.float_positions
+    names = op.inputs
+
+    @functools.wraps(fn)
+    def checked(*args, **attrs):
+        for k in positions or range(len(args)):
+            dt = getattr(args[k], "dtype", None) if k < len(args) else None
+            # raw arrays and Specs carry an np.dtype, NDArrays a scalar type
+            if dt is not None and getattr(dt, "kind", None) != "f" and not is_float(dt):
+                expect_float(args[k], op.name, names[k] if k < len(names) else f"input {k}")
+        return fn(*args, **attrs)
+    return checked
+
+
 class Op:
     """One registered op. Create with :func:`defop`; call through ``apply`` or ``mx.nd.<name>``."""
 
@@ -117,6 +137,9 @@ class Op:
         #: Inputs that are state the op updates rather than arguments (BatchNorm's moving
         #: statistics): a Symbol lists them as auxiliary states, not arguments.
         self.aux_inputs = frozenset()
+        #: Positions of the inputs that must hold floating-point numbers (``floats``); None:
+        #: any dtype the body takes.
+        self.float_positions = None
         self.params_fn = None
         #: ``fn(attrs) -> input names`` of a variadic op whose inputs depend on its attributes
         #: (RNN): ``mx.sym`` creates variables for those not given, as MXNet does.
@@ -163,7 +186,7 @@ class Op:
 
     def compose(self, fn):
         """Register a body written in mxplug ops: ``fn(*ndarrays, **attrs)``."""
-        self.plain_composite = fn
+        self.plain_composite = fn if self.float_positions is None else _floats_checked(self, fn)
         self._resolved.clear()
         self._rewrap()
         return fn
@@ -224,6 +247,18 @@ class Op:
         self.params_fn = fn
         return fn
 
+    def floats(self, *names):
+        """Declare inputs (none named: every input) that must be floating-point, as in MXNet,
+        whose kernels for these ops take no integers ("only support floating point types"):
+        their results in integers would be truncated nonsense. Checked by the shape rule and
+        on every call (the resolved callable and the composite)."""
+        self.float_positions = tuple(self.inputs.index(n) for n in names) if names else ()
+        self.infer = _floats_checked(self, self.infer)
+        self.plain_composite = _floats_checked(self, self.plain_composite)
+        self._resolved.clear()
+        self._rewrap()
+        return self
+
     def aux(self, *names):
         """Declare auxiliary-state inputs (MXNet's ``list_auxiliary_states``)."""
         self.aux_inputs = self.aux_inputs | frozenset(names)
@@ -264,6 +299,8 @@ class Op:
         scope = getattr(backend, "device_scope", None)  # several devices, one current (CuPy)
         if scope is not None and fn is not COMPOSE:
             fn = scope(fn)
+        if self.float_positions is not None and fn is not COMPOSE:
+            fn = _floats_checked(self, fn)
         if _wrapper is not None and fn is not COMPOSE:
             fn = _wrapper.kernel(self, backend, fn)
         self._resolved[backend] = fn
