@@ -176,8 +176,8 @@ batch_norm = defop(
         "+ beta`` (``gamma`` taken as 1 when ``fix_gamma``). In training mode "
         "(``autograd.record(train_mode=True)``) and without ``use_global_stats`` it uses the "
         "batch's mean and (biased) variance, else ``moving_mean``/``moving_var``. The op is pure: "
-        "it returns the output, plus the mean and variance it used when ``output_mean_var`` "
-        "(MXNet returns the inverse std there); updating the moving statistics with "
+        "it returns the output, plus the mean and the inverse std ``1 / sqrt(var + eps)`` it "
+        "used when ``output_mean_var`` (as MXNet); updating the moving statistics with "
         "``momentum`` is the Gluon layer's job.")
 # The primitive takes the mode as an attribute (use_global_stats: the moving statistics are
 # used), so a recorded call keeps the mode its forward ran in for the gradient.
@@ -205,16 +205,15 @@ def _(xp, x, gamma, beta, mmean, mvar, eps=1e-3, momentum=0.9, fix_gamma=True,
         var = xp.mean((x - xp.reshape(mean, bshape)) ** 2, axis=red)
     else:
         mean, var = mmean, mvar
-    scale = 1 / xp.sqrt(var + eps)
-    if not fix_gamma:
-        scale = scale * gamma
+    invstd = 1 / xp.sqrt(var + eps)
+    scale = invstd if fix_gamma else invstd * gamma
     out = (x - xp.reshape(mean, bshape)) * xp.reshape(scale, bshape) + xp.reshape(beta, bshape)
     out = out.astype(x.dtype)
     if not output_mean_var:
         return out
-    if use_global_stats:  # hand out copies: a write into them must not reach the moving stats
-        mean, var = xp.asarray(mean, copy=True), xp.asarray(var, copy=True)
-    return out, mean, var
+    if use_global_stats:  # hand out a copy: a write into it must not reach the moving mean
+        mean = xp.asarray(mean, copy=True)
+    return out, mean, invstd.astype(x.dtype)
 
 
 def _norm_dx(gy, xhat, rstd, axes):
@@ -248,13 +247,15 @@ def _(g, out, x, gamma, beta, mmean, mvar, eps=1e-3, momentum=0.9, fix_gamma=Tru
         gx = gxhat * rstd
         gmm = F.sum(gx, axis=red) * -1.0
         gmv = F.sum(gxhat * xhat, axis=red) * F.reshape(rstd * rstd, shape=gbeta.shape) * -0.5
-        if output_mean_var:
-            gmm, gmv = gmm + gm, gmv + gv
+        if output_mean_var:  # the outputs: the moving mean and 1 / sqrt(moving_var + eps)
+            gmm = gmm + gm
+            gmv = gmv + gv * F.reshape(rstd * rstd * rstd, shape=gbeta.shape) * -0.5
         return gx, ggamma, gbeta, gmm, gmv
     gx = _norm_dx(gxhat, xhat, rstd, red)
-    if output_mean_var:      # d mean / dx = 1/n, d var / dx = 2 (x - mean) / n
-        gx = gx + (F.reshape(gm, shape=bshape) + F.reshape(gv, shape=bshape) * (x - mean) * 2.0
-                   ) * (1.0 / n)
+    if output_mean_var:
+        # d mean / dx = 1/n; d invstd / dx = -invstd^3 / 2 * d var / dx = -invstd^3 (x - mean) / n
+        gx = gx + (F.reshape(gm, shape=bshape)
+                   - F.reshape(gv, shape=bshape) * rstd * rstd * rstd * (x - mean)) * (1.0 / n)
     return gx, ggamma, gbeta, None, None
 
 

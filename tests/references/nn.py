@@ -176,7 +176,7 @@ def _bn(x, gamma, beta, mean, var, eps=1e-3, momentum=0.9, fix_gamma=True, use_g
     y = ((x - mean.reshape(shp)) / np.sqrt(var.reshape(shp) + eps) * g.reshape(shp)
          + beta.reshape(shp))
     y = _out(x, y)
-    return (y, mean, var) if output_mean_var else y
+    return (y, mean, _out(x, 1 / np.sqrt(var + eps))) if output_mean_var else y
 
 
 def _bn_explicit(x, gamma, beta, mean, var, use_global_stats=False, axis=1, **kw):

@@ -181,7 +181,7 @@ def _batchnorm_source(name, x_dt, p_dt):
     }}
     if ((flags & 4) && lid == 0) {{   /* output_mean_var */
         {_st(x_dt, "mean_out", "ch", "mean")}
-        {_st(x_dt, "var_out", "ch", "var")}
+        {_st(x_dt, "var_out", "ch", "(" + c + ")1 / sqrt(var + eps)")}  /* MXNet: inverse std */
     }}
 }}
 """
