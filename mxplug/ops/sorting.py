@@ -23,16 +23,17 @@ def _take_infer(a, idx, axis=0, mode="clip"):
 
 
 def _fix_index(xp, idx, n, mode, op):
-    """Bring integer indices into ``[0, n)`` by MXNet's ``mode``: clip, wrap or raise."""
+    """Bring integer indices into ``[0, n)`` by MXNet's ``mode``: clip, wrap or raise (a
+    negative index is out of range, as in MXNet, whose clip mode takes it to 0)."""
     if mode == "clip":
         return xp.clip(idx, 0, n - 1)
     if mode == "wrap":
         return xp.remainder(idx, n)
-    bad = (idx < -n) | (idx >= n)
+    bad = (idx < 0) | (idx >= n)
     if bool(xp.any(bad)):
-        raise MXNetIndexError(f"{op}: Expect: -{n} <= index < {n} (mode='raise') / Actual: "
+        raise MXNetIndexError(f"{op}: Expect: 0 <= index < {n} (mode='raise') / Actual: "
                               f"index {int(xp.reshape(idx[bad], (-1,))[0])} is out of range")
-    return xp.where(idx < 0, idx + n, idx)
+    return idx
 
 
 take = defop("take", ("a", "indices"), {"axis": Int(0), "mode": Enum("clip", "wrap", "raise")},
@@ -57,7 +58,7 @@ take.samples(
     lambda rng: Sample(rng.uniform(-1, 1, (2, 5, 3)), np.array([4, -1, 7, 0]), axis=1),
     lambda rng: Sample(rng.uniform(-1, 1, (2, 5)), np.array([[6.5, -2.5, 3.2]]), axis=-1,
                        mode="wrap"),
-    lambda rng: Sample(rng.uniform(-1, 1, (4, 2)), np.array([-4, 3, -1]), mode="raise"),
+    lambda rng: Sample(rng.uniform(-1, 1, (4, 2)), np.array([0, 3, 1]), mode="raise"),
 )
 
 
