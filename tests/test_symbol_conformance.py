@@ -469,3 +469,28 @@ def test_bind_ignores_dict_entries_that_name_no_input():
     np.testing.assert_allclose(ex.outputs[0].asnumpy(), np.full((2, 3), 6.0))
     ex.backward()
     np.testing.assert_allclose(ex.grad_dict["a"].asnumpy(), np.full((2, 3), 5.0))  # 1 + 2a
+
+
+_D, _G, _B = (mx.sym.var(n) for n in "dgb")
+
+
+@pytest.mark.parametrize("make,names", [
+    # MXNet 1.9.1's list_outputs: ops with a hidden second output name their one visible output0
+    (lambda: mx.sym.sort(_D, name="op"), ["op_output0"]),
+    (lambda: mx.sym.argsort(_D, name="op"), ["op_output"]),
+    (lambda: mx.sym.topk(_D, k=2, name="op"), ["op_output"]),
+    (lambda: mx.sym.topk(_D, k=2, ret_typ="value", name="op"), ["op_output0"]),
+    (lambda: mx.sym.topk(_D, k=2, ret_typ="both", name="op"), ["op_output0", "op_output1"]),
+    (lambda: mx.sym.split(_D, num_outputs=1, name="op"), ["op_output0"]),
+    (lambda: mx.sym.LayerNorm(_D, _G, _B, output_mean_var=True, name="op"),
+     ["op_output", "op_mean", "op_std"]),
+    (lambda: mx.sym.GroupNorm(_D, _G, _B, output_mean_var=True, name="op"),
+     ["op_output", "op_mean", "op_std"]),
+    (lambda: mx.sym.LayerNorm(_D, _G, _B, name="op"), ["op_output"]),
+    (lambda: mx.sym.contrib.box_nms(_D, name="op"), ["op_output0"]),
+    (lambda: mx.sym.CTCLoss(_D, _G, name="op"), ["op_output0"]),
+    (lambda: mx.sym.histogram(_D, bins=3, range=(0, 1), name="op"),
+     ["op_output0", "op_output1"]),
+])
+def test_output_names_as_mxnet(make, names):
+    assert make().list_outputs() == names

@@ -69,6 +69,7 @@ ctc_loss = defop(
         "sequence's length from ``data_lengths`` (N,) instead of T. As in MXNet, the inputs are "
         "data, label, then only the lengths whose ``use_*`` flag is set.")
 ctc_loss.nograd("label", "data_lengths", "label_lengths")
+ctc_loss.output_names = lambda attrs: ["output0"]  # MXNet's (its hidden second output: the grad)
 ctc_loss.auto_inputs = lambda attrs: (
     ("data", "label") + ("data_lengths",) * attrs["use_data_lengths"]
     + ("label_lengths",) * attrs["use_label_lengths"])

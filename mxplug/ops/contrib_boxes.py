@@ -359,6 +359,7 @@ def _nms_boxes(rng, batch=(), id_offset=0.5):
     return out
 
 
+box_nms.output_names = lambda attrs: ["output0"]  # MXNet's (a hidden second output)
 box_nms.samples(
     lambda rng: Sample(_nms_boxes(rng), valid_thresh=0.1, id_index=0, force_suppress=False),
     lambda rng: Sample(_nms_boxes(rng, (2,)), valid_thresh=0.1, force_suppress=True,

@@ -538,6 +538,7 @@ def _(xp, x, num_outputs=1, axis=1, squeeze_axis=False):
 
 
 split.nout = lambda attrs: attrs.get("num_outputs", 1)
+split.output_names = lambda attrs: [f"output{i}" for i in range(attrs.get("num_outputs", 1))]
 split.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 6)), num_outputs=3),
               lambda rng: Sample(rng.uniform(-1, 1, (3, 2, 2)), num_outputs=3, axis=0,
                                  squeeze_axis=True),

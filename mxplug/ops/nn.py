@@ -315,6 +315,8 @@ def _(x, gamma, beta, axis=-1, eps=1e-5, output_mean_var=False):
     return (out, mean, std) if output_mean_var else out
 
 
+# MXNet's names of the outputs (a Symbol's list_outputs): op_output, op_mean, op_std
+layer_norm.output_names = lambda attrs: ["output", "mean", "std"]
 layer_norm.samples(
     lambda rng: Sample(_u(rng, 2, 3, 4), _u(rng, 4), _u(rng, 4)),
     lambda rng: Sample(_u(rng, 2, 3, 4), _u(rng, 3), _u(rng, 3), axis=1, eps=1e-3),
@@ -434,6 +436,7 @@ def _(g, out, x, gamma, beta, num_groups=1, eps=1e-5, output_mean_var=False):
     return F.reshape(gx, shape=x.shape), ggamma, gbeta
 
 
+group_norm.output_names = layer_norm.output_names
 group_norm.samples(
     lambda rng: Sample(_u(rng, 2, 4, 3, 3), _u(rng, 2), _u(rng, 2), num_groups=2),
     lambda rng: Sample(_u(rng, 2, 6, 5), _u(rng, 6), _u(rng, 6), num_groups=3, eps=1e-3),

@@ -159,15 +159,15 @@ def _squeeze(self, axis=None, inplace=False, **kwargs):
 Symbol.squeeze = _squeeze
 
 
-def histogram(a, bins=10, range=None):  # noqa: A002 (MXNet's argument name)
+def histogram(a, bins=10, range=None, **kwargs):  # noqa: A002 (MXNet's argument name)
     """Symbolic :func:`mxplug.nd.histogram`: ``bins`` a Symbol of edges, or an int with
-    ``range`` (required here, as in MXNet)."""
+    ``range`` (required here, as in MXNet); ``kwargs`` (``name``, ``attr``) go to the node."""
     if isinstance(bins, Symbol):
-        return _internal._histogram(a, bins)
+        return _internal._histogram(a, bins, **kwargs)
     if isinstance(bins, int) and not isinstance(bins, bool):
         if range is None:
             raise MXNetValueError("null range is not supported in symbol mode")
-        return _internal._histogram(a, bin_cnt=bins, range=range)
+        return _internal._histogram(a, bin_cnt=bins, range=range, **kwargs)
     raise MXNetValueError("bins argument should be either an integer or an Symbol")
 
 
