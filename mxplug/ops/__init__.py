@@ -13,6 +13,7 @@ from . import (
     contrib_boxes,  # noqa: F401 (importing registers the ops)
     contrib_deformable,  # noqa: F401 (importing registers the ops)
     contrib_misc,  # noqa: F401 (importing registers the ops)
+    contrib_multibox,  # noqa: F401 (importing registers the ops)
     contrib_proposal,  # noqa: F401 (importing registers the ops)
     contrib_psroi,  # noqa: F401 (importing registers the ops)
     contrib_quantize,  # noqa: F401 (importing registers the ops)
