@@ -1,4 +1,5 @@
-"""MXNet 1.x's SSD layers (``mxplug/ops/contrib_multibox.py``): every case MXNet 1.9.1 computed
+"""MXNet 1.x's SSD layers (``mxplug/ops/contrib_multibox.py``) and box coders
+(``contrib_box_coding.py``): every case MXNet 1.9.1 computed
 in ``tests/data/mxnet-1.9.1/multibox.npz`` (made by ``make_multibox.py`` there) reproduced on
 every backend, the errors, the Symbol front end and the layers inside a hybridized block. The
 generic suites check the op samples against ``tests/references/contrib_multibox.py``."""
@@ -22,7 +23,7 @@ def _cases():
     k = 0
     while f"{k}/attrs" in z:
         attrs = json.loads(str(z[f"{k}/attrs"]))
-        ins = [z[f"{k}/in{i}"] for i in range(3) if f"{k}/in{i}" in z]
+        ins = [z[f"{k}/in{i}"] for i in range(6) if f"{k}/in{i}" in z]
         outs = [z[f"{k}/out{i}"] for i in range(3) if f"{k}/out{i}" in z]
         yield pytest.param(attrs.pop("op"), ins, attrs, outs, id=f"{k}-{attrs}")
         k += 1
@@ -43,6 +44,7 @@ def test_the_fixture_covers_every_path():
     ops = [p.values[0] for p in _cases()]
     assert ops.count("MultiBoxPrior") >= 3 and ops.count("MultiBoxTarget") >= 5
     assert ops.count("MultiBoxDetection") >= 7
+    assert ops.count("box_encode") >= 2 and ops.count("box_decode") >= 3
 
 
 def _anchor():

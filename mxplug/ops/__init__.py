@@ -10,6 +10,7 @@ from . import (
     classic_nn,  # noqa: F401 (importing registers the ops)
     classic_spatial,  # noqa: F401 (importing registers the ops)
     contrib_attention,  # noqa: F401 (importing registers the ops)
+    contrib_box_coding,  # noqa: F401 (importing registers the ops)
     contrib_boxes,  # noqa: F401 (importing registers the ops)
     contrib_deformable,  # noqa: F401 (importing registers the ops)
     contrib_misc,  # noqa: F401 (importing registers the ops)

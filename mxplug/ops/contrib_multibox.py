@@ -4,12 +4,10 @@ detections), ``mx.nd.contrib.MultiBox*`` — as MXNet 1.9.1's CPU operators comp
 the tests check against outputs of MXNet 1.9.1 itself (``tests/data/mxnet-1.9.1``).
 
 Boxes are corners ``[xmin, ymin, xmax, ymax]`` in [0, 1] image coordinates. Box offsets are
-encoded against an anchor of centre ``(ax, ay)`` and size ``(aw, ah)`` with ``variances``
-``(vx, vy, vw, vh)`` as ``[(gx - ax) / aw / vx, (gy - ay) / ah / vy, log(gw / aw) / vw,
-log(gh / ah) / vh]``. Matching and suppression are sequential and data-dependent (MXNet runs
-them on the host too): the ops compute in NumPy on the host, in the inputs' float dtype, and
-return arrays of the inputs' backend. None of them has a gradient (MXNet's backward writes
-zeros); their outputs are labels and constants.
+``contrib_box_coding``'s (box_encode's) with ``variances`` as the stds. Matching and suppression
+are sequential and data-dependent (MXNet runs them on the host too): the ops compute in NumPy on
+the host, in the inputs' float dtype, and return arrays of the inputs' backend. None of them has a
+gradient (MXNet's backward writes zeros); their outputs are labels and constants.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ import numpy as np
 from ..backends.array_api import to_numpy
 from . import infer as I
 from .attrs import Attr, Bool, Float, Int
+from .contrib_box_coding import decode, encode
 from .registry import Sample, defop
 
 __all__ = ["multibox_prior", "multibox_target", "multibox_detection"]
@@ -109,11 +108,6 @@ def _iou(a, b):
         return np.where(union <= 0, 0, inter / union).astype(a.dtype)
 
 
-def _centres(box):
-    w, h = box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]
-    return (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2, w, h
-
-
 # -- MultiBoxTarget --------------------------------------------------------------------------------
 def _target_infer(anchor, label, cls_pred, overlap_threshold=0.5, ignore_label=-1.0,
                   negative_mining_ratio=-1.0, negative_mining_thresh=0.5,
@@ -191,14 +185,6 @@ def _hard_negatives(cls_pred, positive, max_iou, ratio, thresh):
     return negative
 
 
-def _encode(anchor, box, variances):
-    ax, ay, aw, ah = _centres(anchor)
-    gx, gy, gw, gh = _centres(box)
-    vx, vy, vw, vh = (anchor.dtype.type(v) for v in variances)
-    return np.stack([(gx - ax) / aw / vx, (gy - ay) / ah / vy, np.log(gw / aw) / vw,
-                     np.log(gh / ah) / vh], axis=1)
-
-
 def _targets(anchor, label, cls_pred, attrs):
     op = "MultiBoxTarget"
     dt = anchor.dtype
@@ -220,8 +206,8 @@ def _targets(anchor, label, cls_pred, attrs):
             cls_target[b] = np.where(negative, 0, attrs["ignore_label"])
         cls_target[b, positive] = gt[match[positive], 0] + 1
         loc_mask[b, positive] = 1
-        loc_target[b, positive] = _encode(anchor[positive], gt[match[positive], 1:5],
-                                          attrs["variances"])
+        loc_target[b, positive] = encode(np, anchor[positive], gt[match[positive], 1:5],
+                                         stds=attrs["variances"])
     return loc_target.reshape(n, -1), loc_mask.reshape(n, -1), cls_target
 
 
@@ -285,15 +271,6 @@ def _detection_infer(cls_prob, loc_pred, anchor, clip=True, threshold=0.01, back
     return I.Spec((n, a, 6), cls_prob.dtype)
 
 
-def _decode(anchor, loc, clip, variances):
-    ax, ay, aw, ah = _centres(anchor)
-    vx, vy, vw, vh = (anchor.dtype.type(v) for v in variances)
-    x, y = loc[:, 0] * vx * aw + ax, loc[:, 1] * vy * ah + ay
-    half_w, half_h = np.exp(loc[:, 2] * vw) * aw / 2, np.exp(loc[:, 3] * vh) * ah / 2
-    box = np.stack([x - half_w, y - half_h, x + half_w, y + half_h], axis=1)
-    return np.clip(box, 0, 1) if clip else box
-
-
 def _detections(cls_prob, loc_pred, anchor, attrs):
     n, c, a = cls_prob.shape
     dt = cls_prob.dtype
@@ -311,8 +288,8 @@ def _detections(cls_prob, loc_pred, anchor, attrs):
         out[b] = -1
         out[b, :len(valid), 0] = cid[valid] - 1
         out[b, :len(valid), 1] = score[valid]
-        out[b, :len(valid), 2:] = _decode(anchor[valid], loc_pred[b].reshape(a, 4)[valid],
-                                          attrs["clip"], attrs["variances"])
+        box = decode(np, anchor[valid], loc_pred[b].reshape(a, 4)[valid], attrs["variances"])
+        out[b, :len(valid), 2:] = np.clip(box, 0, 1) if attrs["clip"] else box
         if not 0 < nms <= 1:
             continue  # MXNet: no suppression, no ranking
         order = np.argsort(-out[b, :len(valid), 1], kind="stable")

@@ -1,5 +1,6 @@
 """Write ``multibox.npz``: inputs, attributes and outputs of MXNet 1.9.1's MultiBoxPrior,
-MultiBoxTarget and MultiBoxDetection (CPU) for seeded random cases. Run with MXNet 1.9.1:
+MultiBoxTarget, MultiBoxDetection, box_encode and box_decode (CPU) for seeded random cases. Run
+with MXNet 1.9.1:
 
     python tests/data/mxnet-1.9.1/make_multibox.py   # in an environment with mxnet==1.9.1
 
@@ -59,6 +60,20 @@ for kw in [dict(), dict(threshold=0.4), dict(force_suppress=True, nms_threshold=
            dict(nms_topk=7), dict(nms_threshold=0.0), dict(clip=False, nms_threshold=0.7),
            dict(variances=(0.2, 0.2, 0.4, 0.4), threshold=0.2, nms_topk=20)]:
     add("MultiBoxDetection", [prob.astype(np.float32), loc, anchor], **kw)
+
+samples = rng.choice([-1.0, 0.0, 1.0], (2, 64)).astype(np.float32)
+matches = rng.randint(0, 5, (2, 64)).astype(np.float32)
+refs = np.stack([boxes(5), boxes(5)])
+for means, stds in [((0, 0, 0, 0), (0.1, 0.1, 0.2, 0.2)), ((0.1, -0.1, 0.05, 0), (1, 1, 1, 1))]:
+    add("box_encode", [samples, matches, np.concatenate([anchor, anchor]), refs,
+                       np.array(means, np.float32), np.array(stds, np.float32)])
+deltas = (rng.randn(2, A, 4) * 0.7).astype(np.float32)
+centres = np.concatenate([(anchor[..., :2] + anchor[..., 2:]) / 2,
+                          anchor[..., 2:] - anchor[..., :2]], axis=-1)
+for kw, anchors in [(dict(), centres), (dict(format="corner"), anchor),
+                    (dict(std0=0.1, std1=0.1, std2=0.2, std3=0.2, clip=0.3, format="corner"),
+                     anchor)]:
+    add("box_decode", [deltas, anchors], **kw)
 
 arrays = {}
 for k, (op, inputs, attrs, outs) in enumerate(cases):
