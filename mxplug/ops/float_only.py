@@ -30,6 +30,7 @@ FLOAT_ONLY = {
     # every optimizer update: weights, gradients and states
     **{name: () for name in optimizer_ops.OPTIMIZER_OPS},
     **{name: () for name in multi_optimizer_ops.MULTI_OPTIMIZER_OPS},
+    "multi_sum_sq": (), "multi_lars": (),
 }
 
 for _name, _inputs in FLOAT_ONLY.items():

@@ -1,5 +1,6 @@
 """MXNet's multi-tensor SGD updates: ``multi_sgd_update``, ``multi_sgd_mom_update``,
-``multi_mp_sgd_update`` and ``multi_mp_sgd_mom_update``.
+``multi_mp_sgd_update`` and ``multi_mp_sgd_mom_update``; and LARS's multi-tensor helpers
+``multi_sum_sq`` (the squared norm of each array) and ``multi_lars`` (the layer-wise rates).
 
 One call updates ``num_weights`` parameters whose arrays come interleaved (weight, grad[, mom]
 [, weight32], weight, grad, ...), each with its own learning rate and weight decay (``lrs``,
@@ -12,12 +13,14 @@ update rule.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import infer as I
-from .attrs import Attr, Int
+from .attrs import Attr, Float, Int
 from .optimizer_ops import OPTIMIZER_OPS, _check_lr
 from .registry import Sample, defop
 
-__all__ = ["MULTI_OPTIMIZER_OPS"]
+__all__ = ["MULTI_OPTIMIZER_OPS", "multi_sum_sq", "multi_lars"]
 
 MULTI_OPTIMIZER_OPS: dict = {}
 
@@ -111,3 +114,62 @@ MULTI_OPTIMIZER_OPS["multi_sgd_mom_update"].samples(
 MULTI_OPTIMIZER_OPS["multi_mp_sgd_update"].samples(_sample(3, (0.1, 0.05), (0.0, 0.01)))
 MULTI_OPTIMIZER_OPS["multi_mp_sgd_mom_update"].samples(
     _sample(4, (0.1, 0.05), (0.0, 0.01), momentum=0.9))
+
+
+# -- LARS's multi-tensor helpers -------------------------------------------------------------------
+def _sum_sq_infer(*specs, num_arrays=1):
+    op = "multi_sum_sq"
+    I.expect(num_arrays >= 1 and len(specs) == num_arrays, op,
+             f"num_arrays={num_arrays} >= 1 inputs", f"{len(specs)} inputs")
+    dt = np.dtype(specs[0].dtype)
+    I.expect(all(np.dtype(s.dtype) == dt for s in specs), op, "arrays of one dtype",
+             ", ".join(np.dtype(s.dtype).name for s in specs))
+    return I.Spec((num_arrays,), np.dtype(np.float32))
+
+
+multi_sum_sq = defop("multi_sum_sq", ("data",), {"num_arrays": Int(1)}, infer=_sum_sq_infer,
+                     variadic=True, differentiable=False,
+                     doc="The sum of squares of each of ``num_arrays`` arrays, (num_arrays,) "
+                         "float32: squared in the arrays' dtype, summed in float32 (MXNet's: "
+                         "float16 squares past 65504 are inf).")
+
+
+@multi_sum_sq.impl
+def _(xp, *xs, num_arrays=1):
+    _sum_sq_infer(*(I.Spec(x.shape, x.dtype) for x in xs), num_arrays=num_arrays)
+    return xp.stack([xp.sum(xp.astype(xp.reshape(x * x, (-1,)), xp.float32)) for x in xs])
+
+
+def _lars_infer(lrs, weights_sum_sq, grads_sum_sq, wds, eta=0.0, eps=0.0, rescale_grad=1.0):
+    op = "multi_lars"
+    for name, s in (("weights_sum_sq", weights_sum_sq), ("grads_sum_sq", grads_sum_sq),
+                    ("wds", wds)):
+        I.expect(tuple(s.shape) == tuple(lrs.shape) and lrs.ndim == 1, op,
+                 f"{name} of lrs' shape (N,) = {tuple(lrs.shape)}", f"{name}.shape="
+                 f"{tuple(s.shape)}")
+    return I.Spec(lrs.shape, lrs.dtype)
+
+
+multi_lars = defop(
+    "multi_lars", ("lrs", "weights_sum_sq", "grads_sum_sq", "wds"),
+    {"eta": Float(0.0), "eps": Float(0.0), "rescale_grad": Float(1.0)}, infer=_lars_infer,
+    differentiable=False,
+    doc="LARS's layer-wise learning rates: ``lrs * eta * |w| / (|g| + wds * |w| + eps)`` with "
+        "``|w| = sqrt(weights_sum_sq)`` and ``|g| = sqrt(grads_sum_sq) * rescale_grad``, or "
+        "``lrs`` where either norm is 0 (as MXNet).")
+
+
+@multi_lars.impl
+def _(xp, lrs, wss, gss, wds, eta=0.0, eps=0.0, rescale_grad=1.0):
+    _lars_infer(*(I.Spec(v.shape, v.dtype) for v in (lrs, wss, gss, wds)))
+    w, g = xp.sqrt(wss), xp.sqrt(gss) * rescale_grad
+    both = (w > 0) & (g > 0)
+    ratio = eta * w / (g + wds * w + eps)
+    return lrs * xp.where(both, ratio, xp.ones_like(ratio))
+
+
+multi_sum_sq.samples(lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), rng.uniform(-2, 2, (5,)),
+                                        num_arrays=2, grad=False))
+multi_lars.samples(lambda rng: Sample(np.array([0.1, 0.2, 0.3]), np.array([30.0, 4.0, 0.0]),
+                                      np.array([2.5, 0.0, 1.0]), np.array([0.01, 0.0, 0.1]),
+                                      eta=0.001, eps=1e-8, rescale_grad=0.5, grad=False))

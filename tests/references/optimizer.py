@@ -119,6 +119,20 @@ def _multi(single, group):
 REFERENCES = {f.__name__: f for f in (
     sgd_update, sgd_mom_update, mp_sgd_update, mp_sgd_mom_update, nag_mom_update, signsgd_update,
     signum_update, adam_update, rmsprop_update, rmspropalex_update, ftml_update, ftrl_update)}
+def _multi_sum_sq(*xs, num_arrays=1):
+    return np.array([float((x.astype(x.dtype) * x).astype(np.float32).sum()) for x in xs],
+                    np.float32)
+
+
+def _multi_lars(lrs, wss, gss, wds, eta=0.0, eps=0.0, rescale_grad=1.0):
+    out = []
+    for lr, ws, gs, wd in zip(lrs, wss, gss, wds):
+        w, g = np.sqrt(ws), np.sqrt(gs) * rescale_grad
+        out.append(lr * eta * w / (g + wd * w + eps) if w > 0 and g > 0 else lr)
+    return np.array(out, lrs.dtype)
+
+
+REFERENCES.update({"multi_sum_sq": _multi_sum_sq, "multi_lars": _multi_lars})
 REFERENCES.update({"multi_sgd_update": _multi(sgd_update, 2),
                    "multi_sgd_mom_update": _multi(sgd_mom_update, 3),
                    "multi_mp_sgd_update": _multi(mp_sgd_update, 3),
