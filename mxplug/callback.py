@@ -13,8 +13,8 @@ import logging
 import math
 import time
 
-__all__ = ["module_checkpoint", "do_checkpoint", "log_train_metric", "Speedometer",
-           "ProgressBar", "LogValidationMetricsCallback"]
+__all__ = ["module_checkpoint", "do_checkpoint", "save_checkpoint", "log_train_metric",
+           "Speedometer", "ProgressBar", "LogValidationMetricsCallback"]
 
 
 def module_checkpoint(mod, prefix, period=1, save_optimizer_states=False):
@@ -26,6 +26,12 @@ def module_checkpoint(mod, prefix, period=1, save_optimizer_states=False):
         if (iter_no + 1) % period == 0:
             mod.save_checkpoint(prefix, iter_no + 1, save_optimizer_states)
     return _callback
+
+
+def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_cast=True):
+    """``mx.model.save_checkpoint``, which MXNet's ``mx.callback`` exports too."""
+    from .model import save_checkpoint as save
+    save(prefix, epoch, symbol, arg_params, aux_params, remove_amp_cast)
 
 
 def do_checkpoint(prefix, period=1):

@@ -17,6 +17,8 @@ from .. import ops as _ops
 from ..base import MXNetNotImplementedError, MXNetTypeError, MXNetValueError
 from ..ops.frontend import make_frontend
 from . import random
+from .dlpack import to_dlpack_for_read, to_dlpack_for_write  # noqa: F401
+from .legacy import concatenate, moveaxis, onehot_encode  # noqa: F401
 from .ndarray import NDArray, _wrap_host, array, from_dlpack, from_numpy  # noqa: F401
 
 __all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "waitall", "reset_arrays", "random",

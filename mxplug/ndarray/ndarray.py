@@ -120,6 +120,16 @@ class NDArray:
     def __dlpack_device__(self):
         return self._data.__dlpack_device__()
 
+    def to_dlpack_for_read(self):
+        """A DLPack capsule of this array for reading (``mx.nd.to_dlpack_for_read``)."""
+        from .dlpack import to_dlpack_for_read
+        return to_dlpack_for_read(self)
+
+    def to_dlpack_for_write(self):
+        """A DLPack capsule of this array for writing (``mx.nd.to_dlpack_for_write``)."""
+        from .dlpack import to_dlpack_for_write
+        return to_dlpack_for_write(self)
+
     def __array_namespace__(self, api_version=None):
         from .. import ndarray
 
@@ -461,8 +471,12 @@ _DLPACK_CUDA = (2, 13)
 
 
 def from_dlpack(obj, ctx=None) -> NDArray:
-    """An NDArray sharing memory with a DLPack producer (NumPy, CuPy, PyTorch, ...); on the
-    producer's device unless ``ctx`` says otherwise (a CUDA tensor gives ``gpu(i)``)."""
+    """An NDArray sharing memory with a DLPack producer (NumPy, CuPy, PyTorch, ...) or a DLPack
+    capsule (``to_dlpack_for_read`` and the like); on the producer's device unless ``ctx`` says
+    otherwise (a CUDA tensor gives ``gpu(i)``)."""
+    from .dlpack import as_producer
+
+    obj = as_producer(obj)
     if ctx is None:
         kind, dev = getattr(obj, "__dlpack_device__", lambda: (1, 0))()
         ctx = Context("gpu", int(dev)) if int(kind) in _DLPACK_CUDA else current_context()

@@ -61,8 +61,29 @@ ceil = unary("ceil", lambda xp, x: xp.ceil(x), "nonint", _ZERO)
 trunc = unary("trunc", lambda xp, x: xp.trunc(x), "nonint", _ZERO)
 fix = unary("fix", lambda xp, x: xp.trunc(x), "nonint", _ZERO, doc="Round toward zero.")
 rint = unary("rint", lambda xp, x: xp.round(x), "nonint", _ZERO, doc="Round half to even.")
-round_ = unary("round", lambda xp, x: xp.where(x >= 0, xp.floor(x + 0.5), xp.ceil(x - 0.5)),
-               "nonint", _ZERO, doc="Round half away from zero (MXNet's ``round``).")
+def _round_half_away(xp, x):
+    return xp.where(x >= 0, xp.floor(x + 0.5), xp.ceil(x - 0.5))
+
+
+round_ = unary("round", _round_half_away, "nonint", _ZERO,
+               doc="Round half away from zero (MXNet's ``round``).")
+
+
+def _straight_through(name, f, what):
+    """MXNet's contrib straight-through estimators: ``f`` forward, the output gradient passed
+    through unchanged backward (not the derivative, so the samples skip gradient checks)."""
+    op = defop(name, ("data",), infer=I.same,
+               doc=f"{what} forward; backward passes the gradient through unchanged "
+                   f"(straight-through estimator).")
+    op.impl(lambda xp, x: _keep(f(xp, x), x))
+    op.vjp(lambda g, out, x: (g,))
+    op.samples(lambda rng: Sample(_DOMAINS["nonint"](rng), grad=False))
+    return op
+
+
+round_ste = _straight_through("_contrib_round_ste", _round_half_away,
+                              "Round half away from zero")
+sign_ste = _straight_through("_contrib_sign_ste", lambda xp, x: xp.sign(x), "Sign")
 square = unary("square", lambda xp, x: x * x, vjp=lambda g, out, x: 2 * x * g)
 sqrt = unary("sqrt", lambda xp, x: xp.sqrt(x), "pos", lambda g, out, x: g / (2 * out))
 rsqrt = unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "pos", lambda g, out, x: -0.5 * g * out / x)

@@ -300,3 +300,41 @@ def _argred(name, f):
 
 argmax = _argred("argmax", lambda xp, x, a, k: xp.argmax(x, axis=a, keepdims=k))
 argmin = _argred("argmin", lambda xp, x, a, k: xp.argmin(x, axis=a, keepdims=k))
+
+
+# -- cumsum ----------------------------------------------------------------------------------------
+def _cumsum_infer(a, axis=None, dtype=None):
+    if axis is None:
+        shape = (math.prod(a.shape),)
+    else:
+        I.normalize_axis(axis, a.ndim, "cumsum")
+        shape = tuple(a.shape)
+    return I.Spec(shape, np.dtype(dtype if dtype is not None else a.dtype))
+
+
+cumsum = defop("cumsum", ("a",), {"axis": Attr(None, "int"), "dtype": Dtype(None)},
+               infer=_cumsum_infer, aliases=("_np_cumsum",),
+               doc="Cumulative sum along ``axis`` (None: over the flattened array), accumulated "
+                   "in ``dtype``, by default data's (MXNet 1.9.1 keeps an int32 or uint8 "
+                   "dtype, though its docstring promises NumPy's widening to int64).")
+
+
+@cumsum.impl
+def _(xp, a, axis=None, dtype=None):
+    spec = _cumsum_infer(I.Spec(a.shape, a.dtype), axis, dtype)
+    x = xp.reshape(a, (-1,)) if axis is None else a
+    ax = 0 if axis is None else I.normalize_axis(axis, a.ndim, "cumsum")[0]
+    return xp.cumulative_sum(xp.astype(x, spec.dtype), axis=ax)
+
+
+@cumsum.vjp
+def _(g, out, a, axis=None, dtype=None):
+    ax = 0 if axis is None else axis % a.ndim
+    back = F.flip(F.cumsum(F.flip(g, axis=ax), axis=ax), axis=ax)   # sums of later positions
+    back = F.reshape(back, shape=a.shape) if axis is None else back
+    return (F.cast(back, dtype=a.dtype) if back.dtype != a.dtype else back,)
+
+
+cumsum.samples(lambda rng: Sample(rng.uniform(-1, 1, (3, 4)), axis=1),
+               lambda rng: Sample(rng.uniform(-1, 1, (2, 3))),
+               lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 2)), axis=-3))

@@ -275,3 +275,12 @@ def _getitem_backward(g, *idx, shape=(), key=()):
 
 
 REFERENCES["_getitem_backward"] = _getitem_backward
+
+
+def _cumsum(a, axis=None, dtype=None):
+    return np.cumsum(a, axis=axis, dtype=dtype or a.dtype)
+
+
+REFERENCES["cumsum"] = _cumsum
+REFERENCES["_contrib_round_ste"] = REFERENCES["round"]
+REFERENCES["_contrib_sign_ste"] = REFERENCES["sign"]
