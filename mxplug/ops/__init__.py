@@ -41,6 +41,7 @@ from . import (
     multi_optimizer_ops,
     nn,
     nn_params,
+    optimizer_extra_ops,  # noqa: F401 (importing registers the ops)
     optimizer_ops,
     output_layers,
     pooling,  # noqa: F401 (importing registers the ops)

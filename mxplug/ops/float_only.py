@@ -13,6 +13,7 @@ from . import (  # noqa: F401 (the families that register the ops below)
     elemwise,
     multi_optimizer_ops,
     nn,
+    optimizer_extra_ops,
     optimizer_ops,
     output_layers,
     pooling,
@@ -30,7 +31,8 @@ FLOAT_ONLY = {
     # every optimizer update: weights, gradients and states
     **{name: () for name in optimizer_ops.OPTIMIZER_OPS},
     **{name: () for name in multi_optimizer_ops.MULTI_OPTIMIZER_OPS},
-    "multi_sum_sq": (), "multi_lars": (),
+    "multi_sum_sq": (), "multi_lars": (), "lamb_update_phase2": (), "mp_lamb_update_phase2": (),
+    "_contrib_adamw_update": (), "_contrib_mp_adamw_update": (),
 }
 
 for _name, _inputs in FLOAT_ONLY.items():

@@ -137,3 +137,55 @@ REFERENCES.update({"multi_sgd_update": _multi(sgd_update, 2),
                    "multi_sgd_mom_update": _multi(sgd_mom_update, 3),
                    "multi_mp_sgd_update": _multi(mp_sgd_update, 3),
                    "multi_mp_sgd_mom_update": _multi(mp_sgd_mom_update, 4)})
+
+
+# -- optimizer_extra_ops: the returned value, from MXNet 1.9.1's documented rules ----------------
+def _mp_nag_mom_update(weight, grad, mom, weight32, lr, momentum=0.0, wd=0.0, rescale_grad=1.0,
+                       clip_gradient=-1.0):
+    w, g, m = _f(weight32, grad, mom)
+    g = _g(g, rescale_grad, clip_gradient)
+    m = momentum * m                                   # MXNet's in-place kernel, step by step
+    return w - m + (momentum + 1) * (m - lr * (g + wd * w))
+
+
+def _lamb1(grad, mean, var, decayed, t, wd, beta1=0.9, beta2=0.999, epsilon=1e-6,
+           bias_correction=True, rescale_grad=1.0, clip_gradient=-1.0):
+    g, m, v, w = _f(grad, mean, var, decayed)
+    g = _g(g, rescale_grad, clip_gradient)
+    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+    if bias_correction:
+        m, v = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+    return m / (np.sqrt(v) + epsilon) + wd * w
+
+
+def _lamb2(target, g, r1, r2, lr, lower_bound=-1.0, upper_bound=-1.0):
+    r1, r2 = float(r1.reshape(-1)[0]), float(r2.reshape(-1)[0])
+    if lower_bound >= 0:
+        r1 = max(r1, lower_bound)
+    if upper_bound >= 0:
+        r1 = min(r1, upper_bound)
+    ratio = 1.0 if r1 == 0 or r2 == 0 else r1 / r2
+    t, g = _f(target, g)
+    return t - lr * ratio * g
+
+
+def _adamw(weight, grad, mean, var, target, scale, lr, eta, beta1=0.9, beta2=0.999,
+           epsilon=1e-8, wd=0.0, clip_gradient=-1.0):
+    s = float(scale.reshape(-1)[0])
+    w, g, m, v = _f(target, grad, mean, var)
+    if s == 0 or not np.isfinite(s):
+        return np.asarray(weight, np.float64)
+    g = _g(g, s, clip_gradient)
+    m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+    return w - eta * (lr * m / (np.sqrt(v) + epsilon) + wd * w)
+
+
+REFERENCES.update({
+    "mp_nag_mom_update": _mp_nag_mom_update,
+    "lamb_update_phase1": lambda w, g, m, v, **kw: _lamb1(g, m, v, w, **kw),
+    "mp_lamb_update_phase1": lambda w, g, m, v, w32, **kw: _lamb1(g, m, v, w32, **kw),
+    "lamb_update_phase2": lambda w, g, r1, r2, **kw: _lamb2(w, g, r1, r2, **kw),
+    "mp_lamb_update_phase2": lambda w, g, r1, r2, w32, **kw: _lamb2(w32, g, r1, r2, **kw),
+    "_contrib_adamw_update": lambda w, g, m, v, s, **kw: _adamw(w, g, m, v, w, s, **kw),
+    "_contrib_mp_adamw_update": lambda w, g, m, v, w32, s, **kw: _adamw(w, g, m, v, w32, s, **kw),
+})
