@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backends.array_api import to_numpy
 from . import infer as I
 from .attrs import Attr, Float, Int
 from .optimizer_ops import OPTIMIZER_OPS, _check_lr
@@ -114,6 +115,61 @@ MULTI_OPTIMIZER_OPS["multi_sgd_mom_update"].samples(
 MULTI_OPTIMIZER_OPS["multi_mp_sgd_update"].samples(_sample(3, (0.1, 0.05), (0.0, 0.01)))
 MULTI_OPTIMIZER_OPS["multi_mp_sgd_mom_update"].samples(
     _sample(4, (0.1, 0.05), (0.0, 0.01), momentum=0.9))
+
+
+# -- preloaded_multi_*: the rates and decays as the last two inputs ------------------------------
+def _preloaded(name, multi):
+    """``preloaded_<multi>``: ``multi`` with ``lrs`` and ``wds`` given as arrays (N,) after the
+    interleaved weights, as MXNet's LARS optimizer passes the rates it computed on the device."""
+    base = MULTI_OPTIMIZER_OPS[multi]
+    attrs = {k: a for k, a in base.attrs.items() if k not in ("lrs", "wds")}
+
+    def infer(*specs, num_weights=1, **kw):
+        I.expect(len(specs) >= 2, name, "the interleaved arrays, then lrs and wds",
+                 f"{len(specs)} inputs")
+        *data, lrs, wds = specs
+        for what, s in (("lrs", lrs), ("wds", wds)):
+            I.expect(tuple(s.shape) == (num_weights,), name, f"{what} of shape ({num_weights},)",
+                     f"{what}.shape={tuple(s.shape)}")
+        return base.infer(*data, lrs=(0.0,) * num_weights, wds=(0.0,) * num_weights,
+                          num_weights=num_weights, **kw)
+
+    op = defop(name, ("data",), attrs, infer=infer, variadic=True, differentiable=False,
+               nout=lambda a: a["num_weights"],
+               doc=f"``{multi}`` with the learning rates and weight decays as the last two "
+                   f"inputs, arrays of shape (num_weights,), instead of attributes.")
+
+    @op.impl
+    def _(xp, *xs, num_weights=1, **kw):
+        *data, lrs, wds = xs
+        lrs, wds = (tuple(float(v) for v in to_numpy(a).reshape(-1)) for a in (lrs, wds))
+        return base.generic(xp, *data, lrs=lrs, wds=wds, num_weights=num_weights, **kw)
+
+    MULTI_OPTIMIZER_OPS[name] = op
+    return op
+
+
+for _multi in ("multi_sgd_update", "multi_sgd_mom_update", "multi_mp_sgd_update",
+               "multi_mp_sgd_mom_update"):
+    _preloaded(f"preloaded_{_multi}", _multi)
+
+
+def _preloaded_sample(group, **attrs):
+    make = _sample(group, (0.1, 0.05), (0.0, 0.01), **attrs)
+
+    def fn(rng):
+        s = make(rng)
+        lrs, wds = (np.array(s.attrs.pop(k)) for k in ("lrs", "wds"))
+        return Sample(*s.inputs, lrs, wds, grad=False, **s.attrs)
+    return fn
+
+
+MULTI_OPTIMIZER_OPS["preloaded_multi_sgd_update"].samples(_preloaded_sample(2))
+MULTI_OPTIMIZER_OPS["preloaded_multi_sgd_mom_update"].samples(
+    _preloaded_sample(3, momentum=0.9))
+MULTI_OPTIMIZER_OPS["preloaded_multi_mp_sgd_update"].samples(_preloaded_sample(3))
+MULTI_OPTIMIZER_OPS["preloaded_multi_mp_sgd_mom_update"].samples(
+    _preloaded_sample(4, momentum=0.9))
 
 
 # -- LARS's multi-tensor helpers -------------------------------------------------------------------

@@ -189,3 +189,15 @@ REFERENCES.update({
     "_contrib_adamw_update": lambda w, g, m, v, s, **kw: _adamw(w, g, m, v, w, s, **kw),
     "_contrib_mp_adamw_update": lambda w, g, m, v, w32, s, **kw: _adamw(w, g, m, v, w32, s, **kw),
 })
+
+
+def _preloaded(multi):
+    def ref(*xs, num_weights=1, **kw):
+        *data, lrs, wds = xs
+        return REFERENCES[multi](*data, lrs=tuple(lrs), wds=tuple(wds), num_weights=num_weights,
+                                 **kw)
+    return ref
+
+
+REFERENCES.update({f"preloaded_{m}": _preloaded(m) for m in (
+    "multi_sgd_update", "multi_sgd_mom_update", "multi_mp_sgd_update", "multi_mp_sgd_mom_update")})
