@@ -455,6 +455,8 @@ class ArrayAPIBackend(BackendBase):
                              "need memory of size(grad) x size(input)",
         "erf": "the standard has no erf, and the generic body's polynomial (|error| < 1.5e-7) "
                "is no float64 erf; the host runs the NumPy backend's exact kernel",
+        "erfinv": "the standard has no erf for the generic body's Newton steps: the host runs "
+                  "the NumPy backend's exact kernel",
     }
 
     def __init__(self, namespace=None, name=None, device_type=None):

@@ -284,3 +284,17 @@ def _cumsum(a, axis=None, dtype=None):
 REFERENCES["cumsum"] = _cumsum
 REFERENCES["_contrib_round_ste"] = REFERENCES["round"]
 REFERENCES["_contrib_sign_ste"] = REFERENCES["sign"]
+
+
+def _erfinv(v):
+    """Bisection on math.erf (independent of the op's Giles + Newton)."""
+    if abs(v) >= 1:
+        return math.copysign(math.inf, v) if abs(v) == 1 else math.nan
+    lo, hi = -6.0, 6.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if math.erf(mid) < v else (lo, mid)
+    return (lo + hi) / 2
+
+
+REFERENCES["erfinv"] = _vec(_erfinv)
