@@ -494,3 +494,23 @@ _D, _G, _B = (mx.sym.var(n) for n in "dgb")
 ])
 def test_output_names_as_mxnet(make, names):
     assert make().list_outputs() == names
+
+
+@pytest.mark.parametrize("make,types,want", [
+    # MXNet 1.9.1's infer_type with dtypes only (no shapes): outputs that take neither the
+    # first input's dtype nor the dtype attribute
+    (lambda: mx.sym.where(_D, _G, _B), dict(d="int32", g="float32", b="float32"), ["float32"]),
+    (lambda: mx.sym.shape_array(_D), dict(d="float32"), ["int64"]),
+    (lambda: mx.sym.size_array(_D), dict(d="float16"), ["int64"]),
+    (lambda: mx.sym.histogram(_D, bins=3, range=(0, 1)), dict(d="float32"),
+     ["int64", "float32"]),
+    (lambda: mx.sym.topk(_D, k=2, ret_typ="both", dtype="int64"), dict(d="float32"),
+     ["float32", "int64"]),
+    (lambda: mx.sym.topk(_D, k=2, ret_typ="value", dtype="int64"), dict(d="float64"),
+     ["float64"]),
+    (lambda: mx.sym.amp_cast(_D, dtype="float16"), dict(d="int32"), ["int32"]),
+    (lambda: mx.sym.amp_cast(_D, dtype="float16"), dict(d="float32"), ["float16"]),
+])
+def test_infer_type_without_shapes_as_mxnet(make, types, want):
+    _, outs, _ = make().infer_type(**types)
+    assert [np.dtype(t).name for t in outs] == want

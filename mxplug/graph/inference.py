@@ -420,6 +420,10 @@ def infer_type(sym, args, kwargs, partial=False):
             for (i, _), t in zip(n.inputs, ins):
                 if t is None and i.is_variable and known:
                     dtypes[i.name] = known[0]
+            rule = n.op.dtype_rule
+            if rule is not None and ins and all(t is not None for t in ins):
+                types[id(n)] = tuple(np.dtype(t) for t in rule(ins, n.attrs))
+                continue
             dt = n.attrs.get("dtype")
             dt = np.dtype(dt) if dt is not None else (known[0] if known else None)
             types[id(n)] = (dt,) * n.num_outputs

@@ -39,6 +39,10 @@ amp_cast = defop(
         "through unchanged. The gradient is cast back to the input's dtype.")
 
 
+amp_cast.dtype_rule = lambda dts, attrs: (
+    dtype_of(attrs["dtype"]) if _castable(dts[0]) else dts[0],)
+
+
 @amp_cast.impl
 def _(xp, x, dtype=None):
     # always a new array: an output that aliased its input would let writes leak through

@@ -241,6 +241,8 @@ histogram = defop(
         "the edges and nan are not counted. Differences from MXNet: bin_cnt < 1 and a "
         "non-finite range are errors. No gradient (MXNet has none).")
 
+histogram.dtype_rule = lambda dts, attrs: (_INT64, dts[0])
+
 #: Elements of one (values x edges) comparison block of the generic bodies.
 _BLOCK = 1 << 22
 

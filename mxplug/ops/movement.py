@@ -634,6 +634,7 @@ size_array = defop("size_array", ("data",), differentiable=False,
                    doc="The number of elements of the input as a (1,) int64 array.")
 size_array.impl(lambda xp, x: xp.asarray((_prod(x.shape),), dtype=xp.int64))
 size_array.samples(lambda rng: Sample(rng.uniform(-1, 1, (2, 3, 4)), grad=False))
+shape_array.dtype_rule = size_array.dtype_rule = lambda dts, attrs: (np.dtype("int64"),)
 
 
 # -- depth_to_space, space_to_depth ----------------------------------------------------------------

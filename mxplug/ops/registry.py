@@ -140,6 +140,10 @@ class Op:
         #: Positions of the inputs that must hold floating-point numbers (``floats``); None:
         #: any dtype the body takes.
         self.float_positions = None
+        #: ``fn(input dtypes, attrs) -> output dtypes`` for ``Symbol.infer_type`` before shapes
+        #: are known, where the outputs take neither the first input's dtype nor the ``dtype``
+        #: attribute (``where``, ``shape_array``, ``topk``, ...); None: that default.
+        self.dtype_rule = None
         self.params_fn = None
         #: ``fn(attrs) -> input names`` of a variadic op whose inputs depend on its attributes
         #: (RNN): ``mx.sym`` creates variables for those not given, as MXNet does.

@@ -179,6 +179,7 @@ def _(xp, cond, x, y):
 
 
 where.nograd("condition")
+where.dtype_rule = lambda dts, attrs: (dts[1],)  # x's, whatever the condition's
 where.samples(
     lambda rng: Sample((rng.uniform(0, 1, (3, 4)) > 0.5).astype(np.int32),
                        rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (3, 4))),
@@ -397,6 +398,9 @@ topk.nout = lambda attrs: 2 if attrs.get("ret_typ") == "both" else 1
 topk.output_names = lambda attrs: ["output0", "output1"] if attrs.get("ret_typ") in (
     "value", "both") else ["output"]
 sort.output_names = lambda attrs: ["output0"]
+topk.dtype_rule = lambda dts, attrs: {
+    "both": (dts[0], attrs["dtype"]), "indices": (attrs["dtype"],)}.get(attrs["ret_typ"],
+                                                                          (dts[0],))
 topk.samples(
     lambda rng: Sample(rng.permutation(12).reshape(3, 4).astype(float), k=2, grad=False),
     lambda rng: Sample(rng.permutation(24).reshape(2, 3, 4).astype(float), axis=1, k=2,
