@@ -35,6 +35,18 @@ def test_integer_inputs_are_refused_naming_op_and_input(ctx, name):
             getattr(F, name)(*[a for a in arrays if a is not None], **dict(s.attrs))
 
 
+def test_out_calls_are_checked_too(ctx):
+    """``out=`` takes the out-kernels (the Trainer's path), not the resolved callable."""
+    w = mx.nd.array([[1, 2]], ctx=ctx, dtype="int32")
+    with pytest.raises(mx.base.MXNetValueError, match=r"^sgd_update: Expect: a floating-point "
+                                                      r"weight"):
+        mx.nd.sgd_update(w, w, lr=0.5, out=w)
+    with pytest.raises(mx.base.MXNetValueError, match=r"^multi_sgd_update: Expect: a "
+                                                      r"floating-point"):
+        mx.nd.multi_sgd_update(w, w, lrs=(0.5,), wds=(0.0,), num_weights=1, out=[w])
+    assert w.asnumpy().tolist() == [[1, 2]]
+
+
 def test_a_bound_graph_names_the_node():
     x = mx.sym.var("x")
     y = mx.sym.Pooling(mx.sym.Activation(x, act_type="relu"), kernel=(2, 2))

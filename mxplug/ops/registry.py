@@ -80,8 +80,9 @@ def _memo_key(v):
     return (type(v), v)
 
 
-def _floats_checked(op, fn):
-    """``fn(*arrays_or_specs, **attrs)`` first checking the inputs ``op.floats`` declared."""
+def _floats_checked(op, fn, lead=0):
+    """``fn(*arrays_or_specs, **attrs)`` first checking the inputs ``op.floats`` declared;
+    ``lead`` arguments come before the inputs (an out-kernel's backend and ``out``)."""
     from .infer import expect_float
 
     if fn is None:
@@ -91,11 +92,12 @@ def _floats_checked(op, fn):
 
     @functools.wraps(fn)
     def checked(*args, **attrs):
-        for k in positions or range(len(args)):
-            dt = getattr(args[k], "dtype", None) if k < len(args) else None
+        inputs = args[lead:]
+        for k in positions or range(len(inputs)):
+            dt = getattr(inputs[k], "dtype", None) if k < len(inputs) else None
             # raw arrays and Specs carry an np.dtype, NDArrays a scalar type
             if dt is not None and getattr(dt, "kind", None) != "f" and not is_float(dt):
-                expect_float(args[k], op.name, names[k] if k < len(names) else f"input {k}")
+                expect_float(inputs[k], op.name, names[k] if k < len(names) else f"input {k}")
         return fn(*args, **attrs)
     return checked
 
@@ -218,7 +220,8 @@ class Op:
         """
 
         def deco(fn):
-            self.plain_out_kernels[backend_name] = fn
+            self.plain_out_kernels[backend_name] = fn if self.float_positions is None else \
+                _floats_checked(self, fn, lead=2)
             self._rewrap()
             return fn
 
@@ -255,10 +258,12 @@ class Op:
         """Declare inputs (none named: every input) that must be floating-point, as in MXNet,
         whose kernels for these ops take no integers ("only support floating point types"):
         their results in integers would be truncated nonsense. Checked by the shape rule and
-        on every call (the resolved callable and the composite)."""
+        on every call (the resolved callable, the composite and the out-kernels)."""
         self.float_positions = tuple(self.inputs.index(n) for n in names) if names else ()
         self.infer = _floats_checked(self, self.infer)
         self.plain_composite = _floats_checked(self, self.plain_composite)
+        for name, fn in self.plain_out_kernels.items():  # out= calls skip the resolved callable
+            self.plain_out_kernels[name] = _floats_checked(self, fn, lead=2)
         self._resolved.clear()
         self._rewrap()
         return self
