@@ -18,6 +18,7 @@ from ..backends.array_api import to_numpy
 from . import infer as I
 from .attrs import Attr, Bool, Float, Int
 from .contrib_box_coding import decode, encode
+from .contrib_boxes import _intersection, _ratio
 from .registry import Sample, defop
 
 __all__ = ["multibox_prior", "multibox_target", "multibox_detection"]
@@ -97,15 +98,13 @@ multibox_prior.samples(
 
 # -- shared box arithmetic -------------------------------------------------------------------------
 def _iou(a, b):
-    """IoU of every box of ``a`` (n, 4) with every box of ``b`` (m, 4): (n, m)."""
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
+    """IoU of every box of ``a`` (n, 4) with every box of ``b`` (m, 4): (n, m), 0 where the
+    union is not positive (MXNet's CalculateOverlap: areas as the corners give them)."""
+    inter = _intersection(np, tuple(a[:, None, k] for k in range(4)),
+                          tuple(b[None, :, k] for k in range(4)))
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union <= 0, 0, inter / union).astype(a.dtype)
+    return _ratio(np, inter, area_a[:, None] + area_b[None, :] - inter).astype(a.dtype)
 
 
 # -- MultiBoxTarget --------------------------------------------------------------------------------
