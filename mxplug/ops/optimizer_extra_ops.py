@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 
-from ..backends.array_api import to_numpy
 from . import infer as I
 from .attrs import Attr, Bool, Float
 from .optimizer_ops import _COMMON, OPTIMIZER_OPS, _check_lr, _clip, _declare, _lr
@@ -150,17 +149,18 @@ def _adamw_infer(op, names):
 def adamw(xp, grad, mean, var, target, scale, lr, beta1, beta2, epsilon, wd, eta,
           clip_gradient):
     """AdamW's new value of ``target`` (the weight or its float32 master), the moments updated
-    in place; None where the (array) ``rescale_grad`` is 0, NaN or infinite: then nothing
-    changes, as in MXNet."""
+    in place; where the (array) ``rescale_grad`` is 0, NaN or infinite nothing changes, as in
+    MXNet (decided on the device: no host read of the loss scaler's value)."""
     if eta is None:
         raise TypeError("adamw_update: the attribute eta is required")
-    s = float(to_numpy(scale).reshape(-1)[0])   # a loss scaler's value: one host read
-    if s == 0 or not math.isfinite(s):
-        return None
-    g = _clip(xp, s * xp.astype(grad, target.dtype), clip_gradient)
-    mean[...] = beta1 * mean + (1 - beta1) * g
-    var[...] = beta2 * var + (1 - beta2) * g * g
-    return target - eta * (lr * mean / (xp.sqrt(var) + epsilon) + wd * target)
+    s = xp.reshape(xp.astype(scale, target.dtype), ())
+    skip = (s == 0) | ~xp.isfinite(s)
+    g = _clip(xp, xp.where(skip, xp.zeros_like(s), s) * xp.astype(grad, target.dtype),
+              clip_gradient)
+    mean[...] = xp.where(skip, mean, beta1 * mean + (1 - beta1) * g)
+    var[...] = xp.where(skip, var, beta2 * var + (1 - beta2) * g * g)
+    new = target - eta * (lr * mean / (xp.sqrt(var) + epsilon) + wd * target)
+    return xp.where(skip, target, new)
 
 
 _ADAMW_DOC = ("AdamW (decoupled weight decay): with ``g = clip(rescale_grad * grad)``, ``mean = "
@@ -177,8 +177,7 @@ adamw_update.aux("mean", "var")
 @adamw_update.impl
 def _(xp, weight, grad, mean, var, rescale_grad, lr=None, **attrs):
     _check_lr("adamw_update", lr)
-    new = adamw(xp, grad, mean, var, weight, rescale_grad, lr, **attrs)
-    return xp.asarray(weight, copy=True) if new is None else new
+    return adamw(xp, grad, mean, var, weight, rescale_grad, lr, **attrs)
 
 
 mp_adamw_update = defop(
@@ -192,11 +191,8 @@ mp_adamw_update.aux("mean", "var", "weight32")
 @mp_adamw_update.impl
 def _(xp, weight, grad, mean, var, weight32, rescale_grad, lr=None, **attrs):
     _check_lr("mp_adamw_update", lr)
-    new = adamw(xp, grad, mean, var, weight32, rescale_grad, lr, **attrs)
-    if new is None:
-        return xp.asarray(weight, copy=True)
-    weight32[...] = new
-    return xp.astype(new, weight.dtype)
+    weight32[...] = adamw(xp, grad, mean, var, weight32, rescale_grad, lr, **attrs)
+    return xp.astype(weight32, weight.dtype)
 
 
 # -- samples ---------------------------------------------------------------------------------------
