@@ -20,6 +20,7 @@ __all__ = [
     "SUPPORTED_DTYPES",
     "LOW_PRECISION",
     "MXNetFileError",
+    "AtomicFile",
     "atomic_write",
     "py_str",
 ]
@@ -91,28 +92,46 @@ def _umask() -> int:
     return _UMASK[0]
 
 
+class AtomicFile:
+    """A file written under a temporary name next to ``fname`` and renamed over it by
+    :meth:`commit`: nobody sees it half-written, and :meth:`discard` (or a crash) leaves any
+    previous file intact. It gets the mode ``open()`` would give (not ``mkstemp``'s 0600) and
+    reaches the disk before the rename. A directory that cannot be written raises
+    :class:`MXNetFileError` naming ``fname`` (``what`` says what it is: "symbol file", ...).
+    ``file`` is the open temporary file (binary, or text with ``text=True``)."""
+
+    def __init__(self, fname, what="file", text=False):
+        self.fname = os.fspath(fname)
+        directory = os.path.dirname(os.path.abspath(self.fname))
+        try:
+            fd, self._tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=directory)
+        except OSError as e:
+            raise MXNetFileError(f"cannot write the {what} {self.fname!r}: {e.strerror or e}"
+                                 ) from None
+        os.chmod(self._tmp, 0o666 & ~_umask())
+        self.file = os.fdopen(fd, "w" if text else "wb")
+
+    def commit(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.replace(self._tmp, self.fname)
+
+    def discard(self) -> None:
+        self.file.close()
+        if os.path.exists(self._tmp):
+            os.unlink(self._tmp)
+
+
 def atomic_write(fname, write, what="file") -> None:
-    """Call ``write(f)`` on a binary temporary file next to ``fname``, then rename it over
-    ``fname``: a crash or an error leaves any previous file intact, and no partial file behind.
-    The file gets the mode ``open()`` would give (not ``mkstemp``'s 0600) and reaches the disk
-    before the rename. A directory that cannot be written raises :class:`MXNetFileError`
-    naming ``fname`` (``what`` says what it is: "symbol file", "ONNX model", ...)."""
-    fname = os.fspath(fname)
-    directory = os.path.dirname(os.path.abspath(fname))
+    """Call ``write(f)`` on a binary :class:`AtomicFile` for ``fname``, then commit it: a crash
+    or an error leaves any previous file intact, and no partial file behind."""
+    out = AtomicFile(fname, what)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=directory)
-    except OSError as e:
-        raise MXNetFileError(f"cannot write the {what} {fname!r}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.chmod(tmp, 0o666 & ~_umask())
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, fname)
+        write(out.file)
+        out.commit()
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        out.discard()
         raise
 
 

@@ -26,7 +26,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .base import MXNetError, MXNetFileError, MXNetTypeError, MXNetValueError
+from .base import AtomicFile, MXNetError, MXNetFileError, MXNetTypeError, MXNetValueError
 
 __all__ = ["MXRecordIO", "MXIndexedRecordIO", "IRHeader", "pack", "unpack", "pack_img",
            "unpack_img", "RecordIOError"]
@@ -123,24 +123,36 @@ class MXRecordIO:
         if self.is_open:
             self.close()
         self.writable = self.flag == "w"
-        try:
-            self._file = open(self.uri, "wb" if self.writable else "rb",
-                              buffering=-1 if self.writable else 0)
-        except OSError as e:
-            raise MXNetFileError(f"MXRecordIO: cannot open {self.uri!r} for "
-                                 f"{'writing' if self.writable else 'reading'}: "
-                                 f"{e.strerror or e}") from None
+        if self.writable:  # renamed over uri by close(): never a half-written record file
+            self._writer = AtomicFile(self.uri, "record file")
+            self._file = self._writer.file
+        else:
+            try:
+                self._file = open(self.uri, "rb", buffering=0)
+            except OSError as e:
+                raise MXNetFileError(f"MXRecordIO: cannot open {self.uri!r} for reading: "
+                                     f"{e.strerror or e}") from None
         self._pos = 0
         self._pread = None if self.writable else _positioned_reader(self._file)
         self.is_open = True
 
     def close(self):
-        """Closes the record file."""
+        """Closes the record file; a writer's records replace ``uri`` now, all at once."""
         if not getattr(self, "is_open", False):
             return
         self.is_open = False
-        self._file.close()
+        if self.writable:
+            self._writer.commit()
+        else:
+            self._file.close()
         self._file = None
+
+    def _discard(self):
+        """Closes a writer without touching ``uri`` (what an exception in ``with`` does)."""
+        if getattr(self, "is_open", False) and self.writable:
+            self.is_open = False
+            self._writer.discard()
+            self._file = None
 
     def __del__(self):
         try:
@@ -151,7 +163,9 @@ class MXRecordIO:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None:
+            self._discard()
         self.close()
 
     def __getstate__(self):
@@ -159,7 +173,8 @@ class MXRecordIO:
             raise MXNetTypeError(f"{type(self).__name__}: a writer of {self.uri!r} cannot be "
                                  f"pickled (reopening it would truncate the file); close it "
                                  f"and pickle a reader")
-        d = {k: v for k, v in self.__dict__.items() if k not in ("_file", "_pread")}
+        d = {k: v for k, v in self.__dict__.items()
+             if k not in ("_file", "_pread", "_writer", "_idx_writer")}
         return d
 
     def __setstate__(self, d):
@@ -289,14 +304,21 @@ class MXIndexedRecordIO(MXRecordIO):
         super().open()
         self.idx = {}
         self.keys = []
+        if self.writable:
+            try:
+                self._idx_writer = AtomicFile(self.idx_path, "record index", text=True)
+            except MXNetFileError:
+                super()._discard()
+                raise
+            self.fidx = self._idx_writer.file
+            return
         try:
-            self.fidx = open(self.idx_path, self.flag)
+            self.fidx = open(self.idx_path)
         except OSError as e:
             super().close()
             raise MXNetFileError(f"MXIndexedRecordIO: cannot open the index {self.idx_path!r}: "
                                  f"{e.strerror or e}") from None
-        if not self.writable:
-            self._load_index()
+        self._load_index()
 
     def _load_index(self):
         size = os.fstat(self._file.fileno()).st_size
@@ -321,10 +343,20 @@ class MXIndexedRecordIO(MXRecordIO):
         """Closes the record file."""
         if not getattr(self, "is_open", False):
             return
+        writable = self.writable
         super().close()
         if self.fidx is not None:
-            self.fidx.close()
+            if writable:
+                self._idx_writer.commit()
+            else:
+                self.fidx.close()
             self.fidx = None
+
+    def _discard(self):
+        if getattr(self, "is_open", False) and self.writable and self.fidx is not None:
+            self._idx_writer.discard()
+            self.fidx = None
+        super()._discard()
 
     def __getstate__(self):
         d = super().__getstate__()

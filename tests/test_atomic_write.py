@@ -54,3 +54,15 @@ def test_symbol_and_trainer_files_get_normal_modes(tmp_path):
     os.umask(mask)
     for name in ("a-symbol.json", "t.states"):
         assert _mode(tmp_path / name) == 0o666 & ~mask
+
+
+def test_kvstore_optimizer_states_go_through_atomic_write(tmp_path):
+    kv = mx.kv.create("local")
+    kv.set_optimizer(mx.optimizer.SGD(momentum=0.9))
+    kv.init(0, mx.nd.ones((2,)))
+    kv.push(0, mx.nd.ones((2,)))
+    with pytest.raises(MXNetFileError, match=r"optimizer states file .*nodir"):
+        kv.save_optimizer_states(str(tmp_path / "nodir" / "kv.states"))
+    kv.save_optimizer_states(str(tmp_path / "kv.states"))
+    assert os.listdir(tmp_path) == ["kv.states"]
+    kv.load_optimizer_states(str(tmp_path / "kv.states"))

@@ -5,6 +5,7 @@ and truncated or corrupted files."""
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import struct
 import sys
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from mxplug import recordio
-from mxplug.base import MXNetError
+from mxplug.base import MXNetError, MXNetFileError
 from mxplug.gluon.data import RecordFileDataset
 from mxplug.recordio import IRHeader, MXIndexedRecordIO, MXRecordIO, RecordIOError
 
@@ -147,19 +148,40 @@ def test_reader_state_pickling_threads_reset(tmp_path):
             pickle.dumps(w)
 
 
-def test_growing_file_and_writer_reset(tmp_path):
+def test_writers_replace_the_file_at_close_and_reset_truncates(tmp_path):
     path = tmp_path / "g.rec"
+    with MXRecordIO(str(path), "w") as w:
+        w.write(b"old")
     w = MXRecordIO(str(path), "w")
     w.write(b"first")
     w._file.flush()
-    r = MXRecordIO(str(path), "r")
-    assert r.read() == b"first" and r.read() is None
-    w.write(b"second")
-    w._file.flush()
-    assert r.read() == b"second"
+    r = MXRecordIO(str(path), "r")  # a reader meanwhile sees the previous file, whole
+    assert r.read() == b"old" and r.read() is None
+    w.close()
+    assert MXRecordIO(str(path), "r").read() == b"first"
     w.reset()  # MXNet: resetting a writer truncates the file
     w.close()
     assert path.read_bytes() == b""
+    assert sorted(os.listdir(tmp_path)) == ["g.rec"]
+
+
+def test_an_error_while_writing_keeps_the_previous_record_and_index_files(tmp_path):
+    rec, idx = str(tmp_path / "d.rec"), str(tmp_path / "d.idx")
+    with MXIndexedRecordIO(idx, rec, "w") as w:
+        w.write_idx(7, b"kept")
+    before = (open(rec, "rb").read(), open(idx).read())
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        with MXIndexedRecordIO(idx, rec, "w") as w:
+            w.write_idx(1, b"lost")
+            raise RuntimeError("disk on fire")
+    assert (open(rec, "rb").read(), open(idx).read()) == before
+    assert sorted(os.listdir(tmp_path)) == ["d.idx", "d.rec"]
+    assert MXIndexedRecordIO(idx, rec, "r").read_idx(7) == b"kept"
+
+
+def test_an_unwritable_directory_names_the_record_file(tmp_path):
+    with pytest.raises(MXNetFileError, match=r"record file .*nodir.*x\.rec"):
+        MXRecordIO(str(tmp_path / "nodir" / "x.rec"), "w")
 
 
 def test_misuse_errors(tmp_path):

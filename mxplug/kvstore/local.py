@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..base import MXNetValueError
+from ..base import MXNetValueError, atomic_write
 from .base import KVStoreBase
 
 __all__ = ["KVStore", "LOCAL_TYPES"]
@@ -115,8 +115,8 @@ class KVStore(KVStoreBase):
     def save_optimizer_states(self, fname, dump_optimizer=False):
         if self._updater is None:
             raise MXNetValueError("kvstore: no optimizer is set")
-        with open(fname, "wb") as f:
-            f.write(self._updater.get_states(dump_optimizer))
+        blob = self._updater.get_states(dump_optimizer)
+        atomic_write(fname, lambda f: f.write(blob), "optimizer states file")
 
     def load_optimizer_states(self, fname):
         if self._updater is None:

@@ -11,7 +11,7 @@ import numpy as np
 from .. import kvstore as kvs
 from .. import ndarray as nd
 from .. import optimizer as opt
-from ..base import MXNetTypeError
+from ..base import MXNetTypeError, atomic_write
 from ..context import Context, cpu
 from ..init import InitDesc, Uniform
 from ..io import DataDesc
@@ -509,8 +509,8 @@ class Module(BaseModule):
         if self._update_on_kvstore:
             self._kvstore.save_optimizer_states(fname)
         else:
-            with open(fname, "wb") as fout:
-                fout.write(self._updater.get_states())
+            blob = self._updater.get_states()
+            atomic_write(fname, lambda f: f.write(blob), "optimizer states file")
 
     def load_optimizer_states(self, fname):
         """Load states saved by :meth:`save_optimizer_states`."""
