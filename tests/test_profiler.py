@@ -329,6 +329,58 @@ def test_ops_are_listed_under_mxnet_names(tmp_path):
             "Cast"} <= names, names
 
 
+class _AddOne(mx.operator.CustomOp):
+    def forward(self, is_train, req, in_data, out_data, aux):
+        self.assign(out_data[0], req[0], in_data[0] + 1)
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        self.assign(in_grad[0], req[0], out_grad[0] * 2)
+
+
+@mx.operator.register("ProfAddOne")
+class _AddOneProp(mx.operator.CustomOpProp):
+    def __init__(self):
+        super().__init__(need_top_grad=True)
+
+    def list_arguments(self):
+        return ["data"]
+
+    def list_outputs(self):
+        return ["output"]
+
+    def infer_shape(self, in_shape):
+        return [in_shape[0]], [in_shape[0]], []
+
+    def create_operator(self, ctx, shapes, dtypes):
+        return _AddOne()
+
+
+def test_custom_ops_are_grouped_as_mxnet_groups_them(tmp_path):
+    # MXNet: a custom op's call is "<op_type>::pure_python" (its gradient
+    # "_backward_<op_type>::pure_python") under "Custom Operator", with the ops its Python code
+    # runs there as "<op_type>::<op>" instead of under "operator"
+    def fn():
+        x = mx.nd.ones((3, 4))
+        x.attach_grad()
+        with mx.autograd.record():
+            y = mx.nd.Custom(x, op_type="ProfAddOne")
+        y.backward()
+        ex = mx.sym.Custom(mx.sym.var("a"), op_type="ProfAddOne").bind(mx.cpu(), {"a": x})
+        ex.forward()
+        mx.nd.sqrt(x)  # outside any custom op: still an operator
+    trace, stats, _ = _run(fn, tmp_path)
+    custom = stats["Time"]["Custom Operator"]
+    assert custom["ProfAddOne::pure_python"]["Count"] == 2  # eager and bound
+    assert custom["_backward_ProfAddOne::pure_python"]["Count"] == 1
+    assert custom["ProfAddOne::_plus_scalar"]["Count"] == 2
+    assert custom["_backward_ProfAddOne::_mul_scalar"]["Count"] == 1
+    ops = stats["Time"]["operator"]
+    assert "sqrt" in ops and not {"Custom", "_backward_Custom", "_plus_scalar"} & set(ops)
+    events = {e["name"] for e in _ops(trace, "Custom Operator")}
+    assert {"ProfAddOne::pure_python", "ProfAddOne::_plus_scalar"} <= events
+    assert "ProfAddOne::pure_python" not in {e["name"] for e in _ops(trace)}
+
+
 def test_bad_choices_raise_what_mxnet_raises():
     # MXNet: set_state looks the state up in a dict (KeyError); dumps asserts its arguments
     with pytest.raises(KeyError, match="'run' or 'stop'"):

@@ -20,11 +20,20 @@ from ..ops.registry import mxnet_name
 from .cuda_timer import CudaTimer
 from .opencl_timer import OpenCLTimer
 
-__all__ = ["Recorder", "DEFAULT_SCOPE", "current_scope"]
+__all__ = ["Recorder", "DEFAULT_SCOPE", "current_scope", "CUSTOM_CATEGORY"]
 
 DEFAULT_SCOPE = "<unk>:"
 #: The profiler scope (``mx.profiler.scope``): op events carry it in their args.
 current_scope = contextvars.ContextVar("mxplug_profiler_scope", default=DEFAULT_SCOPE)
+
+#: MXNet's category for custom ops: a ``Custom`` call is ``<op_type>::pure_python`` (its
+#: gradient ``_backward_<op_type>::pure_python``) and the ops its Python code runs are
+#: ``<op_type>::<op>`` there, not under ``operator``.
+CUSTOM_CATEGORY = "Custom Operator"
+#: The registry ops that run a user's CustomOp, and the prefix MXNet gives their names.
+_CUSTOM_OP_PREFIX = {"Custom": "", "_backward_Custom": "_backward_"}
+#: ``[_backward_]<op_type>`` while a CustomOp's Python code runs (None outside).
+current_custom_op = contextvars.ContextVar("mxplug_profiler_custom_op", default=None)
 
 #: Where user annotations (Task, Frame, Event, Marker, Counter, scope) go in the trace.
 ANNOTATION_PID = "python"
@@ -94,6 +103,18 @@ def _device_id(x) -> int:
     dev = getattr(x, "device", None)
     i = getattr(dev, "id", None)  # CuPy
     return i if isinstance(i, int) else 0
+
+
+def _in_custom_op(fn, prefix):
+    """``fn`` (the body running a CustomOp's forward or backward) with
+    :data:`current_custom_op` set to ``<prefix><op_type>`` while it runs."""
+    def run(*args, **attrs):
+        token = current_custom_op.set(f"{prefix}{attrs.get('op_type')}")
+        try:
+            return fn(*args, **attrs)
+        finally:
+            current_custom_op.reset(token)
+    return run
 
 
 class _Stat:
@@ -229,8 +250,8 @@ class Recorder:
             return timer
         return None
 
-    def _timed(self, name, backend, call, raw_of, memory, name_of=None):
-        """A timing wrapper: ``call(*a, **kw)`` timed as op ``name`` (or ``name_of(a)``);
+    def _timed(self, name, backend, call, raw_of, memory, name_of=None, category=None):
+        """A timing wrapper: ``call(*a, **kw)`` timed as op ``name`` (or ``name_of(a, kw)``);
         ``raw_of(a) -> (inputs, raw arrays giving the device)``."""
         rec, tls = self, self.tls
         label_of = self._labeler(backend)
@@ -256,8 +277,8 @@ class Recorder:
             t1 = perf_counter_ns()
             # an out-kernel returns nothing: its result is ``out``, the first array of ``where``
             outs = out if type(out) is tuple else (out,) if out is not None else where[:1]
-            rec.op_event(name if name_of is None else name_of(a), label_of(where), symbolic,
-                         t0, t1, ins, outs, memory, span)
+            rec.op_event(name if name_of is None else name_of(a, kw), label_of(where), symbolic,
+                         t0, t1, ins, outs, memory, span, category=category)
             return out
         return timed
 
@@ -268,7 +289,7 @@ class Recorder:
         left, right = SCALAR_OPS.get((op.name, False)), SCALAR_OPS.get((op.name, True))
         name_of = None
         if left or right:
-            def name_of(a, name=mxnet_name(op)):
+            def name_of(a, kw, name=mxnet_name(op)):
                 if len(a) == 2:
                     if type(a[1]) in _SCALARS and right:
                         return right
@@ -293,6 +314,14 @@ class Recorder:
         """``fn(*ndarrays, **attrs)`` (a body in mxplug ops), timed around its primitives.
         Called with no NDArray (while tracing a graph) it runs untimed."""
         wrappers: dict = {}
+        name_of = category = None
+        prefix = _CUSTOM_OP_PREFIX.get(op.name)
+        if prefix is not None:  # a user's CustomOp: named and grouped as MXNet does
+            fn = _in_custom_op(fn, prefix)
+            category = CUSTOM_CATEGORY
+
+            def name_of(a, kw):
+                return f"{prefix}{kw.get('op_type')}::pure_python"
 
         def raw_of(a):
             raw = [x._data if type(x) is NDArray else x for x in a]
@@ -312,7 +341,8 @@ class Recorder:
             be = ctx._backend or ctx.backend
             w = wrappers.get(be)
             if w is None:
-                w = wrappers[be] = self._timed(mxnet_name(op), be, fn, raw_of, False)
+                w = wrappers[be] = self._timed(mxnet_name(op), be, fn, raw_of, False, name_of,
+                                               category)
             out = w(*args, **attrs)
             return out
         return call
@@ -360,16 +390,23 @@ class Recorder:
             t = self.threads[ident] = (len(self.threads) + 1, threading.current_thread().name)
         return t[0]
 
-    def op_event(self, name, label, symbolic, t0, t1, ins, outs, memory, span, extra=None):
+    def op_event(self, name, label, symbolic, t0, t1, ins, outs, memory, span, extra=None,
+                 category=None):
         """Record one op (``span``: its device time, read later); its ``args`` are made at dump
-        time (see ``op_args``)."""
+        time (see ``op_args``). ``category``: 'operator', or 'Custom Operator' for an op run
+        by a CustomOp's code (the default)."""
+        if category is None:
+            custom = current_custom_op.get()
+            category = "operator" if custom is None else CUSTOM_CATEGORY
+            if custom is not None:
+                name = f"{custom}::{name}"
         tid = self.tid()
         nbytes = self._allocated(label, ins, outs, t1, tid) if memory and self.memory else None
         info = (_specs(ins), _specs(outs), symbolic, current_scope.get(), nbytes, extra)
-        self.trace.append(("O", name, "operator", label, tid, t0, t1, info, span))
+        self.trace.append(("O", name, category, label, tid, t0, t1, info, span))
         if self.aggregate:
             dur = t1 - t0
-            self.stat("operator", name).add(dur)
+            self.stat(category, name).add(dur)
             by_dev = self.device_stats.setdefault(label, {})
             s = by_dev.get(name)
             if s is None:

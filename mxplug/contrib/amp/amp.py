@@ -19,7 +19,7 @@ import numpy as np
 
 from ... import ndarray as _nd
 from ... import symbol as _sym
-from ...base import MXNetError, MXNetTypeError, dtype_of
+from ...base import MXNetError, MXNetTypeError
 from ...graph.node import Node, infer_node
 from ...graph.symbol import Symbol
 from ...graph.trace import Tracer
@@ -27,10 +27,13 @@ from ...ndarray import NDArray
 from ...ops import REGISTRY
 from ...ops.amp_ops import AMP_FLOATS
 from . import lists
-from .lists import AMPDtypeError
+from .convert import convert_hybrid_block, convert_model, convert_symbol, remove_amp_cast
 from .loss_scaler import LossScaler
 
-__all__ = ["init", "init_trainer", "scale_loss", "unscale", "list_lp16_ops", "list_fp32_ops",
+# the converters (from .convert) are here too: MXNet's ``contrib.amp.amp`` module defines them,
+# and code (MXNet's tests among it) calls ``from mxnet.contrib.amp import amp; amp.convert_*``
+__all__ = ["init", "init_trainer", "scale_loss", "unscale", "convert_symbol", "convert_model",
+           "convert_hybrid_block", "remove_amp_cast", "list_lp16_ops", "list_fp32_ops",
            "list_lp16_fp32_ops", "list_conditional_fp32_ops", "list_widest_type_cast",
            "list_loss_output_functions", "list_lp16_use_fp32_params", "list_fp16_ops",
            "list_fp16_fp32_ops"]
@@ -256,16 +259,6 @@ def _plan(target, target_precision_ops, conditional_fp32_ops, fp32_ops):
     return _expand_aliases(plan)
 
 
-def _target(target_dtype):
-    if isinstance(target_dtype, str) and target_dtype not in ("float16", "bfloat16"):
-        raise AMPDtypeError(f"amp: target_dtype must be 'float16' or 'bfloat16', got "
-                            f"{target_dtype!r}")
-    dt = dtype_of(target_dtype)
-    if dt.name not in ("float16", "bfloat16"):
-        raise AMPDtypeError(f"amp: target_dtype must be float16 or bfloat16, got {dt.name}")
-    return dt
-
-
 def init(target_dtype="float16", target_precision_ops=None, conditional_fp32_ops=None,
          fp32_ops=None):
     """Turn on automatic mixed precision: patch ``mx.nd`` and ``mx.sym``. Call it before the
@@ -286,7 +279,7 @@ def init(target_dtype="float16", target_precision_ops=None, conditional_fp32_ops
     global _amp_initialized, _loss_scaler, _target_dtype
     if _amp_initialized:
         return
-    target = _target(target_dtype)
+    target = lists.resolve_target(target_dtype)
     plan = _plan(target, target_precision_ops, conditional_fp32_ops, fp32_ops)
     _log.info("Using AMP")
     _patch(_nd, "nd", plan)

@@ -14,7 +14,6 @@ from ...graph.symbol import Symbol
 from ...ndarray.mxnet_format import type_flag
 from ...ops import REGISTRY
 from . import lists
-from .amp import _target
 
 __all__ = ["convert_symbol", "convert_model", "convert_hybrid_block", "remove_amp_cast"]
 
@@ -100,7 +99,7 @@ def convert_symbol(sym, target_dtype="float16", target_dtype_ops=None, fp32_ops=
     """
     if not isinstance(sym, Symbol):
         raise AMPArgumentTypeError("First argument to convert_symbol should be Symbol")
-    target = _target(target_dtype)
+    target = lists.resolve_target(target_dtype)
     target_dtype_ops = list(lists.lp16_ops(target)) if target_dtype_ops is None \
         else target_dtype_ops
     fp32_ops = list(lists.fp32_ops(target)) if fp32_ops is None else fp32_ops
@@ -163,8 +162,13 @@ def convert_symbol(sym, target_dtype="float16", target_dtype_ops=None, fp32_ops=
                    node.consts)
         new.specs = infer_node(new)
         new_of[id(node)] = new
-    out = Symbol([(new_of[id(n)], k) for n, k in sym._outputs])
     data_names = set(data_names)
+    outputs = [(new_of[id(n)], k) for n, k in sym._outputs]
+    # as MXNet's ReducePrecision: outputs computed in low precision are cast back to float32,
+    # so the converted model returns what the float32 one did
+    _, out_dtype = _dtype_flow(Symbol(outputs), data_names)
+    f32 = np.dtype(np.float32)
+    out = Symbol([cast(o, f32) if out_dtype.get(id(o[0])) == target else o for o in outputs])
     inferred = _inferred_var_dtypes(out, data_names)
     if cast_optional_params:
         inferred.update(_optional_param_dtypes(out, data_names, inferred, target))
@@ -191,6 +195,12 @@ def _inferred_var_dtypes(sym, data_names):
     float32, every other variable starts open (declared ``__dtype__`` set aside) and takes its
     consumer's data dtype, except behind ``amp_cast`` / ``amp_multicast`` (which never infer
     their inputs' dtype) and for the parameters of normalisation ops. ``{name: dtype}``."""
+    return _dtype_flow(sym, data_names)[0]
+
+
+def _dtype_flow(sym, data_names):
+    """The dtypes of :func:`_inferred_var_dtypes` (``{variable name: dtype}``) and of the op
+    nodes' outputs (``{id(node): dtype or None}``), following the data from float32 inputs."""
     f32 = np.dtype(np.float32)
     known = {name: f32 for name in data_names}
     out_dtype: dict = {}
@@ -214,7 +224,7 @@ def _inferred_var_dtypes(sym, data_names):
                         known.setdefault(n.name, first)
             d = _dtype_attr(node) or first
         out_dtype[id(node)] = d
-    return known
+    return known, out_dtype
 
 
 def _optional_param_dtypes(sym, data_names, inferred, target):

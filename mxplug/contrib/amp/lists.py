@@ -104,6 +104,19 @@ BF16_WIDEST_TYPE_CASTS = [n for n in WIDEST_TYPE_CASTS if n not in ("Concat", "c
 BF16_USE_FP32_PARAMS: dict = {}
 
 
+def resolve_target(target_dtype):
+    """The NumPy dtype of an AMP target type ('float16' or 'bfloat16'), or an AMPDtypeError."""
+    from ...base import dtype_of
+
+    if isinstance(target_dtype, str) and target_dtype not in ("float16", "bfloat16"):
+        raise AMPDtypeError(f"amp: target_dtype must be 'float16' or 'bfloat16', got "
+                            f"{target_dtype!r}")
+    dt = dtype_of(target_dtype)
+    if dt.name not in ("float16", "bfloat16"):
+        raise AMPDtypeError(f"amp: target_dtype must be float16 or bfloat16, got {dt.name}")
+    return dt
+
+
 def _pick(target_dtype, fp16, bf16):
     from ...base import dtype_of
 
