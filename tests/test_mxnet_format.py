@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import struct
 
 import numpy as np
@@ -446,8 +447,16 @@ def test_save_checkpoint_removes_amp_casts_unless_asked_not_to(tmp_path):
     mx.model.save_checkpoint(str(tmp_path / "b"), 1, fc, params, {}, remove_amp_cast=False)
     plain = mx.model.load_checkpoint(str(tmp_path / "a"), 1)[0]
     kept = mx.model.load_checkpoint(str(tmp_path / "b"), 1)[0]
-    assert "amp_cast" not in plain.tojson() and "amp_cast" in kept.tojson()
+    assert "amp_cast" not in plain.tojson(False) and "amp_cast" in kept.tojson(False)
     assert plain.list_arguments() == ["data", "fc_weight", "fc_bias"]
+
+
+def test_tojson_leaves_out_amp_casts_by_default_and_pickling_keeps_them():
+    x = mx.sym.var("data")
+    fc = mx.sym.FullyConnected(mx.sym.amp_cast(x, dtype="float16"), num_hidden=2, name="fc")
+    assert "amp_cast" not in fc.tojson()  # MXNet 1.9.1: tojson(remove_amp_cast=True)
+    assert "amp_cast" in fc.tojson(remove_amp_cast=False)
+    assert "amp_cast" in pickle.loads(pickle.dumps(fc)).tojson(remove_amp_cast=False)
 
 
 def test_imports_reads_mxnet_rnn_param_concat(tmp_path):

@@ -131,6 +131,9 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
         def __exit__(self, *exc):
             self.f.close()
 
+        def close(self):
+            self.f.close()
+
         def write(self, text):
             self.f.write(text[: len(text) // 2])
             self.f.flush()

@@ -246,9 +246,9 @@ class Symbol:
         from .inference import infer_type
         return infer_type(self, args, kwargs, partial=True)
 
-    def tojson(self, remove_amp_cast=False):
-        """MXNet 1.x's JSON, the graph as it is (MXNet 1.x's ``tojson`` keeps the AMP casts;
-        ``remove_amp_cast=True`` leaves them out, as ``save`` does by default)."""
+    def tojson(self, remove_amp_cast=True):
+        """MXNet 1.x's JSON; as in MXNet 1.9.1 (and ``save``), without the ``amp_cast`` /
+        ``amp_multicast`` nodes mixed precision added unless ``remove_amp_cast=False``."""
         from .serialize import to_json
         return to_json(_without_amp_casts(self) if remove_amp_cast else self)
 
@@ -328,9 +328,9 @@ class Symbol:
     def __deepcopy__(self, memo):
         return self.__copy__()
 
-    def __reduce__(self):  # pickles as its JSON, as MXNet's symbols do
+    def __reduce__(self):  # pickles as its JSON (AMP casts kept), as MXNet's symbols do
         from .serialize import load_json
-        return load_json, (self.tojson(),)
+        return load_json, (self.tojson(remove_amp_cast=False),)
 
     def __call__(self, *args, **kwargs):
         """A copy with variables replaced by symbols (MXNet's composition), e.g.
