@@ -83,3 +83,69 @@ def test_callback_exports_save_checkpoint(tmp_path):
     mx.callback.save_checkpoint(str(tmp_path / "m"), 3, net, args, {})
     sym, arg, aux = mx.model.load_checkpoint(str(tmp_path / "m"), 3)
     assert sym.list_arguments() == net.list_arguments() and sorted(arg) == sorted(args)
+
+
+def _adam_states(shape=(2, 2)):
+    return mx.nd.ones(shape), mx.nd.ones(shape), mx.nd.zeros(shape), mx.nd.zeros(shape)
+
+
+def test_adamw_update_takes_a_number_or_an_array_as_rescale_grad():
+    # MXNet 1.9.1: one step from w = g = 1, zero moments, lr 0.1, eta 1 gives 0.68377024
+    for scale in (1.0, mx.nd.array([1.0])):
+        w, g, m, v = _adam_states()
+        mx.nd.contrib.adamw_update(w, g, m, v, scale, out=w, lr=0.1, eta=1.0)
+        np.testing.assert_allclose(w.asnumpy(), 0.68377024, rtol=1e-5)
+    w, g, m, v = _adam_states()
+    mx.nd.contrib.adamw_update(w, g, m, v, float("nan"), out=w, lr=0.1, eta=1.0)
+    assert (w.asnumpy() == 1).all() and (m.asnumpy() == 0).all()  # a NaN scale skips the step
+    sym = mx.sym.contrib.adamw_update(*(mx.sym.var(n) for n in "wgmv"), 0.5, lr=0.1, eta=1.0)
+    assert sym.list_arguments() == ["w", "g"]  # the number became a constant node
+
+
+def test_multi_tensor_adamw_and_lamb_match_one_tensor_at_a_time():
+    rng = np.random.RandomState(0)
+    shapes = [(3, 4), (5,)]
+
+    def states():
+        return [[mx.nd.array(rng.uniform(lo, hi, s)) for lo, hi in
+                 ((-1, 1), (-2, 2), (-0.5, 0.8), (0.1, 0.8))] for s in shapes]
+
+    def copies(groups):
+        return [[a.copy() for a in g] for g in groups]
+
+    # AdamW: one call over both tensors = adamw_update per tensor, states updated alike
+    multi = states()
+    single = copies(multi)
+    outs = mx.nd.contrib.multi_adamw_update(*[[g[k] for g in multi] for k in range(4)], 0.5,
+                                            lrs=(0.1, 0.05), wds=(0.01, 0.0), etas=(1.0, 0.5))
+    for (w, g, m, v), lr, wd, eta, out in zip(single, (0.1, 0.05), (0.01, 0.0), (1.0, 0.5),
+                                              outs):
+        want = mx.nd.contrib.adamw_update(w, g, m, v, 0.5, lr=lr, eta=eta, wd=wd)
+        np.testing.assert_allclose(out.asnumpy(), want.asnumpy(), rtol=1e-6)
+    for a, b in zip(multi, single):
+        np.testing.assert_allclose(a[2].asnumpy(), b[2].asnumpy(), rtol=1e-6)
+    # LAMB: phase 1, the norms, phase 2 per tensor; out= writes the weights in place
+    multi = states()
+    single = copies(multi)
+    weights = [g[0] for g in multi]
+    mx.nd.contrib.multi_lamb_update(*[[g[k] for g in multi] for k in range(4)],
+                                    step_count=(3, 5), lrs=(0.1, 0.05), wds=(0.01, 0.0),
+                                    out=weights, upper_bound=2.0)
+    for (w, g, m, v), t, lr, wd, got in zip(single, (3, 5), (0.1, 0.05), (0.01, 0.0), weights):
+        d = mx.nd.lamb_update_phase1(w, g, m, v, t=t, wd=wd)
+        want = mx.nd.lamb_update_phase2(w, d, w.norm(), d.norm(), lr=lr, upper_bound=2.0)
+        np.testing.assert_allclose(got.asnumpy(), want.asnumpy(), rtol=1e-5)
+
+
+def test_multi_tensor_updates_name_a_wrong_count():
+    w, g, m, v = _adam_states()
+    with pytest.raises(mx.MXNetError, match=r"_multi_adamw_update.*len\(lrs\)"):
+        mx.nd.contrib.multi_adamw_update([w], [g], [m], [v], 1.0, lrs=(0.1, 0.2), wds=(0,),
+                                         etas=(1,))
+    with pytest.raises(mx.MXNetError, match=r"_multi_lamb_update.*every array of a tensor"):
+        mx.nd.contrib.multi_lamb_update([w], [mx.nd.ones((3,))], [m], [v], step_count=(1,),
+                                        lrs=(0.1,), wds=(0.0,))
+    with pytest.raises(mx.MXNetError, match=r"multi_sgd_update.*len\(lrs\)"):
+        mx.nd.multi_sgd_update(w, g, w, g, lrs=(0.1,), wds=(0.0,), num_weights=2)
+    with pytest.raises(mx.MXNetError, match=r"sgd_update.*grad.shape == weight.shape"):
+        mx.nd.sgd_update(w, mx.nd.ones((1,)), lr=0.1)  # not broadcast, as MXNet refuses it

@@ -63,7 +63,10 @@ sys.modules[_internal.__name__] = _internal
 #: ``mx.nd.contrib.box_nms`` is the ``_contrib_box_nms`` op, as in MXNet; the module itself adds
 #: the control flow (foreach, while_loop, cond) and boolean_mask.
 from . import contrib  # noqa: E402  (needs the frontends above)
+from .contrib_optimizer import optimizer_functions_for  # noqa: E402
 
+for _name, _fn in optimizer_functions_for(sys.modules[__name__], symbolic=False).items():
+    setattr(contrib, _name, _fn)
 for _name, _fn in _frontends.items():
     if _name.startswith("_contrib_") and not hasattr(contrib, _name[len("_contrib_"):]):
         setattr(contrib, _name[len("_contrib_"):], _fn)

@@ -38,6 +38,7 @@ from . import (
     math_extra,  # noqa: F401 (importing registers the ops)
     movement,
     movement_grad,
+    multi_optimizer_extra,  # noqa: F401 (importing registers the ops)
     multi_optimizer_ops,
     nn,
     nn_params,

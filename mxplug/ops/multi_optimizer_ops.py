@@ -68,6 +68,7 @@ def _declare(name, single, group):
     @op.impl
     def _(xp, *xs, **attrs):
         _check_lr(name, attrs["lrs"] or None)
+        infer(*xs, **attrs)  # eager calls too: a short lrs would drop weights, not fail
         return tuple(base.generic(xp, *g, **per_weight(attrs, i))
                      for i, g in enumerate(groups(xs, attrs["num_weights"])))
 
@@ -79,6 +80,7 @@ def _declare(name, single, group):
         @op.kernel_out(backend_name)
         def _(be, outs, *xs, **attrs):
             _check_lr(name, attrs["lrs"] or None)
+            infer(*xs, **attrs)
             common = shared(attrs)  # built once per call: this runs every training step
             for k, (o, lr, wd) in enumerate(zip(outs, attrs["lrs"], attrs["wds"])):
                 single_out(be, o, *xs[k * group:(k + 1) * group], lr=lr, wd=wd, **common)

@@ -48,6 +48,7 @@ def _register(op, backend_name, launch):
 
     @op.kernel(backend_name)
     def kernel(be, *xs, **attrs):
+        op.infer(*xs)  # a gradient of another shape must not broadcast
         out = launch(be, None, xs, attrs)
         return out if out is not None else op.generic(be.xp, *xs, **attrs)
 
@@ -189,6 +190,7 @@ def _declare(name, inputs, states, attrs, body, doc):
     def deco(fn):
         def generic(xp, *xs, **kw):
             _check_lr(name, kw.get("lr", 0.0))
+            op.infer(*xs)  # eager calls too: a gradient of another shape must not broadcast
             return fn(xp, *xs, **kw)
         op.impl(generic)
         if body is not None:

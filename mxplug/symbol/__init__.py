@@ -177,6 +177,9 @@ def _contrib_python_functions():
     for fname, fn in nd_contrib.control_flow_for(_module, symbolic=True).items():
         setattr(contrib, fname, fn)
     contrib.boolean_mask = nd_contrib.symbolic_boolean_mask
+    from ..ndarray.contrib_optimizer import optimizer_functions_for
+    for fname, fn in optimizer_functions_for(_module, symbolic=True).items():
+        setattr(contrib, fname, fn)
 
 
 _contrib_python_functions()

@@ -201,3 +201,39 @@ def _preloaded(multi):
 
 REFERENCES.update({f"preloaded_{m}": _preloaded(m) for m in (
     "multi_sgd_update", "multi_sgd_mom_update", "multi_mp_sgd_update", "multi_mp_sgd_mom_update")})
+
+
+# -- multi_optimizer_extra: each tensor by the single-tensor references ---------------------------
+def _multi_adamw(group):
+    def ref(*xs, lrs, wds, etas, num_weights=1, **kw):
+        *data, scale = xs
+        out = []
+        for i in range(num_weights):
+            w, g, m, v, *w32 = data[i * group:(i + 1) * group]
+            new = _adamw(w, g, m, v, w32[0] if w32 else w, scale, lr=lrs[i], eta=etas[i],
+                         wd=wds[i], **kw)
+            out.append(new.astype(w.dtype) if w32 else new)
+        return tuple(out)
+    return ref
+
+
+def _multi_lamb(group):
+    def ref(*xs, learning_rates, wds, step_count, num_tensors=1, lower_bound=-1.0,
+            upper_bound=-1.0, **kw):
+        out = []
+        for i in range(num_tensors):
+            w, g, m, v, *w32 = xs[i * group:(i + 1) * group]
+            target = w32[0] if w32 else w
+            d = _lamb1(g, m, v, target, t=step_count[i], wd=wds[i], **kw)
+            norm = lambda a: np.sqrt(np.sum(np.asarray(a, np.float64) ** 2))  # noqa: E731
+            new = _lamb2(target, d, np.array([norm(target)]), np.array([norm(d)]),
+                         learning_rates[i], lower_bound, upper_bound)
+            out.append(new.astype(w.dtype) if w32 else new)
+        return tuple(out)
+    return ref
+
+
+REFERENCES.update({"_multi_adamw_update": _multi_adamw(4),
+                   "_multi_mp_adamw_update": _multi_adamw(5),
+                   "_multi_lamb_update": _multi_lamb(4),
+                   "_multi_mp_lamb_update": _multi_lamb(5)})
