@@ -144,6 +144,14 @@ def test_unknown_attribute_names_op_and_attribute():
     assert "sum" in msg and "axes" in msg
     with pytest.warns(UserWarning, match="exp: attribute 'foo' ignored"):  # as MXNet: no
         mx.nd.exp(_x(), foo=1)                                               # parameters
+    # a variadic op has one (num_args): MXNet 1.9.1 refuses the rest, so khatri_rao's 2.0-only
+    # row_wise cannot silently give the column-wise product
+    for call in (lambda: mx.nd.add_n(_x(), _x(), foo=1),
+                 lambda: mx.nd.khatri_rao(_x(), _x(), row_wise=True),
+                 lambda: mx.sym.add_n(mx.sym.var("a"), foo=1)):
+        with pytest.raises(MXNetError, match=r"unknown attribute .* \(attributes: num_args\)"):
+            call()
+    assert mx.nd.add_n(_x(), _x(), num_args=2).shape == _x().shape
 
 
 def test_duplicate_argument_raises_type_error():

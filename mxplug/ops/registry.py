@@ -362,11 +362,13 @@ class Op:
         for k, v in kwargs.items():
             spec = self.attrs.get(k) or self.extra_attr
             if spec is None:
-                if not self.attrs:  # MXNet ignores keywords given to an op without parameters
+                # MXNet ignores keywords given to an op without parameters; a variadic op has
+                # one there (num_args), so an unknown keyword is an error, as for other ops
+                if not self.attrs and not self.variadic:
                     warnings.warn(f"{self.name}: attribute {k!r} ignored: the op takes none",
                                   stacklevel=5)
                     continue
-                known = ", ".join(self.attrs)
+                known = ", ".join(self.attrs) or "num_args"
                 raise MXNetError(f"{self.name}: unknown attribute {k!r} (attributes: {known})")
             attrs[k] = spec.parse(v, self.name, k)
         return attrs
