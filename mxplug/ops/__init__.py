@@ -13,6 +13,7 @@ from . import (
     contrib_box_coding,  # noqa: F401 (importing registers the ops)
     contrib_boxes,  # noqa: F401 (importing registers the ops)
     contrib_deformable,  # noqa: F401 (importing registers the ops)
+    contrib_hawkes,  # noqa: F401 (importing registers the ops)
     contrib_misc,  # noqa: F401 (importing registers the ops)
     contrib_multibox,  # noqa: F401 (importing registers the ops)
     contrib_proposal,  # noqa: F401 (importing registers the ops)
