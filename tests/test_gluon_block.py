@@ -478,3 +478,56 @@ def test_a_hybridized_block_pickles_and_deepcopies():
         clone[1].weight.data()[:] = 0
         np.testing.assert_array_equal(clone(x).asnumpy(), np.zeros((1, 2)))  # (zero bias)
         np.testing.assert_allclose(net(x).asnumpy(), y, rtol=1e-6)  # the original is untouched
+
+
+class _Chain(nn.Block):
+    """Children keyed by name, as MXNet's test_gluon_save builds them: keys depend on the
+    global name counters, so a second model gets other keys until ``load`` restores them."""
+
+    def add(self, block):
+        self._children[block.name + str(len(self._children))] = block
+
+    def forward(self, x):
+        for block in self._children.values():
+            x = block(x)
+        return x
+
+
+def _two_level():
+    inner = _Chain()
+    inner.add(nn.Dense(4))
+    net = _Chain()
+    net.add(inner)
+    net.add(nn.Dense(3))
+    return net
+
+
+def test_block_save_and_load_restore_names_children_and_hybridization(tmp_path):
+    net = _two_level()
+    net.initialize()
+    net.hybridize()
+    x = mx.nd.random.uniform(shape=(2, 5))
+    want = net(x).asnumpy()
+    prefix = str(tmp_path / "model")
+    net.save(prefix)
+    assert sorted(os.listdir(tmp_path)) == ["model-model.json", "model-model.params"]
+    other = _two_level()  # new names (dense2, ...): its children keys differ from the saved
+    assert list(other._children) != list(net._children)
+    other.load(prefix)
+    assert list(other._children) == list(net._children)
+    assert [b.name for b in other._children.values()] == [b.name for b in net._children.values()]
+    assert all(d._active for d in other._children.values() if isinstance(d, nn.Dense))
+    np.testing.assert_allclose(other(x).asnumpy(), want, rtol=1e-6)
+
+
+def test_block_load_names_what_does_not_match(tmp_path):
+    net = _two_level()
+    net.initialize()
+    net(mx.nd.ones((1, 5)))
+    net.save(str(tmp_path / "m"))
+    wrong = _Chain()
+    wrong.add(nn.Dense(3))  # a Dense where a _Chain was saved
+    with pytest.raises(mx.MXNetError, match=r"no entry 'dense1' .* same order"):
+        wrong.load(str(tmp_path / "m"))
+    with pytest.raises(mx.MXNetError, match=r"cannot read .*nothere-model\.json"):
+        net.load(str(tmp_path / "nothere"))

@@ -400,6 +400,20 @@ class Block:
         load_checked(params, loaded, filename, ctx, allow_missing, ignore_extra, cast_dtype,
                      dtype_source)
 
+    def save(self, prefix):
+        """Save the block tree and parameters to ``<prefix>-model.json`` and
+        ``<prefix>-model.params`` (MXNet 1.9.1's ``Block.save``; see
+        :mod:`mxplug.gluon.block_file`). :meth:`load` restores them into a model built by the
+        same code in the same order."""
+        from . import block_file
+        block_file.save(self, prefix)
+
+    def load(self, prefix):
+        """Load what :meth:`save` wrote: names, children keys and hybridization as they were,
+        then the parameters."""
+        from . import block_file
+        block_file.load(self, prefix)
+
     def save_params(self, filename):
         """[Deprecated] Save by full names without the prefix; use :meth:`save_parameters`."""
         warnings.warn("save_params is deprecated. Please use save_parameters.", stacklevel=2)
