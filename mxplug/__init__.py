@@ -14,7 +14,7 @@ from . import ndarray as nd
 from . import symbol as sym
 from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu, num_gpus, opencl
-from .graph import node as name  # mx.name.Prefix / mx.name.NameManager, as in MXNet
+from . import name  # mx.name.Prefix / mx.name.NameManager, as in MXNet
 from .graph.node import AttrScope
 # MXNet's NumPy-semantics switches (only "off" works here: legacy NDArray semantics)
 from .util import (is_np_array, is_np_shape, np_array, np_shape, set_np_shape, use_np,

@@ -56,6 +56,10 @@ class Context(metaclass=_ContextMeta):
     _interned: dict = {}
     #: MXNet's numeric device type ids (``device_typeid``); plugins get ids from 16 up.
     devtype2id = {"cpu": 1, "gpu": 2, "cpu_pinned": 3, "cpu_shared": 5, "opencl": 10}
+    #: MXNet's names for them (``Context.devtype2str[ctx.device_typeid]``), and back; built-in
+    #: types only, as in MXNet (a plugin's type is in ``devtype2id`` once registered).
+    devtype2str = {1: "cpu", 2: "gpu", 3: "cpu_pinned", 5: "cpu_shared", 10: "opencl"}
+    devstr2type = {"cpu": 1, "gpu": 2, "cpu_pinned": 3, "cpu_shared": 5, "opencl": 10}
 
     def __new__(cls, device_type="cpu", device_id=0):
         if isinstance(device_type, Context):

@@ -552,3 +552,33 @@ def test_executor_backward_head_gradients_as_mxnet():
     e.backward(out_grads=[mx.nd.ones(2), mx.nd.ones(3)])  # the extra one is ignored
     with pytest.raises(ValueError, match="0 out_grads for 1 outputs"):
         e.backward(out_grads=[])
+
+
+def test_name_and_attr_scopes_are_per_thread_and_settable_as_in_mxnet():
+    import threading
+
+    from mxplug.attribute import AttrScope
+    from mxplug.name import NameManager
+
+    seen = {}
+
+    def worker():
+        NameManager.current = NameManager()
+        NameManager.current.get(None, "worker")
+        AttrScope.current = AttrScope(x="worker")
+        seen["names"], seen["attrs"] = NameManager.current, AttrScope.current
+
+    mine = NameManager.current
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert NameManager.current is mine and "worker" not in mine._counter
+    assert "worker" in seen["names"]._counter and seen["attrs"]._attr == {"x": "worker"}
+    assert AttrScope.current._attr == {}
+    with mx.AttrScope(ctx_group="dev1"), mx.AttrScope(lr_mult=2):
+        assert AttrScope.current._attr == {"__ctx_group__": "dev1", "__lr_mult__": "2"}
+        assert AttrScope.current.get({"k": "v"})["k"] == "v"
+        w = mx.sym.var("w")
+    assert (w.attr("ctx_group"), w.attr("lr_mult")) == ("dev1", "2")
+    assert mx.Context.devtype2str[mx.cpu().device_typeid] == "cpu"
+    assert mx.Context.devstr2type["gpu"] == 2

@@ -24,7 +24,7 @@ from ..ndarray import NDArray
 from ..ops import REGISTRY
 from ..ops.dispatch import apply
 from .inference import propagate
-from .node import NameManager, Node, _attr_stack, infer_node, topo_nodes
+from .node import AttrScope, NameManager, Node, infer_node, topo_nodes
 from .symbol import Symbol
 from .trace import Tracer, Tracing
 
@@ -105,13 +105,14 @@ def _rule_scope(t, node, what):
     saved = t.names, t.source
     t.names = NameManager(f"{node.name}_{what}")
     t.source = f"{node.source} ({what} of {node.name!r})"
-    stack = _attr_stack()
     group = node.user_attrs.get("ctx_group")
-    stack.append({**stack[-1], "ctx_group": group} if group else stack[-1])
+    scope = AttrScope()
+    if group:  # the key as the node stored it (not __ctx_group__)
+        scope._own["ctx_group"] = group
     try:
-        yield
+        with scope:
+            yield
     finally:
-        stack.pop()
         t.names, t.source = saved
 
 

@@ -16,7 +16,8 @@ from collections import defaultdict
 from ..base import MXNetError
 from ..ops.infer import Spec
 
-__all__ = ["Node", "NameManager", "Prefix", "AttrScope", "source_of", "infer_node", "topo_nodes"]
+__all__ = ["Node", "NameManager", "Prefix", "AttrScope", "current_attrs", "source_of",
+           "infer_node", "topo_nodes"]
 
 _MXPLUG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _local = threading.local()
@@ -30,13 +31,32 @@ def source_of() -> str:
     return f"{f.f_code.co_filename}:{f.f_lineno}" if f is not None else "<unknown>"
 
 
-# -- naming -------------------------------------------------------------------------------------
-class NameManager:
+# -- naming ---------------------------------------------------------------------------------------
+class _ThreadCurrent(type):
+    """``cls.current``: this thread's innermost scope of the class (MXNet's ``NameManager.current``
+    / ``AttrScope.current``); setting it replaces that scope for this thread only."""
+
+    @property
+    def current(cls):
+        return cls._stack()[-1]
+
+    @current.setter
+    def current(cls, value):
+        cls._stack()[-1] = value
+
+
+class NameManager(metaclass=_ThreadCurrent):
     """Automatic names (``fullyconnected0``) and prefixes (``with mx.name.Prefix('mlp_'):``)."""
 
     def __init__(self, prefix=""):
         self.prefix = prefix
         self._counter = defaultdict(int)
+
+    @staticmethod
+    def _stack():
+        if not hasattr(_local, "names"):
+            _local.names = [NameManager()]
+        return _local.names
 
     def get(self, name, hint):
         if name is not None:
@@ -46,13 +66,13 @@ class NameManager:
         return f"{self.prefix}{hint}{n}"
 
     def __enter__(self):
-        stack = _name_stack()
+        stack = self._stack()
         self._old = stack[-1]
         stack.append(self)
         return self
 
     def __exit__(self, *exc):
-        _name_stack().pop()
+        self._stack().pop()
 
 
 class Prefix(NameManager):
@@ -60,13 +80,11 @@ class Prefix(NameManager):
 
 
 def _name_stack():
-    if not hasattr(_local, "names"):
-        _local.names = [NameManager()]
-    return _local.names
+    return NameManager._stack()
 
 
 def current_name_manager() -> NameManager:
-    return _name_stack()[-1]
+    return NameManager._stack()[-1]
 
 
 # -- attribute scopes (ctx_group, lr_mult, ...) -------------------------------------------------
@@ -80,25 +98,39 @@ def hidden_key(key: str) -> str:
     return f"__{key}__" if key in HIDDEN_KEYS else key
 
 
-class AttrScope:
-    """``with mx.AttrScope(ctx_group='dev1'):`` attaches attributes to every node made inside."""
+class AttrScope(metaclass=_ThreadCurrent):
+    """``with mx.AttrScope(ctx_group='dev1'):`` attaches attributes to every node made inside.
+
+    Inside the block the scope is ``AttrScope.current`` and its ``_attr`` holds the attributes of
+    every enclosing scope too, as in MXNet."""
 
     def __init__(self, **attrs):
-        self.attrs = {hidden_key(k): str(v) for k, v in attrs.items()}
+        self._own = {hidden_key(k): str(v) for k, v in attrs.items()}
+        self._attr = dict(self._own)
+
+    @staticmethod
+    def _stack():
+        if not hasattr(_local, "attrs"):
+            _local.attrs = [AttrScope()]
+        return _local.attrs
+
+    def get(self, attr):
+        """The scope's attributes updated with ``attr`` (a dict, or None), as a new dict."""
+        return {**self._attr, **(attr or {})}
 
     def __enter__(self):
-        stack = _attr_stack()
-        stack.append({**stack[-1], **self.attrs})
+        stack = self._stack()
+        self._attr = {**stack[-1]._attr, **self._own}
+        stack.append(self)
         return self
 
     def __exit__(self, *exc):
-        _attr_stack().pop()
+        self._stack().pop()
 
 
-def _attr_stack():
-    if not hasattr(_local, "attrs"):
-        _local.attrs = [{}]
-    return _local.attrs
+def current_attrs() -> dict:
+    """The attributes the current thread's scopes give a new node."""
+    return AttrScope._stack()[-1]._attr
 
 
 # -- nodes --------------------------------------------------------------------------------------

@@ -453,10 +453,10 @@ def make_node(op, args, attrs, name=None, source=None, resolved=False, hint=None
         else:
             raise MXNetValueError(f"{op.name}: input {i} is a {type(a).__name__}; a symbolic op "
                                   f"takes Symbols or numbers (at {source})")
-    from .node import _attr_stack
+    from .node import current_attrs
     if not resolved:
         name = current_name_manager().get(name, hint or op.name.lower().lstrip("_"))
-    node = Node(op, attrs, inputs, name, source, None, _attr_stack()[-1], consts)
+    node = Node(op, attrs, inputs, name, source, None, current_attrs(), consts)
     node.specs = infer_node(node)
     return Symbol([(node, k) for k in range(node.num_outputs)])
 
@@ -464,7 +464,7 @@ def make_node(op, args, attrs, name=None, source=None, resolved=False, hint=None
 def var(name, shape=None, dtype=None, init=None, lr_mult=None, wd_mult=None, attr=None,
         stype=None, **kwargs):
     """A variable: an input or a parameter of the graph (``mx.sym.var('data')``)."""
-    from .node import _attr_stack
+    from .node import current_attrs
     if not isinstance(name, str):
         raise MXNetTypeError(f"var: name must be a string, got {name!r}")
     if shape is not None and not isinstance(shape, (list, tuple)):
@@ -473,7 +473,7 @@ def var(name, shape=None, dtype=None, init=None, lr_mult=None, wd_mult=None, att
     if bad:
         raise MXNetValueError(f"var: attributes {bad} are not supported; extra attributes must "
                               f"start and end with double underscores (__yourattr__)")
-    user = dict(_attr_stack()[-1])
+    user = dict(current_attrs())
     user.update({hidden_key(k): str(v) for k, v in (attr or {}).items()})
     if dtype is not None:  # MXNet keeps its type code ("0": float32) in the attribute
         from ..ndarray.mxnet_format import type_flag

@@ -25,7 +25,7 @@ from ..ops import REGISTRY
 from ..ops.dispatch import apply, state
 from ..ops.indexing import normalize_key
 from ..ops.infer import Spec
-from .node import NameManager, Node, _attr_stack, _name_stack, infer_node, source_of
+from .node import NameManager, Node, _name_stack, current_attrs, infer_node, source_of
 from .symbol import Symbol
 
 __all__ = ["Tracer", "Tracing", "TracedGraph", "trace", "signature_of"]
@@ -229,7 +229,7 @@ class Tracing:
                                       f"a traced op takes arrays or numbers (at {source_of()})")
         source = self.source or source_of()
         name = self.names.get(None, op.name.lower().lstrip("_"))
-        node = Node(op, attrs, inputs, name, source, None, _attr_stack()[-1], consts)
+        node = Node(op, attrs, inputs, name, source, None, current_attrs(), consts)
         node.specs = infer_node(node)
         n = node.num_outputs
         if n == 1:
