@@ -21,6 +21,7 @@ __all__ = [
     "LOW_PRECISION",
     "MXNetFileError",
     "AtomicFile",
+    "data_dir",
     "atomic_write",
     "py_str",
 ]
@@ -90,6 +91,12 @@ def _umask() -> int:
         os.umask(mask)
         _UMASK.append(mask)
     return _UMASK[0]
+
+
+def data_dir() -> str:
+    """MXNet's data directory (datasets, embeddings, model files): ``$MXNET_HOME`` or
+    ``~/.mxnet``."""
+    return os.path.expanduser(os.environ.get("MXNET_HOME", os.path.join("~", ".mxnet")))
 
 
 class AtomicFile:

@@ -17,7 +17,7 @@ import zipfile
 import numpy as np
 
 from ... import ndarray as nd
-from ...base import MXNetError, MXNetFileError, MXNetValueError, atomic_write
+from ...base import MXNetError, MXNetFileError, MXNetValueError, atomic_write, data_dir
 from . import _pretrained, vocab
 from .vocab import UNKNOWN_IDX
 
@@ -125,8 +125,6 @@ def _file_names(cls):
 
 
 def _default_embedding_root():
-    from ...gluon.data.vision.datasets import data_dir  # gluon loads lazily: only when needed
-
     return os.path.join(data_dir(), "embeddings")
 
 

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from ....base import MXNetError, MXNetFileError, MXNetTypeError, MXNetValueError
+from ....base import MXNetError, MXNetFileError, MXNetTypeError, MXNetValueError, data_dir
 from ....context import cpu
 from ....ndarray import array
 from ....recordio import _decode_image, unpack
@@ -26,11 +26,6 @@ from ..dataset import Dataset, RecordFileDataset
 
 __all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "Digits", "ImageRecordDataset",
            "ImageFolderDataset", "ImageListDataset", "data_dir", "imdecode", "imread"]
-
-
-def data_dir():
-    """MXNet's data directory: ``$MXNET_HOME`` or ``~/.mxnet``."""
-    return os.path.expanduser(os.environ.get("MXNET_HOME", os.path.join("~", ".mxnet")))
 
 
 class DatasetFilesMissingError(MXNetError, FileNotFoundError):
