@@ -96,7 +96,9 @@ class OnnxGraph:
         """An initializer holding ``value`` (array or number); returns its name."""
         arr = np.asarray(value, dtype=dtype)
         name = self.tmp(hint)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        # reshaped back: ascontiguousarray makes a 0-d array 1-d, and Range/Clip want scalars
+        arr = np.ascontiguousarray(arr).reshape(arr.shape)
+        self.initializers.append(numpy_helper.from_array(arr, name))
         return name
 
     def ints(self, values, hint="shape") -> str:

@@ -10,8 +10,10 @@ Each translation is one small function ``fn(g, node, args, out)``:
 
 It is registered under the op's registry name with :func:`translates`; every alias of the op
 (``broadcast_add`` for ``add``) finds it. Element-wise, reduction and array-movement ops are in
-:mod:`mxplug.onnx.translations_tensor`, slicing, indexing and matrix products in
-:mod:`mxplug.onnx.translations_index`, the fused RNN op in :mod:`mxplug.onnx.translations_rnn`.
+:mod:`mxplug.onnx.translations_tensor`, slicing, indexing, sorting and matrix products (attention
+included) in :mod:`mxplug.onnx.translations_index`, the fused RNN op and the ``Sequence*`` ops in
+:mod:`mxplug.onnx.translations_rnn`, resampling and box ops in
+:mod:`mxplug.onnx.translations_vision`.
 The export is for inference: layers translate their inference-mode forward (BatchNorm with its
 running statistics, Dropout as identity).
 """
@@ -178,6 +180,8 @@ def _pooling(g, node, args, out, nsp):
     stride, _, pad = _window(node, nsp)
     common = dict(kernel_shape=kernel, strides=stride, pads=pad + pad)
     ceil = 1 if a["pooling_convention"] == "full" else 0
+    if ceil and not g.input_varying_axes(node, 0):
+        return _full_pooling(g, node, x, out, nsp, kernel, stride, pad)
     if a["pooling_convention"] == "same":  # 1-D, unpadded: ceil(w / stride) windows from 0,
         # the last ones cut at the end: the missing tail as end padding (not counted by avg)
         shape = g.arg_specs(node)[0].shape
@@ -196,8 +200,49 @@ def _pooling(g, node, args, out, nsp):
         return g.add("Mul", [avg, g.const(math.prod(kernel), _dtype(g, node))], out, node.name)
     else:
         if ceil:
-            raise unsupported(node, "pool_type='lp' with pooling_convention='full'")
+            raise unsupported(node, "pool_type='lp' with pooling_convention='full' and "
+                                    "dynamic spatial axes")
         return g.add("LpPool", [x], out, node.name, p=a["p_value"], **common)
+
+
+def _full_pooling(g, node, x, out, nsp, kernel, stride, pad):
+    """MXNet's 'full' convention, ceil((n + 2p - k) / s) + 1 windows. ONNX's ceil_mode drops a
+    last window that starts in the padding, which MXNet keeps (max: the lowest value; avg, sum:
+    0), and ONNX pads must be smaller than the kernel: the data is padded first, explicitly,
+    and pooled unpadded; avg divides by the pooled count of the positions it counts."""
+    a = node.attrs
+    shape = g.arg_specs(node)[0].shape
+    spatial = shape[1:-1] if a.get("layout") == _CHANNEL_LAST[nsp] else shape[2:]
+    ends = [max(p, (-(-(n + 2 * p - k) // s)) * s + k - n - p)
+            for n, k, s, p in zip(spatial, kernel, stride, pad)]
+    dt, ptype = _dtype(g, node), a["pool_type"]
+
+    def padded(v, begin, end, value):
+        pads = g.ints([0, 0, *begin, 0, 0, *end])
+        return g.add("Pad", [v, pads, g.const(value, dt)], hint=node.name, mode="constant")
+
+    window = dict(kernel_shape=kernel, strides=stride)
+    if ptype == "max":
+        low = np.finfo(dt).min
+        return g.add("MaxPool", [padded(x, pad, ends, low)], out, node.name, **window)
+    if ptype == "lp":
+        return g.add("LpPool", [padded(x, pad, ends, 0)], out, node.name, p=a["p_value"],
+                     **window)
+    total = g.add("AveragePool", [padded(x, pad, ends, 0)], hint=node.name, **window)
+    if ptype == "sum":
+        return g.add("Mul", [total, g.const(math.prod(kernel), dt)], out, node.name)
+    # avg: the share of counted positions in each window, from a padded tensor of ones
+    ones = g.add("Expand", [g.const(1, dt), g.add("Shape", [x], hint=node.name)],
+                 hint=node.name)
+    inner = pad if a["count_include_pad"] else [0] * nsp
+    ones = padded(ones, inner, inner, 1)
+    ones = padded(ones, [p - i for p, i in zip(pad, inner)],
+                  [e - i for e, i in zip(ends, inner)], 0)
+    share = g.add("AveragePool", [ones], hint=node.name, **window)
+    zero = g.const(0, dt)
+    share = g.add("Where", [g.add("Equal", [share, zero], hint=node.name), g.const(1, dt),
+                            share], hint=node.name)
+    return g.add("Div", [total, share], out, node.name)
 
 
 # -- normalisation --------------------------------------------------------------------------------
@@ -350,15 +395,43 @@ def _scaled(g, node, x):
 def _softmax_like(onnx_op, negate=False):
     def translate(g, node, args, out):
         a = node.attrs
-        if a.get("use_length"):
-            raise unsupported(node, "use_length=True")
         x = _scaled(g, node, args[0])
         if negate:
             x = g.add("Neg", [x], hint=node.name)
         if a.get("dtype") is not None and np.dtype(a["dtype"]) != _dtype(g, node):
             x = g.add("Cast", [x], hint=node.name, to=_onnx_type(a["dtype"]))
+        if a.get("use_length"):
+            if onnx_op != "Softmax":
+                raise unsupported(node, "use_length=True")
+            _softmax_with_length(g, node, x, args[1], out)
+            return
         g.add(onnx_op, [x], out, node.name, axis=a["axis"])
     return translate
+
+
+def _softmax_with_length(g, node, x, length, out):
+    """Softmax over the first ``length`` entries along the axis, 0 elsewhere (and everywhere for a
+    length of 0), spelled out: ONNX's Softmax has no mask."""
+    xs = g.spec(node)
+    axis, dt = node.attrs["axis"] % xs.ndim, xs.dtype
+    n = g.add("Gather", [g.add("Shape", [x], hint=node.name), g.const(axis, np.int64)],
+              hint=node.name, axis=0)
+    pos = g.add("Range", [g.const(0, np.int64), n, g.const(1, np.int64)], hint=node.name)
+    pos = g.add("Reshape", [pos, g.ints(_chan_shape(xs.ndim, axis, -1))], hint=node.name)
+    length = g.add("Cast", [length], hint=node.name, to=_onnx_type(np.int64))
+    mask = g.add("Less", [pos, g.axes_op("Unsqueeze", length, [axis], hint=node.name)],
+                 hint=node.name)
+    # excluded entries take the minimum, so that they never win the max
+    low = g.axes_op("ReduceMin", x, [axis], hint=node.name, keepdims=1)
+    x = g.add("Where", [mask, x, low], hint=node.name)
+    high = g.axes_op("ReduceMax", x, [axis], hint=node.name, keepdims=1)
+    zero = g.const(0, dt)
+    e = g.add("Where", [mask, g.add("Exp", [g.add("Sub", [x, high], hint=node.name)],
+                                     hint=node.name), zero], hint=node.name)
+    s = g.axes_op("ReduceSum", e, [axis], hint=node.name, keepdims=1)
+    s = g.add("Where", [g.add("Equal", [s, zero], hint=node.name), g.const(1, dt), s],
+              hint=node.name)
+    g.add("Div", [e, s], out, node.name)
 
 
 def _onnx_type(dtype):
@@ -408,4 +481,5 @@ from . import (  # noqa: E402,F401  (imported for their registrations)
     translations_index,
     translations_rnn,
     translations_tensor,
+    translations_vision,
 )

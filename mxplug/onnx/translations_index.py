@@ -233,3 +233,140 @@ def _getitem(g, node, args, out):
     if new_axes:
         x = g.axes_op("Unsqueeze", x, new_axes, hint=node.name)
     g.add("Identity", [x], out, node.name)
+
+
+# -- sorting --------------------------------------------------------------------------------------
+def _flat_axis(g, node, x):
+    """``(x, axis, size along it)``; MXNet's ``axis=None`` sorts the flattened array."""
+    xs, axis = g.arg_specs(node)[0], node.attrs["axis"]
+    if axis is None:
+        return g.add("Reshape", [x, g.ints([-1])], hint=node.name), 0, xs.size
+    axis %= xs.ndim
+    return x, axis, xs.shape[axis]
+
+
+def _top_k(g, node, x, axis, k, ascending):
+    """ONNX TopK's (values, int64 indices). Its sorted output puts equal elements in index
+    order in both directions, as MXNet's stable sort does."""
+    return g.add("TopK", [x, g.ints([k])], 2, node.name, axis=axis,
+                 largest=0 if ascending else 1, sorted=1)
+
+
+@translates("sort")
+def _sort(g, node, args, out):
+    x, axis, n = _flat_axis(g, node, args[0])
+    values, _ = _top_k(g, node, x, axis, n, node.attrs["is_ascend"])
+    g.add("Identity", [values], out, node.name)
+
+
+@translates("argsort")
+def _argsort(g, node, args, out):
+    x, axis, n = _flat_axis(g, node, args[0])
+    _, idx = _top_k(g, node, x, axis, n, node.attrs["is_ascend"])
+    g.add("Cast", [idx], out, node.name, to=onnx_dtype(_dt(g, node)))
+
+
+@translates("topk")
+def _topk(g, node, args, out):
+    a = node.attrs
+    x, axis, n = _flat_axis(g, node, args[0])
+    k = a["k"] if 0 < a["k"] <= n else n          # MXNet: k < 1 sorts the whole axis
+    values, idx = _top_k(g, node, x, axis, k, a["is_ascend"])
+    ret = a["ret_typ"]
+    if ret == "mask":      # 1 at the chosen positions, 0 elsewhere, in the data's dtype
+        from onnx import numpy_helper
+        dt = _dt(g, node)
+        zeros = g.add("ConstantOfShape", [g.add("Shape", [x], hint=node.name)],
+                      hint=node.name, value=numpy_helper.from_array(np.zeros(1, dt)))
+        ones = g.add("Expand", [g.const(1, dt), g.add("Shape", [idx], hint=node.name)],
+                     hint=node.name)
+        mask = g.add("ScatterElements", [zeros, idx, ones], hint=node.name, axis=axis)
+        g.add("Reshape", [mask, g.ints(g.spec(node).shape)], out, node.name)
+        return
+    idx_out = out[-1] if ret in ("indices", "both") else None
+    if ret in ("value", "both"):
+        g.add("Identity", [values], out[:1], node.name)
+    if idx_out is not None:
+        g.add("Cast", [idx], [idx_out], node.name, to=onnx_dtype(_dt(g, node, len(out) - 1)))
+
+
+@translates("slice_like")
+def _slice_like(g, node, args, out):
+    """From the start to ``shape_like``'s run-time sizes on ``axes`` (of data's ndim; all when
+    empty)."""
+    ndim = g.arg_specs(node)[0].ndim
+    axes = [a % ndim for a in node.attrs["axes"]] or list(range(ndim))
+    ends = g.add("Gather", [g.add("Shape", [args[1]], hint=node.name), g.ints(axes)],
+                 hint=node.name, axis=0)
+    g.add("Slice", [args[0], g.ints([0] * len(axes)), ends, g.ints(axes)], out, node.name)
+
+
+@translates("gather_nd")
+def _gather_nd(g, node, args, out):
+    """MXNet's indices put the index tuple on axis 0 (ONNX's GatherND: on the last axis);
+    negative indices count from the end in both."""
+    ind = g.add("Cast", [args[1]], hint=node.name, to=onnx_dtype(np.int64))
+    nd = g.arg_specs(node)[1].ndim
+    ind = g.add("Transpose", [ind], hint=node.name, perm=[*range(1, nd), 0])
+    g.add("GatherND", [args[0], ind], out, node.name, batch_dims=0)
+
+
+# -- interleaved attention (MXNet's contrib transformer ops) --------------------------------------
+# Projections are (seq, batch, proj) with, per head, its q, k, v (or k, v) rows of head_dim each;
+# scores are (batch * heads, seq_q, seq_k), row b * heads + h.
+def _heads_first(g, node, x, heads, parts, part, d):
+    """Part ``part`` of each head of ``x`` as (batch * heads, seq, d)."""
+    x = g.add("Reshape", [x, g.ints([0, -1, parts * d])], hint=node.name)
+    if parts > 1:
+        x = g.add("Slice", [x, g.ints([part * d]), g.ints([(part + 1) * d]), g.ints([2])],
+                  hint=node.name)
+    return g.add("Transpose", [x], hint=node.name, perm=[1, 0, 2])
+
+
+def _attention_scores(g, node, q, k, d, out):
+    """``q k^T / sqrt(d)``, the scale applied to q as MXNet does."""
+    q = g.add("Mul", [q, g.const(1.0 / np.sqrt(d), _dt(g, node))], hint=node.name)
+    g.add("MatMul", [q, g.add("Transpose", [k], hint=node.name, perm=[0, 2, 1])], out,
+          node.name)
+
+
+def _time_major(g, node, o, heads, d, out):
+    """(batch * heads, seq, d) -> (seq, batch, heads * d)."""
+    seq_d = g.add("Slice", [g.add("Shape", [o], hint=node.name), g.ints([1]), g.ints([3])],
+                  hint=node.name)
+    target = g.add("Concat", [g.ints([-1, heads]), seq_d], hint=node.name, axis=0)
+    o = g.add("Reshape", [o, target], hint=node.name)
+    o = g.add("Transpose", [o], hint=node.name, perm=[2, 0, 1, 3])
+    g.add("Reshape", [o, g.ints([0, 0, heads * d])], out, node.name)
+
+
+@translates("_contrib_interleaved_matmul_selfatt_qk")
+def _selfatt_qk(g, node, args, out):
+    heads = node.attrs["heads"]
+    d = g.arg_specs(node)[0].shape[2] // (3 * heads)
+    _attention_scores(g, node, _heads_first(g, node, args[0], heads, 3, 0, d),
+                      _heads_first(g, node, args[0], heads, 3, 1, d), d, out)
+
+
+@translates("_contrib_interleaved_matmul_selfatt_valatt")
+def _selfatt_valatt(g, node, args, out):
+    heads = node.attrs["heads"]
+    d = g.arg_specs(node)[0].shape[2] // (3 * heads)
+    v = _heads_first(g, node, args[0], heads, 3, 2, d)
+    _time_major(g, node, g.add("MatMul", [args[1], v], hint=node.name), heads, d, out)
+
+
+@translates("_contrib_interleaved_matmul_encdec_qk")
+def _encdec_qk(g, node, args, out):
+    heads = node.attrs["heads"]
+    d = g.arg_specs(node)[0].shape[2] // heads
+    _attention_scores(g, node, _heads_first(g, node, args[0], heads, 1, 0, d),
+                      _heads_first(g, node, args[1], heads, 2, 0, d), d, out)
+
+
+@translates("_contrib_interleaved_matmul_encdec_valatt")
+def _encdec_valatt(g, node, args, out):
+    heads = node.attrs["heads"]
+    d = g.arg_specs(node)[0].shape[2] // (2 * heads)
+    v = _heads_first(g, node, args[0], heads, 2, 1, d)
+    _time_major(g, node, g.add("MatMul", [args[1], v], hint=node.name), heads, d, out)

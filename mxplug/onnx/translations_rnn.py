@@ -1,4 +1,5 @@
-"""mxplug op -> ONNX translation of the fused ``RNN`` op (LSTM, GRU, Elman RNN).
+"""mxplug op -> ONNX translations of the fused ``RNN`` op (LSTM, GRU, Elman RNN) and of the
+``Sequence*`` ops that work on its padded (time, batch, ...) batches.
 
 MXNet packs every parameter into one flat vector (all weights, layer by layer and direction by
 direction, ``i2h`` then ``h2h``; then all biases in the same order) and orders the gates LSTM
@@ -104,3 +105,89 @@ def _rnn(g, node, args, out):
                 g.add("Identity", states, [out[k]], node.name)
             else:
                 g.add("Concat", states, [out[k]], node.name, axis=0)
+
+
+# -- SequenceMask / SequenceLast / SequenceReverse ------------------------------------------------
+# The time axis is ``axis`` (0 or 1), the batch axis the other of the first two; without
+# ``use_sequence_length`` every sequence is T steps long.
+def _steps_before(g, node, x, lengths, axis):
+    """Bool (T, N) (or (N, T) for axis 1) with trailing 1s: step < length, compared in x's
+    dtype as mxplug does."""
+    xs = g.arg_specs(node)[0]
+    dt = onnx_dtype(xs.dtype)
+    t = g.add("Gather", [g.add("Shape", [x], hint=node.name), g.const(axis, np.int64)],
+              hint=node.name, axis=0)
+    steps = g.add("Range", [g.const(0, np.int64), t, g.const(1, np.int64)], hint=node.name)
+    steps = g.axes_op("Unsqueeze", g.add("Cast", [steps], hint=node.name, to=dt), [1],
+                      hint=node.name)
+    lens = g.axes_op("Unsqueeze", g.add("Cast", [lengths], hint=node.name, to=dt), [0],
+                     hint=node.name)
+    inside = g.add("Less", [steps, lens], hint=node.name)                    # (T, N)
+    if axis == 1:
+        inside = g.add("Transpose", [inside], hint=node.name, perm=[1, 0])
+    if xs.ndim > 2:
+        inside = g.axes_op("Unsqueeze", inside, list(range(2, xs.ndim)), hint=node.name)
+    return inside
+
+
+@translates("SequenceMask")
+def _sequence_mask(g, node, args, out):
+    a, x = node.attrs, args[0]
+    if not a["use_sequence_length"]:
+        g.add("Identity", [x], out, node.name)
+        return
+    value = g.const(a["value"], g.arg_specs(node)[0].dtype)
+    g.add("Where", [_steps_before(g, node, x, args[1], a["axis"]), x, value], out, node.name)
+
+
+def _one_step(g, node, x, index, axis):
+    """``x``'s step ``index`` (int64, one per sequence: (N,)) along ``axis``, kept as size 1."""
+    nd = g.arg_specs(node)[0].ndim
+    index = g.add("Reshape", [index, g.ints([1, -1] if axis == 0 else [-1, 1])], hint=node.name)
+    if nd > 2:
+        index = g.axes_op("Unsqueeze", index, list(range(2, nd)), hint=node.name)
+    shape = g.add("Shape", [x], hint=node.name)      # x's shape with 1 on the time axis
+    target = g.add("Concat", [g.add("Slice", [shape, g.ints([0]), g.ints([axis])],
+                                    hint=node.name), g.ints([1]),
+                              g.add("Slice", [shape, g.ints([axis + 1]), g.ints([nd])],
+                                    hint=node.name)], hint=node.name, axis=0)
+    index = g.add("Expand", [index, target], hint=node.name)
+    return g.add("GatherElements", [x, index], hint=node.name, axis=axis)
+
+
+@translates("SequenceLast")
+def _sequence_last(g, node, args, out):
+    a, x = node.attrs, args[0]
+    axis = a["axis"]
+    if not a["use_sequence_length"]:
+        g.add("Gather", [x, g.const(-1, np.int64)], out, node.name, axis=axis)
+        return
+    last = g.add("Sub", [g.add("Cast", [args[1]], hint=node.name, to=onnx_dtype(np.int64)),
+                         g.const(1, np.int64)], hint=node.name)
+    g.axes_op("Squeeze", _one_step(g, node, x, last, axis), [axis], out, node.name)
+
+
+@translates("SequenceReverse")
+def _sequence_reverse(g, node, args, out):
+    """Step t of sequence n takes step ``length[n] - 1 - t`` within the length, stays after it."""
+    a, x = node.attrs, args[0]
+    xs = g.arg_specs(node)[0]
+    if not a["use_sequence_length"]:
+        g.add("Slice", [x, g.ints([-1]), g.ints([-np.iinfo(np.int64).max]), g.ints([0]),
+                        g.ints([-1])], out, node.name)
+        return
+    t = g.add("Gather", [g.add("Shape", [x], hint=node.name), g.const(0, np.int64)],
+              hint=node.name, axis=0)
+    steps = g.axes_op("Unsqueeze", g.add("Range", [g.const(0, np.int64), t,
+                                                   g.const(1, np.int64)], hint=node.name),
+                      [1], hint=node.name)                                    # (T, 1)
+    lens = g.axes_op("Unsqueeze", g.add("Cast", [args[1]], hint=node.name,
+                                        to=onnx_dtype(np.int64)), [0], hint=node.name)
+    back = g.add("Sub", [g.add("Sub", [lens, g.const(1, np.int64)], hint=node.name), steps],
+                 hint=node.name)
+    source = g.add("Where", [g.add("Less", [steps, lens], hint=node.name), back, steps],
+                   hint=node.name)                                            # (T, N)
+    if xs.ndim > 2:
+        source = g.axes_op("Unsqueeze", source, list(range(2, xs.ndim)), hint=node.name)
+    source = g.add("Expand", [source, g.add("Shape", [x], hint=node.name)], hint=node.name)
+    g.add("GatherElements", [x, source], out, node.name, axis=0)

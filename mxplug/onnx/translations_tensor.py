@@ -61,8 +61,12 @@ for _name, _onnx, _neg in (
 def _modulo(g, node, args, out):
     """NumPy's mod (sign of the divisor): ``a - floor(a / b) * b``."""
     a, b = _operands(g, node, args)
-    if np.issubdtype(_dt(g, node), np.integer):
-        g.add("Mod", [a, b], out, node.name, fmod=0)
+    if np.issubdtype(_dt(g, node), np.integer):    # x % 0 is 0, as in MXNet (ONNX: an error)
+        zero, dt = g.const(0, _dt(g, node)), _dt(g, node)
+        by_zero = g.add("Equal", [b, zero], hint=node.name)
+        safe = g.add("Where", [by_zero, g.const(1, dt), b], hint=node.name)
+        r = g.add("Mod", [a, safe], hint=node.name, fmod=0)
+        g.add("Where", [by_zero, zero, r], out, node.name)
         return
     q = g.add("Floor", [g.add("Div", [a, b], hint=node.name)], hint=node.name)
     g.add("Sub", [a, g.add("Mul", [q, b], hint=node.name)], out, node.name)
@@ -253,8 +257,9 @@ def _arg_reduce(onnx_op):
             axis = a["axis"] % xs.ndim
         keep = int(bool(a["keepdims"])) if a["axis"] is not None else 0
         r = g.add(onnx_op, [x], hint=node.name, axis=axis, keepdims=keep)
-        if a["axis"] is None:
-            r = g.add("Reshape", [r, g.ints([1])], hint=node.name)
+        if a["axis"] is None:      # MXNet: shape (1,), or all 1s with keepdims
+            r = g.add("Reshape", [r, g.ints([1] * (xs.ndim if a["keepdims"] else 1))],
+                      hint=node.name)
         g.add("Cast", [r], out, node.name, to=onnx_dtype(_dt(g, node)))
     return translate
 
@@ -392,3 +397,69 @@ def _pad(g, node, args, out):
     dt = _dt(g, node)
     g.add("Pad", [args[0], g.ints(pads), g.const(a["constant_value"], dt)], out, node.name,
           mode=a["mode"])
+
+
+@translates("_contrib_arange_like")
+def _arange_like(g, node, args, out):
+    """``start + step * (i // repeat)`` over data's run-time size (or its size along ``axis``),
+    computed as mxplug does: exactly in int64 for integer data and steps, else in float32 (float64
+    for float64 data)."""
+    a, x = node.attrs, args[0]
+    dt = _dt(g, node)
+    if a["axis"] is None:
+        n = g.add("Size", [x], hint=node.name)
+    else:
+        axis = a["axis"] % g.arg_specs(node)[0].ndim
+        n = g.add("Gather", [g.add("Shape", [x], hint=node.name), g.const(axis, np.int64)],
+                  hint=node.name, axis=0)
+    i = g.add("Range", [g.const(0, np.int64), n, g.const(1, np.int64)], hint=node.name)
+    if a["repeat"] != 1:
+        i = g.add("Div", [i, g.const(a["repeat"], np.int64)], hint=node.name)
+    start, step = a["start"], a["step"]
+    if dt.kind in "iub" and float(start).is_integer() and float(step).is_integer():
+        work, start, step = np.dtype(np.int64), int(start), int(step)
+    else:
+        work = np.dtype(np.float64 if dt == np.float64 else np.float32)
+        i = g.add("Cast", [i], hint=node.name, to=onnx_dtype(work))
+    v = g.add("Add", [g.add("Mul", [i, g.const(step, work)], hint=node.name),
+                      g.const(start, work)], hint=node.name)
+    v = g.add("Cast", [v], hint=node.name, to=onnx_dtype(dt))
+    if a["axis"] is None:
+        g.add("Reshape", [v, g.add("Shape", [x], hint=node.name)], out, node.name)
+    else:
+        g.add("Identity", [v], out, node.name)
+
+
+@translates("repeat")
+def _repeat(g, node, args, out):
+    """Each element ``repeats`` times along ``axis`` (of the flattened array when None): a new
+    axis after it, tiled, merged back; the target shape from the run-time shape."""
+    a, x = node.attrs, args[0]
+    ndim = g.arg_specs(node)[0].ndim
+    if a["axis"] is None:
+        x, ndim, axis = g.add("Reshape", [x, g.ints([-1])], hint=node.name), 1, 0
+    else:
+        axis = a["axis"] % ndim
+    reps = [1] * (ndim + 1)
+    reps[axis + 1] = a["repeats"]
+    tiled = g.add("Tile", [g.axes_op("Unsqueeze", x, [axis + 1], hint=node.name), g.ints(reps)],
+                  hint=node.name)
+    scale = [a["repeats"] if i == axis else 1 for i in range(ndim)]
+    target = g.add("Mul", [g.add("Shape", [x], hint=node.name), g.ints(scale)], hint=node.name)
+    g.add("Reshape", [tiled, target], out, node.name)
+
+
+@translates("shape_array")
+def _shape_array(g, node, args, out):
+    g.add("Shape", args, out, node.name)
+
+
+@translates("size_array")
+def _size_array(g, node, args, out):
+    g.add("Reshape", [g.add("Size", args, hint=node.name), g.ints([1])], out, node.name)
+
+
+@translates("_contrib_div_sqrt_dim")
+def _div_sqrt_dim(g, node, args, out):
+    n = g.arg_specs(node)[0].shape[-1]
+    g.add("Div", [args[0], g.const(math.sqrt(n), _dt(g, node))], out, node.name)

@@ -599,6 +599,8 @@ def _softmax_xp(xp, x, length, axis, temperature, dtype, use_length, log, negate
     if log:
         out = shifted - xp.log(s)
         return xp.where(mask, out, xp.zeros_like(out)) if mask is not None else out
+    if mask is not None:     # a length of 0 gives all zeros, as in MXNet (not 0 / 0)
+        s = xp.where(s == 0, xp.ones_like(s), s)
     return e / s
 
 

@@ -5,7 +5,6 @@ they pay."""
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 
@@ -82,6 +81,14 @@ pooling = defop(
         "NWC/NHWC/NDHWC: data and output (N, *spatial, C).")
 
 
+def _lowest(dtype):
+    try:
+        return float(np.finfo(dtype).min)
+    except ValueError:  # bfloat16: NumPy's finfo does not know ml_dtypes' types
+        import ml_dtypes
+        return float(ml_dtypes.finfo(dtype).min)
+
+
 def _pool_forward(xp, x, attrs):
     """Pooling's forward pieces: (result, padded data, divisor or None, window geometry)."""
     kernel, stride, pad, out = _pool_geom(x, **attrs)
@@ -90,7 +97,8 @@ def _pool_forward(xp, x, attrs):
     after = [(o - 1) * s + k - n - q
              for o, s, k, n, q in zip(out, stride, kernel, x.shape[2:], pad)]
     after = [max(a, q) for a, q in zip(after, pad)]
-    fill = -math.inf if ptype == "max" else 0.0
+    # max: the lowest finite value, as MXNet outputs for a window wholly in the padding
+    fill = _lowest(x.dtype) if ptype == "max" else 0.0
     xpad = _pad(xp, x, pad, after, fill)
     src = xp.abs(xpad) ** p if ptype == "lp" else xpad
     acc = cnt = None
