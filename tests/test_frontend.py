@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mxplug as mx
-from mxplug.base import MXNetError
+from mxplug.base import MXNetError, MXNetTypeError
 from mxplug.ops import REGISTRY
 
 A = np.arange(1, 13, dtype=np.float32).reshape(3, 4) / 4
@@ -335,3 +335,28 @@ def test_zeros_and_empty_take_the_dense_stype():
     assert mx.nd.empty((2, 1), stype=None).shape == (2, 1)
     with pytest.raises(NotImplementedError, match="stype 'row_sparse' is not available"):
         mx.nd.zeros((2,), stype="row_sparse")
+
+
+def test_mxnet_internal_scalar_functions_and_input_keywords():
+    x = mx.nd.array([1.0, 2.0, 7.0])
+    internal = mx.nd._internal
+    assert internal._greater_scalar(x, scalar=2).asnumpy().tolist() == [0, 0, 1]
+    assert internal._rminus_scalar(x, scalar=10).asnumpy().tolist() == [9, 8, 3]
+    assert internal._rpower_scalar(x, scalar=2.0).asnumpy().tolist() == [2, 4, 128]
+    lt = mx.sym._internal._lesser_scalar(mx.sym.var("x"), scalar=2, name="lt")
+    assert lt.name == "lt" and lt.eval(x=x)[0].asnumpy().tolist() == [1, 0, 0]
+    assert '"_lesser_scalar"' in lt.tojson()  # the node MXNet's JSON names so
+    # mx.sym's keyword names (left/right, base/exp): code written for F = mx.sym runs with mx.nd
+    assert mx.nd.maximum(x, right=5).asnumpy().tolist() == [5, 5, 7]
+    assert mx.sym.minimum(left=mx.sym.var("x"), right=2).eval(x=x)[0].asnumpy().tolist() \
+        == [1, 2, 2]
+    assert mx.nd.power(base=x, exp=2).asnumpy().tolist() == [1, 4, 49]
+    with pytest.raises(MXNetTypeError, match="'left' and 'lhs'"):
+        mx.nd.maximum(lhs=x, left=x)
+
+
+def test_float_mod_by_zero_is_zero_as_in_mxnet():
+    a = mx.nd.array([1.5, -2.0, 3.0])
+    assert (a % 0).asnumpy().tolist() == [0, 0, 0]
+    assert (a % mx.nd.array([0, 0, 2.0])).asnumpy().tolist() == [0, 0, 1]
+    assert (5 % mx.nd.array([0.0, 2.0])).asnumpy().tolist() == [0, 1]

@@ -791,12 +791,13 @@ def test_max_pool_window_in_padding_is_lowest_float():
 
 
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")   # mxplug's own x % 0
-def test_integer_mod_by_zero_gives_zero(tmp_path):
+@pytest.mark.parametrize("dtype", [np.int32, np.float32])
+def test_mod_by_zero_gives_zero(tmp_path, dtype):
     a, b = mx.sym.var("a"), mx.sym.var("b")
     sym = mx.sym.broadcast_mod(a, b)
-    inputs = {"a": np.array([[5, -7, 9]], np.int32), "b": np.array([[0, 3, -4]], np.int32)}
+    inputs = {"a": np.array([[5, -7, 9]], dtype), "b": np.array([[0, 3, -4]], dtype)}
     want = sym.eval(**{k: mx.nd.array(v, dtype=v.dtype) for k, v in inputs.items()})[0]
-    path = mx.onnx.export_model(sym, {}, [(1, 3), (1, 3)], [np.int32, np.int32],
+    path = mx.onnx.export_model(sym, {}, [(1, 3), (1, 3)], [dtype, dtype],
                                 str(tmp_path / "mod.onnx"))
     assert _run(path, inputs)[0].tolist() == want.asnumpy().tolist() == [[0, 2, -3]]
 

@@ -67,6 +67,10 @@ from .contrib_optimizer import optimizer_functions_for  # noqa: E402
 
 for _name, _fn in optimizer_functions_for(sys.modules[__name__], symbolic=False).items():
     setattr(contrib, _name, _fn)
+from .scalar_ops import scalar_functions_for  # noqa: E402
+
+for _name, _fn in scalar_functions_for(sys.modules[__name__]).items():
+    setattr(_internal, _name, _fn)
 for _name, _fn in _frontends.items():
     if _name.startswith("_contrib_") and not hasattr(contrib, _name[len("_contrib_"):]):
         setattr(contrib, _name[len("_contrib_"):], _fn)

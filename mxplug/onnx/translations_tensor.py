@@ -59,17 +59,20 @@ for _name, _onnx, _neg in (
 
 @translates("modulo")
 def _modulo(g, node, args, out):
-    """NumPy's mod (sign of the divisor): ``a - floor(a / b) * b``."""
+    """NumPy's mod (sign of the divisor): ``a - floor(a / b) * b``; ``x % 0`` is 0, as in
+    MXNet (ONNX: an error for integers, NaN for floats), so a 0 divisor is replaced by 1 and the
+    result by 0 there."""
     a, b = _operands(g, node, args)
-    if np.issubdtype(_dt(g, node), np.integer):    # x % 0 is 0, as in MXNet (ONNX: an error)
-        zero, dt = g.const(0, _dt(g, node)), _dt(g, node)
-        by_zero = g.add("Equal", [b, zero], hint=node.name)
-        safe = g.add("Where", [by_zero, g.const(1, dt), b], hint=node.name)
+    dt = _dt(g, node)
+    zero = g.const(0, dt)
+    by_zero = g.add("Equal", [b, zero], hint=node.name)
+    safe = g.add("Where", [by_zero, g.const(1, dt), b], hint=node.name)
+    if np.issubdtype(dt, np.integer):
         r = g.add("Mod", [a, safe], hint=node.name, fmod=0)
-        g.add("Where", [by_zero, zero, r], out, node.name)
-        return
-    q = g.add("Floor", [g.add("Div", [a, b], hint=node.name)], hint=node.name)
-    g.add("Sub", [a, g.add("Mul", [q, b], hint=node.name)], out, node.name)
+    else:
+        q = g.add("Floor", [g.add("Div", [a, safe], hint=node.name)], hint=node.name)
+        r = g.add("Sub", [a, g.add("Mul", [q, safe], hint=node.name)], hint=node.name)
+    g.add("Where", [by_zero, zero, r], out, node.name)
 
 
 def _as_bool(g, node, x):

@@ -313,9 +313,18 @@ divide = binary(
     "divide", _divide, ("broadcast_div", "elemwise_div", "_div", "true_divide"),
     lambda g, out, a, b: (g / b, -g * out / b), positive_rhs=True,
 )
+def _modulo(xp, a, b):
+    r = _result(xp.remainder(a, b), a, b)
+    if _is_int(a) and _is_int(b) or not hasattr(r, "dtype"):
+        return r  # integers: NumPy already gives 0 for a 0 divisor
+    if _is_scalar(b):  # MXNet: x % 0 is 0, not NaN
+        return xp.zeros_like(r) if b == 0 else r
+    return xp.where(b == 0, xp.zeros_like(r), r)
+
+
 modulo = binary(
     "modulo",
-    lambda xp, a, b: _result(xp.remainder(a, b), a, b),
+    _modulo,
     ("broadcast_mod", "mod", "_mod"),
     lambda g, out, a, b: (g, -g * F.floor(a / b)),
     positive_rhs=True,
@@ -342,6 +351,10 @@ minimum = binary("minimum", lambda xp, a, b: _result(xp.minimum(a, b), a, b),
                  lambda g, out, a, b: (g * (a <= b), g * (a > b)))
 hypot = binary("hypot", lambda xp, a, b: _result(xp.hypot(a, b), a, b), ("broadcast_hypot",),
                lambda g, out, a, b: (g * a / out, g * b / out))
+# MXNet's mx.sym names of the two inputs, which code written for F = mx.sym passes by keyword
+for _op in (maximum, minimum, hypot):
+    _op.input_aliases = {"left": "lhs", "right": "rhs"}
+power.input_aliases = {"base": "lhs", "exp": "rhs"}
 arctan2 = binary("arctan2", lambda xp, a, b: _result(xp.atan2(a, b), a, b), (),
                  lambda g, out, a, b: (g * b / (a * a + b * b), -g * a / (a * a + b * b)))
 

@@ -30,6 +30,11 @@ def bind_args(op, args, kwargs, allow_missing=False):
                 inputs.extend(v if isinstance(v, (list, tuple)) else [v])
         kwargs.pop("num_args", None)
     else:
+        for alias, k in op.input_aliases.items():
+            if alias in kwargs:
+                if k in kwargs:
+                    raise MXNetTypeError(f"{op.name}() got {alias!r} and {k!r}: the same input")
+                kwargs[k] = kwargs.pop(alias)
         n = len(op.inputs)
         if len(args) > n:  # extra positionals are attributes in declaration order
             extra = args[n:]

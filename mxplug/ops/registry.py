@@ -133,6 +133,9 @@ class Op:
         self.differentiable = differentiable
         self.doc = doc
         self.aliases = tuple(aliases)
+        #: Other keyword names of inputs (``{"right": "rhs"}``: MXNet's ``mx.sym.maximum(left,
+        #: right)`` where ``mx.nd.maximum`` says ``lhs, rhs``; mxplug traces with ``F = mx.nd``).
+        self.input_aliases: dict = {}
         #: Inputs that never get a gradient although they may hold floats (labels, lengths,
         #: indices): the VJP returns None for them, and gradient checks leave them out.
         self.nograd_inputs = frozenset(nograd_inputs)

@@ -180,6 +180,9 @@ def _contrib_python_functions():
     from ..ndarray.contrib_optimizer import optimizer_functions_for
     for fname, fn in optimizer_functions_for(_module, symbolic=True).items():
         setattr(contrib, fname, fn)
+    from ..ndarray.scalar_ops import scalar_functions_for
+    for fname, fn in scalar_functions_for(_module).items():
+        setattr(_internal, fname, fn)
 
 
 _contrib_python_functions()
@@ -192,9 +195,10 @@ def _elementwise(fname, hint, number_fn):
     generated = getattr(_module, fname)
     op, scalar = generated.op, (int, float, np.number)
 
-    def fn(lhs, rhs=None, **kwargs):
-        if kwargs or rhs is None:  # name=, attr=, keyword inputs: the generated frontend
-            return generated(lhs, rhs, **kwargs) if rhs is not None else generated(lhs, **kwargs)
+    def fn(lhs=None, rhs=None, **kwargs):
+        if kwargs or lhs is None or rhs is None:  # name=, attr=, inputs by keyword (MXNet's
+            given = {k: v for k, v in (("lhs", lhs), ("rhs", rhs)) if v is not None}
+            return generated(**given, **kwargs)  # left/right, base/exp): the generated one
         if isinstance(lhs, Symbol) and isinstance(rhs, Symbol):
             return make_node(op, (lhs, rhs), dict(op.defaults), hint=hint)
         if isinstance(lhs, Symbol) and isinstance(rhs, scalar):
