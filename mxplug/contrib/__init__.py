@@ -10,6 +10,7 @@ import importlib
 _SUBMODULES = {"amp": "mxplug.contrib.amp", "autograd": "mxplug.contrib.autograd",
                "onnx": "mxplug.onnx",
                "text": "mxplug.contrib.text",
+               "svrg_optimization": "mxplug.contrib.svrg_optimization",
                "nd": "mxplug.ndarray.contrib", "ndarray": "mxplug.ndarray.contrib",
                "sym": "mxplug.symbol.contrib", "symbol": "mxplug.symbol.contrib"}
 
