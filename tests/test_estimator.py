@@ -784,3 +784,25 @@ def test_default_trainer_and_initializer_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Estimator(net, gluon.loss.L2Loss(), trainer=est.trainer)
+
+
+def test_contrib_tensorboard_log_metrics_callback(tmp_path):
+    pytest.importorskip("tensorboardX", reason="LogMetricsCallback is optional (tensorboardX)")
+    from mxplug.model import BatchEndParam
+
+    cb = mx.contrib.tensorboard.LogMetricsCallback(str(tmp_path), prefix="train")
+    metric = mx.metric.Accuracy()
+    for epoch, (pred, label) in enumerate([([[0.9, 0.1], [0.2, 0.8]], [0, 0]),
+                                           ([[0.9, 0.1], [0.2, 0.8]], [0, 1])]):
+        metric.reset()
+        metric.update([mx.nd.array(label)], [mx.nd.array(pred)])
+        cb(BatchEndParam(epoch=epoch, nbatch=0, eval_metric=metric, locals=None))
+    cb(BatchEndParam(epoch=2, nbatch=0, eval_metric=None, locals=None))  # nothing to log
+    cb.close()
+    scalars, _ = _read_events(tmp_path)
+    assert sorted(scalars["train-accuracy"]) == [(0, 0.5), (1, 1.0)]
+    monkey = pytest.MonkeyPatch()
+    monkey.setitem(sys.modules, "tensorboardX", None)
+    with pytest.raises(ImportError, match=r"LogMetricsCallback needs .*mxplug\[tensorboard\]"):
+        mx.contrib.tensorboard.LogMetricsCallback(str(tmp_path))
+    monkey.undo()

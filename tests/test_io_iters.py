@@ -407,3 +407,28 @@ def test_uint8_variant_passes_uint8_unless_told_otherwise():
     variant(dtype="float32")
     assert calls == [(("a.rec",), {"batch_size": 2, "dtype": "uint8"}),
                      ((), {"dtype": "float32"})]
+
+
+def test_contrib_dataloader_iter_pads_the_last_batch_and_trains_a_module():
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, (10, 3)).astype(np.float32)
+    y = (x.sum(axis=1) > 0).astype(np.float32)
+    loader = mx.gluon.data.DataLoader(mx.gluon.data.ArrayDataset(x, y), batch_size=4)
+    it = mx.contrib.io.DataLoaderIter(loader, dtype="float64")
+    assert it.provide_data[0].name == "data" and it.provide_data[0].shape == (4, 3)
+    assert it.provide_label[0].name == "softmax_label"
+    batches = list(it)
+    assert [b.pad for b in batches] == [0, 0, 2]
+    last = batches[-1].data[0]
+    assert last.dtype == np.float64 and last.shape == (4, 3)
+    np.testing.assert_allclose(last.asnumpy()[:2], x[8:])
+    assert (last.asnumpy()[2:] == 0).all()      # zeros, not uninitialised rows
+    assert len(list(it)) == 0                   # an epoch ends until reset
+    it.reset()
+    assert len(list(it)) == 3
+    net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=2),
+                               name="softmax")
+    mod = mx.mod.Module(net)
+    mod.fit(mx.contrib.io.DataLoaderIter(loader), num_epoch=1)
+    with pytest.raises(mx.MXNetError, match="it is empty"):
+        mx.contrib.io.DataLoaderIter([])

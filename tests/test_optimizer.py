@@ -674,3 +674,25 @@ def test_aggregated_calls_of_mxnet(name):
         for x, y in zip(wa, wb):
             np.testing.assert_allclose(x.asnumpy(), y.asnumpy(), rtol=1e-6)
         assert not np.array_equal(wa[1].asnumpy(), np.array(W0[1]))
+
+
+def test_group_adagrad_rates_per_row():
+    w = mx.nd.array([[1.0, 2.0], [3.0, 4.0], [0.5, -0.5]])
+    g = mx.nd.array([[0.5, -1.0], [2.0, 0.0], [1.0, 1.0]])
+    opt = mx.optimizer.create("groupadagrad", learning_rate=0.1, eps=1e-5, rescale_grad=0.5)
+    state = opt.create_state(0, w)
+    assert state.shape == (3, 1)
+    want_w, want_h = w.asnumpy().copy(), np.zeros((3, 1))
+    for _ in range(2):
+        opt.update(0, w, g, state)
+        gg = 0.5 * g.asnumpy()
+        want_h += (gg * gg).mean(axis=1, keepdims=True)
+        want_w -= 0.1 * gg / np.sqrt(want_h + 1e-5)
+    np.testing.assert_allclose(w.asnumpy(), want_w, rtol=1e-5)
+    np.testing.assert_allclose(state.asnumpy(), want_h, rtol=1e-5)
+    with pytest.raises(mx.MXNetError, match="weight decay is not supported"):
+        mx.optimizer.contrib.GroupAdaGrad(wd=0.1).update(0, w, g, state)
+    with pytest.raises(mx.MXNetError, match="2-D weight"):
+        opt.create_state(1, mx.nd.ones((3,)))
+    with pytest.raises(mx.MXNetError, match=r"history of shape \(rows, 1\)"):
+        mx.nd.contrib.group_adagrad_update(w, g, mx.nd.zeros((3, 2)), lr=0.1)

@@ -1,5 +1,6 @@
-"""``mx.contrib``: MXNet 1.x's contributed modules (``mx.contrib.amp``, the deprecated
-``mx.contrib.autograd``; ``mx.contrib.onnx`` is
+"""``mx.contrib``: MXNet 1.x's contributed modules (``mx.contrib.amp``, ``text``,
+``svrg_optimization``, ``io``, ``tensorboard``, the deprecated ``mx.contrib.autograd``;
+``mx.contrib.onnx`` is
 ``mx.onnx``; ``mx.contrib.nd``/``ndarray`` is ``mx.nd.contrib`` and ``mx.contrib.sym``/``symbol``
 is ``mx.sym.contrib``). Submodules load on first use."""
 
@@ -11,6 +12,7 @@ _SUBMODULES = {"amp": "mxplug.contrib.amp", "autograd": "mxplug.contrib.autograd
                "onnx": "mxplug.onnx",
                "text": "mxplug.contrib.text",
                "svrg_optimization": "mxplug.contrib.svrg_optimization",
+               "io": "mxplug.contrib.io", "tensorboard": "mxplug.contrib.tensorboard",
                "nd": "mxplug.ndarray.contrib", "ndarray": "mxplug.ndarray.contrib",
                "sym": "mxplug.symbol.contrib", "symbol": "mxplug.symbol.contrib"}
 

@@ -195,6 +195,39 @@ def _(xp, weight, grad, mean, var, weight32, rescale_grad, lr=None, **attrs):
     return xp.astype(weight32, weight.dtype)
 
 
+# -- Group AdaGrad (contrib) -----------------------------------------------------------------------
+def _group_adagrad_infer(weight, grad, history, **attrs):
+    op = "group_adagrad_update"
+    I.expect(len(weight.shape) == 2, op, "a 2-D weight (one learning rate per row)",
+             f"weight.shape={tuple(weight.shape)}")
+    I.expect(tuple(grad.shape) == tuple(weight.shape), op, "grad.shape == weight.shape",
+             f"{tuple(grad.shape)} != {tuple(weight.shape)}")
+    I.expect(tuple(history.shape) == (weight.shape[0], 1), op,
+             f"history of shape (rows, 1) = ({weight.shape[0]}, 1)",
+             f"history.shape={tuple(history.shape)}")
+    return I.Spec(weight.shape, weight.dtype)
+
+
+group_adagrad_update = defop(
+    "_contrib_group_adagrad_update", ("weight", "grad", "history"),
+    {"lr": _lr(), "rescale_grad": Float(1.0), "clip_gradient": Float(-1.0),
+     "epsilon": Float(1e-5)},
+    infer=_group_adagrad_infer, differentiable=False,
+    doc="AdaGrad with one rate per row: ``g = clip(rescale_grad * grad)``, ``history += "
+        "mean(g^2, axis=1, keepdims=True)``, ``weight -= lr * g / sqrt(history + epsilon)`` "
+        "(MXNet 1.9.1 has only the row_sparse form on the CPU; this is the dense one).")
+group_adagrad_update.aux("history")
+
+
+@group_adagrad_update.impl
+def _(xp, weight, grad, history, lr=None, rescale_grad=1.0, clip_gradient=-1.0, epsilon=1e-5):
+    _check_lr("group_adagrad_update", lr)
+    _group_adagrad_infer(weight, grad, history)  # eager calls too: no silent broadcast
+    g = _clip(xp, rescale_grad * xp.astype(grad, weight.dtype), clip_gradient)
+    history[...] = history + xp.mean(g * g, axis=1, keepdims=True)
+    return weight - lr * g / xp.sqrt(history + epsilon)
+
+
 # -- samples ---------------------------------------------------------------------------------------
 def _arrays(rng, n, positive=()):
     xs = [rng.uniform(-1, 1, (3, 4)), rng.uniform(-2, 2, (3, 4))]
@@ -226,3 +259,7 @@ adamw_update.samples(
 mp_adamw_update.samples(
     lambda rng: Sample(*_arrays(rng, 3, positive=(1,)), np.array([2.0]), grad=False, lr=0.01,
                        eta=1.0, clip_gradient=0.5))
+group_adagrad_update.samples(
+    lambda rng: Sample(*_arrays(rng, 0), rng.uniform(0.1, 0.8, (3, 1)), grad=False, lr=0.1),
+    lambda rng: Sample(*_arrays(rng, 0), rng.uniform(0.1, 0.8, (3, 1)), grad=False, lr=0.05,
+                       rescale_grad=0.5, clip_gradient=0.4, epsilon=1e-3))

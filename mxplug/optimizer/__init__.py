@@ -4,7 +4,7 @@
 ``Optimizer.opt_registry`` maps lower-cased names to classes.
 """
 
-from . import adaptive, optimizer, sgd, updater
+from . import adaptive, contrib, optimizer, sgd, updater
 from .adaptive import (
     FTML,
     LAMB,
@@ -26,4 +26,4 @@ from .updater import Updater, get_updater
 __all__ = ["Optimizer", "create", "register", "Updater", "get_updater", "SGD", "NAG", "Signum",
            "LARS", "LBSGD", "SGLD", "DCASGD", "Adam", "AdamW", "AdaGrad", "AdaDelta", "RMSProp",
            "Adamax", "Nadam", "FTML", "LAMB", "Ftrl", "AdaBound", "AMSBound", "adaptive",
-           "optimizer", "sgd", "updater"]
+           "contrib", "optimizer", "sgd", "updater"]

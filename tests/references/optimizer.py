@@ -237,3 +237,14 @@ REFERENCES.update({"_multi_adamw_update": _multi_adamw(4),
                    "_multi_mp_adamw_update": _multi_adamw(5),
                    "_multi_lamb_update": _multi_lamb(4),
                    "_multi_mp_lamb_update": _multi_lamb(5)})
+
+
+def _group_adagrad(weight, grad, history, lr, rescale_grad=1.0, clip_gradient=-1.0,
+                   epsilon=1e-5):
+    w, g, h = _f(weight, grad, history)
+    g = _g(g, rescale_grad, clip_gradient)
+    h = h + np.mean(g * g, axis=1, keepdims=True)
+    return w - lr * g / np.sqrt(h + epsilon)
+
+
+REFERENCES["_contrib_group_adagrad_update"] = _group_adagrad

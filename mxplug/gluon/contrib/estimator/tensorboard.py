@@ -10,12 +10,12 @@ from .utils import MissingDependencyError, _check_metrics
 __all__ = ["TensorBoardHandler"]
 
 
-def _import_summary_writer():
+def _import_summary_writer(who="TensorBoardHandler"):
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
-        raise MissingDependencyError("TensorBoardHandler needs the optional tensorboardX "
-                                     "package: pip install mxplug[tensorboard]") from None
+        raise MissingDependencyError(f"{who} needs the optional tensorboardX package: pip "
+                                     f"install mxplug[tensorboard]") from None
     return SummaryWriter
 
 
