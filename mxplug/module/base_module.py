@@ -272,6 +272,7 @@ class BaseModule:
         for epoch in range(begin_epoch, num_epoch):
             tic = time.time()
             eval_metric.reset()
+            self._fit_epoch_begin(epoch, train_data)
             nbatch = 0
             data_iter = iter(train_data)
             next_data_batch = next(data_iter, None)
@@ -318,6 +319,9 @@ class BaseModule:
                 for name, val in res:
                     self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
             train_data.reset()
+
+    def _fit_epoch_begin(self, epoch, train_data):
+        """Called by :meth:`fit` before each epoch's batches (SVRG takes its snapshot here)."""
 
     # -- symbol and parameters ---------------------------------------------------------------------
     @property

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import logging
 import numbers
-import time
 
-from ... import metric as _metric
 from ... import ndarray as nd
 from ...base import MXNetTypeError, MXNetValueError
-from ...init import Uniform
-from ...model import BatchEndParam
 from ...module import Module
-from ...module.base_module import ModuleStateError, _call_all, _require
+from ...module.base_module import ModuleStateError, _require
 from .svrg_optimizer import FULL_GRAD_SUFFIX, _SVRGOptimizer
 
 __all__ = ["SVRGModule"]
@@ -203,76 +199,10 @@ class SVRGModule(Module):
         self._mod_aux.prepare(data_batch)
 
     # -- training ---------------------------------------------------------------------------------
-    def fit(self, train_data, eval_data=None, eval_metric="acc", epoch_end_callback=None,
-            batch_end_callback=None, kvstore="local", optimizer="sgd",
-            optimizer_params=(("learning_rate", 0.01),), eval_end_callback=None,
-            eval_batch_end_callback=None, initializer=None, arg_params=None, aux_params=None,
-            allow_missing=False, force_rebind=False, force_init=False, begin_epoch=0,
-            num_epoch=None, validation_metric=None, monitor=None, sparse_row_id_fn=None):
-        """:meth:`BaseModule.fit` with :meth:`update_full_grads` at the start of every epoch
-        divisible by ``update_freq`` (and of the first one when there is no snapshot yet).
-        ``train_data`` is reset at the start of each epoch."""
-        if num_epoch is None:
-            raise ModuleStateError("fit: please specify number of epochs (num_epoch)")
-        self.bind(data_shapes=train_data.provide_data, label_shapes=train_data.provide_label,
-                  for_training=True, force_rebind=force_rebind)
-        if monitor is not None:
-            self.install_monitor(monitor)
-        self.init_params(initializer=Uniform(0.01) if initializer is None else initializer,
-                         arg_params=arg_params, aux_params=aux_params,
-                         allow_missing=allow_missing, force_init=force_init)
-        self.init_optimizer(kvstore=kvstore, optimizer=optimizer,
-                            optimizer_params=optimizer_params)
-        if validation_metric is None:
-            validation_metric = eval_metric
-        if not isinstance(eval_metric, _metric.EvalMetric):
-            eval_metric = _metric.create(eval_metric)
-
-        for epoch in range(begin_epoch, num_epoch):
-            tic = time.time()
-            eval_metric.reset()
-            if epoch % self.update_freq == 0 or not self._mod_aux.params_initialized:
-                self.update_full_grads(train_data)
-            train_data.reset()
-            eval_name_vals = []
-            batches = iter(train_data)
-            data_batch = next(batches, None)
-            nbatch = 0
-            while data_batch is not None:
-                if monitor is not None:
-                    monitor.tic()
-                self.forward_backward(data_batch)
-                self.update()
-                if isinstance(data_batch, list):
-                    self.update_metric(eval_metric, [db.label for db in data_batch],
-                                       pre_sliced=True)
-                else:
-                    self.update_metric(eval_metric, data_batch.label)
-                next_batch = next(batches, None)  # fetched ahead, as MXNet does
-                if next_batch is not None:
-                    self.prepare(next_batch, sparse_row_id_fn=sparse_row_id_fn)
-                if monitor is not None:
-                    monitor.toc_print()
-                if next_batch is None:
-                    eval_name_vals = eval_metric.get_global_name_value()
-                if batch_end_callback is not None:
-                    _call_all(batch_end_callback,
-                              BatchEndParam(epoch, nbatch, eval_metric, locals()))
-                data_batch = next_batch
-                nbatch += 1
-
-            for name, val in eval_name_vals:
-                self.logger.info("Epoch[%d] Train-%s=%f", epoch, name, val)
-            self.logger.info("Epoch[%d] Time cost=%.3f", epoch, time.time() - tic)
-
-            # the parameters as one set (averaged over devices), also written back to them
-            arg_params_, aux_params_ = self.get_params()
-            self.set_params(arg_params_, aux_params_)
-            _call_all(epoch_end_callback, epoch, self.symbol, arg_params_, aux_params_)
-
-            if eval_data:
-                res = self.score(eval_data, validation_metric,
-                                 score_end_callback=eval_end_callback,
-                                 batch_end_callback=eval_batch_end_callback, epoch=epoch)
-                for name, val in res:
-                    self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
+    def _fit_epoch_begin(self, epoch, train_data):
+        """:meth:`BaseModule.fit` calls this before each epoch: :meth:`update_full_grads` at
+        every epoch divisible by ``update_freq`` (and at the first one when there is no snapshot
+        yet, e.g. resuming with ``begin_epoch``); ``train_data`` is reset after it."""
+        if epoch % self.update_freq == 0 or not self._mod_aux.params_initialized:
+            self.update_full_grads(train_data)
+        train_data.reset()

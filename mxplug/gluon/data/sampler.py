@@ -192,11 +192,15 @@ class IntervalSampler(Sampler):
     """
 
     def __init__(self, length, interval, rollover=True):
-        if not interval < length:
-            raise MXNetValueError(f"Interval {interval} must be smaller than length {length}")
+        self._check(length, interval)
         self._length = int(length)
         self._interval = int(interval)
         self._rollover = bool(rollover)
+
+    @staticmethod
+    def _check(length, interval):
+        if not interval < length:
+            raise MXNetValueError(f"Interval {interval} must be smaller than length {length}")
 
     def __iter__(self):
         for i in range(self._interval if self._rollover else 1):

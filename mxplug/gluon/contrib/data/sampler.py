@@ -16,29 +16,11 @@ class IntervalSampler(sampler.IntervalSampler):
     ``rollover`` every item in order). ``len()`` is the number of indices yielded (MXNet's
     says ``length`` even with ``rollover=False``).
 
-    Parameters
-    ----------
-    length : int
-        Length of the sequence.
-    interval : int
-        The number of items to skip between two samples.
-    rollover : bool, default True
-        Whether to start again from the first skipped item after reaching the end, until
-        every item is visited; otherwise iteration stops at the end and skipped items are
-        never visited.
-
-    Examples
-    --------
-    >>> list(IntervalSampler(13, interval=3))
-    [0, 3, 6, 9, 12, 1, 4, 7, 10, 2, 5, 8, 11]
-    >>> list(IntervalSampler(13, interval=3, rollover=False))
-    [0, 3, 6, 9, 12]
+    See :class:`mxplug.gluon.data.IntervalSampler` for the parameters.
     """
 
-    def __init__(self, length, interval, rollover=True):
+    @staticmethod
+    def _check(length, interval):
         if not 0 < interval <= length:
             raise MXNetValueError(f"IntervalSampler: Expect: 0 < interval <= length / Actual: "
                                   f"interval={interval}, length={length}")
-        self._length = int(length)
-        self._interval = int(interval)
-        self._rollover = bool(rollover)
