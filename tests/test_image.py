@@ -370,3 +370,18 @@ def test_create_augmenter():
         mximg.CreateAugmenter((3, 8, 8), inter_method=6)
     with pytest.raises(TypeError, match="bogus"):
         mximg.CreateAugmenter((3, 8, 8), bogus=1)
+
+
+def test_nearest_resize_picks_opencvs_pixels():
+    # OpenCV's scale is 1 / (dst / src) in double precision: at 372 -> 848 rows, row 212 reads
+    # source row 93 by n_in / n_out but 92 by OpenCV (MXNet 1.9.1: [92 92 93], row 424 -> 185)
+    a = (np.arange(372) % 251).astype(np.uint8).reshape(372, 1, 1).repeat(3, 2)
+    out = mx.image.imresize(mx.nd.array(a, dtype="uint8"), 1, 848, interp=0).asnumpy()
+    assert out[211:214, 0, 0].tolist() == [92, 92, 93] and out[424, 0, 0] == 185
+    rng = np.random.RandomState(0)
+    for h, w, oh, ow in [(372, 5, 848, 7), (17, 29, 5, 61), (100, 3, 333, 2)]:
+        img = rng.randint(0, 255, (h, w, 3)).astype(np.uint8)
+        got = mx.image.imresize(mx.nd.array(img, dtype="uint8"), ow, oh, interp=0).asnumpy()
+        want = mx.nd.image.resize(mx.nd.array(img, dtype="uint8"), size=(ow, oh),
+                                  interp=0).asnumpy()
+        np.testing.assert_array_equal(got, want)

@@ -22,6 +22,7 @@ from ....base import MXNetTypeError, MXNetValueError
 from ....graph.symbol import Symbol
 from ....graph.trace import Tracer
 from ....ndarray import NDArray, _wrap_host, array
+from ....ops.image_resize import _axis_taps
 from ...block import Block, HybridBlock
 from ...parameter import current_scope
 
@@ -69,10 +70,11 @@ def _image_ndim(a, name):
 
 
 def _axis_coords(n_out, n_in, interp):
-    """Source positions for resizing one axis (OpenCV's half-pixel-centre convention)."""
-    scale = n_in / n_out
+    """Source positions for resizing one axis (OpenCV's half-pixel-centre convention, and its
+    scale ``1 / (n_out / n_in)``: ``n_in / n_out`` rounds differently and picks other pixels)."""
     if interp == 0:
-        return np.minimum(np.floor(np.arange(n_out) * scale).astype(np.int64), n_in - 1)
+        return _axis_taps(n_in, n_out, 0, None, False)[0][:, 0]
+    scale = 1.0 / (n_out / n_in)
     f = np.clip((np.arange(n_out) + 0.5) * scale - 0.5, 0, n_in - 1)
     i0 = np.floor(f).astype(np.int64)
     return i0, np.minimum(i0 + 1, n_in - 1), (f - i0).astype(np.float32)
