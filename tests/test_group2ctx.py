@@ -58,3 +58,25 @@ def test_graph_passes_keep_results(monkeypatch, level):
     (y,) = ex.forward()
     np.testing.assert_allclose(y.asnumpy(), np.tanh(xa * xb + 1) * np.exp(xa) - (xa * xb + 1),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_simple_bind_places_arrays_and_expanded_layers_on_their_groups():
+    first, second = _contexts()
+    with mx.AttrScope(ctx_group="g1"):
+        x = mx.sym.var("x")
+        y = mx.sym.FullyConnected(x, num_hidden=2, name="fc")
+    with mx.AttrScope(ctx_group="g2"):
+        z = mx.sym.BatchNorm(y, name="bn")  # a composite: expanded in training mode
+    ex = z.simple_bind(mx.cpu(), group2ctx={"g1": first, "g2": second}, x=(3, 4))
+    # MXNet 1.9.1: each variable on its group's context, gradients beside it
+    assert [a.context for a in ex.arg_arrays] == [first] * 3 + [second] * 2
+    assert [g.context for g in ex.grad_arrays] == [first] * 3 + [second] * 2
+    assert [a.context for a in ex.aux_arrays] == [second] * 2
+    ex.arg_dict["x"][:] = np.arange(12, dtype=np.float32).reshape(3, 4)
+    ex.arg_dict["fc_weight"][:] = 0.1
+    ex.arg_dict["bn_gamma"][:] = 1
+    for is_train in (False, True):
+        assert ex.forward(is_train=is_train)[0].context == second
+    ex.backward(mx.nd.ones((3, 2), ctx=second))
+    assert ex.grad_dict["fc_weight"].context == first
+    assert np.isfinite(ex.grad_dict["fc_weight"].asnumpy()).all()

@@ -24,7 +24,7 @@ from ..ndarray import NDArray
 from ..ops import REGISTRY
 from ..ops.dispatch import apply
 from .inference import propagate
-from .node import AttrScope, NameManager, Node, infer_node, topo_nodes
+from .node import AttrScope, NameManager, Node, ctx_group_of, infer_node, topo_nodes
 from .symbol import Symbol
 from .trace import Tracer, Tracing
 
@@ -105,10 +105,8 @@ def _rule_scope(t, node, what):
     saved = t.names, t.source
     t.names = NameManager(f"{node.name}_{what}")
     t.source = f"{node.source} ({what} of {node.name!r})"
-    group = node.user_attrs.get("ctx_group")
-    scope = AttrScope()
-    if group:  # the key as the node stored it (not __ctx_group__)
-        scope._own["ctx_group"] = group
+    group = ctx_group_of(node)
+    scope = AttrScope() if group is None else AttrScope(ctx_group=group)
     try:
         with scope:
             yield

@@ -435,11 +435,17 @@ def _simple_bind(symbol, ctx, grad_req, type_dict, group2ctx, shapes, reuse):
     arg_types = [t or np.float32 for t in arg_types]  # what nothing decides
     aux_types = [t or np.float32 for t in aux_types]
     ctx = Context(ctx)
+    attrs = symbol.attr_dict()
+
+    def ctx_of(name):  # as MXNet: a variable made in a ctx_group lives on the group's context
+        group = attrs.get(name, {}).get("__ctx_group__")
+        return Context(group2ctx[group]) if group2ctx and group in group2ctx else ctx
+
     args = {}
     for name, shape, dtype in zip(symbol.list_arguments(), arg_shapes, arg_types):
         old = (reuse or {}).get(name)
         args[name] = old if old is not None and old.shape == tuple(shape) else _nd_zeros(
-            shape, ctx=ctx, dtype=dtype)
-    aux = {n: _nd_zeros(s, ctx=ctx, dtype=t)
+            shape, ctx=ctx_of(name), dtype=dtype)
+    aux = {n: _nd_zeros(s, ctx=ctx_of(n), dtype=t)
            for n, s, t in zip(symbol.list_auxiliary_states(), aux_shapes, aux_types)}
     return Executor(symbol, ctx, args, None, grad_req, aux, group2ctx)

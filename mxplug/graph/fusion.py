@@ -28,7 +28,7 @@ from ..ops import REGISTRY, Sample, apply, defop
 from ..ops.attrs import Any
 from ..ops.elemwise import relu_numpy
 from ..ops.infer import Spec
-from .node import Node, topo_nodes
+from .node import Node, ctx_group_of, topo_nodes
 
 __all__ = ["fuse_elementwise", "run_numpy", "compile_numpy", "NP_OUT", "FUSIBLE", "FUSED"]
 
@@ -308,7 +308,7 @@ def _groups(outputs):
             for inp, k in n.inputs:
                 if (id(inp) not in group and id(inp) not in member and _fusible(inp)
                         and uses[(id(inp), k)] == 1 and inp.specs[0] == node.specs[0]
-                        and inp.user_attrs.get("ctx_group") == node.user_attrs.get("ctx_group")):
+                        and ctx_group_of(inp) == ctx_group_of(node)):
                     group.add(id(inp))
                     todo.append(inp)
         if len(group) > 1:

@@ -16,8 +16,8 @@ from collections import defaultdict
 from ..base import MXNetError
 from ..ops.infer import Spec
 
-__all__ = ["Node", "NameManager", "Prefix", "AttrScope", "current_attrs", "source_of",
-           "infer_node", "topo_nodes"]
+__all__ = ["Node", "NameManager", "Prefix", "AttrScope", "current_attrs", "ctx_group_of",
+           "source_of", "infer_node", "topo_nodes"]
 
 _MXPLUG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _local = threading.local()
@@ -96,6 +96,12 @@ HIDDEN_KEYS = ("ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_sta
 
 def hidden_key(key: str) -> str:
     return f"__{key}__" if key in HIDDEN_KEYS else key
+
+
+def ctx_group_of(node):
+    """The ``ctx_group`` a node was made in (``AttrScope`` stores it as ``__ctx_group__``;
+    files of older MXNet versions as ``ctx_group``), or None."""
+    return node.user_attrs.get("__ctx_group__") or node.user_attrs.get("ctx_group")
 
 
 class AttrScope(metaclass=_ThreadCurrent):

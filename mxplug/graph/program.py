@@ -20,7 +20,7 @@ from ..ndarray import NDArray
 from ..ops import apply, registry
 from ..ops.dispatch import state
 from .memory import out_body, plan_buffers
-from .node import topo_nodes
+from .node import ctx_group_of, topo_nodes
 
 __all__ = ["Program", "Run", "graph_opt_level"]
 
@@ -220,7 +220,7 @@ class Program:
             if n.is_variable:
                 self.variables.setdefault(n.name, []).append(slot[(id(n), 0)])
                 continue
-            group = n.user_attrs.get("__ctx_group__") or n.user_attrs.get("ctx_group")
+            group = ctx_group_of(n)
             ctx = group2ctx.get(group, self.ctx) if group else self.ctx
             step = _Step(n, [slot[(id(i), k)] for i, k in n.inputs],
                          [slot[(id(n), k)] for k in range(n.num_outputs)], ctx)
