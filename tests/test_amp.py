@@ -467,12 +467,20 @@ def test_convert_symbol_and_model():
     x = mx.nd.array(rng.uniform(-1, 1, (5, 4)))
     ref = sym.eval(data=x, **args)[0].asnumpy()
     conv = amp.convert_symbol(sym)
-    assert _ops_of(conv).count("amp_cast") == 7 and _ops_of(sym).count("amp_cast") == 0
+    # MXNet 1.9.1: data, fc1/fc2 weight and bias to float16, fc2's output to float32 for the
+    # softmax; relu1 runs in float16 on fc1's float16 output without a cast
+    assert _ops_of(conv).count("amp_cast") == 6 and _ops_of(sym).count("amp_cast") == 0
     out = conv.eval(data=x, **args)[0]
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.asnumpy(), ref, rtol=1e-2, atol=2e-3)
     kept = amp.convert_symbol(sym, excluded_sym_names=["fc2"])
-    assert _ops_of(kept).count("amp_cast") == 4
+    casts = [n.name for n in kept._nodes() if not n.is_variable and n.op.name == "amp_cast"]
+    assert casts == ["data_amp_cast_float16", "fc1_weight_amp_cast_float16",  # MXNet 1.9.1's
+                     "fc1_bias_amp_cast_float16", "relu1_output_amp_cast_float32"]
+    _, kept_params, _ = amp.convert_model(sym, dict(args), {}, excluded_sym_names=["fc2"],
+                                          cast_optional_params=True)
+    assert kept_params["fc2_weight"].dtype == np.float32  # the excluded layer stays float32
+    assert kept_params["fc1_weight"].dtype == np.float16
     new, arg_params, aux = amp.convert_model(sym, dict(args), {}, cast_optional_params=True)
     assert all(v.dtype == np.float16 for v in arg_params.values()) and aux == {}
     np.testing.assert_allclose(new.eval(data=x, **arg_params)[0].asnumpy(), ref, rtol=1e-2,
@@ -525,8 +533,10 @@ def test_convert_symbol_names_casts_as_mxnet():
     conv = amp.convert_symbol(fc + mx.sym.sin(y), target_dtype_ops=["FullyConnected"],
                               fp32_ops=["sin"])
     names = [n.name for n in conv._nodes() if not n.is_variable]
-    assert {"x_amp_cast_float16", "y_amp_cast_float16", "y_amp_cast_float32",
-            "fc_0_amp_multicast"} <= set(names)
+    # MXNet 1.9.1's graph: the add's inputs are known (float16 fc, float32 sin), so the
+    # narrower is cast to the wider instead of an amp_multicast
+    assert {"x_amp_cast_float16", "y_amp_cast_float16", "fc_output_amp_cast_float32"} \
+        == {n for n in names if "amp" in n}
     assert len(names) == len(set(names))
 
 
@@ -541,8 +551,8 @@ def test_convert_symbol_casts_low_precision_outputs_back_to_float32():
         ops = _ops_of(conv)
         assert ops.count("amp_cast") == 3 + 2  # x, fc_weight, fc_bias; fc and r back to float32
         heads = [n.name for n, _ in conv._outputs]
-        assert heads == ["fc_0_amp_cast_float32", "fc_0_amp_cast_float32",
-                         "r_0_amp_cast_float32", "sm"]
+        assert heads == ["fc_output_amp_cast_float32", "fc_output_amp_cast_float32",
+                         "r_0_amp_cast_float32", "sm"]  # MXNet 1.9.1's names
         outs = conv.eval(x=mx.nd.ones((2, 4)), fc_weight=mx.nd.ones((3, 4)),
                          fc_bias=mx.nd.zeros((3,)))
         assert [np.dtype(o.dtype).name for o in outs] == ["float32"] * 4

@@ -59,9 +59,12 @@ def _check_lists(target, target_dtype_ops, fp32_ops, conditional_fp32_ops):
 
 
 def _rule(node, target, lp_ops, f32_ops, cond_ops, widest_ops, excluded):
-    """("cast", dtype) | ("widest", None) | None for one op node."""
-    if node.name in excluded or node.op in (_CAST, _MULTI):
+    """("cast", dtype) | ("widest", None) | None for one op node; an excluded node runs in
+    float32, as MXNet's (its low-precision inputs are cast back)."""
+    if node.op in (_CAST, _MULTI):
         return None
+    if node.name in excluded:
+        return ("cast", np.dtype(np.float32))
     names = _names(node.op)
     if names & lp_ops:
         return ("cast", target)
@@ -110,11 +113,15 @@ def convert_symbol(sym, target_dtype="float16", target_dtype_ops=None, fp32_ops=
     if data_names is None:
         data_names = [n.name for n in sym._nodes() if n.is_variable
                       and "__dtype__" not in n.user_attrs]
+    f32 = np.dtype(np.float32)
     args = (target, set(target_dtype_ops), set(fp32_ops), conditional_fp32_ops,
             set(lists.widest_type_casts(target)), excluded)
 
     new_of: dict = {}  # id(old node) -> new node
     casts: dict = {}  # ((id(new node), k), dtype name) -> cast output: one cast per edge source
+    # (id(new node), k) -> the dtype the output is in, where the lists decide it (variables:
+    # float32, as MXNet's pass takes them): an input already in a rule's dtype is not cast
+    dtype_of_entry: dict = {}
     taken = {n.name for n in sym._nodes()}
 
     def unique(name):
@@ -126,23 +133,38 @@ def convert_symbol(sym, target_dtype="float16", target_dtype_ops=None, fp32_ops=
         taken.add(name)
         return name
 
-    def suffix(out):
-        return "" if out[0].is_variable else f"_{out[1]}"
+    def entry_name(out):  # MXNet's: data, fc1_output, sp_output1, relu0_0
+        node, k = out
+        if node.is_variable or _names(node.op) & lists.NAMED_OUTPUT_OPS:
+            return Symbol([out]).list_outputs()[0]
+        return f"{node.name}_{k}"
 
     def cast(out, dtype):
+        if dtype_of_entry.get((id(out[0]), out[1])) == dtype:
+            return out
         key = ((id(out[0]), out[1]), dtype.name)
         if key not in casts:
             node = Node(_CAST, _CAST.parse_attrs({"dtype": dtype.name}), [out],
-                        unique(f"{out[0].name}{suffix(out)}_amp_cast_{dtype.name}"),
-                        out[0].source)
+                        unique(f"{entry_name(out)}_amp_cast_{dtype.name}"), out[0].source)
             node.specs = infer_node(node)
             casts[key] = (node, 0)
+            dtype_of_entry[(id(node), 0)] = dtype
         return casts[key]
+
+    def output_dtype(rule, inputs):
+        """The dtype of a new node's outputs: its rule's, else its inputs' when they agree."""
+        if rule is not None and rule[0] == "cast":
+            return rule[1]
+        known = {dtype_of_entry.get((id(n), k)) for n, k in inputs}
+        return known.pop() if len(known) == 1 else None
 
     for node in topo_nodes(sym._outputs):
         if node.is_variable:  # a copy: the conversion may set its __dtype__
             new_of[id(node)] = Node(None, node.attrs, (), node.name, node.source, node.specs,
                                     node.user_attrs, node.consts)
+            text = node.user_attrs.get("__dtype__")
+            dtype_of_entry[(id(new_of[id(node)]), 0)] = f32 if text is None else \
+                None if text == "-1" else declared_dtype(text, node.name)  # -1: unknown
             continue
         inputs = [(new_of[id(n)], k) for n, k in node.inputs]
         rule = _rule(node, *args)
@@ -152,28 +174,41 @@ def convert_symbol(sym, target_dtype="float16", target_dtype_ops=None, fp32_ops=
         if rule is not None and rule[0] == "cast":
             inputs = [inp if pos in skip else cast(inp, rule[1])
                       for pos, inp in zip(positions, inputs)]
-        elif rule is not None:
+        elif rule is not None and _known_widest(inputs, dtype_of_entry) is not None:
+            # the dtypes are known here: cast the narrower inputs, as MXNet's pass does
+            widest = _known_widest(inputs, dtype_of_entry)
+            inputs = [cast(inp, widest) for inp in inputs]
+        elif rule is not None:  # unknown until the graph runs: amp_multicast decides then
             multi = Node(_MULTI, _MULTI.parse_attrs({"num_outputs": len(inputs)}), inputs,
-                         unique(f"{inputs[0][0].name}{suffix(inputs[0])}_amp_multicast"),
-                         node.source)
+                         unique(f"{entry_name(inputs[0])}_amp_multicast"), node.source)
             multi.specs = infer_node(multi)
             inputs = [(multi, k) for k in range(len(inputs))]
         new = Node(node.op, node.attrs, inputs, node.name, node.source, None, node.user_attrs,
                    node.consts)
         new.specs = infer_node(new)
         new_of[id(node)] = new
+        dt = _dtype_attr(node) or output_dtype(rule, inputs)
+        for k in range(new.num_outputs):
+            dtype_of_entry[(id(new), k)] = dt
     data_names = set(data_names)
     outputs = [(new_of[id(n)], k) for n, k in sym._outputs]
     # as MXNet's ReducePrecision: outputs computed in low precision are cast back to float32,
     # so the converted model returns what the float32 one did
     _, out_dtype = _dtype_flow(Symbol(outputs), data_names)
-    f32 = np.dtype(np.float32)
     out = Symbol([cast(o, f32) if out_dtype.get(id(o[0])) == target else o for o in outputs])
     inferred = _inferred_var_dtypes(out, data_names)
     if cast_optional_params:
         inferred.update(_optional_param_dtypes(out, data_names, inferred, target))
     _store_var_dtypes(out, data_names, inferred)
     return out
+
+
+def _known_widest(inputs, dtype_of_entry):
+    """The widest float dtype of ``inputs`` when every one is known, else None."""
+    dts = [dtype_of_entry.get((id(n), k)) for n, k in inputs]
+    if any(d is None for d in dts):
+        return None
+    return max(dts, key=lambda d: d.itemsize)
 
 
 #: Ops whose parameters keep their own dtype whatever their data's (MXNet: BatchNorm's

@@ -104,6 +104,15 @@ BF16_WIDEST_TYPE_CASTS = [n for n in WIDEST_TYPE_CASTS if n not in ("Concat", "c
 BF16_USE_FP32_PARAMS: dict = {}
 
 
+#: Ops whose outputs MXNet 1.9.1 names (``FListOutputNames``): its AMP pass names a cast of
+#: their output ``<node>_output[k]_amp_cast_<dtype>``, of any other op's ``<node>_<k>_amp_...``
+#: (measured one op at a time against MXNet 1.9.1).
+NAMED_OUTPUT_OPS = frozenset({
+    "FullyConnected", "Convolution", "Deconvolution", "BatchNorm", "Activation", "Dropout",
+    "LeakyReLU", "Concat", "Pooling", "SequenceMask", "SequenceLast", "SequenceReverse",
+    "UpSampling", "SwapAxis", "SliceChannel", "Pad"})
+
+
 def resolve_target(target_dtype):
     """The NumPy dtype of an AMP target type ('float16' or 'bfloat16'), or an AMPDtypeError."""
     from ...base import dtype_of
