@@ -806,3 +806,13 @@ def test_contrib_tensorboard_log_metrics_callback(tmp_path):
     with pytest.raises(ImportError, match=r"LogMetricsCallback needs .*mxplug\[tensorboard\]"):
         mx.contrib.tensorboard.LogMetricsCallback(str(tmp_path))
     monkey.undo()
+
+
+def test_fit_names_a_dataset_given_instead_of_batches_and_a_metric_string():
+    x, y = _linear_data(8)
+    est = _estimator(_dense())
+    with pytest.raises(mx.MXNetError,
+                       match=r"train_data is a dataset of single samples \(ArrayDataset\)"):
+        est.fit(mx.gluon.data.ArrayDataset(x, y), epochs=1)
+    with pytest.raises(mx.MXNetError, match=r"got the string 'acc': use mx.metric.create"):
+        Estimator(_dense(), mx.gluon.loss.L2Loss(), train_metrics="acc")

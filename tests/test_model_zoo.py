@@ -382,6 +382,16 @@ def test_pretrained_without_a_local_file_says_there_is_no_download(tmp_path, mon
         vision.vgg16_bn(pretrained=True, root=str(tmp_path))
     with pytest.raises(model_store.PretrainedFileNotFoundError, match="mobilenetv2_0.75"):
         vision.get_model("mobilenetv2_0.75", pretrained=True, root=str(tmp_path))
+    with pytest.raises(model_store.PretrainedFileNotFoundError,
+                       match="'lenet' \\(MXNet publishes no weights for it\\)"):
+        vision.lenet(pretrained=True, root=str(tmp_path))
+
+
+def test_short_hash_names_mxnets_published_files():
+    assert model_store.short_hash("resnet18_v1") == "a0666292"  # MXNet 1.9.1's table
+    assert model_store.short_hash("mobilenet0.25") == "9f83e440"
+    with pytest.raises(ValueError, match="Pretrained model for nope is not available"):
+        model_store.short_hash("nope")
 
 
 def test_pretrained_file_of_another_architecture_is_refused(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 _SUBMODULES = {"amp": "mxplug.contrib.amp", "autograd": "mxplug.contrib.autograd",
-               "onnx": "mxplug.onnx",
+               "onnx": "mxplug.contrib.onnx",
                "text": "mxplug.contrib.text",
                "svrg_optimization": "mxplug.contrib.svrg_optimization",
                "io": "mxplug.contrib.io", "tensorboard": "mxplug.contrib.tensorboard",

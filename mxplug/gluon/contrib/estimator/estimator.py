@@ -215,6 +215,11 @@ class Estimator:
     @staticmethod
     def _check_data(data, what):
         from ....io import DataIter
+        from ...data import Dataset
+        if isinstance(data, Dataset):  # single samples, which would reach the net unbatched
+            raise MXNetValueError(f"Estimator: {what} is a dataset of single samples "
+                                  f"({type(data).__name__}); batch it: gluon.data.DataLoader("
+                                  f"{what}, batch_size=...)")
         if isinstance(data, DataIter):
             # MXNet's exact error; other iterables of (data, label) batches stay accepted
             raise MXNetValueError("Estimator only support input as Gluon DataLoader. "

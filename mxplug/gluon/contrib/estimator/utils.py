@@ -27,6 +27,10 @@ def _check_metrics(metrics):
         return [m for metric in metrics.metrics for m in _check_metrics(metric)]
     if isinstance(metrics, EvalMetric):
         return [metrics]
+    if isinstance(metrics, str):
+        raise MXNetValueError(f"metrics must be an EvalMetric or a list of EvalMetric (see "
+                              f"mxplug.metric), got the string {metrics!r}: use "
+                              f"mx.metric.create({metrics!r})")
     metrics = list(metrics or [])
     bad = [m for m in metrics if not isinstance(m, EvalMetric)]
     if bad:
