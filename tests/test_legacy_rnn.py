@@ -541,3 +541,14 @@ def test_fused_checkpoint_round_trip(tmp_path):
     assert sorted(arg2) == ["gru_parameters"]
     assert_almost_equal(arg2["gru_parameters"].asnumpy(), arg["gru_parameters"].asnumpy())
     assert sym.list_arguments() == out.list_arguments()
+
+
+def test_begin_state_keeps_the_layout_attribute_as_mxnet():
+    cell = mx.rnn.LSTMCell(4, prefix="l_")
+    assert [s.list_attr() for s in cell.begin_state()] == \
+        [{"shape": "(0, 4)", "__layout__": "NC"}] * 2  # MXNet 1.9.1 (besides dtype)
+
+    def plain(shape, name=None):  # a user's function without **kwargs still works
+        return mx.sym.zeros(shape=shape, name=name)
+
+    assert cell.begin_state(func=plain)[0].list_attr() == {"shape": "(0, 4)"}

@@ -582,3 +582,19 @@ def test_name_and_attr_scopes_are_per_thread_and_settable_as_in_mxnet():
     assert (w.attr("ctx_group"), w.attr("lr_mult")) == ("dev1", "2")
     assert mx.Context.devtype2str[mx.cpu().device_typeid] == "cpu"
     assert mx.Context.devstr2type["gpu"] == 2
+
+
+def test_zeros_batch_dim_is_inferred_back_through_layers_and_named_when_it_cannot_be():
+    # MXNet runs shape rules both ways: a user's legacy RNN cell makes its begin state
+    # zeros(shape=(0, H)) and feeds it through FullyConnected / unary ops before an add
+    x = mx.sym.var("x")
+    z = mx.sym.zeros(shape=(0, 4))
+    assert mx.sym.elemwise_add(x, mx.sym.relu(z)).infer_shape(x=(10, 4))[1] == [(10, 4)]
+    fc = mx.sym.elemwise_add(x, mx.sym.FullyConnected(z, num_hidden=4, name="fc"))
+    assert fc.infer_shape(x=(10, 4))[0] == [(10, 4), (4, 4), (4,)]
+    ex = fc.simple_bind(mx.cpu(), x=(10, 4))
+    assert ex.forward()[0].shape == (10, 4)
+    alone = mx.sym.FullyConnected(mx.sym.zeros(shape=(0, 4), name="z0"), num_hidden=3)
+    with pytest.raises(mx.MXNetError,
+                       match=r"cannot infer the shapes of \['z0 \(shape=\(0, 4\)\)'\]"):
+        alone.simple_bind(mx.cpu())

@@ -416,7 +416,7 @@ def simple_bind(symbol, ctx, grad_req, type_dict, group2ctx, shapes, reuse=None)
 
 
 def _simple_bind(symbol, ctx, grad_req, type_dict, group2ctx, shapes, reuse):
-    from .inference import infer_shape, infer_type
+    from .inference import _fillable, infer_shape, infer_type
     inputs = set(symbol.list_inputs())  # MXNet ignores shapes and types of names not in it
     shapes = {k: v for k, v in shapes.items() if k in inputs}
     type_dict = None if type_dict is None else {k: v for k, v in type_dict.items()
@@ -424,7 +424,9 @@ def _simple_bind(symbol, ctx, grad_req, type_dict, group2ctx, shapes, reuse):
     arg_shapes, _, aux_shapes = infer_shape(symbol, (), shapes, partial=False)
     if arg_shapes is None:
         known = infer_shape(symbol, (), shapes, partial=True)[0]
-        unknown = [n for n, s in zip(symbol.list_arguments(), known) if not s or 0 in s]
+        unknown = [n for n, s in zip(symbol.list_arguments(), known) if not s or 0 in s] or [
+            f"{n.name} (shape={tuple(n.attrs['shape'])})" for n in symbol._nodes()
+            if _fillable(n)]  # every argument known: a zeros/ones node's 0 dims are left
         raise SimpleBindError(f"simple_bind: cannot infer the shapes of {unknown} from "
                               f"{shapes}")
     if type_dict is None:  # as MXNet: arguments without a declared __dtype__ bind as float32

@@ -212,9 +212,14 @@ def propagate(sym, shapes=None, dtypes=None):
                 target = targets.get((id(n), k))
                 if target is not None and all(s is not None for s in in_specs):
                     for idx, shape in _solve(n, in_specs, k, target).items():
-                        settle(n.inputs[idx][0], shape, n, in_specs)
-                        in_specs[idx] = vs[id(n.inputs[idx][0])]
-                        changed = True
+                        inp = n.inputs[idx][0]
+                        if inp.is_variable:
+                            settle(inp, shape, n, in_specs)
+                            in_specs[idx] = vs[id(inp)]
+                            changed = True
+                        elif fill(inp, shape):  # a begin state through a user's cell
+                            in_specs[idx] = specs[id(inp)][0]
+                            changed = True
             if all(s is not None for s in in_specs):
                 new = _infer(n, in_specs)
                 if new is not None and new != specs.get(id(n)):
@@ -313,12 +318,14 @@ def _unify(shapes):
 
 
 def _solve(node, in_specs, k, target):
-    """The unknown (0) dims of ``node``'s variable inputs that make its output ``k`` the
-    ``target`` its consumers imply (``fc(a) + c`` gives ``a`` its batch size): MXNet runs each
+    """The unknown (0) dims of ``node``'s variable inputs (and ``zeros(shape=(0, H))``-style
+    inputs) that make its output ``k`` the ``target`` its consumers imply (``fc(a) + c`` gives
+    ``a`` its batch size): MXNet runs each
     op's shape rule backwards; mxplug's rules run forwards, so this probes them. Dims that move
     an output dim alone are solved one by one; dims that only move together (``concat``'s
     batch dims) as one. Returns ``{input index: completed shape}``."""
-    unknown = [(i, a) for i, s in enumerate(in_specs) if node.inputs[i][0].is_variable
+    unknown = [(i, a) for i, s in enumerate(in_specs)
+               if node.inputs[i][0].is_variable or _fillable(node.inputs[i][0])
                for a, d in enumerate(s.shape) if d == 0]
     if not unknown:
         return {}

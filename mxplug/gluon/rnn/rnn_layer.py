@@ -3,8 +3,6 @@ whole sequences through the ``RNN`` op, so they hybridize and export as one node
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from ... import ndarray as nd
@@ -22,16 +20,14 @@ class RNNCheckError(MXNetValueError, AssertionError):
 
 
 def _state_array(func, name, info):
-    """``func(name=..., **info)``; ``__layout__`` only reaches functions that take keywords
-    (a user's ``begin_state`` function may not)."""
+    """``func(name=..., **info)``; without ``__layout__`` for a function that refuses it (a
+    user's ``begin_state`` function may; ``mx.sym.zeros`` keeps it as an attribute)."""
     try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        params = {}
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
-    if not takes_any:
-        info = {k: v for k, v in info.items() if k != "__layout__" or k in params}
-    return func(name=name, **info)
+        return func(name=name, **info)
+    except TypeError:
+        if "__layout__" not in info:
+            raise
+        return func(name=name, **{k: v for k, v in info.items() if k != "__layout__"})
 
 
 class _RNNLayer(HybridBlock):
