@@ -66,11 +66,21 @@ def _needs_grad(a) -> bool:
 # -- recording -----------------------------------------------------------------------------------
 def _record_hook(op, args, attrs):
     """The ``apply`` hook while recording: run the op, keep an entry when a gradient may flow."""
+    needs_grad = False
     for a in args:  # scalars have no _ag
         ag = getattr(a, "_ag", None)
-        if ag is not None and (type(ag) is tuple or ag.grad_req != "null"):
-            break
-    else:
+        if ag is None:
+            continue
+        if type(ag) is tuple:
+            if ag[0].inputs is None:
+                # made by a graph an earlier backward freed (an RNN's state carried into the
+                # next batch): a constant from now on, as in MXNet
+                a._ag = None
+                continue
+            needs_grad = True
+        elif ag.grad_req != "null":
+            needs_grad = True
+    if not needs_grad:
         return eager(op, args, attrs)
     if op.composite is not None and (op.vjp_fn is None or _resolves_to_composite(op, args)):
         if not op.loss_gradient:

@@ -521,3 +521,28 @@ def test_second_order_wrt_weight_through_dot(ctx, rng):
     t = np.tanh(xv @ wv)
     close(g, xv.T @ (1 - t ** 2))
     close(W.grad, xv.T @ (-2 * t * (1 - t ** 2) * (xv @ V)))
+
+
+def test_an_output_of_a_freed_graph_is_a_constant_in_the_next_recording():
+    # truncated BPTT as the 1.x books write it: the state from the last batch enters the next
+    # recording without detach(); MXNet treats it as a constant (its graph was freed)
+    w = mx.nd.ones((2, 2))
+    w.attach_grad()
+    h = mx.nd.ones((1, 2))
+    grads = []
+    for _ in range(2):
+        with autograd.record():
+            h = mx.nd.tanh(mx.nd.dot(h, w))
+            loss = h.sum()
+        loss.backward()
+        grads.append(w.grad.asnumpy().ravel().tolist())
+    np.testing.assert_allclose(grads, [[0.07065082] * 4, [0.07821371] * 4], rtol=1e-6)
+    # a second backward through the freed graph itself still says so
+    x = mx.nd.array([1.0, 2.0])
+    x.attach_grad()
+    with autograd.record():
+        y = x * x
+        z1, z2 = y.sum(), (y * 2).sum()
+    z1.backward()
+    with pytest.raises(mx.MXNetError, match="already freed"):
+        z2.backward()

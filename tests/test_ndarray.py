@@ -737,3 +737,11 @@ def test_ieee_results_come_without_numpy_warnings():
                          timeout=120, env=env)
     assert res.returncode == 0 and res.stdout.strip() == "[-inf, inf, nan, inf]", res.stderr
     assert res.stderr.count("RuntimeWarning") == 1 and "encountered in log" in res.stderr
+
+
+def test_float_arange_is_computed_in_its_dtype_as_mxnet(ctx):
+    # MXNet: start + i * step in float32, so 0.1 steps carry float32 rounding and hit 0 exactly
+    got = mx.nd.arange(-8.0, 8.0, 0.1, ctx=ctx)[78:82].asnumpy().tolist()
+    assert got == [-0.19999980926513672, -0.09999990463256836, 0.0, 0.10000038146972656]
+    assert mx.nd.arange(0, 1, 0.1, ctx=ctx)[-1].asscalar() == np.float32(0.90000004)
+    assert mx.nd.arange(0, 1, 0.1, dtype="float64", ctx=ctx)[-1].asscalar() == 0.9

@@ -72,8 +72,9 @@ def _(xp, start=0.0, stop=None, step=1.0, repeat=1, ctx=None, dtype="float32"):
     start, stop, n = _arange_len(start, stop, step, repeat)
     if np.dtype(dtype).kind in "iu":  # as MXNet: start and step in the dtype, the count not
         r = (xp.arange(n // repeat, dtype=xp.float64) * int(step) + int(start)).astype(dtype)
-    else:
-        r = xp.arange(start, stop, step, dtype=xp.float64).astype(dtype)
+    else:  # as MXNet: start + i * step computed in the dtype (float32 rounding and all)
+        dt = np.dtype(dtype)
+        r = xp.arange(n // repeat, dtype=dt) * float(step) + float(start)
     return xp.repeat(r, repeat) if repeat != 1 else r
 
 

@@ -3,6 +3,8 @@ have no input to take a device from) and fused or faster versions of hot ops."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import xp
 
 
@@ -25,9 +27,17 @@ def _full(be, shape=(), val=0.0, ctx=None, dtype="float32"):
 def _arange(be, start=0.0, stop=None, step=1.0, repeat=1, ctx=None, dtype="float32"):
     if stop is None:
         start, stop = 0.0, start
-    r = xp.arange(start, stop, step, dtype="float64" if _device(be, ctx).fp64 else "float32",
-                  device=_device(be, ctx))
-    r = xp.astype(r, dtype)
+    dt = np.dtype(dtype)
+    if dt in (np.float32, np.float64):
+        # start + i * step rounded as MXNet rounds it: on the host, where no compiler fuses
+        # the multiply-add (a device FMA rounds once and lands elsewhere)
+        from ...ops.creation import _arange_len
+        n = _arange_len(start, stop, step, 1)[2]
+        r = xp.asarray(np.arange(n, dtype=dt) * dt.type(step) + dt.type(start),
+                       device=_device(be, ctx))
+    else:
+        r = xp.astype(xp.arange(start, stop, step, dtype="float64" if _device(be, ctx).fp64
+                                else "float32", device=_device(be, ctx)), dtype)
     if repeat != 1:
         r = xp.reshape(xp.broadcast_to(xp.expand_dims(r, 1), (r.shape[0], repeat)), (-1,))
     return r
