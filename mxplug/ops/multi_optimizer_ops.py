@@ -18,7 +18,7 @@ import numpy as np
 from ..backends.array_api import to_numpy
 from . import infer as I
 from .attrs import Attr, Float, Int
-from .optimizer_ops import OPTIMIZER_OPS, _check_lr
+from .optimizer_ops import OPTIMIZER_OPS, _check_lr, check_shapes
 from .registry import Sample, defop
 
 __all__ = ["MULTI_OPTIMIZER_OPS", "multi_sum_sq", "multi_lars"]
@@ -65,10 +65,18 @@ def _declare(name, single, group):
                    f"{group} arrays per parameter, interleaved ({', '.join(base.inputs)}, ...); "
                    f"``lrs`` and ``wds`` one learning rate and weight decay each.")
 
+    def check(xs, attrs):
+        """Eager calls too (a short ``lrs`` would drop weights, not fail); the shape rule
+        names what is wrong."""
+        n = attrs["num_weights"]
+        if len(xs) != group * n or len(attrs["lrs"]) != n or len(attrs["wds"]) != n or \
+                not check_shapes(xs, group):
+            infer(*xs, **attrs)
+
     @op.impl
     def _(xp, *xs, **attrs):
         _check_lr(name, attrs["lrs"] or None)
-        infer(*xs, **attrs)  # eager calls too: a short lrs would drop weights, not fail
+        check(xs, attrs)
         return tuple(base.generic(xp, *g, **per_weight(attrs, i))
                      for i, g in enumerate(groups(xs, attrs["num_weights"])))
 
@@ -80,7 +88,7 @@ def _declare(name, single, group):
         @op.kernel_out(backend_name)
         def _(be, outs, *xs, **attrs):
             _check_lr(name, attrs["lrs"] or None)
-            infer(*xs, **attrs)
+            check(xs, attrs)
             common = shared(attrs)  # built once per call: this runs every training step
             for k, (o, lr, wd) in enumerate(zip(outs, attrs["lrs"], attrs["wds"])):
                 single_out(be, o, *xs[k * group:(k + 1) * group], lr=lr, wd=wd, **common)

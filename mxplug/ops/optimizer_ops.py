@@ -41,6 +41,19 @@ def _check_lr(name, lr):
         raise TypeError(f"{name}: the attribute lr is required")
 
 
+def check_shapes(xs, group=None):
+    """Eager calls' shape check of an update op (a gradient of another shape must not
+    broadcast): every array of a group has its first array's shape. Cheap when they do; the
+    op's shape rule says what is wrong when they do not."""
+    group = group or len(xs)
+    for i in range(0, len(xs), group):
+        shape = xs[i].shape
+        for x in xs[i + 1:i + group]:
+            if x.shape != shape:
+                return False
+    return True
+
+
 def _register(op, backend_name, launch):
     """``op``'s kernel and out-kernel on ``backend_name`` from ``launch(be, out, xs, attrs)``,
     which runs the one-kernel update into ``out`` (None: a new array) and returns None when the
@@ -48,7 +61,8 @@ def _register(op, backend_name, launch):
 
     @op.kernel(backend_name)
     def kernel(be, *xs, **attrs):
-        op.infer(*xs)  # a gradient of another shape must not broadcast
+        if not check_shapes(xs):
+            op.infer(*xs)  # raises, naming the shapes
         out = launch(be, None, xs, attrs)
         return out if out is not None else op.generic(be.xp, *xs, **attrs)
 
@@ -190,7 +204,8 @@ def _declare(name, inputs, states, attrs, body, doc):
     def deco(fn):
         def generic(xp, *xs, **kw):
             _check_lr(name, kw.get("lr", 0.0))
-            op.infer(*xs)  # eager calls too: a gradient of another shape must not broadcast
+            if not check_shapes(xs):  # eager calls too: no broadcast of a gradient
+                op.infer(*xs)  # raises, naming the shapes
             return fn(xp, *xs, **kw)
         op.impl(generic)
         if body is not None:
