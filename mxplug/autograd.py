@@ -15,7 +15,7 @@ from .base import MXNetError, MXNetNotImplementedError, MXNetValueError
 from .graph.symbol import Symbol
 from .ndarray import NDArray
 from .ops import REGISTRY
-from .ops.dispatch import COMPOSE, apply, eager, state
+from .ops.dispatch import COMPOSE, apply, building_graph, eager, state
 
 # NDArray and Symbol too: MXNet's module has no __all__, so ``from mxnet.autograd import *``
 # hands them out and its tests rely on it
@@ -124,7 +124,9 @@ class _Scope:
 
     def __enter__(self):
         self._saved.append((state.hook, state.training))
-        if self._rec is not None:
+        # while a hybridized block is traced, the graph's hook stays: ``with autograd.pause():``
+        # in a hybrid_forward (GluonCV's box decoders) changes nothing in the graph, as in MXNet
+        if self._rec is not None and not building_graph():
             state.set_hook(_record_hook if self._rec else None)
         if self._train is not None:
             state.training = self._train

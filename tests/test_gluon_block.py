@@ -531,3 +531,25 @@ def test_block_load_names_what_does_not_match(tmp_path):
         wrong.load(str(tmp_path / "m"))
     with pytest.raises(mx.MXNetError, match=r"cannot read .*nothere-model\.json"):
         net.load(str(tmp_path / "nothere"))
+
+
+def test_autograd_scopes_inside_a_hybridized_forward_leave_the_graph_alone():
+    # GluonCV decodes boxes under autograd.pause() in hybrid_forward: in MXNet's symbolic
+    # trace the scope changes nothing; tracing must not run the ops eagerly on stand-ins
+    class Paused(HybridBlock):
+        def hybrid_forward(self, F, x, y):
+            with mx.autograd.pause():
+                z = x + y
+            with mx.autograd.record():
+                return z * 2
+
+    net = Paused()
+    net.hybridize()
+    x = mx.nd.ones((2, 3))
+    x.attach_grad()
+    with mx.autograd.record():
+        out = net(x, mx.nd.ones((2, 3)))
+    out.backward()
+    assert out.asnumpy().tolist() == [[4.0] * 3] * 2
+    assert x.grad.asnumpy().tolist() == [[2.0] * 3] * 2  # the graph's gradient, as MXNet's
+    assert net(mx.sym.var("a"), mx.sym.var("b")).list_arguments() == ["a", "b"]
