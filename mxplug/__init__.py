@@ -50,7 +50,11 @@ def __getattr__(name):
     raise AttributeError(f"module 'mxplug' has no attribute {name!r}")
 
 
-__version__ = "0.1.0"
+#: mxplug's own version (the package's, ``mxplug --version``).
+__mxplug_version__ = "0.1.0"
+#: The MXNet API level mxplug implements, where MXNet keeps its version: libraries written for
+#: MXNet 1.x check ``mxnet.__version__`` (GluonCV wants 1.4 <= it < 2.0).
+__version__ = "1.9.1"
 __all__ = ["AttrScope", "Context", "MXNetError", "autograd", "backends", "base", "context", "cpu",
            "cpu_pinned", "current_context", "gpu", "name", "nd", "ndarray", "num_gpus", "opencl",
            "ops", "random", "rnd", "sym", "symbol", "viz", "visualization", "is_np_array",

@@ -24,6 +24,9 @@ __all__ = [
     "data_dir",
     "atomic_write",
     "py_str",
+    "numeric_types",
+    "integer_types",
+    "string_types",
 ]
 
 
@@ -77,6 +80,12 @@ _UMASK: list = []
 def _as_list(obj):
     """``obj`` if it is a list or tuple, else ``[obj]`` (MXNet's helper)."""
     return obj if isinstance(obj, (list, tuple)) else [obj]
+
+
+#: MXNet's type tuples, which code written for it imports from ``mxnet.base``.
+numeric_types = (float, int, np.generic)
+integer_types = (int, np.int32, np.int64)
+string_types = (str,)
 
 
 def py_str(x):

@@ -96,7 +96,7 @@ def collect_info() -> dict:
                          "reason": b.reason, "version": b.version, "devices": list(b.devices),
                          "line": b.line()})
     return {
-        "mxplug": {"version": mxplug.__version__, "path": os.path.dirname(mxplug.__file__)},
+        "mxplug": {"version": mxplug.__mxplug_version__, "path": os.path.dirname(mxplug.__file__)},
         "backends": backends,
         "python": {"version": platform.python_version(),
                    "implementation": platform.python_implementation(),
@@ -227,8 +227,8 @@ COMMANDS = {
 
 
 def _version() -> str:
-    from mxplug import __version__
-    return __version__
+    from mxplug import __mxplug_version__
+    return __mxplug_version__
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -103,7 +103,7 @@ def train(name, net, image_shape, epochs, batch_size, lr, ctx, progress=True, lo
 def main(epochs=20, cnn_epochs=15, batch_size=64, progress=True, seed=0) -> float:
     mx.random.seed(seed)
     ctx = mx.current_context()
-    print(f"mxplug {mx.__version__} demo on {ctx}: scikit-learn digits (8x8, 10 classes)")
+    print(f"mxplug {mx.__mxplug_version__} demo on {ctx}: scikit-learn digits (8x8, 10 classes)")
     acc = train("mlp", mlp(), (-1,), epochs, batch_size, 0.1, ctx, progress)
     train("cnn", cnn(), (1, 8, 8), cnn_epochs, batch_size, 0.05, ctx, progress)
     print(f"test accuracy: {acc:.4f}")  # the MLP's, as the README promises

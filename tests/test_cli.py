@@ -52,7 +52,7 @@ def test_info_versions_context_and_mpi_lines():
     import numpy as np
     r = run("info", env=clean_env())
     out = r.stdout
-    assert f"mxplug: {mxplug.__version__}" in out
+    assert f"mxplug: {mxplug.__mxplug_version__}" in out
     assert f"python: {sys.version.split()[0]}" in out
     assert f"numpy: {np.__version__}\n" in out
     assert "default context: cpu(0)  (backend numpy)" in out
@@ -74,7 +74,7 @@ def test_info_json_matches_text():
     r = run("info", "--json", env=clean_env())
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
-    assert info["mxplug"]["version"] == mxplug.__version__
+    assert info["mxplug"]["version"] == mxplug.__mxplug_version__
     names = [b["name"] for b in info["backends"]]
     assert "numpy" in names
     npb = info["backends"][names.index("numpy")]
@@ -135,7 +135,7 @@ def test_unknown_command_is_an_error():
 def test_version_flag():
     r = run("--version")
     assert r.returncode == 0
-    assert r.stdout.strip() == f"mxplug {mxplug.__version__}"
+    assert r.stdout.strip() == f"mxplug {mxplug.__mxplug_version__}"
 
 
 def test_main_in_process(capsys):

@@ -149,3 +149,23 @@ def test_multi_tensor_updates_name_a_wrong_count():
         mx.nd.multi_sgd_update(w, g, w, g, lrs=(0.1,), wds=(0.0,), num_weights=2)
     with pytest.raises(mx.MXNetError, match=r"sgd_update.*grad.shape == weight.shape"):
         mx.nd.sgd_update(w, mx.nd.ones((1,)), lr=0.1)  # not broadcast, as MXNet refuses it
+
+
+def test_mxnet_module_level_names_libraries_check():
+    # GluonCV checks 1.4 <= mxnet.__version__ < 2.0 and imports these from mxnet.base
+    assert mx.__version__ == "1.9.1" and mx.__mxplug_version__
+    assert isinstance(np.float32(1), mx.base.numeric_types) and isinstance(3, mx.base.numeric_types)
+    assert mx.base.string_types == (str,)
+
+
+def test_contrib_sync_batch_norm_is_batch_norm_on_one_device():
+    rng = np.random.RandomState(0)
+    x = mx.nd.array(rng.uniform(-1, 1, (4, 3, 2, 2)))
+    stats = [mx.nd.ones(3), mx.nd.zeros(3), mx.nd.zeros(3), mx.nd.ones(3)]
+    got = mx.nd.contrib.SyncBatchNorm(x, *stats, key="bn0")
+    want = mx.nd.BatchNorm(x, *stats, eps=1e-3)  # MXNet's default eps for SyncBatchNorm
+    np.testing.assert_allclose(got.asnumpy(), want.asnumpy(), rtol=1e-6)
+    sym = mx.sym.contrib.SyncBatchNorm(mx.sym.var("x"), key="bn0", name="bn0")
+    assert sym.list_auxiliary_states() == ["bn0_moving_mean", "bn0_moving_var"]
+    with pytest.raises(mx.MXNetError, match="ndev=2 is not supported"):
+        mx.nd.contrib.SyncBatchNorm(x, *stats, ndev=2, key="bn0")

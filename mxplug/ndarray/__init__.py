@@ -67,7 +67,10 @@ from .contrib_optimizer import optimizer_functions_for  # noqa: E402
 
 for _name, _fn in optimizer_functions_for(sys.modules[__name__], symbolic=False).items():
     setattr(contrib, _name, _fn)
+from .contrib_sync_bn import sync_batch_norm_for  # noqa: E402
 from .scalar_ops import scalar_functions_for  # noqa: E402
+
+contrib.SyncBatchNorm = sync_batch_norm_for(sys.modules[__name__])
 
 for _name, _fn in scalar_functions_for(sys.modules[__name__]).items():
     setattr(_internal, _name, _fn)

@@ -180,6 +180,8 @@ def _contrib_python_functions():
     from ..ndarray.contrib_optimizer import optimizer_functions_for
     for fname, fn in optimizer_functions_for(_module, symbolic=True).items():
         setattr(contrib, fname, fn)
+    from ..ndarray.contrib_sync_bn import sync_batch_norm_for
+    contrib.SyncBatchNorm = sync_batch_norm_for(_module)
     from ..ndarray.scalar_ops import scalar_functions_for
     for fname, fn in scalar_functions_for(_module).items():
         setattr(_internal, fname, fn)
