@@ -313,13 +313,18 @@ divide = binary(
     "divide", _divide, ("broadcast_div", "elemwise_div", "_div", "true_divide"),
     lambda g, out, a, b: (g / b, -g * out / b), positive_rhs=True,
 )
+
+
 def _modulo(xp, a, b):
-    r = _result(xp.remainder(a, b), a, b)
-    if _is_int(a) and _is_int(b) or not hasattr(r, "dtype"):
-        return r  # integers: NumPy already gives 0 for a 0 divisor
-    if _is_scalar(b):  # MXNet: x % 0 is 0, not NaN
-        return xp.zeros_like(r) if b == 0 else r
-    return xp.where(b == 0, xp.zeros_like(r), r)
+    """Python's ``%``; ``x % 0`` is 0 for floats too, as in MXNet (NumPy: NaN and a warning,
+    so a 0 divisor is replaced before the remainder)."""
+    if _is_int(a) and _is_int(b):
+        return _result(xp.remainder(a, b), a, b)  # NumPy already gives 0 for a 0 divisor
+    if _is_scalar(b):
+        return _result(xp.remainder(a, b) if b != 0 else xp.zeros_like(a), a, b)
+    zero = b == 0
+    r = _result(xp.remainder(a, xp.where(zero, xp.ones_like(b), b)), a, b)
+    return xp.where(zero, xp.zeros_like(r), r)
 
 
 modulo = binary(
