@@ -117,7 +117,7 @@ def run(args) -> dict:
         fmt = lambda v: "-" if v is None else f"{v:.2f}"
         rows.append([label, fmt(m), fmt(n), _ratio(m, n), fmt(t), _ratio(m, t), res["note"]])
 
-    env = {"machine": machine(), "mxplug": mx.__version__, "numpy": np.__version__,
+    env = {"machine": machine(), "mxplug": mx.__mxplug_version__, "numpy": np.__version__,
            "reference": f"{ref_name} {xp.__version__}", "torch_device": tdev,
            "numpy_threads": numpy_threads(), "thread_env": thread_env(), "context": str(ctx),
            "torch": None if torch is None else torch.__version__,

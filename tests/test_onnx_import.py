@@ -114,3 +114,25 @@ def test_import_errors_name_the_op_and_node(tmp_path):
         mx.contrib.onnx.import_model(dynamic)
     with pytest.raises(MXNetError, match=r"cannot read the ONNX model .*nothere\.onnx"):
         mx.contrib.onnx.import_model(str(tmp_path / "nothere.onnx"))
+
+
+def test_a_shared_weight_feeds_each_consumer_as_it_is_and_negative_unsqueeze_axes(tmp_path):
+    rng = np.random.default_rng(2)
+    w = rng.uniform(-1, 1, (3, 3)).astype(np.float32)
+    c = rng.uniform(-1, 1, (1, 3)).astype(np.float32)  # a (1, N) bias, which ONNX allows
+    axes = numpy_helper.from_array(np.array([-1, -2], np.int64), "axes")
+    nodes = [helper.make_node("Gemm", ["x", "w", "c"], ["h"], name="g0"),  # transB=0: w.T
+             helper.make_node("Gemm", ["h", "w"], ["h2"], name="g1", transB=1, alpha=2.0),
+             helper.make_node("MatMul", ["h2", "w"], ["y"]),
+             helper.make_node("Unsqueeze", ["y", "axes"], ["z"])]
+    model = _model(nodes, [_info("x", [2, 3])], [_info("z", [2, 3, 1, 1])],
+                   [numpy_helper.from_array(w, "w"), numpy_helper.from_array(c, "c"), axes])
+    path = str(tmp_path / "shared.onnx")
+    onnx.save(model, path)
+    x = rng.uniform(-1, 1, (2, 3)).astype(np.float32)
+    sym, args, aux = mx.contrib.onnx.import_model(path)
+    got = _bound_output(sym, args, aux, {"x": x})[0].asnumpy()
+    want = _ort(path, {"x": x})[0]
+    assert got.shape == want.shape == (2, 3, 1, 1)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(args["w"].asnumpy(), w)  # the initializer itself unchanged

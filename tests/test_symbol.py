@@ -598,3 +598,27 @@ def test_zeros_batch_dim_is_inferred_back_through_layers_and_named_when_it_canno
     with pytest.raises(mx.MXNetError,
                        match=r"cannot infer the shapes of \['z0 \(shape=\(0, 4\)\)'\]"):
         alone.simple_bind(mx.cpu())
+
+
+def test_one_attr_scope_entered_by_two_threads_keeps_each_threads_attributes():
+    import threading
+
+    shared = mx.AttrScope(lr_mult=2)
+    inside, go = threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with mx.AttrScope(ctx_group="dev1"), shared:
+            inside.set()
+            go.wait(5)
+            seen["a"] = mx.sym.var("a")
+
+    t = threading.Thread(target=first)
+    t.start()
+    inside.wait(5)
+    with shared:  # entered again by this thread, without dev1 around it
+        b = mx.sym.var("b")
+    go.set()
+    t.join()
+    assert (seen["a"].attr("ctx_group"), seen["a"].attr("lr_mult")) == ("dev1", "2")
+    assert (b.attr("ctx_group"), b.attr("lr_mult")) == (None, "2")

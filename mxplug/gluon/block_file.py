@@ -74,7 +74,7 @@ def _restore(block, counter, entries, fname):
                                   f"{child.name!r} when saved (saved: {sorted(saved_keys)})")
     block._children.clear()
     block._children.update((saved_keys[child.name], child) for child in children)
-    if entry["hybridized"]:
+    if entry.get("hybridized", False):  # MXNet writes the flag for HybridBlocks only
         block.hybridize()
 
 

@@ -107,8 +107,8 @@ def ctx_group_of(node):
 class AttrScope(metaclass=_ThreadCurrent):
     """``with mx.AttrScope(ctx_group='dev1'):`` attaches attributes to every node made inside.
 
-    Inside the block the scope is ``AttrScope.current`` and its ``_attr`` holds the attributes of
-    every enclosing scope too, as in MXNet."""
+    Inside the block ``AttrScope.current`` is this scope with the attributes of every enclosing
+    scope in its ``_attr``, as in MXNet (a copy per thread)."""
 
     def __init__(self, **attrs):
         self._own = {hidden_key(k): str(v) for k, v in attrs.items()}
@@ -125,9 +125,12 @@ class AttrScope(metaclass=_ThreadCurrent):
         return {**self._attr, **(attr or {})}
 
     def __enter__(self):
+        # the thread's stack gets its own copy with the enclosing scopes' attributes merged:
+        # one scope object entered by two threads must not mix their attributes
         stack = self._stack()
-        self._attr = {**stack[-1]._attr, **self._own}
-        stack.append(self)
+        frame = AttrScope.__new__(AttrScope)
+        frame._own, frame._attr = self._own, {**stack[-1]._attr, **self._own}
+        stack.append(frame)
         return self
 
     def __exit__(self, *exc):

@@ -403,7 +403,7 @@ def build_model(sym, values, inputs, in_shapes, in_types, verbose=False, dynamic
     """The checked ``onnx.ModelProto`` of ``sym`` (no file written)."""
     from onnx import helper, numpy_helper
 
-    from .. import __version__
+    from .. import __mxplug_version__
 
     shapes = {**dict(zip(inputs, in_shapes)), **{k: v.shape for k, v in values.items()}}
     dtypes = {**dict(zip(inputs, in_types)), **{k: v.dtype for k, v in values.items()}}
@@ -445,7 +445,7 @@ def build_model(sym, values, inputs, in_shapes, in_types, verbose=False, dynamic
                               initializer=initializers + g.initializers)
     opsets = [helper.make_opsetid("", opset_version)]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="mxplug",
-                              producer_version=__version__)
+                              producer_version=__mxplug_version__)
     model.ir_version = max(7, helper.find_min_ir_version_for(opsets))
     size = model.ByteSize()          # a pass over every tensor: taken once
     if not large_model:              # the size error first: it is what the user must fix

@@ -55,7 +55,17 @@ class _Importer:
         self.arg_params: dict = {}
         self.aux_params: dict = {}
         self.aux_names: set = set()
+        self.input_shapes = {v.name: tuple(d.dim_value for d in v.type.tensor_type.shape.dim)
+                             for v in graph.input}
         self.node = None
+
+    def shape_of(self, sym):
+        """``sym``'s shape from the graph inputs' declared shapes (an error if unknown)."""
+        shapes = {k: v for k, v in self.input_shapes.items() if all(v)}
+        out = sym.infer_shape_partial(**shapes)[1]
+        if not out or not out[0] or 0 in out[0]:
+            raise self.error("needs its input's shape (declare the graph inputs' shapes)")
+        return out[0]
 
     def error(self, what):
         n = self.node
@@ -81,9 +91,11 @@ class _Importer:
         return self.values[name]
 
     def param(self, name, value):
-        """A parameter variable ``name`` holding ``value`` (a rewritten initializer)."""
-        self.consts[name] = np.asarray(value)
-        self.values.pop(name, None)
+        """A new parameter variable ``name`` holding ``value`` (a rewritten initializer; the
+        original stays for its other consumers)."""
+        while name in self.consts or name in self.values:
+            name += "_"
+        self.consts[name] = np.ascontiguousarray(value)
         return self.tensor(name)
 
 
@@ -146,8 +158,9 @@ def import_to_gluon(model_file, ctx):
     from .. import symbol
     from ..gluon import SymbolBlock
 
-    sym, arg_params, aux_params = import_model(model_file)
-    data_names = [name for name, _ in get_model_metadata(model_file)["input_tensor_data"]]
+    model = _load(model_file)
+    sym, arg_params, aux_params = import_model(model)
+    data_names = [name for name, _ in get_model_metadata(model)["input_tensor_data"]]
     net = SymbolBlock(sym, [symbol.var(name) for name in data_names])
     params = net.collect_params()
     params.initialize(ctx=ctx)
@@ -158,7 +171,7 @@ def import_to_gluon(model_file, ctx):
 
 
 # -- layers ------------------------------------------------------------------------------------
-def _spatial_pads(g, pads, what="pads"):
+def _spatial_pads(pads):
     """ONNX ``pads`` (begins, then ends) as MXNet's symmetric ``pad``; None when asymmetric."""
     pads = list(pads or [])
     half = len(pads) // 2
@@ -176,7 +189,7 @@ def _conv(g, node, ins, a):
     _auto_pad(g, a)
     w = g.const(ins[1], "the weight")
     kernel = tuple(a.get("kernel_shape", w.shape[2:]))
-    pad = _spatial_pads(g, a.get("pads", [0] * 2 * len(kernel)))
+    pad = _spatial_pads(a.get("pads", [0] * 2 * len(kernel)))
     if pad is None:
         raise g.error(f"asymmetric pads {list(a['pads'])}")
     args = [g.tensor(ins[0]), g.tensor(ins[1])] + ([g.tensor(ins[2])] if len(ins) > 2 and ins[2]
@@ -196,12 +209,21 @@ def _gemm(g, node, ins, a):
     if ins[1] not in g.consts:
         raise g.error("a weight that is not an initializer")
     w = g.consts[ins[1]]
-    w = w if a.get("transB", 0) else w.T  # FullyConnected's weight is (out, in)
-    weight = g.param(ins[1], alpha * w)
+    if a.get("transB", 0) and alpha == 1.0:
+        weight = g.tensor(ins[1])
+    else:  # FullyConnected's weight is (out, in): a rewritten copy, the initializer kept
+        w = alpha * (w if a.get("transB", 0) else w.T)
+        weight = g.param(f"{ins[1]}_{node.name or 'gemm'}", w)
     args = [g.tensor(ins[0]), weight]
     if len(ins) > 2 and ins[2]:
-        b = np.broadcast_to(beta * g.const(ins[2], "the bias C"), (w.shape[0],))
-        args.append(g.param(ins[2], b))
+        c = g.const(ins[2], "the bias C")
+        if c.size not in (1, w.shape[0]):
+            raise g.error(f"a bias C of shape {c.shape} (FullyConnected's is ({w.shape[0]},))")
+        if c.shape == (w.shape[0],) and beta == 1.0:
+            args.append(g.tensor(ins[2]))
+        else:
+            b = np.broadcast_to(beta * c.reshape(-1), (w.shape[0],))
+            args.append(g.param(f"{ins[2]}_{node.name or 'gemm'}", b))
     return g.sym.FullyConnected(*args, num_hidden=w.shape[0], no_bias=len(args) == 2,
                                 name=node.name or None)
 
@@ -229,7 +251,7 @@ def _pool(pool_type):
     def convert(g, node, ins, a):
         _auto_pad(g, a)
         kernel = tuple(a["kernel_shape"])
-        pad = _spatial_pads(g, a.get("pads", [0] * 2 * len(kernel)))
+        pad = _spatial_pads(a.get("pads", [0] * 2 * len(kernel)))
         if pad is None:
             raise g.error(f"asymmetric pads {list(a['pads'])}")
         if a.get("dilations") and set(a["dilations"]) != {1}:
@@ -315,7 +337,8 @@ def _elu(g, node, ins, a):
 @imports("PRelu")
 def _prelu(g, node, ins, a):
     slope = g.const(ins[1], "the slope").reshape(-1)  # (C, 1, 1) -> MXNet's (C,)
-    return g.sym.LeakyReLU(g.tensor(ins[0]), g.param(ins[1], slope), act_type="prelu")
+    return g.sym.LeakyReLU(g.tensor(ins[0]), g.param(f"{ins[1]}_prelu", slope),
+                           act_type="prelu")
 
 
 @imports("HardSigmoid")
@@ -376,7 +399,11 @@ def _squeeze(g, node, ins, a):
 @imports("Unsqueeze")
 def _unsqueeze(g, node, ins, a):
     x = g.tensor(ins[0])
-    for axis in sorted(_axes(g, ins, a)):  # ascending: each axis of the output
+    axes = _axes(g, ins, a)
+    if any(axis < 0 for axis in axes):  # counted from the end of the output
+        rank = len(g.shape_of(x)) + len(axes)
+        axes = [axis + rank if axis < 0 else axis for axis in axes]
+    for axis in sorted(axes):  # ascending: each an axis of the output
         x = g.sym.expand_dims(x, axis=axis)
     return x
 

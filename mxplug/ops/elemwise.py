@@ -316,10 +316,8 @@ divide = binary(
 
 
 def _modulo(xp, a, b):
-    """Python's ``%``; ``x % 0`` is 0 for floats too, as in MXNet (NumPy: NaN and a warning,
-    so a 0 divisor is replaced before the remainder)."""
-    if _is_int(a) and _is_int(b):
-        return _result(xp.remainder(a, b), a, b)  # NumPy already gives 0 for a 0 divisor
+    """Python's ``%``; ``x % 0`` is 0, as in MXNet (NumPy: NaN or 0, with a warning, so a 0
+    divisor is replaced before the remainder)."""
     if _is_scalar(b):
         return _result(xp.remainder(a, b) if b != 0 else xp.zeros_like(a), a, b)
     zero = b == 0

@@ -69,9 +69,13 @@ def _declare(name, single, group):
         """Eager calls too (a short ``lrs`` would drop weights, not fail); the shape rule
         names what is wrong."""
         n = attrs["num_weights"]
-        if len(xs) != group * n or len(attrs["lrs"]) != n or len(attrs["wds"]) != n or \
-                not check_shapes(xs, group):
+        if len(xs) != group * n or len(attrs["lrs"]) != n or len(attrs["wds"]) != n:
             infer(*xs, **attrs)
+        if not check_shapes(xs, group):
+            k = next(k for k in range(n) if not check_shapes(xs[k * group:(k + 1) * group]))
+            shapes = [tuple(x.shape) for x in xs[k * group:(k + 1) * group]]
+            I.expect(False, name, f"the {group} arrays of each weight of one shape "
+                     f"({', '.join(base.inputs)})", f"weight {k}: {shapes}")
 
     @op.impl
     def _(xp, *xs, **attrs):

@@ -393,8 +393,8 @@ class Recorder:
     def op_event(self, name, label, symbolic, t0, t1, ins, outs, memory, span, extra=None,
                  category=None):
         """Record one op (``span``: its device time, read later); its ``args`` are made at dump
-        time (see ``op_args``). ``category``: 'operator', or 'Custom Operator' for an op run
-        by a CustomOp's code (the default)."""
+        time (see ``op_args``). ``category`` None: 'operator', or 'Custom Operator' (the name
+        prefixed with the op type) for an op a CustomOp's code runs."""
         if category is None:
             custom = current_custom_op.get()
             category = "operator" if custom is None else CUSTOM_CATEGORY
