@@ -136,3 +136,28 @@ def test_a_shared_weight_feeds_each_consumer_as_it_is_and_negative_unsqueeze_axe
     assert got.shape == want.shape == (2, 3, 1, 1)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(args["w"].asnumpy(), w)  # the initializer itself unchanged
+
+
+def test_same_auto_pad_and_asymmetric_pads(tmp_path):
+    rng = np.random.default_rng(4)
+    w = rng.uniform(-1, 1, (3, 2, 3, 3)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c1"], auto_pad="SAME_UPPER", strides=[2, 2]),
+             helper.make_node("Conv", ["x", "w"], ["c2"], pads=[0, 1, 2, 1]),
+             helper.make_node("MaxPool", ["c1"], ["p1"], kernel_shape=[2, 2],
+                              auto_pad="SAME_LOWER"),
+             helper.make_node("AveragePool", ["c2"], ["p2"], kernel_shape=[3, 2],
+                              pads=[1, 0, 0, 1], count_include_pad=1)]
+    model = _model(nodes, [_info("x", [1, 2, 7, 6])],
+                   [_info("p1", None), _info("p2", None)], [numpy_helper.from_array(w, "w")])
+    path = str(tmp_path / "pads.onnx")
+    onnx.save(model, path)
+    x = rng.uniform(-1, 1, (1, 2, 7, 6)).astype(np.float32)
+    sym, args, aux = mx.contrib.onnx.import_model(path)
+    for got, want in zip(_bound_output(sym, args, aux, {"x": x}), _ort(path, {"x": x})):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got.asnumpy(), want, rtol=1e-5, atol=1e-6)
+    uncounted = _model([helper.make_node("AveragePool", ["x"], ["p"], kernel_shape=[2, 2],
+                                         pads=[0, 0, 1, 1], name="avg")],
+                       [_info("x", [1, 2, 7, 6])], [_info("p", None)])
+    with pytest.raises(MXNetNotImplementedError, match="AveragePool node 'avg': asymmetric"):
+        mx.contrib.onnx.import_model(uncounted)

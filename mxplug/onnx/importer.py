@@ -171,29 +171,43 @@ def import_to_gluon(model_file, ctx):
 
 
 # -- layers ------------------------------------------------------------------------------------
-def _spatial_pads(pads):
-    """ONNX ``pads`` (begins, then ends) as MXNet's symmetric ``pad``; None when asymmetric."""
-    pads = list(pads or [])
-    half = len(pads) // 2
-    begin, end = pads[:half], pads[half:]
-    return tuple(begin) if begin == end else None
-
-
-def _auto_pad(g, a):
-    if _decoded(a.get("auto_pad", "NOTSET")) not in ("NOTSET", "VALID"):
-        raise g.error(f"auto_pad={_decoded(a['auto_pad'])!r}; export with explicit pads")
+def _padded(g, x, a, kernel, fill):
+    """``(input, symmetric pad)`` for a convolution or pooling window: ONNX's ``auto_pad``
+    ``SAME_UPPER``/``SAME_LOWER`` resolved against the input's shape, and asymmetric ``pads``
+    applied by a ``pad`` op (``fill``: the value a window sees there; None if it cannot be
+    padded ahead) so that MXNet's symmetric ``pad`` is 0."""
+    n = len(kernel)
+    strides = list(a.get("strides", [1] * n))
+    dilations = list(a.get("dilations", [1] * n))
+    auto = _decoded(a.get("auto_pad", "NOTSET"))
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        size = g.shape_of(x)[2:]
+        total = [max((-(-i // s) - 1) * s + (k - 1) * d + 1 - i, 0)
+                 for i, s, k, d in zip(size, strides, kernel, dilations)]
+        small = [t // 2 for t in total]
+        big = [t - h for t, h in zip(total, small)]
+        pads = small + big if auto == "SAME_UPPER" else big + small
+    elif auto in ("NOTSET", "VALID"):
+        pads = list(a.get("pads", [0] * 2 * n)) if auto == "NOTSET" else [0] * 2 * n
+    else:
+        raise g.error(f"auto_pad={auto!r}")
+    begin, end = pads[:n], pads[n:]
+    if begin == end:
+        return x, tuple(begin)
+    if fill is None:
+        raise g.error(f"asymmetric pads {pads} (they cannot be applied ahead here)")
+    if n not in (2, 3):
+        raise g.error(f"asymmetric pads {pads} on {n} spatial axes (MXNet's pad takes 2 or 3)")
+    width = (0, 0, 0, 0) + tuple(v for b, e in zip(begin, end) for v in (b, e))
+    return g.sym.pad(x, mode="constant", pad_width=width, constant_value=fill), (0,) * n
 
 
 @imports("Conv")
 def _conv(g, node, ins, a):
-    _auto_pad(g, a)
     w = g.const(ins[1], "the weight")
     kernel = tuple(a.get("kernel_shape", w.shape[2:]))
-    pad = _spatial_pads(a.get("pads", [0] * 2 * len(kernel)))
-    if pad is None:
-        raise g.error(f"asymmetric pads {list(a['pads'])}")
-    args = [g.tensor(ins[0]), g.tensor(ins[1])] + ([g.tensor(ins[2])] if len(ins) > 2 and ins[2]
-                                                   else [])
+    x, pad = _padded(g, g.tensor(ins[0]), a, kernel, 0.0)
+    args = [x, g.tensor(ins[1])] + ([g.tensor(ins[2])] if len(ins) > 2 and ins[2] else [])
     return g.sym.Convolution(*args, kernel=kernel, num_filter=w.shape[0],
                              stride=tuple(a.get("strides", [1] * len(kernel))), pad=pad,
                              dilate=tuple(a.get("dilations", [1] * len(kernel))),
@@ -249,17 +263,17 @@ def _instancenorm(g, node, ins, a):
 
 def _pool(pool_type):
     def convert(g, node, ins, a):
-        _auto_pad(g, a)
         kernel = tuple(a["kernel_shape"])
-        pad = _spatial_pads(a.get("pads", [0] * 2 * len(kernel)))
-        if pad is None:
-            raise g.error(f"asymmetric pads {list(a['pads'])}")
         if a.get("dilations") and set(a["dilations"]) != {1}:
             raise g.error("dilated pooling")
         extra = {}
         if pool_type == "avg":
             extra["count_include_pad"] = bool(a.get("count_include_pad", 0))
-        return g.sym.Pooling(g.tensor(ins[0]), kernel=kernel, pool_type=pool_type, pad=pad,
+        # max: pad ahead with the lowest value; avg counts padding only when asked to
+        fill = -3.4028234663852886e38 if pool_type == "max" else \
+            0.0 if extra["count_include_pad"] else None
+        x, pad = _padded(g, g.tensor(ins[0]), a, kernel, fill)
+        return g.sym.Pooling(x, kernel=kernel, pool_type=pool_type, pad=pad,
                              stride=tuple(a.get("strides", [1] * len(kernel))),
                              pooling_convention="full" if a.get("ceil_mode", 0) else "valid",
                              **extra)
