@@ -23,13 +23,13 @@ import zipfile
 
 import numpy as np
 
-from ....base import MXNetTypeError, MXNetValueError, atomic_write
+from ....base import MXNetTypeError, MXNetValueError, atomic_write, data_dir
 from ....context import cpu
 from ....contrib.text.embedding import _APACHE_REPO_URL
 from ....contrib.text.utils import count_tokens_from_str
 from ....contrib.text.vocab import Vocabulary
 from ....ndarray import array
-from ...data.vision.datasets import DatasetFilesMissingError, _DownloadedDataset, data_dir
+from ...data.vision.datasets import DatasetFilesMissingError, _DownloadedDataset
 
 __all__ = ["WikiText2", "WikiText103"]
 
